@@ -1,0 +1,188 @@
+package fsm
+
+import (
+	"bytes"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket layout. Primary buckets map a key to an encoded record; index buckets map
+// "<value>\x00<key>" to nothing, so a prefix scan lists the keys with that value in key order.
+var (
+	bucketMeta = []byte("meta")
+
+	keyAppliedIndex = []byte("applied_index")
+)
+
+// index is a secondary index of a table.
+type index struct {
+	bucket []byte
+	value  func(Record) string
+}
+
+// table describes where the records of one kind live.
+type table struct {
+	name    string
+	bucket  []byte
+	newRec  func() Record
+	indexes []index
+}
+
+var (
+	cellsTable = &table{
+		name: "cell", bucket: []byte("cells"), newRec: func() Record { return &Cell{} },
+		indexes: []index{{[]byte("cells_by_name"), func(r Record) string { return r.(*Cell).Name }}},
+	}
+	flavorsTable = &table{name: "flavor", bucket: []byte("flavors"), newRec: func() Record { return &Flavor{} }}
+	hostsTable   = &table{
+		name: "host_mapping", bucket: []byte("host_mappings"), newRec: func() Record { return &HostMapping{} },
+		indexes: []index{{[]byte("host_mappings_by_cell"), func(r Record) string { return r.(*HostMapping).CellUUID }}},
+	}
+	instancesTable = &table{
+		name: "instance_mapping", bucket: []byte("instance_mappings"), newRec: func() Record { return &InstanceMapping{} },
+		indexes: []index{
+			{[]byte("instance_mappings_by_project"), func(r Record) string { return r.(*InstanceMapping).ProjectID }},
+			{[]byte("instance_mappings_by_cell"), func(r Record) string { return r.(*InstanceMapping).CellUUID }},
+		},
+	}
+	buildRequestsTable = &table{name: "build_request", bucket: []byte("build_requests"), newRec: func() Record { return &BuildRequest{} }}
+	requestSpecsTable  = &table{name: "request_spec", bucket: []byte("request_specs"), newRec: func() Record { return &RequestSpec{} }}
+	cell0Table         = &table{name: "cell0_instance", bucket: []byte("cell0_instances"), newRec: func() Record { return &Cell0Instance{} }}
+	markersTable       = &table{name: "map_marker", bucket: []byte("map_markers"), newRec: func() Record { return &MapMarker{} }}
+
+	allTables = []*table{cellsTable, flavorsTable, hostsTable, instancesTable, buildRequestsTable,
+		requestSpecsTable, cell0Table, markersTable}
+)
+
+// tableOf returns the storage of a transaction table.
+func tableOf(t Table) *table {
+	switch t {
+	case TableInstanceMappings:
+		return instancesTable
+	case TableHostMappings:
+		return hostsTable
+	case TableBuildRequests:
+		return buildRequestsTable
+	case TableRequestSpecs:
+		return requestSpecsTable
+	case TableCell0Instances:
+		return cell0Table
+	case TableMapMarkers:
+		return markersTable
+	}
+	return nil
+}
+
+// createBuckets makes every bucket of the layout (idempotent).
+func createBuckets(tx *bolt.Tx) error {
+	names := [][]byte{bucketMeta}
+	for _, t := range allTables {
+		names = append(names, t.bucket)
+		for _, ix := range t.indexes {
+			names = append(names, ix.bucket)
+		}
+	}
+	for _, n := range names {
+		if _, err := tx.CreateBucketIfNotExists(n); err != nil {
+			return fmt.Errorf("create bucket %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func indexKey(value, key string) []byte {
+	b := make([]byte, 0, len(value)+1+len(key))
+	b = append(b, value...)
+	b = append(b, 0)
+	return append(b, key...)
+}
+
+// get loads the record at key, or returns nil when there is none.
+func (t *table) get(tx *bolt.Tx, key string) (Record, error) {
+	v := tx.Bucket(t.bucket).Get([]byte(key))
+	if v == nil {
+		return nil, nil
+	}
+	r := t.newRec()
+	if err := decodeRecord(v, r); err != nil {
+		return nil, fmt.Errorf("%s %q: %w", t.name, key, err)
+	}
+	return r, nil
+}
+
+// put writes r, replacing prev (nil when new) and moving its index entries.
+func (t *table) put(tx *bolt.Tx, r, prev Record) error {
+	for _, ix := range t.indexes {
+		b := tx.Bucket(ix.bucket)
+		nv := ix.value(r)
+		if prev != nil {
+			if ov := ix.value(prev); ov != nv {
+				if err := b.Delete(indexKey(ov, prev.Key())); err != nil {
+					return err
+				}
+			}
+		}
+		if err := b.Put(indexKey(nv, r.Key()), nil); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(t.bucket).Put([]byte(r.Key()), encodeRecord(r))
+}
+
+// del removes prev and its index entries.
+func (t *table) del(tx *bolt.Tx, prev Record) error {
+	for _, ix := range t.indexes {
+		if err := tx.Bucket(ix.bucket).Delete(indexKey(ix.value(prev), prev.Key())); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(t.bucket).Delete([]byte(prev.Key()))
+}
+
+// scanIndex calls fn with the key of every record whose indexed value is value, in key order,
+// starting after the key after (all keys when after is ""). fn returns false to stop.
+func scanIndex(tx *bolt.Tx, ix index, value, after string, fn func(key string) (bool, error)) error {
+	prefix := indexKey(value, "")
+	c := tx.Bucket(ix.bucket).Cursor()
+	start := prefix
+	if after != "" {
+		start = indexKey(value, after)
+	}
+	for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		key := string(k[len(prefix):])
+		if after != "" && key <= after {
+			continue
+		}
+		more, err := fn(key)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// scan calls fn with every record of the table in key order after the key after.
+func (t *table) scan(tx *bolt.Tx, after string, fn func(Record) (bool, error)) error {
+	c := tx.Bucket(t.bucket).Cursor()
+	var k, v []byte
+	if after == "" {
+		k, v = c.First()
+	} else {
+		k, v = c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			k, v = c.Next()
+		}
+	}
+	for ; k != nil; k, v = c.Next() {
+		r := t.newRec()
+		if err := decodeRecord(v, r); err != nil {
+			return fmt.Errorf("%s %q: %w", t.name, k, err)
+		}
+		more, err := fn(r)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,250 @@
+package fsm
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Config configures an [FSM].
+type Config struct {
+	// Path is the bbolt file holding the state.
+	Path string
+	// InitialMmapSize is the initial size of bbolt's memory map in bytes. It should exceed the
+	// expected database size: a snapshot holds a read transaction for as long as it streams, and
+	// a writer that must grow the map waits for it. Address space only; 0 means no pre-sizing.
+	InitialMmapSize int
+	// NoSync skips the fsync after each applied batch. Only for tests and benchmarks: the raft
+	// log stays durable, but a machine crash can then corrupt the state file.
+	NoSync bool
+	// Logger receives the FSM's messages; nil discards them.
+	Logger hclog.Logger
+}
+
+// DefaultConfig returns the production settings for a state file at path.
+func DefaultConfig(path string) *Config {
+	return &Config{Path: path, InitialMmapSize: 1 << 30}
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if c.Path == "" {
+		return errors.New("fsm: Path is required")
+	}
+	if c.InitialMmapSize < 0 {
+		return errors.New("fsm: InitialMmapSize must not be negative")
+	}
+	return nil
+}
+
+type applyCtx struct {
+	tx    *bolt.Tx
+	index uint64
+	now   time.Time
+}
+
+// handler applies one decoded command. A returned error is a storage failure, which is fatal; a
+// domain failure is a *Result with Err set.
+type handler func(ac *applyCtx, c Command) (*Result, error)
+
+// on adapts a typed apply method to the dispatch table.
+func on[C Command](fn func(*applyCtx, C) (*Result, error)) handler {
+	return func(ac *applyCtx, c Command) (*Result, error) { return fn(ac, c.(C)) }
+}
+
+// FSM is the bbolt-backed raft state machine. It implements raft.BatchingFSM.
+type FSM struct {
+	cfg      Config
+	logger   hclog.Logger
+	handlers map[CommandType]handler
+
+	// mu guards db: readers hold it shared, Restore swaps the file under it exclusively.
+	mu sync.RWMutex
+	db *bolt.DB
+
+	applied atomic.Uint64
+	// notify is closed and replaced whenever applied moves.
+	notify atomic.Pointer[chan struct{}]
+
+	sumMu sync.Mutex
+	sum   checksumCache
+}
+
+var _ raft.BatchingFSM = (*FSM)(nil)
+
+// Open opens (or creates) the state file.
+func Open(cfg *Config) (*FSM, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	f := &FSM{cfg: *cfg, logger: cfg.Logger}
+	if f.logger == nil {
+		f.logger = hclog.NewNullLogger()
+	}
+	f.handlers = map[CommandType]handler{
+		CmdNoop:         on(f.applyNoop),
+		CmdCreateCell:   on(f.applyCreateCell),
+		CmdUpdateCell:   on(f.applyUpdateCell),
+		CmdDeleteCell:   on(f.applyDeleteCell),
+		CmdMapCell0:     on(f.applyMapCell0),
+		CmdTxn:          on(f.applyTxn),
+		CmdPutFlavor:    on(f.applyPutFlavor),
+		CmdDeleteFlavor: on(f.applyDeleteFlavor),
+	}
+	ch := make(chan struct{})
+	f.notify.Store(&ch)
+	db, err := f.openDB(cfg.Path)
+	if err != nil {
+		return nil, err
+	}
+	f.db = db
+	return f, nil
+}
+
+func (f *FSM) openDB(path string) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:         2 * time.Second,
+		InitialMmapSize: f.cfg.InitialMmapSize,
+		NoSync:          f.cfg.NoSync,
+		NoFreelistSync:  true,
+		FreelistType:    bolt.FreelistMapType,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fsm: open %s: %w", path, err)
+	}
+	var applied uint64
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := createBuckets(tx); err != nil {
+			return err
+		}
+		applied = readApplied(tx)
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("fsm: init %s: %w", path, err)
+	}
+	f.setApplied(applied)
+	return db, nil
+}
+
+// Close closes the state file.
+func (f *FSM) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.db.Close()
+}
+
+func readApplied(tx *bolt.Tx) uint64 {
+	v := tx.Bucket(bucketMeta).Get(keyAppliedIndex)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func writeApplied(tx *bolt.Tx, index uint64) error {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], index)
+	return tx.Bucket(bucketMeta).Put(keyAppliedIndex, b[:])
+}
+
+// AppliedIndex is the raft index of the last entry applied to the state.
+func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
+
+func (f *FSM) setApplied(index uint64) {
+	f.applied.Store(index)
+	ch := make(chan struct{})
+	old := f.notify.Swap(&ch)
+	if old != nil {
+		close(*old)
+	}
+}
+
+// WaitApplied blocks until the state has applied index, or ctx ends.
+func (f *FSM) WaitApplied(ctx context.Context, index uint64) error {
+	for {
+		if f.applied.Load() >= index {
+			return nil
+		}
+		ch := *f.notify.Load()
+		if f.applied.Load() >= index {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("fsm: waiting for index %d (applied %d): %w", index, f.applied.Load(), ctx.Err())
+		}
+	}
+}
+
+// Apply applies one log entry. raft calls ApplyBatch instead; Apply serves tests and tools.
+func (f *FSM) Apply(l *raft.Log) interface{} { return f.ApplyBatch([]*raft.Log{l})[0] }
+
+// ApplyBatch applies committed entries in one bbolt transaction together with the new applied
+// index. Entries at or below the stored applied index were applied before a restart and are
+// skipped. It panics when an entry cannot be decoded or the file cannot be written.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
+	out := make([]interface{}, len(logs))
+	var last uint64
+	err := f.db.Update(func(tx *bolt.Tx) error {
+		applied := readApplied(tx)
+		last = applied
+		for i, l := range logs {
+			if l.Index <= applied {
+				continue
+			}
+			last = l.Index
+			if l.Type != raft.LogCommand {
+				continue
+			}
+			res, err := f.dispatch(tx, l)
+			if err != nil {
+				return err
+			}
+			out[i] = res
+		}
+		if last == applied {
+			return nil
+		}
+		return writeApplied(tx, last)
+	})
+	if err != nil {
+		f.logger.Error("cannot apply batch; stopping rather than diverging", "error", err)
+		panic(fmt.Errorf("fsm: apply batch ending at %d: %w", logs[len(logs)-1].Index, err))
+	}
+	if last > f.applied.Load() {
+		f.setApplied(last)
+	}
+	return out
+}
+
+func (f *FSM) dispatch(tx *bolt.Tx, l *raft.Log) (*Result, error) {
+	cmd, now, err := Decode(l.Data)
+	if err != nil {
+		panic(fmt.Errorf("fsm: entry %d: %w", l.Index, err))
+	}
+	h, ok := f.handlers[cmd.Type()]
+	if !ok {
+		panic(fmt.Errorf("fsm: entry %d: no handler for %s", l.Index, cmd.Type()))
+	}
+	return h(&applyCtx{tx: tx, index: l.Index, now: now}, cmd)
+}
+
+// View runs fn in a read-only transaction of the current state.
+func (f *FSM) View(fn func(r *Reader) error) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.db.View(func(tx *bolt.Tx) error { return fn(&Reader{tx: tx}) })
+}
+
+func (f *FSM) applyNoop(ac *applyCtx, _ *Noop) (*Result, error) { return okResult(ac), nil }

@@ -1,0 +1,245 @@
+package fsm
+
+import "fmt"
+
+// recordVersion prefixes every stored record so the layout can evolve.
+const recordVersion = 1
+
+// Record is a stored record: a row of one [Table].
+type Record interface {
+	// Key is the record's primary key in its table.
+	Key() string
+	marshal(e *encoder)
+	unmarshal(d *decoder)
+	// stamp sets the revision and times of a record being written by ac, keeping the
+	// creation time of the record it replaces (prev may be nil).
+	stamp(ac *applyCtx, prev Record)
+	// rev is the raft index that last wrote the record.
+	rev() uint64
+}
+
+// celled is a record that belongs to one cell.
+type celled interface{ cell() string }
+
+func (c *Cell) rev() uint64            { return c.Revision }
+func (h *HostMapping) rev() uint64     { return h.Revision }
+func (m *InstanceMapping) rev() uint64 { return m.Revision }
+func (f *Flavor) rev() uint64          { return f.Revision }
+func (b *BuildRequest) rev() uint64    { return b.Revision }
+func (r *RequestSpec) rev() uint64     { return r.Revision }
+func (c *Cell0Instance) rev() uint64   { return c.Revision }
+func (m *MapMarker) rev() uint64       { return m.Revision }
+
+func (h *HostMapping) cell() string     { return h.CellUUID }
+func (m *InstanceMapping) cell() string { return m.CellUUID }
+func (m *MapMarker) cell() string       { return m.CellUUID }
+
+func encodeRecord(r Record) []byte {
+	e := encoder{b: make([]byte, 0, 128)}
+	e.byte1(recordVersion)
+	r.marshal(&e)
+	return e.b
+}
+
+func decodeRecord(b []byte, r Record) error {
+	d := decoder{b: b}
+	if v := d.byte1(); v != recordVersion && d.err == nil {
+		return fmt.Errorf("decode record: unknown version %d", v)
+	}
+	r.unmarshal(&d)
+	return d.finish("record")
+}
+
+func (c *Cell) Key() string { return c.UUID }
+func (c *Cell) marshal(e *encoder) {
+	e.str(c.UUID)
+	e.str(c.Name)
+	e.str(c.TransportURL)
+	e.str(c.DatabaseConnection)
+	e.boolean(c.Disabled)
+	e.timestamp(c.CreatedAt)
+	e.timestamp(c.UpdatedAt)
+	e.uvarint(c.Revision)
+}
+func (c *Cell) unmarshal(d *decoder) {
+	c.UUID, c.Name, c.TransportURL, c.DatabaseConnection = d.str(), d.str(), d.str(), d.str()
+	c.Disabled = d.boolean()
+	c.CreatedAt, c.UpdatedAt = d.timestamp(), d.timestamp()
+	c.Revision = d.uvarint()
+}
+func (c *Cell) stamp(ac *applyCtx, prev Record) {
+	c.Revision, c.UpdatedAt, c.CreatedAt = ac.index, ac.now, ac.now
+	if p, ok := prev.(*Cell); ok {
+		c.CreatedAt = p.CreatedAt
+	}
+}
+
+func (h *HostMapping) Key() string { return h.Host }
+func (h *HostMapping) marshal(e *encoder) {
+	e.str(h.Host)
+	e.str(h.CellUUID)
+	e.timestamp(h.CreatedAt)
+	e.timestamp(h.UpdatedAt)
+	e.uvarint(h.Revision)
+}
+func (h *HostMapping) unmarshal(d *decoder) {
+	h.Host, h.CellUUID = d.str(), d.str()
+	h.CreatedAt, h.UpdatedAt = d.timestamp(), d.timestamp()
+	h.Revision = d.uvarint()
+}
+func (h *HostMapping) stamp(ac *applyCtx, prev Record) {
+	h.Revision, h.UpdatedAt, h.CreatedAt = ac.index, ac.now, ac.now
+	if p, ok := prev.(*HostMapping); ok {
+		h.CreatedAt = p.CreatedAt
+	}
+}
+
+func (m *InstanceMapping) Key() string { return m.InstanceUUID }
+func (m *InstanceMapping) marshal(e *encoder) {
+	e.str(m.InstanceUUID)
+	e.str(m.CellUUID)
+	e.str(m.ProjectID)
+	e.str(m.UserID)
+	e.boolean(m.QueuedForDelete)
+	e.timestamp(m.CreatedAt)
+	e.timestamp(m.UpdatedAt)
+	e.uvarint(m.Revision)
+}
+func (m *InstanceMapping) unmarshal(d *decoder) {
+	m.InstanceUUID, m.CellUUID, m.ProjectID, m.UserID = d.str(), d.str(), d.str(), d.str()
+	m.QueuedForDelete = d.boolean()
+	m.CreatedAt, m.UpdatedAt = d.timestamp(), d.timestamp()
+	m.Revision = d.uvarint()
+}
+
+// stamp keeps a caller-supplied CreatedAt (map_instances copies the instance's creation time),
+// else the previous record's, else the proposal time.
+func (m *InstanceMapping) stamp(ac *applyCtx, prev Record) {
+	m.Revision, m.UpdatedAt = ac.index, ac.now
+	if p, ok := prev.(*InstanceMapping); ok {
+		m.CreatedAt = p.CreatedAt
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = ac.now
+	}
+}
+
+func (f *Flavor) Key() string { return f.ID }
+func (f *Flavor) marshal(e *encoder) {
+	e.str(f.ID)
+	e.str(f.Name)
+	e.varint(f.VCPUs)
+	e.varint(f.RAMMB)
+	e.varint(f.DiskGB)
+	e.strMap(f.ExtraSpecs)
+	e.timestamp(f.CreatedAt)
+	e.uvarint(f.Revision)
+}
+func (f *Flavor) unmarshal(d *decoder) {
+	f.ID, f.Name = d.str(), d.str()
+	f.VCPUs, f.RAMMB, f.DiskGB = d.int64v(), d.int64v(), d.int64v()
+	f.ExtraSpecs = d.strMap()
+	f.CreatedAt = d.timestamp()
+	f.Revision = d.uvarint()
+}
+func (f *Flavor) stamp(ac *applyCtx, prev Record) {
+	f.Revision, f.CreatedAt = ac.index, ac.now
+}
+
+func (s *ServerSpec) marshal(e *encoder) {
+	e.str(s.Name)
+	e.str(s.ProjectID)
+	e.str(s.UserID)
+	e.str(s.ImageRef)
+	e.str(s.AvailabilityZone)
+	s.Flavor.marshal(e)
+	e.strMap(s.Metadata)
+}
+func (s *ServerSpec) unmarshal(d *decoder) {
+	s.Name, s.ProjectID, s.UserID, s.ImageRef, s.AvailabilityZone = d.str(), d.str(), d.str(), d.str(), d.str()
+	s.Flavor.unmarshal(d)
+	s.Metadata = d.strMap()
+}
+
+func (b *BuildRequest) Key() string { return b.InstanceUUID }
+func (b *BuildRequest) marshal(e *encoder) {
+	e.str(b.InstanceUUID)
+	b.Spec.marshal(e)
+	e.timestamp(b.CreatedAt)
+	e.uvarint(b.Revision)
+}
+func (b *BuildRequest) unmarshal(d *decoder) {
+	b.InstanceUUID = d.str()
+	b.Spec.unmarshal(d)
+	b.CreatedAt = d.timestamp()
+	b.Revision = d.uvarint()
+}
+func (b *BuildRequest) stamp(ac *applyCtx, prev Record) {
+	b.Revision = ac.index
+	if b.CreatedAt.IsZero() {
+		b.CreatedAt = ac.now
+	}
+}
+
+func (r *RequestSpec) Key() string { return r.InstanceUUID }
+func (r *RequestSpec) marshal(e *encoder) {
+	e.str(r.InstanceUUID)
+	r.Spec.marshal(e)
+	e.timestamp(r.CreatedAt)
+	e.uvarint(r.Revision)
+}
+func (r *RequestSpec) unmarshal(d *decoder) {
+	r.InstanceUUID = d.str()
+	r.Spec.unmarshal(d)
+	r.CreatedAt = d.timestamp()
+	r.Revision = d.uvarint()
+}
+func (r *RequestSpec) stamp(ac *applyCtx, prev Record) {
+	r.Revision = ac.index
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = ac.now
+	}
+}
+
+func (c *Cell0Instance) Key() string { return c.InstanceUUID }
+func (c *Cell0Instance) marshal(e *encoder) {
+	e.str(c.InstanceUUID)
+	c.Spec.marshal(e)
+	e.str(c.Status)
+	e.str(c.Fault)
+	e.timestamp(c.CreatedAt)
+	e.timestamp(c.UpdatedAt)
+	e.uvarint(c.Revision)
+}
+func (c *Cell0Instance) unmarshal(d *decoder) {
+	c.InstanceUUID = d.str()
+	c.Spec.unmarshal(d)
+	c.Status, c.Fault = d.str(), d.str()
+	c.CreatedAt, c.UpdatedAt = d.timestamp(), d.timestamp()
+	c.Revision = d.uvarint()
+}
+func (c *Cell0Instance) stamp(ac *applyCtx, prev Record) {
+	c.Revision, c.UpdatedAt = ac.index, ac.now
+	if p, ok := prev.(*Cell0Instance); ok {
+		c.CreatedAt = p.CreatedAt
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = ac.now
+	}
+}
+
+func (m *MapMarker) Key() string { return m.CellUUID }
+func (m *MapMarker) marshal(e *encoder) {
+	e.str(m.CellUUID)
+	e.str(m.Marker)
+	e.timestamp(m.UpdatedAt)
+	e.uvarint(m.Revision)
+}
+func (m *MapMarker) unmarshal(d *decoder) {
+	m.CellUUID, m.Marker = d.str(), d.str()
+	m.UpdatedAt = d.timestamp()
+	m.Revision = d.uvarint()
+}
+func (m *MapMarker) stamp(ac *applyCtx, prev Record) {
+	m.Revision, m.UpdatedAt = ac.index, ac.now
+}
