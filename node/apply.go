@@ -1,0 +1,99 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cellmap/cellmap/fsm"
+	"github.com/hashicorp/raft"
+)
+
+// retryBackoff paces retries of definite failures while leadership moves.
+const retryBackoff = 25 * time.Millisecond
+
+// Apply proposes c, stamped with the current time, and returns what the state machine made of
+// it. On a follower the entry is forwarded to the leader. Errors: ErrNoLeader and ErrBusy are
+// definite failures; ErrOutcomeUnknown means the write may or may not have happened.
+func (n *Node) Apply(ctx context.Context, c fsm.Command) (*fsm.Result, error) {
+	if txn, ok := c.(*fsm.Txn); ok {
+		if err := txn.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return n.ApplyEncoded(ctx, fsm.Encode(c, time.Now().UTC()))
+}
+
+// ApplyEncoded is Apply for an already encoded entry.
+func (n *Node) ApplyEncoded(ctx context.Context, data []byte) (*fsm.Result, error) {
+	var res *fsm.Result
+	err := n.onLeader(ctx, func() (err error) {
+		if n.IsLeader() {
+			res, err = n.applyLocal(ctx, data)
+		} else {
+			res, err = n.forwardApply(ctx, data)
+		}
+		return err
+	})
+	return res, err
+}
+
+// onLeader runs fn until it succeeds or fails for another reason than a missing or moved
+// leader. Those failures are definite (nothing was done), so repeating fn is safe.
+func (n *Node) onLeader(ctx context.Context, fn func() error) error {
+	for {
+		err := fn()
+		if !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrNoLeader) {
+			return err
+		}
+		if werr := n.backoff(ctx); werr != nil {
+			return fmt.Errorf("%w: %v", ErrNoLeader, err)
+		}
+	}
+}
+
+func (n *Node) backoff(ctx context.Context) error {
+	t := time.NewTimer(retryBackoff)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-n.done:
+		return ErrShutdown
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// applyLocal proposes on this node, which must be the leader.
+func (n *Node) applyLocal(ctx context.Context, data []byte) (*fsm.Result, error) {
+	f := n.raft.Apply(data, n.cfg.Raft.ApplyTimeout)
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return nil, classifyApplyError(err)
+		}
+		res, ok := f.Response().(*fsm.Result)
+		if !ok {
+			return nil, fmt.Errorf("node: apply returned %T", f.Response())
+		}
+		return res, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %v", ErrOutcomeUnknown, ctx.Err())
+	}
+}
+
+func classifyApplyError(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader):
+		return ErrNotLeader
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return fmt.Errorf("%w: %v", ErrBusy, err)
+	default:
+		// ErrLeadershipLost, ErrRaftShutdown, ErrAbortedByRestore: the entry may still commit.
+		return fmt.Errorf("%w: %v", ErrOutcomeUnknown, err)
+	}
+}

@@ -1,0 +1,253 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/cellmap/cellmap/fsm"
+	"github.com/hashicorp/go-hclog"
+)
+
+// testNode is a node with its HTTP listener (internal protocol only).
+type testNode struct {
+	*Node
+	srv  *http.Server
+	dir  string
+	http string
+	raft string
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func testLogger(t testing.TB, name string) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Warn, Output: testWriter{t}})
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// startNode starts a node; dir and raftAddr are reused on restart.
+func startNode(t testing.TB, id, dir, raftAddr string, bootstrap bool, join ...string) *testNode {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = id, dir, raftAddr, ln.Addr().String()
+	cfg.Bootstrap, cfg.Join, cfg.Raft, cfg.FSMNoSync = bootstrap, join, TestRaftConfig(), true
+	cfg.InitialMmapSize = 1 << 20
+	cfg.Logger = testLogger(t, id)
+	n, err := New(cfg)
+	if err != nil {
+		ln.Close()
+		t.Fatalf("start %s: %v", id, err)
+	}
+	tn := &testNode{Node: n, dir: dir, http: cfg.HTTPAddr, raft: raftAddr}
+	tn.srv = &http.Server{Handler: n.InternalHandler()}
+	go tn.srv.Serve(ln)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.Start(ctx); err != nil {
+		t.Fatalf("join %s: %v", id, err)
+	}
+	t.Cleanup(func() { tn.stop() })
+	return tn
+}
+
+func (tn *testNode) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	tn.srv.Close()
+	tn.Shutdown(ctx)
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func newCluster(t *testing.T, size int) []*testNode {
+	t.Helper()
+	nodes := []*testNode{startNode(t, "n1", t.TempDir(), freeAddr(t), true)}
+	waitFor(t, "first leader", 10*time.Second, nodes[0].IsLeader)
+	for i := 2; i <= size; i++ {
+		nodes = append(nodes, startNode(t, fmt.Sprintf("n%d", i), t.TempDir(), freeAddr(t), false, nodes[0].http))
+	}
+	waitFor(t, "all members", 10*time.Second, func() bool {
+		st, err := nodes[0].Status(context.Background())
+		return err == nil && len(st.Servers) == size
+	})
+	return nodes
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func leaderOf(t testing.TB, nodes []*testNode) *testNode {
+	t.Helper()
+	var leader *testNode
+	waitFor(t, "a leader", 15*time.Second, func() bool {
+		for _, n := range nodes {
+			if n != nil && n.IsLeader() {
+				leader = n
+				return true
+			}
+		}
+		return false
+	})
+	return leader
+}
+
+func mapping(uuid string) *fsm.Txn {
+	return &fsm.Txn{Ops: []fsm.Op{{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings,
+		Record: &fsm.InstanceMapping{InstanceUUID: uuid, ProjectID: "p"}}}}
+}
+
+func readMapping(n *testNode, uuid string) (*fsm.InstanceMapping, error) {
+	var m *fsm.InstanceMapping
+	err := n.FSM().View(func(r *fsm.Reader) error {
+		var err error
+		m, err = r.InstanceMapping(uuid)
+		return err
+	})
+	return m, err
+}
+
+func TestFollowerWriteForwardedAndLinearizableReadElsewhere(t *testing.T) {
+	nodes := newCluster(t, 3)
+	leader := leaderOf(t, nodes)
+	var followers []*testNode
+	for _, n := range nodes {
+		if n != leader {
+			followers = append(followers, n)
+		}
+	}
+	res, err := followers[0].Apply(ctxT(t), mapping("i-1"))
+	if err != nil || res.Err != nil {
+		t.Fatalf("write on follower: %v %v", err, res)
+	}
+	// A linearizable read on the other follower sees it without any waiting by the test.
+	if err := followers[1].LinearizableBarrier(ctxT(t)); err != nil {
+		t.Fatalf("barrier: %v", err)
+	}
+	m, err := readMapping(followers[1], "i-1")
+	if err != nil || m.Revision != res.Index {
+		t.Fatalf("read on other follower: got %+v (%v), want revision %d", m, err, res.Index)
+	}
+	// Domain errors travel through forwarding intact.
+	res, err = followers[0].Apply(ctxT(t), &fsm.DeleteFlavor{ID: "nope"})
+	if err != nil || !errors.Is(res.Err, fsm.ErrNotFound) {
+		t.Fatalf("forwarded domain error: got %v / %v, want not found", err, res)
+	}
+}
+
+func TestLeaderFailoverKeepsAcknowledgedWrites(t *testing.T) {
+	nodes := newCluster(t, 3)
+	leader := leaderOf(t, nodes)
+	var acked []string
+	for i := 0; i < 20; i++ {
+		id := fmt.Sprintf("i-%d", i)
+		if res, err := nodes[i%3].Apply(ctxT(t), mapping(id)); err == nil && res.Err == nil {
+			acked = append(acked, id)
+		}
+	}
+	if len(acked) != 20 {
+		t.Fatalf("got %d acknowledged writes on a healthy cluster, want 20", len(acked))
+	}
+	leader.stop()
+	var rest []*testNode
+	for _, n := range nodes {
+		if n != leader {
+			rest = append(rest, n)
+		}
+	}
+	newLeader := leaderOf(t, rest)
+	if newLeader == leader {
+		t.Fatalf("the stopped node is still leader")
+	}
+	for _, n := range rest {
+		if err := n.LinearizableBarrier(ctxT(t)); err != nil {
+			t.Fatalf("barrier on %s: %v", n.ID(), err)
+		}
+		for _, id := range acked {
+			if _, err := readMapping(n, id); err != nil {
+				t.Fatalf("acknowledged write %s missing on %s: %v", id, n.ID(), err)
+			}
+		}
+	}
+}
+
+func TestRestartedNodeCatchesUp(t *testing.T) {
+	nodes := newCluster(t, 3)
+	victim := nodes[2]
+	if victim.IsLeader() {
+		victim = nodes[1]
+	}
+	victim.stop()
+	for i := 0; i < 1500; i++ { // more than the test SnapshotThreshold: forces a snapshot
+		if _, err := nodes[0].Apply(ctxT(t), mapping(fmt.Sprintf("i-%d", i))); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	back := startNode(t, victim.ID(), victim.dir, victim.raft, false)
+	leader := leaderOf(t, nodes)
+	waitFor(t, "restarted node to catch up", 30*time.Second, func() bool {
+		a, _ := leader.Status(context.Background())
+		b, _ := back.Status(context.Background())
+		return a != nil && b != nil && a.ChecksumIndex == b.ChecksumIndex && a.Checksum == b.Checksum
+	})
+}
+
+func TestRemoveAndReadd(t *testing.T) {
+	nodes := newCluster(t, 3)
+	leader := leaderOf(t, nodes)
+	victim := nodes[2]
+	if victim == leader {
+		victim = nodes[1]
+	}
+	if err := victim.Remove(ctxT(t), victim.ID()); err != nil {
+		t.Fatalf("remove via the removed node itself: %v", err)
+	}
+	st, _ := leader.Status(ctxT(t))
+	if len(st.Servers) != 2 {
+		t.Fatalf("got %d servers after remove, want 2", len(st.Servers))
+	}
+	if err := leader.Remove(ctxT(t), "ghost"); !errors.Is(err, ErrUnknownServer) {
+		t.Fatalf("remove unknown: got %v, want ErrUnknownServer", err)
+	}
+	if err := leader.Join(ctxT(t), victim.ID(), victim.raft); err != nil {
+		t.Fatalf("re-add: %v", err)
+	}
+	if err := leader.Join(ctxT(t), victim.ID(), victim.raft); err != nil {
+		t.Fatalf("re-add twice must be a no-op: %v", err)
+	}
+	st, _ = leader.Status(ctxT(t))
+	if len(st.Servers) != 3 {
+		t.Fatalf("got %d servers after re-add, want 3", len(st.Servers))
+	}
+}

@@ -1,0 +1,140 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/cellmap/cellmap/transport"
+	"github.com/hashicorp/go-hclog"
+)
+
+// RaftConfig holds the raft timing and log settings.
+type RaftConfig struct {
+	// HeartbeatTimeout: a follower without leader contact for this long (randomised up to 2×)
+	// starts an election.
+	HeartbeatTimeout time.Duration
+	// ElectionTimeout: how long a candidate waits for votes (randomised up to 2×).
+	ElectionTimeout time.Duration
+	// LeaderLeaseTimeout: a leader without quorum contact for this long steps down. Must not
+	// exceed HeartbeatTimeout.
+	LeaderLeaseTimeout time.Duration
+	// CommitTimeout: the idle AppendEntries cadence.
+	CommitTimeout time.Duration
+	// MaxAppendEntries: the most entries per AppendEntries and per group commit (≤ 1024).
+	MaxAppendEntries int
+	// SnapshotInterval and SnapshotThreshold: how often raft checks, and how many new entries
+	// make it take a snapshot.
+	SnapshotInterval  time.Duration
+	SnapshotThreshold uint64
+	// TrailingLogs: entries kept after a snapshot so a lagging follower can catch up from the log.
+	TrailingLogs uint64
+	// ApplyTimeout bounds enqueueing a write on the leader.
+	ApplyTimeout time.Duration
+}
+
+// LANRaftConfig returns production settings for a LAN (hashicorp/raft's defaults, larger batches).
+func LANRaftConfig() RaftConfig {
+	return RaftConfig{
+		HeartbeatTimeout: time.Second, ElectionTimeout: time.Second, LeaderLeaseTimeout: 500 * time.Millisecond,
+		CommitTimeout: 50 * time.Millisecond, MaxAppendEntries: 512,
+		SnapshotInterval: 30 * time.Second, SnapshotThreshold: 16384, TrailingLogs: 20480,
+		ApplyTimeout: 10 * time.Second,
+	}
+}
+
+// TestRaftConfig returns short timeouts for tests on loopback; still loose enough for a busy
+// two-core machine running the race detector.
+func TestRaftConfig() RaftConfig {
+	c := LANRaftConfig()
+	c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 500*time.Millisecond, 500*time.Millisecond, 250*time.Millisecond
+	c.CommitTimeout = 20 * time.Millisecond
+	c.SnapshotInterval, c.SnapshotThreshold, c.TrailingLogs = 2*time.Second, 1024, 512
+	c.ApplyTimeout = 5 * time.Second
+	return c
+}
+
+// RaftProfile returns the raft settings called name: "lan" or "test".
+func RaftProfile(name string) (RaftConfig, error) {
+	switch name {
+	case "lan", "":
+		return LANRaftConfig(), nil
+	case "test":
+		return TestRaftConfig(), nil
+	}
+	return RaftConfig{}, fmt.Errorf("unknown raft profile %q (want lan or test)", name)
+}
+
+// Config configures a [Node].
+type Config struct {
+	// NodeID is the node's stable raft server id.
+	NodeID string
+	// DataDir holds raft.db (log and votes), fsm.db (state) and snapshots/.
+	DataDir string
+	// RaftAddr is the TCP address raft listens on; RaftAdvertise (default RaftAddr) is how
+	// peers reach it.
+	RaftAddr      string
+	RaftAdvertise string
+	// HTTPAddr is the address peers forward requests to (this node's HTTP API).
+	HTTPAddr string
+	// Bootstrap forms a one-node cluster on first start. Ignored when state exists.
+	Bootstrap bool
+	// Join lists HTTP addresses of members to ask for admission on first start. Ignored when
+	// state exists.
+	Join []string
+	// Raft holds timings and log settings.
+	Raft RaftConfig
+	// FSMNoSync skips fsync of the state file (tests and benchmarks only; the log stays durable).
+	FSMNoSync bool
+	// InitialMmapSize pre-sizes the state file's memory map (see fsm.Config).
+	InitialMmapSize int
+	// Faults, when set, injects user-space network faults into raft traffic (chaos tests).
+	Faults *transport.Faults
+	// LeaderDuties run while this node leads (after it committed an entry of its term); their
+	// context ends when leadership is lost.
+	LeaderDuties []func(ctx context.Context)
+	// Logger is the root logger; the node names sub-loggers from it. nil discards.
+	Logger hclog.Logger
+}
+
+// DefaultConfig returns a LAN configuration; the caller sets ids, addresses and DataDir.
+func DefaultConfig() *Config {
+	return &Config{Raft: LANRaftConfig(), InitialMmapSize: 1 << 30}
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	switch {
+	case c.NodeID == "":
+		return errors.New("node: NodeID is required")
+	case c.DataDir == "":
+		return errors.New("node: DataDir is required")
+	case c.HTTPAddr == "":
+		return errors.New("node: HTTPAddr is required")
+	case c.Bootstrap && len(c.Join) > 0:
+		return errors.New("node: Bootstrap and Join are mutually exclusive")
+	}
+	if _, _, err := net.SplitHostPort(c.RaftAddr); err != nil {
+		return fmt.Errorf("node: RaftAddr: %w", err)
+	}
+	r := c.Raft
+	if r.HeartbeatTimeout <= 0 || r.ElectionTimeout < r.HeartbeatTimeout || r.LeaderLeaseTimeout <= 0 || r.LeaderLeaseTimeout > r.HeartbeatTimeout {
+		return errors.New("node: want 0 < LeaderLeaseTimeout <= HeartbeatTimeout <= ElectionTimeout")
+	}
+	if r.MaxAppendEntries <= 0 || r.MaxAppendEntries > 1024 {
+		return errors.New("node: MaxAppendEntries must be in 1..1024")
+	}
+	if r.ApplyTimeout <= 0 {
+		return errors.New("node: ApplyTimeout must be positive")
+	}
+	return nil
+}
+
+func (c *Config) advertise() string {
+	if c.RaftAdvertise != "" {
+		return c.RaftAdvertise
+	}
+	return c.RaftAddr
+}

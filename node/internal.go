@@ -1,0 +1,234 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/cellmap/cellmap/fsm"
+)
+
+// Paths of the node-to-node protocol, served on every node's HTTP listener.
+const (
+	PathApply     = "/internal/apply"
+	PathReadIndex = "/internal/readindex"
+	PathJoin      = "/internal/join"
+	PathRemove    = "/internal/remove"
+)
+
+// maxEntrySize caps a forwarded log entry (raft's suggested maximum is 512 KiB).
+const maxEntrySize = 4 << 20
+
+type wireResult struct {
+	Index    uint64 `json:"index"`
+	Changed  bool   `json:"changed"`
+	FailedOp int    `json:"failed_op"`
+	Code     string `json:"code,omitempty"`
+	Message  string `json:"message,omitempty"`
+}
+
+type wireError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// JoinRequest asks the cluster to add a voter.
+type JoinRequest struct {
+	NodeID   string `json:"node_id"`
+	RaftAddr string `json:"raft_addr"`
+}
+
+// InternalHandler serves the node-to-node protocol (forwarded writes, read indexes, joins and
+// removals). Mount it on the node's HTTP listener; it is not for clients.
+func (n *Node) InternalHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+PathApply, n.serveApply)
+	mux.HandleFunc("GET "+PathReadIndex, n.serveReadIndex)
+	mux.HandleFunc("POST "+PathJoin, n.serveJoin)
+	mux.HandleFunc("POST "+PathRemove, n.serveRemove)
+	return mux
+}
+
+func writeInternal(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// internalError maps a node error to the status and code a forwarding peer understands.
+func internalError(w http.ResponseWriter, err error) {
+	status, code := http.StatusInternalServerError, "internal"
+	switch {
+	case errors.Is(err, ErrNotLeader):
+		status, code = http.StatusMisdirectedRequest, "not_leader"
+	case errors.Is(err, ErrNoLeader):
+		status, code = http.StatusServiceUnavailable, "no_leader"
+	case errors.Is(err, ErrOutcomeUnknown):
+		status, code = http.StatusServiceUnavailable, "outcome_unknown"
+	case errors.Is(err, ErrBusy):
+		status, code = http.StatusServiceUnavailable, "busy"
+	case errors.Is(err, ErrShutdown):
+		status, code = http.StatusServiceUnavailable, "shutting_down"
+	case errors.Is(err, ErrUnknownServer):
+		status, code = http.StatusNotFound, "unknown_server"
+	case errors.Is(err, ErrInvalidJoin):
+		status, code = http.StatusBadRequest, "invalid"
+	}
+	writeInternal(w, status, wireError{Code: code, Message: err.Error()})
+}
+
+// errorFromWire turns a peer's error answer back into the node error it stands for.
+func errorFromWire(status int, body []byte) error {
+	var we wireError
+	json.Unmarshal(body, &we)
+	for _, e := range []struct {
+		code string
+		err  error
+	}{{"not_leader", ErrNotLeader}, {"no_leader", ErrNoLeader}, {"outcome_unknown", ErrOutcomeUnknown},
+		{"busy", ErrBusy}, {"shutting_down", ErrNoLeader}, {"unknown_server", ErrUnknownServer}, {"invalid", ErrInvalidJoin}} {
+		if we.Code == e.code {
+			return fmt.Errorf("%w: %s", e.err, we.Message)
+		}
+	}
+	return fmt.Errorf("node: peer answered %d: %s", status, bytes.TrimSpace(body))
+}
+
+func (n *Node) serveApply(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEntrySize))
+	if err != nil {
+		writeInternal(w, http.StatusBadRequest, wireError{Code: "invalid", Message: err.Error()})
+		return
+	}
+	if !n.IsLeader() {
+		internalError(w, ErrNotLeader)
+		return
+	}
+	res, err := n.applyLocal(r.Context(), data)
+	if err != nil {
+		internalError(w, err)
+		return
+	}
+	wr := wireResult{Index: res.Index, Changed: res.Changed, FailedOp: res.FailedOp}
+	if res.Err != nil {
+		wr.Code, wr.Message = fsm.Code(res.Err), res.Err.Error()
+	}
+	writeInternal(w, http.StatusOK, wr)
+}
+
+func (n *Node) serveReadIndex(w http.ResponseWriter, r *http.Request) {
+	if !n.IsLeader() {
+		internalError(w, ErrNotLeader)
+		return
+	}
+	idx, err := n.leaderReadIndex(r.Context())
+	if err != nil {
+		internalError(w, err)
+		return
+	}
+	writeInternal(w, http.StatusOK, map[string]uint64{"index": idx})
+}
+
+func (n *Node) serveJoin(w http.ResponseWriter, r *http.Request) {
+	var req JoinRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+		internalError(w, fmt.Errorf("%w: %v", ErrInvalidJoin, err))
+		return
+	}
+	if err := n.Join(r.Context(), req.NodeID, req.RaftAddr); err != nil {
+		internalError(w, err)
+		return
+	}
+	writeInternal(w, http.StatusOK, map[string]string{"node_id": req.NodeID})
+}
+
+func (n *Node) serveRemove(w http.ResponseWriter, r *http.Request) {
+	var req JoinRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+		internalError(w, fmt.Errorf("%w: %v", ErrInvalidJoin, err))
+		return
+	}
+	if err := n.Remove(r.Context(), req.NodeID); err != nil {
+		internalError(w, err)
+		return
+	}
+	writeInternal(w, http.StatusOK, map[string]string{"node_id": req.NodeID})
+}
+
+// post sends a request to the leader. A failure to connect is definite (ErrNoLeader): nothing
+// was sent. A failure after sending is reported as ErrOutcomeUnknown when unknownOnSent is set.
+func (n *Node) postLeader(ctx context.Context, path string, body []byte, unknownOnSent bool) ([]byte, error) {
+	addr, err := n.leaderHTTP(ctx)
+	if err != nil {
+		return nil, err
+	}
+	method := http.MethodPost
+	if body == nil {
+		method = http.MethodGet
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	resp, err := n.client.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			if raftAddr, _ := n.raft.LeaderWithID(); raftAddr != "" {
+				n.forgetPeer(string(raftAddr))
+			}
+			return nil, fmt.Errorf("%w: %v", ErrNoLeader, err)
+		}
+		if unknownOnSent {
+			return nil, fmt.Errorf("%w: forwarding to %s: %v", ErrOutcomeUnknown, addr, err)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrNoLeader, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, maxEntrySize))
+	if err != nil && unknownOnSent {
+		return nil, fmt.Errorf("%w: reading answer of %s: %v", ErrOutcomeUnknown, addr, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, errorFromWire(resp.StatusCode, out)
+	}
+	return out, err
+}
+
+func (n *Node) forwardApply(ctx context.Context, data []byte) (*fsm.Result, error) {
+	body, err := n.postLeader(ctx, PathApply, data, true)
+	if err != nil {
+		return nil, err
+	}
+	var wr wireResult
+	if err := json.Unmarshal(body, &wr); err != nil {
+		return nil, fmt.Errorf("%w: bad answer from leader: %v", ErrOutcomeUnknown, err)
+	}
+	res := &fsm.Result{Index: wr.Index, Changed: wr.Changed, FailedOp: wr.FailedOp}
+	if wr.Code != "" || wr.Message != "" {
+		res.Err = fsm.ErrorFromCode(wr.Code, wr.Message)
+	}
+	return res, nil
+}
+
+// fetchRemoteReadIndex asks the leader for a read index (shared by concurrent follower reads).
+func (n *Node) fetchRemoteReadIndex() (uint64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	body, err := n.postLeader(ctx, PathReadIndex, nil, false)
+	if err != nil {
+		return 0, err
+	}
+	var v struct {
+		Index uint64 `json:"index"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return 0, fmt.Errorf("node: bad read index answer: %w", err)
+	}
+	return v.Index, nil
+}

@@ -1,0 +1,256 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/transport"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Node is one cluster member.
+type Node struct {
+	cfg    Config
+	logger hclog.Logger
+
+	fsm       *fsm.FSM
+	raft      *raft.Raft
+	logStore  *raftboltdb.BoltStore
+	snapshots *raft.FileSnapshotStore
+	mux       *transport.Mux
+	trans     *raft.NetworkTransport
+	client    *http.Client
+
+	notifyCh  chan bool
+	readyTerm atomic.Uint64
+	ready     *signal
+	verify    *coalescer // leader: one VerifyLeader round for concurrent reads
+	remoteIdx *coalescer // follower: one read-index request to the leader for concurrent reads
+
+	metaMu    sync.Mutex
+	metaCache map[string]transport.Meta // raft address → meta
+
+	freshJoin bool
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// streamLayer adapts the transport mux to raft's StreamLayer.
+type streamLayer struct{ *transport.RaftLayer }
+
+func (s streamLayer) Dial(a raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	return s.RaftLayer.Dial(string(a), timeout)
+}
+
+// New opens the node's stores and starts raft. Call Start to join a cluster, Shutdown to stop.
+func New(cfg *Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: *cfg, logger: cfg.Logger, notifyCh: make(chan bool, 16), ready: newSignal(),
+		metaCache: map[string]transport.Meta{}, done: make(chan struct{}), client: transport.NewHTTPClient(nil)}
+	if n.logger == nil {
+		n.logger = hclog.NewNullLogger()
+	}
+	n.verify = newCoalescer(n.verifyLeader)
+	n.remoteIdx = newCoalescer(n.fetchRemoteReadIndex)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	if err := n.openStores(); err != nil {
+		n.closeStores()
+		return nil, err
+	}
+	if err := n.startRaft(); err != nil {
+		n.closeStores()
+		return nil, err
+	}
+	n.wg.Add(1)
+	go n.leaderLoop()
+	return n, nil
+}
+
+func (n *Node) openStores() error {
+	fcfg := fsm.DefaultConfig(filepath.Join(n.cfg.DataDir, "fsm.db"))
+	fcfg.InitialMmapSize, fcfg.NoSync, fcfg.Logger = n.cfg.InitialMmapSize, n.cfg.FSMNoSync, n.logger.Named("fsm")
+	f, err := fsm.Open(fcfg)
+	if err != nil {
+		return err
+	}
+	n.fsm = f
+	n.logStore, err = raftboltdb.New(raftboltdb.Options{
+		Path:        filepath.Join(n.cfg.DataDir, "raft.db"),
+		BoltOptions: &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType},
+	})
+	if err != nil {
+		return fmt.Errorf("node: open raft log: %w", err)
+	}
+	n.snapshots, err = raft.NewFileSnapshotStoreWithLogger(n.cfg.DataDir, 2, n.logger.Named("snapshot"))
+	if err != nil {
+		return fmt.Errorf("node: open snapshots: %w", err)
+	}
+	return n.catchUpFromSnapshot()
+}
+
+// catchUpFromSnapshot restores the newest snapshot when the state file is older than it. raft
+// runs with NoSnapshotRestoreOnStart and replays only entries after its newest snapshot, so a
+// state file left behind by a crash during a snapshot install must be brought up to it first.
+func (n *Node) catchUpFromSnapshot() error {
+	snaps, err := n.snapshots.List()
+	if err != nil || len(snaps) == 0 {
+		return err
+	}
+	latest := snaps[0]
+	if latest.Index <= n.fsm.AppliedIndex() {
+		return nil
+	}
+	n.logger.Warn("state file is behind the newest snapshot; restoring it", "applied", n.fsm.AppliedIndex(), "snapshot", latest.Index)
+	_, rc, err := n.snapshots.Open(latest.ID)
+	if err != nil {
+		return fmt.Errorf("node: open snapshot %s: %w", latest.ID, err)
+	}
+	return n.fsm.Restore(rc)
+}
+
+func (n *Node) raftConfig() *raft.Config {
+	r := n.cfg.Raft
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(n.cfg.NodeID)
+	rc.Logger = n.logger.Named("raft")
+	rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = r.HeartbeatTimeout, r.ElectionTimeout, r.LeaderLeaseTimeout
+	rc.CommitTimeout, rc.MaxAppendEntries, rc.BatchApplyCh = r.CommitTimeout, r.MaxAppendEntries, true
+	rc.SnapshotInterval, rc.SnapshotThreshold, rc.TrailingLogs = r.SnapshotInterval, r.SnapshotThreshold, r.TrailingLogs
+	rc.NoSnapshotRestoreOnStart = true
+	rc.ShutdownOnRemove = false
+	rc.NoLegacyTelemetry = true
+	rc.NotifyCh = n.notifyCh
+	return rc
+}
+
+func (n *Node) startRaft() error {
+	ln, err := net.Listen("tcp", n.cfg.RaftAddr)
+	if err != nil {
+		return fmt.Errorf("node: listen raft: %w", err)
+	}
+	n.mux = transport.NewMux(ln, n.meta, n.cfg.Faults, n.logger.Named("mux"))
+	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: streamLayer{n.mux.RaftLayer()}, MaxPool: 8, Timeout: 10 * time.Second,
+		Logger: n.logger.Named("transport"),
+	})
+	logs, err := raft.NewLogCache(512, n.logStore)
+	if err != nil {
+		return fmt.Errorf("node: log cache: %w", err)
+	}
+	existing, err := raft.HasExistingState(logs, n.logStore, n.snapshots)
+	if err != nil {
+		return fmt.Errorf("node: inspect raft state: %w", err)
+	}
+	n.raft, err = raft.NewRaft(n.raftConfig(), n.fsm, logs, n.logStore, n.snapshots, n.trans)
+	if err != nil {
+		return fmt.Errorf("node: start raft: %w", err)
+	}
+	switch {
+	case existing:
+		n.logger.Info("restarting on existing state", "applied", n.fsm.AppliedIndex())
+	case n.cfg.Bootstrap:
+		n.logger.Info("bootstrapping a one-node cluster", "id", n.cfg.NodeID)
+		err = n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
+			Suffrage: raft.Voter, ID: raft.ServerID(n.cfg.NodeID), Address: raft.ServerAddress(n.cfg.advertise()),
+		}}}).Error()
+		if err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+			return fmt.Errorf("node: bootstrap: %w", err)
+		}
+	default:
+		n.freshJoin = len(n.cfg.Join) > 0
+	}
+	return nil
+}
+
+func (n *Node) meta() transport.Meta {
+	return transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr}
+}
+
+// Start asks the members in Config.Join for admission when this is a first start; it retries
+// until ctx ends. On a restart or a bootstrap it returns at once.
+func (n *Node) Start(ctx context.Context) error {
+	if !n.freshJoin {
+		return nil
+	}
+	return n.joinCluster(ctx)
+}
+
+// FSM returns the node's state machine, for reads.
+func (n *Node) FSM() *fsm.FSM { return n.fsm }
+
+// ID returns the node id.
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// RaftAddr returns the address raft listens on (useful with port 0).
+func (n *Node) RaftAddr() string { return n.mux.Addr().String() }
+
+// IsLeader reports whether this node currently believes it leads.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// Shutdown hands leadership to another voter when leading, then stops raft and closes the
+// stores.
+func (n *Node) Shutdown(ctx context.Context) error {
+	var err error
+	n.closeOnce.Do(func() {
+		if n.IsLeader() {
+			n.transferLeadership(ctx)
+		}
+		close(n.done)
+		if e := n.raft.Shutdown().Error(); e != nil {
+			err = e
+		}
+		n.wg.Wait()
+		n.trans.Close()
+		n.closeStores()
+		n.client.CloseIdleConnections()
+	})
+	return err
+}
+
+func (n *Node) transferLeadership(ctx context.Context) {
+	cfg := n.raft.GetConfiguration()
+	if cfg.Error() != nil || len(cfg.Configuration().Servers) < 2 {
+		return
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.raft.LeadershipTransfer().Error() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			n.logger.Warn("leadership transfer failed", "error", err)
+		} else {
+			n.logger.Info("leadership transferred before shutdown")
+		}
+	case <-ctx.Done():
+		n.logger.Warn("leadership transfer did not finish before the shutdown deadline")
+	}
+}
+
+func (n *Node) closeStores() {
+	if n.mux != nil {
+		n.mux.Close()
+	}
+	if n.logStore != nil {
+		n.logStore.Close()
+	}
+	if n.fsm != nil {
+		n.fsm.Close()
+	}
+}

@@ -1,0 +1,183 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// First byte a client writes on the shared port, naming the protocol that follows.
+const (
+	protoRaft byte = 'R'
+	protoMeta byte = 'M'
+)
+
+// ErrMuxClosed is returned by Accept after the mux closed.
+var ErrMuxClosed = errors.New("transport: mux closed")
+
+// Logger is the part of a structured logger (hclog) the mux uses.
+type Logger interface {
+	Warn(msg string, args ...interface{})
+	Error(msg string, args ...interface{})
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Warn(string, ...interface{})  {}
+func (nopLogger) Error(string, ...interface{}) {}
+
+// Meta is what a node tells a peer that asks who it is.
+type Meta struct {
+	NodeID   string `json:"node_id"`
+	HTTPAddr string `json:"http_addr"`
+}
+
+// Mux shares one TCP listener between raft's stream layer and metadata queries, so a node is
+// found by its raft address alone (raft only knows peers by that address).
+type Mux struct {
+	ln     net.Listener
+	meta   func() Meta
+	faults *Faults
+	logger Logger
+
+	raftConns chan net.Conn
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// NewMux serves ln. meta is called for every metadata query. faults may be nil.
+func NewMux(ln net.Listener, meta func() Meta, faults *Faults, logger Logger) *Mux {
+	if logger == nil {
+		logger = nopLogger{}
+	}
+	m := &Mux{ln: ln, meta: meta, faults: faults, logger: logger, raftConns: make(chan net.Conn, 16), done: make(chan struct{})}
+	go m.serve()
+	return m
+}
+
+func (m *Mux) serve() {
+	for {
+		c, err := m.ln.Accept()
+		if err != nil {
+			select {
+			case <-m.done:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			m.logger.Error("accept failed; mux stops", "error", err)
+			m.Close()
+			return
+		}
+		go m.route(c)
+	}
+}
+
+func (m *Mux) route(c net.Conn) {
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var b [1]byte
+	if _, err := io.ReadFull(c, b[:]); err != nil {
+		c.Close()
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	switch b[0] {
+	case protoRaft:
+		select {
+		case m.raftConns <- m.faults.wrap(c):
+		case <-m.done:
+			c.Close()
+		}
+	case protoMeta:
+		defer c.Close()
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		json.NewEncoder(c).Encode(m.meta())
+	default:
+		m.logger.Warn("unknown protocol on raft port", "byte", b[0], "remote", c.RemoteAddr())
+		c.Close()
+	}
+}
+
+// Close stops accepting.
+func (m *Mux) Close() error {
+	var err error
+	m.closeOnce.Do(func() {
+		close(m.done)
+		err = m.ln.Close()
+	})
+	return err
+}
+
+// Addr is the listener's address.
+func (m *Mux) Addr() net.Addr { return m.ln.Addr() }
+
+// RaftLayer returns the listener-and-dialer raft's network transport runs on.
+func (m *Mux) RaftLayer() *RaftLayer { return &RaftLayer{mux: m} }
+
+// RaftLayer is raft's side of the mux: a net.Listener of raft connections and a dialer that
+// marks its connections as raft's.
+type RaftLayer struct{ mux *Mux }
+
+// Accept returns the next raft connection.
+func (l *RaftLayer) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.mux.raftConns:
+		return c, nil
+	case <-l.mux.done:
+		return nil, ErrMuxClosed
+	}
+}
+
+// Close closes the mux.
+func (l *RaftLayer) Close() error { return l.mux.Close() }
+
+// Addr is the shared listener's address.
+func (l *RaftLayer) Addr() net.Addr { return l.mux.Addr() }
+
+// Dial opens a raft connection to a peer's shared port.
+func (l *RaftLayer) Dial(address string, timeout time.Duration) (net.Conn, error) {
+	if err := l.mux.faults.dialAllowed(address); err != nil {
+		return nil, err
+	}
+	c, err := net.DialTimeout("tcp", address, timeout)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Write([]byte{protoRaft}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return l.mux.faults.wrap(c), nil
+}
+
+// QueryMeta asks the node listening on raftAddr who it is.
+func QueryMeta(ctx context.Context, raftAddr string) (Meta, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", raftAddr)
+	if err != nil {
+		return Meta{}, fmt.Errorf("transport: query meta of %s: %w", raftAddr, err)
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	} else {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+	}
+	if _, err := c.Write([]byte{protoMeta}); err != nil {
+		return Meta{}, fmt.Errorf("transport: query meta of %s: %w", raftAddr, err)
+	}
+	var meta Meta
+	if err := json.NewDecoder(bufio.NewReader(c)).Decode(&meta); err != nil {
+		return Meta{}, fmt.Errorf("transport: query meta of %s: %w", raftAddr, err)
+	}
+	return meta, nil
+}
