@@ -1,0 +1,26 @@
+package api
+
+// Response headers.
+const (
+	// HeaderIndex is the raft index applied by the node that answered, on every response.
+	HeaderIndex = "X-Cellmap-Index"
+	// HeaderKnownLeader is "true" when the answering node knows a leader.
+	HeaderKnownLeader = "X-Cellmap-Known-Leader"
+	// HeaderLastContact is, on stale reads, the milliseconds since the answering node last
+	// heard from the leader (0 on the leader).
+	HeaderLastContact = "X-Cellmap-Last-Contact"
+	// HeaderConsistency says which consistency the read was served with.
+	HeaderConsistency = "X-Cellmap-Consistency"
+)
+
+// Read consistency levels (query parameter "consistency").
+const (
+	// Linearizable reads reflect every write acknowledged before the read began (default).
+	Linearizable = "linearizable"
+	// Stale reads come from the answering node's local state; see HeaderLastContact and the
+	// "max_stale" parameter.
+	Stale = "stale"
+)
+
+// Cell0UUID is the uuid of cell0.
+const Cell0UUID = "00000000-0000-0000-0000-000000000000"

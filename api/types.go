@@ -1,0 +1,196 @@
+package api
+
+import "time"
+
+// Cell is a cell mapping.
+type Cell struct {
+	UUID               string      `json:"uuid"`
+	Name               string      `json:"name"`
+	TransportURL       string      `json:"transport_url"`
+	DatabaseConnection string      `json:"database_connection"`
+	Disabled           bool        `json:"disabled"`
+	CreatedAt          time.Time   `json:"created_at"`
+	UpdatedAt          time.Time   `json:"updated_at"`
+	Revision           uint64      `json:"revision"`
+	Health             *CellHealth `json:"health,omitempty"`
+}
+
+// CellHealth is what gossip says about a cell's conductors.
+type CellHealth struct {
+	// Status is "up", "down" or "unknown" (never seen a conductor; cell0 is always "up").
+	Status     string    `json:"status"`
+	Conductors int       `json:"conductors"`
+	Since      time.Time `json:"since,omitempty"`
+}
+
+// CellList is the answer of GET /v1/cells.
+type CellList struct {
+	Cells []Cell `json:"cells"`
+}
+
+// CellCreate is the body of POST /v1/cells (create_cell). UUID is generated when empty.
+type CellCreate struct {
+	UUID               string `json:"uuid,omitempty"`
+	Name               string `json:"name,omitempty"`
+	TransportURL       string `json:"transport_url"`
+	DatabaseConnection string `json:"database_connection"`
+	Disabled           bool   `json:"disabled,omitempty"`
+}
+
+// CellUpdate is the body of PATCH /v1/cells/{uuid} (update_cell); absent fields stay.
+type CellUpdate struct {
+	Name               *string `json:"name,omitempty"`
+	TransportURL       *string `json:"transport_url,omitempty"`
+	DatabaseConnection *string `json:"database_connection,omitempty"`
+	Disabled           *bool   `json:"disabled,omitempty"`
+}
+
+// Cell0Create is the body of POST /v1/cells/cell0 (map_cell0).
+type Cell0Create struct {
+	DatabaseConnection string `json:"database_connection,omitempty"`
+}
+
+// HostMapping maps a compute host to its cell.
+type HostMapping struct {
+	Host      string    `json:"host"`
+	CellUUID  string    `json:"cell_uuid"`
+	CellName  string    `json:"cell_name,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Revision  uint64    `json:"revision"`
+}
+
+// HostMappingList is the answer of GET /v1/hosts.
+type HostMappingList struct {
+	Hosts []HostMapping `json:"hosts"`
+}
+
+// HostMappingPut is the body of PUT /v1/hosts/{host}.
+type HostMappingPut struct {
+	CellUUID string `json:"cell_uuid"`
+}
+
+// InstanceMapping maps an instance to its cell. CellUUID is null until the instance is
+// scheduled; UserID may be null (Nova's legacy rows).
+type InstanceMapping struct {
+	InstanceUUID    string    `json:"instance_uuid"`
+	CellUUID        *string   `json:"cell_uuid"`
+	ProjectID       string    `json:"project_id"`
+	UserID          *string   `json:"user_id"`
+	QueuedForDelete bool      `json:"queued_for_delete"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+	Revision        uint64    `json:"revision"`
+	// Cell is included by GET /v1/instance-mappings/{uuid}?with_cell=true.
+	Cell *Cell `json:"cell,omitempty"`
+}
+
+// InstanceMappingList is the answer of GET /v1/instance-mappings.
+type InstanceMappingList struct {
+	InstanceMappings []InstanceMapping `json:"instance_mappings"`
+	// NextMarker is set when more mappings may follow; pass it as "marker".
+	NextMarker string `json:"next_marker,omitempty"`
+}
+
+// InstanceMappingPut is the body of PUT /v1/instance-mappings/{uuid}. Conditional with
+// If-Match: <revision> or If-None-Match: *.
+type InstanceMappingPut struct {
+	CellUUID        *string    `json:"cell_uuid"`
+	ProjectID       string     `json:"project_id"`
+	UserID          *string    `json:"user_id,omitempty"`
+	QueuedForDelete bool       `json:"queued_for_delete,omitempty"`
+	CreatedAt       *time.Time `json:"created_at,omitempty"`
+}
+
+// Txn is the body of POST /v1/txn: all ops apply or none.
+type Txn struct {
+	Ops []TxnOp `json:"ops"`
+}
+
+// TxnOp is one step of a transaction. Op is put, put_if_absent, delete or check; Table is
+// instance_mapping or host_mapping. Put ops carry the record in InstanceMapping or
+// HostMapping (the key is taken from it); the others name Key.
+type TxnOp struct {
+	Op              string              `json:"op"`
+	Table           string              `json:"table"`
+	Key             string              `json:"key,omitempty"`
+	InstanceMapping *InstanceMappingOp  `json:"instance_mapping,omitempty"`
+	HostMapping     *HostMappingOpValue `json:"host_mapping,omitempty"`
+	IfRevision      uint64              `json:"if_revision,omitempty"`
+	IfAbsent        bool                `json:"if_absent,omitempty"`
+	IfCell          string              `json:"if_cell,omitempty"`
+}
+
+// InstanceMappingOp is an instance mapping written by a transaction.
+type InstanceMappingOp struct {
+	InstanceUUID    string     `json:"instance_uuid"`
+	CellUUID        *string    `json:"cell_uuid"`
+	ProjectID       string     `json:"project_id"`
+	UserID          *string    `json:"user_id,omitempty"`
+	QueuedForDelete bool       `json:"queued_for_delete,omitempty"`
+	CreatedAt       *time.Time `json:"created_at,omitempty"`
+}
+
+// HostMappingOpValue is a host mapping written by a transaction.
+type HostMappingOpValue struct {
+	Host     string `json:"host"`
+	CellUUID string `json:"cell_uuid"`
+}
+
+// TxnResult is the answer of a successful transaction: every record it wrote has Revision.
+type TxnResult struct {
+	Revision uint64 `json:"revision"`
+}
+
+// Flavor is a server size.
+type Flavor struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	VCPUs      int64             `json:"vcpus"`
+	RAMMB      int64             `json:"ram_mb"`
+	DiskGB     int64             `json:"disk_gb"`
+	ExtraSpecs map[string]string `json:"extra_specs"`
+	CreatedAt  time.Time         `json:"created_at,omitempty"`
+	Revision   uint64            `json:"revision,omitempty"`
+}
+
+// FlavorList is the answer of GET /v1/flavors.
+type FlavorList struct {
+	Flavors []Flavor `json:"flavors"`
+}
+
+// JoinRequest is the body of POST /v1/cluster/join.
+type JoinRequest struct {
+	NodeID   string `json:"node_id"`
+	RaftAddr string `json:"raft_addr"`
+}
+
+// ClusterServer is one member of the raft configuration.
+type ClusterServer struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+	Suffrage string `json:"suffrage"`
+}
+
+// ClusterStatus is the answer of GET /v1/cluster/status.
+type ClusterStatus struct {
+	NodeID         string          `json:"node_id"`
+	State          string          `json:"state"`
+	Term           uint64          `json:"term"`
+	LeaderID       string          `json:"leader_id"`
+	LeaderRaftAddr string          `json:"leader_raft_addr"`
+	LeaderHTTPAddr string          `json:"leader_http_addr"`
+	CommitIndex    uint64          `json:"commit_index"`
+	AppliedIndex   uint64          `json:"applied_index"`
+	LastLogIndex   uint64          `json:"last_log_index"`
+	LastContactMS  int64           `json:"last_contact_ms"`
+	Servers        []ClusterServer `json:"servers"`
+	FSMChecksum    string          `json:"fsm_checksum"`
+	FSMChecksumIdx uint64          `json:"fsm_checksum_index"`
+}
+
+// Health is the answer of /healthz and /readyz.
+type Health struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}

@@ -1,0 +1,193 @@
+// Package client is the Go client of cellmap's HTTP API, used by cellmapctl, the chaos harness,
+// the benchmark and by services that look up mappings. It depends only on the standard
+// library, package api (wire types) and package cellurl (template URLs).
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cellmap/cellmap/api"
+)
+
+// Error is an answer of the API that is not a success.
+type Error struct {
+	Status   int
+	Code     string
+	Message  string
+	FailedOp *int
+	Cells    []string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("cellmap: %s (%d %s)", e.Message, e.Status, e.Code)
+}
+
+// CodeOf returns the API error code of err ("" when err is not an API error).
+func CodeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// IsNotFound reports whether err is a 404 answer.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}
+
+// ErrUnknownOutcome wraps a transport failure after a write was sent: the write may or may not
+// have happened, like an API answer with code outcome_unknown.
+var ErrUnknownOutcome = errors.New("cellmap: request sent, outcome unknown")
+
+// IsOutcomeUnknown reports whether a write's fate is unknown: an outcome_unknown answer, or a
+// connection failure after the request was sent.
+func IsOutcomeUnknown(err error) bool {
+	return CodeOf(err) == api.CodeOutcomeUnknown || errors.Is(err, ErrUnknownOutcome)
+}
+
+// Meta is what every answer says besides its body.
+type Meta struct {
+	Status      int
+	Index       uint64
+	LastContact time.Duration // stale reads only
+	Consistency string
+}
+
+// Client talks to one cellmap node. It is safe for concurrent use.
+type Client struct {
+	base string
+	http *http.Client
+}
+
+// New returns a client of the node at addr ("host:port" or "http://host:port"). hc may be nil
+// for a keep-alive client with no overall timeout (use contexts).
+func New(addr string, hc *http.Client) *Client {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	if hc == nil {
+		hc = &http.Client{Transport: &http.Transport{
+			Proxy:               nil,
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        1024,
+			MaxIdleConnsPerHost: 1024,
+			IdleConnTimeout:     90 * time.Second,
+		}}
+	}
+	return &Client{base: strings.TrimRight(addr, "/"), http: hc}
+}
+
+// Addr is the node's base URL.
+func (c *Client) Addr() string { return c.base }
+
+// Do sends a request with an optional JSON body and decodes a JSON answer into out (when not
+// nil). It returns the answer's Meta even on API errors.
+func (c *Client) Do(ctx context.Context, method, path string, hdr http.Header, in, out any) (Meta, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return Meta{}, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return Meta{}, err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if method != http.MethodGet && !isDialError(err) {
+			return Meta{}, fmt.Errorf("%w: %v", ErrUnknownOutcome, err)
+		}
+		return Meta{}, err
+	}
+	defer resp.Body.Close()
+	m := metaOf(resp)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		if method != http.MethodGet {
+			return m, fmt.Errorf("%w: %v", ErrUnknownOutcome, err)
+		}
+		return m, err
+	}
+	if resp.StatusCode >= 300 {
+		return m, decodeError(resp.StatusCode, data)
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return m, fmt.Errorf("cellmap: bad answer to %s %s: %w", method, path, err)
+		}
+	}
+	return m, nil
+}
+
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func metaOf(resp *http.Response) Meta {
+	m := Meta{Status: resp.StatusCode, Consistency: resp.Header.Get(api.HeaderConsistency)}
+	m.Index, _ = strconv.ParseUint(resp.Header.Get(api.HeaderIndex), 10, 64)
+	if v := resp.Header.Get(api.HeaderLastContact); v != "" {
+		ms, _ := strconv.ParseInt(v, 10, 64)
+		m.LastContact = time.Duration(ms) * time.Millisecond
+	}
+	return m
+}
+
+func decodeError(status int, data []byte) error {
+	var e api.Error
+	if err := json.Unmarshal(data, &e); err != nil || e.Detail.Code == "" {
+		return &Error{Status: status, Code: "http_" + strconv.Itoa(status), Message: strings.TrimSpace(string(data))}
+	}
+	return &Error{Status: status, Code: e.Detail.Code, Message: e.Detail.Message, FailedOp: e.Detail.FailedOp, Cells: e.Detail.Cells}
+}
+
+// ReadOption selects a read's consistency.
+type ReadOption func(url.Values)
+
+// Stale reads the answering node's local state; maxStale > 0 bounds its age (older data is
+// served linearizably instead).
+func Stale(maxStale time.Duration) ReadOption {
+	return func(v url.Values) {
+		v.Set("consistency", api.Stale)
+		if maxStale > 0 {
+			v.Set("max_stale", maxStale.String())
+		}
+	}
+}
+
+// withQuery appends a query to path.
+func withQuery(path string, v url.Values, opts []ReadOption) string {
+	if v == nil {
+		v = url.Values{}
+	}
+	for _, o := range opts {
+		o(v)
+	}
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}

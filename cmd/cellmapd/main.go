@@ -1,0 +1,140 @@
+// Command cellmapd runs one node of a cellmap cluster: the raft-replicated cell, host and
+// instance mappings of a cells deployment behind an HTTP API.
+//
+//	cellmapd --dev                                   # single node, data under ./data, cell0 mapped
+//	cellmapd --node-id n1 --data-dir /var/lib/cellmap --bootstrap ...
+//	cellmapd --node-id n2 --data-dir ... --join 10.0.0.1:8480
+//
+// Every flag is also an environment variable: --node-id is CELLMAP_NODE_ID.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cellmap/cellmap/internal/flagenv"
+	"github.com/cellmap/cellmap/node"
+	"github.com/hashicorp/go-hclog"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, flagenv.LookupEnv))
+}
+
+// options are cellmapd's command line.
+type options struct {
+	nodeID, dataDir, httpAddr, raftAddr, raftAdvertise, gossipAddr string
+	join                                                           string
+	bootstrap, dev                                                 bool
+	baseTransportURL, baseDatabaseConnection                       string
+	raftProfile, logLevel, pprofAddr                               string
+	requestTimeout                                                 time.Duration
+	fsmNoSync                                                      bool
+}
+
+func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("cellmapd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.nodeID, "node-id", "", "stable id of this node (default: the host name; \"dev\" with --dev)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "directory for the raft log, the state and snapshots (./data with --dev)")
+	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8480", "HTTP API listen address (also what peers forward to)")
+	fs.StringVar(&o.raftAddr, "raft-addr", "127.0.0.1:8481", "raft listen address")
+	fs.StringVar(&o.raftAdvertise, "raft-advertise", "", "raft address peers use (default: --raft-addr)")
+	fs.StringVar(&o.gossipAddr, "gossip-addr", "127.0.0.1:8482", "gossip (memberlist) listen address")
+	fs.StringVar(&o.join, "join", "", "HTTP address(es) of running members to join on first start, comma separated")
+	fs.BoolVar(&o.bootstrap, "bootstrap", false, "form a new one-node cluster on first start")
+	fs.BoolVar(&o.dev, "dev", false, "development mode: single node, data under ./data, cell0 mapped")
+	fs.StringVar(&o.baseTransportURL, "base-transport-url", "", "base URL that fills template transport URLs on ?expand=true")
+	fs.StringVar(&o.baseDatabaseConnection, "base-database-connection", "", "base URL that fills template database URLs on ?expand=true")
+	fs.StringVar(&o.raftProfile, "raft-profile", "lan", "raft timings: lan (production) or test (short timeouts)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "debug listener for net/http/pprof (off when empty; keep it on loopback)")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "upper bound of one API request")
+	fs.BoolVar(&o.fsmNoSync, "unsafe-fsm-nosync", false, "skip fsync of the state file (benchmarks only; the raft log stays durable)")
+	fs.Usage = flagenv.Usage(fs, "CELLMAP_", "usage: cellmapd [flags]")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if err := flagenv.Apply(fs, "CELLMAP_", lookup); err != nil {
+		return nil, err
+	}
+	return o, o.fill()
+}
+
+// fill applies dev-mode and host-name defaults.
+func (o *options) fill() error {
+	if o.dev {
+		o.bootstrap = o.join == ""
+		if o.nodeID == "" {
+			o.nodeID = "dev"
+		}
+		if o.dataDir == "" {
+			o.dataDir = "data"
+		}
+	}
+	if o.nodeID == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("--node-id: %w", err)
+		}
+		o.nodeID = h
+	}
+	if o.dataDir == "" {
+		return errors.New("--data-dir is required (or use --dev)")
+	}
+	if o.bootstrap && o.join != "" {
+		return errors.New("--bootstrap and --join exclude each other")
+	}
+	return nil
+}
+
+func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+	o, err := parseFlags(args, stderr, lookup)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "cellmapd:", err)
+		return 2
+	}
+	logger := hclog.New(&hclog.LoggerOptions{Name: "cellmapd", Level: hclog.LevelFromString(o.logLevel), Output: stderr})
+	cfg, err := o.serverConfig(logger)
+	if err != nil {
+		fmt.Fprintln(stderr, "cellmapd:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, stdout); err != nil {
+		logger.Error("stopped", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func (o *options) serverConfig(logger hclog.Logger) (*serverConfig, error) {
+	ncfg := node.DefaultConfig()
+	raftCfg, err := node.RaftProfile(o.raftProfile)
+	if err != nil {
+		return nil, err
+	}
+	ncfg.NodeID, ncfg.DataDir, ncfg.RaftAddr, ncfg.RaftAdvertise = o.nodeID, o.dataDir, o.raftAddr, o.raftAdvertise
+	ncfg.HTTPAddr, ncfg.Bootstrap, ncfg.Raft, ncfg.FSMNoSync = o.httpAddr, o.bootstrap, raftCfg, o.fsmNoSync
+	if o.join != "" {
+		ncfg.Join = strings.Split(o.join, ",")
+	}
+	ncfg.Logger = logger
+	return &serverConfig{opts: o, node: ncfg, logger: logger}, nil
+}

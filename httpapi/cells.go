@@ -1,0 +1,192 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/fsm"
+)
+
+// newUUID returns a random (version 4) uuid.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func (s *Service) listCells(w http.ResponseWriter, r *http.Request) {
+	expand, err := queryBool(r, "expand")
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.read(w, r, func(rd *fsm.Reader) (any, error) {
+		cells, err := rd.Cells()
+		if err != nil {
+			return nil, err
+		}
+		out := api.CellList{Cells: make([]api.Cell, 0, len(cells))}
+		for _, c := range cells {
+			out.Cells = append(out.Cells, s.cellView(c, expand))
+		}
+		return out, nil
+	})
+}
+
+func (s *Service) getCell(w http.ResponseWriter, r *http.Request) {
+	uuid, err := pathUUID(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	expand, err := queryBool(r, "expand")
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.read(w, r, func(rd *fsm.Reader) (any, error) {
+		c, err := rd.Cell(uuid)
+		if err != nil {
+			return nil, err
+		}
+		return s.cellView(c, expand), nil
+	})
+}
+
+func (s *Service) readCell(w http.ResponseWriter, r *http.Request, status int, index uint64, uuid string) {
+	s.readAfterWrite(w, r, status, index, func(rd *fsm.Reader) (any, error) {
+		c, err := rd.Cell(uuid)
+		if err != nil {
+			return nil, err
+		}
+		return s.cellView(c, false), nil
+	})
+}
+
+func (s *Service) createCell(w http.ResponseWriter, r *http.Request) {
+	var req api.CellCreate
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	cell, err := s.validCellCreate(req)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	res, ok := s.applied(w, r, &fsm.CreateCell{Cell: cell}, false)
+	if !ok {
+		return
+	}
+	s.readCell(w, r, http.StatusCreated, res.Index, cell.UUID)
+}
+
+func (s *Service) validCellCreate(req api.CellCreate) (fsm.Cell, error) {
+	uuid := req.UUID
+	if uuid == "" {
+		uuid = newUUID()
+	}
+	uuid, err := canonicalUUID("uuid", uuid)
+	if err != nil {
+		return fsm.Cell{}, err
+	}
+	if err := checkName("name", req.Name, false); err != nil {
+		return fsm.Cell{}, err
+	}
+	if err := checkTransportURL(req.TransportURL, s.cfg.BaseTransportURL); err != nil {
+		return fsm.Cell{}, err
+	}
+	if err := checkDatabaseConnection(req.DatabaseConnection); err != nil {
+		return fsm.Cell{}, err
+	}
+	return fsm.Cell{UUID: uuid, Name: req.Name, TransportURL: req.TransportURL,
+		DatabaseConnection: req.DatabaseConnection, Disabled: req.Disabled}, nil
+}
+
+func (s *Service) mapCell0(w http.ResponseWriter, r *http.Request) {
+	var req api.Cell0Create
+	if r.ContentLength != 0 {
+		if err := decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+			s.failErr(w, err)
+			return
+		}
+	}
+	if len(req.DatabaseConnection) > 4096 {
+		s.failErr(w, invalidf("database_connection is longer than 4096 bytes"))
+		return
+	}
+	res, ok := s.applied(w, r, &fsm.MapCell0{DatabaseConnection: req.DatabaseConnection}, false)
+	if !ok {
+		return
+	}
+	status := http.StatusOK
+	if res.Changed {
+		status = http.StatusCreated
+	}
+	s.readCell(w, r, status, res.Index, fsm.Cell0UUID)
+}
+
+func (s *Service) updateCell(w http.ResponseWriter, r *http.Request) {
+	uuid, err := pathUUID(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	var req api.CellUpdate
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if err := s.validCellUpdate(req); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	cmd := &fsm.UpdateCell{UUID: uuid, Name: req.Name, TransportURL: req.TransportURL,
+		DatabaseConnection: req.DatabaseConnection, Disabled: req.Disabled}
+	res, ok := s.applied(w, r, cmd, false)
+	if !ok {
+		return
+	}
+	s.readCell(w, r, http.StatusOK, res.Index, uuid)
+}
+
+func (s *Service) validCellUpdate(req api.CellUpdate) error {
+	if req.Name != nil {
+		if err := checkName("name", *req.Name, false); err != nil {
+			return err
+		}
+	}
+	if req.TransportURL != nil {
+		if err := checkTransportURL(*req.TransportURL, s.cfg.BaseTransportURL); err != nil {
+			return err
+		}
+	}
+	if req.DatabaseConnection != nil {
+		if err := checkDatabaseConnection(*req.DatabaseConnection); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) deleteCell(w http.ResponseWriter, r *http.Request) {
+	uuid, err := pathUUID(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	force, err := queryBool(r, "force")
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	res, ok := s.applied(w, r, &fsm.DeleteCell{UUID: uuid, Force: force}, false)
+	if !ok {
+		return
+	}
+	s.noContent(w, res.Index)
+}

@@ -1,0 +1,71 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/gorilla/mux"
+)
+
+func (s *Service) clusterStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := s.node.Status(r.Context())
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	out := api.ClusterStatus{NodeID: st.NodeID, State: st.State, Term: st.Term, LeaderID: st.LeaderID,
+		LeaderRaftAddr: st.LeaderRaftAddr, LeaderHTTPAddr: st.LeaderHTTPAddr, CommitIndex: st.CommitIndex,
+		AppliedIndex: st.AppliedIndex, LastLogIndex: st.LastLogIndex, LastContactMS: st.LastContactMS,
+		FSMChecksum: st.Checksum, FSMChecksumIdx: st.ChecksumIndex, Servers: []api.ClusterServer{}}
+	for _, sv := range st.Servers {
+		out.Servers = append(out.Servers, api.ClusterServer{ID: sv.ID, RaftAddr: sv.RaftAddr, Suffrage: sv.Suffrage})
+	}
+	s.reply(w, http.StatusOK, st.AppliedIndex, out)
+}
+
+func (s *Service) clusterJoin(w http.ResponseWriter, r *http.Request) {
+	var req api.JoinRequest
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if err := checkName("node_id", req.NodeID, true); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if err := checkName("raft_addr", req.RaftAddr, true); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if err := s.node.Join(r.Context(), req.NodeID, req.RaftAddr); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.reply(w, http.StatusOK, s.node.AppliedIndex(), req)
+}
+
+func (s *Service) clusterRemove(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	if err := checkName("id", id, true); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if err := s.node.Remove(r.Context(), id); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.noContent(w, s.node.AppliedIndex())
+}
+
+func (s *Service) healthz(w http.ResponseWriter, _ *http.Request) {
+	s.reply(w, http.StatusOK, s.node.AppliedIndex(), api.Health{Status: "ok"})
+}
+
+func (s *Service) readyz(w http.ResponseWriter, _ *http.Request) {
+	ok, reason := s.node.Ready()
+	if !ok {
+		s.reply(w, http.StatusServiceUnavailable, s.node.AppliedIndex(), api.Health{Status: "not ready", Reason: reason})
+		return
+	}
+	s.reply(w, http.StatusOK, s.node.AppliedIndex(), api.Health{Status: "ok"})
+}

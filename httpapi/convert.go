@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/cellurl"
+	"github.com/cellmap/cellmap/fsm"
+)
+
+func cellOut(c *fsm.Cell) api.Cell {
+	return api.Cell{UUID: c.UUID, Name: c.Name, TransportURL: c.TransportURL, DatabaseConnection: c.DatabaseConnection,
+		Disabled: c.Disabled, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Revision: c.Revision}
+}
+
+// cellView converts a cell for output, expanding its URLs with this server's bases when asked
+// and adding its health when the data plane reports it.
+func (s *Service) cellView(c *fsm.Cell, expand bool) api.Cell {
+	out := cellOut(c)
+	if expand {
+		out.TransportURL = cellurl.Expand(out.TransportURL, s.cfg.BaseTransportURL)
+		out.DatabaseConnection = cellurl.Expand(out.DatabaseConnection, s.cfg.BaseDatabaseConnection)
+	}
+	if s.health != nil {
+		out.Health = s.health.CellHealth(c.UUID)
+	}
+	return out
+}
+
+func hostOut(h *fsm.HostMapping) api.HostMapping {
+	return api.HostMapping{Host: h.Host, CellUUID: h.CellUUID, CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt, Revision: h.Revision}
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// InstanceMappingOut converts a stored instance mapping to its wire form.
+func InstanceMappingOut(m *fsm.InstanceMapping) api.InstanceMapping {
+	return api.InstanceMapping{InstanceUUID: m.InstanceUUID, CellUUID: nullable(m.CellUUID), ProjectID: m.ProjectID,
+		UserID: nullable(m.UserID), QueuedForDelete: m.QueuedForDelete, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
+		Revision: m.Revision}
+}
+
+func flavorOut(f *fsm.Flavor) api.Flavor {
+	specs := f.ExtraSpecs
+	if specs == nil {
+		specs = map[string]string{}
+	}
+	return api.Flavor{ID: f.ID, Name: f.Name, VCPUs: f.VCPUs, RAMMB: f.RAMMB, DiskGB: f.DiskGB, ExtraSpecs: specs,
+		CreatedAt: f.CreatedAt, Revision: f.Revision}
+}

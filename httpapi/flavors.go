@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/fsm"
+	"github.com/gorilla/mux"
+)
+
+func (s *Service) listFlavors(w http.ResponseWriter, r *http.Request) {
+	s.read(w, r, func(rd *fsm.Reader) (any, error) {
+		fs, err := rd.Flavors()
+		if err != nil {
+			return nil, err
+		}
+		out := api.FlavorList{Flavors: make([]api.Flavor, 0, len(fs))}
+		for _, f := range fs {
+			out.Flavors = append(out.Flavors, flavorOut(f))
+		}
+		return out, nil
+	})
+}
+
+func (s *Service) getFlavor(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	if err := checkName("id", id, true); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.read(w, r, func(rd *fsm.Reader) (any, error) {
+		f, err := rd.Flavor(id)
+		if err != nil {
+			return nil, err
+		}
+		return flavorOut(f), nil
+	})
+}
+
+func validFlavor(in api.Flavor) (fsm.Flavor, error) {
+	if err := checkName("id", in.ID, true); err != nil {
+		return fsm.Flavor{}, err
+	}
+	if err := checkName("name", in.Name, true); err != nil {
+		return fsm.Flavor{}, err
+	}
+	if in.VCPUs < 1 || in.RAMMB < 1 || in.DiskGB < 0 {
+		return fsm.Flavor{}, invalidf("a flavor needs vcpus >= 1, ram_mb >= 1 and disk_gb >= 0")
+	}
+	if len(in.ExtraSpecs) > 100 {
+		return fsm.Flavor{}, invalidf("at most 100 extra_specs")
+	}
+	for k, v := range in.ExtraSpecs {
+		if err := checkName("extra_specs key", k, true); err != nil {
+			return fsm.Flavor{}, err
+		}
+		if err := checkName("extra_specs value", v, false); err != nil {
+			return fsm.Flavor{}, err
+		}
+	}
+	return fsm.Flavor{ID: in.ID, Name: in.Name, VCPUs: in.VCPUs, RAMMB: in.RAMMB, DiskGB: in.DiskGB, ExtraSpecs: in.ExtraSpecs}, nil
+}
+
+func (s *Service) createFlavor(w http.ResponseWriter, r *http.Request) {
+	var req api.Flavor
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if req.Revision != 0 || !req.CreatedAt.IsZero() {
+		s.failErr(w, invalidf("revision and created_at are set by the server"))
+		return
+	}
+	f, err := validFlavor(req)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	res, ok := s.applied(w, r, &fsm.PutFlavor{Flavor: f}, false)
+	if !ok {
+		return
+	}
+	s.readAfterWrite(w, r, http.StatusCreated, res.Index, func(rd *fsm.Reader) (any, error) {
+		got, err := rd.Flavor(f.ID)
+		if err != nil {
+			return nil, err
+		}
+		return flavorOut(got), nil
+	})
+}
+
+func (s *Service) deleteFlavor(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	if err := checkName("id", id, true); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	res, ok := s.applied(w, r, &fsm.DeleteFlavor{ID: id}, false)
+	if !ok {
+		return
+	}
+	s.noContent(w, res.Index)
+}

@@ -1,0 +1,146 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/fsm"
+	"github.com/gorilla/mux"
+)
+
+func pathHost(r *http.Request) (string, error) {
+	h := mux.Vars(r)["host"]
+	return h, checkName("host", h, true)
+}
+
+func (s *Service) listHosts(w http.ResponseWriter, r *http.Request) {
+	cell := r.URL.Query().Get("cell_uuid")
+	if cell != "" {
+		var err error
+		if cell, err = canonicalUUID("cell_uuid", cell); err != nil {
+			s.failErr(w, err)
+			return
+		}
+	}
+	s.read(w, r, func(rd *fsm.Reader) (any, error) {
+		if cell != "" {
+			if _, err := rd.Cell(cell); err != nil {
+				return nil, err
+			}
+		}
+		hosts, err := rd.HostMappings(cell)
+		if err != nil {
+			return nil, err
+		}
+		out := api.HostMappingList{Hosts: make([]api.HostMapping, 0, len(hosts))}
+		names := map[string]string{}
+		for _, h := range hosts {
+			v := hostOut(h)
+			if name, ok := names[h.CellUUID]; ok {
+				v.CellName = name
+			} else if c, err := rd.Cell(h.CellUUID); err == nil {
+				names[h.CellUUID], v.CellName = c.Name, c.Name
+			}
+			out.Hosts = append(out.Hosts, v)
+		}
+		return out, nil
+	})
+}
+
+func (s *Service) getHost(w http.ResponseWriter, r *http.Request) {
+	host, err := pathHost(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.read(w, r, func(rd *fsm.Reader) (any, error) {
+		h, err := rd.HostMapping(host)
+		if err != nil {
+			return nil, err
+		}
+		return hostOut(h), nil
+	})
+}
+
+func (s *Service) putHost(w http.ResponseWriter, r *http.Request) {
+	host, err := pathHost(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	ifRev, ifAbsent, err := conditions(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	var req api.HostMappingPut
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	cell, err := canonicalUUID("cell_uuid", req.CellUUID)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	op := fsm.Op{Kind: fsm.OpPut, Table: fsm.TableHostMappings, Record: &fsm.HostMapping{Host: host, CellUUID: cell},
+		IfRevision: ifRev, IfAbsent: ifAbsent}
+	res, ok := s.applied(w, r, &fsm.Txn{Ops: []fsm.Op{op}}, ifRev != 0 || ifAbsent)
+	if !ok {
+		return
+	}
+	s.readAfterWrite(w, r, http.StatusOK, res.Index, func(rd *fsm.Reader) (any, error) {
+		h, err := rd.HostMapping(host)
+		if err != nil {
+			return nil, err
+		}
+		return hostOut(h), nil
+	})
+}
+
+// deleteHost removes a host mapping; with ?cell_uuid= the cell must exist (404 unknown_cell)
+// and the host must be in it (409 cell_mismatch), as delete_host checks.
+func (s *Service) deleteHost(w http.ResponseWriter, r *http.Request) {
+	host, err := pathHost(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	ifRev, _, err := conditions(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	op := fsm.Op{Kind: fsm.OpDelete, Table: fsm.TableHostMappings, Key: host, IfRevision: ifRev}
+	if cell := r.URL.Query().Get("cell_uuid"); cell != "" {
+		if op.IfCell, err = canonicalUUID("cell_uuid", cell); err != nil {
+			s.failErr(w, err)
+			return
+		}
+		if !s.cellExists(w, r, op.IfCell) {
+			return
+		}
+	}
+	res, ok := s.applied(w, r, &fsm.Txn{Ops: []fsm.Op{op}}, ifRev != 0)
+	if !ok {
+		return
+	}
+	s.noContent(w, res.Index)
+}
+
+// cellExists answers 404 unknown_cell (after a linearizable check) when the cell is missing.
+func (s *Service) cellExists(w http.ResponseWriter, r *http.Request, uuid string) bool {
+	if err := s.node.LinearizableBarrier(r.Context()); err != nil {
+		s.failErr(w, err)
+		return false
+	}
+	err := s.node.FSM().View(func(rd *fsm.Reader) error {
+		_, err := rd.Cell(uuid)
+		return err
+	})
+	if err != nil {
+		s.fail(w, http.StatusNotFound, api.CodeUnknownCell, "cell "+uuid+" not found")
+		return false
+	}
+	return true
+}

@@ -1,0 +1,177 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/fsm"
+)
+
+// Listing limits for instance mappings.
+const (
+	defaultListLimit = 1000
+	maxListLimit     = 10000
+)
+
+func (s *Service) getInstanceMapping(w http.ResponseWriter, r *http.Request) {
+	uuid, err := pathUUID(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	withCell, err := queryBool(r, "with_cell")
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	expand, err := queryBool(r, "expand")
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.read(w, r, func(rd *fsm.Reader) (any, error) {
+		m, err := rd.InstanceMapping(uuid)
+		if err != nil {
+			return nil, err
+		}
+		out := InstanceMappingOut(m)
+		if withCell && m.CellUUID != "" {
+			if c, err := rd.Cell(m.CellUUID); err == nil {
+				v := s.cellView(c, expand)
+				out.Cell = &v
+			}
+		}
+		return out, nil
+	})
+}
+
+func (s *Service) listInstanceMappings(w http.ResponseWriter, r *http.Request) {
+	q, err := instanceQuery(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.read(w, r, func(rd *fsm.Reader) (any, error) {
+		ms, err := rd.InstanceMappings(q)
+		if err != nil {
+			return nil, err
+		}
+		out := api.InstanceMappingList{InstanceMappings: make([]api.InstanceMapping, 0, len(ms))}
+		for _, m := range ms {
+			out.InstanceMappings = append(out.InstanceMappings, InstanceMappingOut(m))
+		}
+		if len(ms) == q.Limit {
+			out.NextMarker = ms[len(ms)-1].InstanceUUID
+		}
+		return out, nil
+	})
+}
+
+func instanceQuery(r *http.Request) (fsm.InstanceQuery, error) {
+	v := r.URL.Query()
+	q := fsm.InstanceQuery{ProjectID: v.Get("project_id")}
+	if err := checkName("project_id", q.ProjectID, false); err != nil {
+		return q, err
+	}
+	var err error
+	if c := v.Get("cell_uuid"); c != "" {
+		if q.CellUUID, err = canonicalUUID("cell_uuid", c); err != nil {
+			return q, err
+		}
+	}
+	if m := v.Get("marker"); m != "" {
+		if q.Marker, err = canonicalUUID("marker", m); err != nil {
+			return q, err
+		}
+	}
+	q.Limit, err = queryLimit(r, defaultListLimit, maxListLimit)
+	return q, err
+}
+
+// mappingRecord checks the writable fields of an instance mapping and builds its record.
+func mappingRecord(uuid string, cell *string, project string, user *string, qfd bool, created *time.Time) (*fsm.InstanceMapping, error) {
+	m := &fsm.InstanceMapping{InstanceUUID: uuid, ProjectID: project, QueuedForDelete: qfd}
+	if err := checkName("project_id", project, true); err != nil {
+		return nil, err
+	}
+	if user != nil {
+		if err := checkName("user_id", *user, true); err != nil {
+			return nil, err
+		}
+		m.UserID = *user
+	}
+	if cell != nil {
+		c, err := canonicalUUID("cell_uuid", *cell)
+		if err != nil {
+			return nil, err
+		}
+		m.CellUUID = c
+	}
+	if created != nil {
+		m.CreatedAt = created.UTC()
+	}
+	return m, nil
+}
+
+func (s *Service) putInstanceMapping(w http.ResponseWriter, r *http.Request) {
+	uuid, err := pathUUID(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	ifRev, ifAbsent, err := conditions(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	var req api.InstanceMappingPut
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	rec, err := mappingRecord(uuid, req.CellUUID, req.ProjectID, req.UserID, req.QueuedForDelete, req.CreatedAt)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	op := fsm.Op{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings, Record: rec, IfRevision: ifRev, IfAbsent: ifAbsent}
+	res, ok := s.applied(w, r, &fsm.Txn{Ops: []fsm.Op{op}}, ifRev != 0 || ifAbsent)
+	if !ok {
+		return
+	}
+	status := http.StatusOK
+	if ifAbsent {
+		status = http.StatusCreated
+	}
+	s.readAfterWrite(w, r, status, res.Index, func(rd *fsm.Reader) (any, error) {
+		m, err := rd.InstanceMapping(uuid)
+		if err != nil {
+			return nil, err
+		}
+		return InstanceMappingOut(m), nil
+	})
+}
+
+func (s *Service) deleteInstanceMapping(w http.ResponseWriter, r *http.Request) {
+	uuid, err := pathUUID(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	ifRev, ifAbsent, err := conditions(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if ifAbsent {
+		s.failErr(w, invalidf("If-None-Match makes no sense on DELETE"))
+		return
+	}
+	op := fsm.Op{Kind: fsm.OpDelete, Table: fsm.TableInstanceMappings, Key: uuid, IfRevision: ifRev}
+	res, ok := s.applied(w, r, &fsm.Txn{Ops: []fsm.Op{op}}, ifRev != 0)
+	if !ok {
+		return
+	}
+	s.noContent(w, res.Index)
+}

@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/fsm"
+)
+
+// readOpts are the consistency parameters of a read.
+type readOpts struct {
+	stale    bool
+	maxStale time.Duration
+}
+
+func parseReadOpts(r *http.Request) (readOpts, error) {
+	q := r.URL.Query()
+	var o readOpts
+	switch q.Get("consistency") {
+	case "", api.Linearizable:
+	case api.Stale:
+		o.stale = true
+	default:
+		return o, invalidf("consistency must be %q or %q", api.Linearizable, api.Stale)
+	}
+	if v := q.Get("max_stale"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return o, invalidf("max_stale must be a positive duration such as 500ms or 5s")
+		}
+		if !o.stale {
+			return o, invalidf("max_stale applies to consistency=stale only")
+		}
+		o.maxStale = d
+	}
+	return o, nil
+}
+
+// barrier prepares a read at the requested consistency. A stale read older than max_stale is
+// served linearizably instead.
+func (s *Service) barrier(w http.ResponseWriter, r *http.Request) bool {
+	o, err := parseReadOpts(r)
+	if err != nil {
+		s.failErr(w, err)
+		return false
+	}
+	if o.stale {
+		info := s.node.Staleness()
+		w.Header().Set(api.HeaderKnownLeader, strconv.FormatBool(info.KnownLeader))
+		if o.maxStale == 0 || info.LastContact <= o.maxStale {
+			w.Header().Set(api.HeaderConsistency, api.Stale)
+			w.Header().Set(api.HeaderLastContact, strconv.FormatInt(info.LastContact.Milliseconds(), 10))
+			return true
+		}
+	}
+	if err := s.node.LinearizableBarrier(r.Context()); err != nil {
+		s.failErr(w, err)
+		return false
+	}
+	w.Header().Set(api.HeaderConsistency, api.Linearizable)
+	return true
+}
+
+// read serves a read: barrier, then fn in one read transaction, then the JSON answer.
+func (s *Service) read(w http.ResponseWriter, r *http.Request, fn func(rd *fsm.Reader) (any, error)) {
+	if !s.barrier(w, r) {
+		return
+	}
+	var out any
+	var index uint64
+	err := s.node.FSM().View(func(rd *fsm.Reader) error {
+		index = rd.AppliedIndex()
+		var err error
+		out, err = fn(rd)
+		return err
+	})
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.reply(w, http.StatusOK, index, out)
+}
+
+// readAfterWrite answers with fn's view once the local state has applied index (the node that
+// served a forwarded write may lag the leader by a moment).
+func (s *Service) readAfterWrite(w http.ResponseWriter, r *http.Request, status int, index uint64, fn func(rd *fsm.Reader) (any, error)) {
+	if err := s.node.FSM().WaitApplied(r.Context(), index); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	var out any
+	err := s.node.FSM().View(func(rd *fsm.Reader) error {
+		index = rd.AppliedIndex()
+		var err error
+		out, err = fn(rd)
+		return err
+	})
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.reply(w, status, index, out)
+}

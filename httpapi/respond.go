@@ -1,0 +1,152 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
+)
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// reply writes v as JSON with the applied index it reflects.
+func (s *Service) reply(w http.ResponseWriter, status int, index uint64, v any) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		s.logger.Error("encode response", "error", err)
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":{"code":"internal","message":"cannot encode response"}}` + "\n")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set(api.HeaderIndex, strconv.FormatUint(index, 10))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// noContent answers 204 after a write at index.
+func (s *Service) noContent(w http.ResponseWriter, index uint64) {
+	w.Header().Set(api.HeaderIndex, strconv.FormatUint(index, 10))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// fail answers with an error body.
+func (s *Service) fail(w http.ResponseWriter, status int, code, msg string) {
+	s.reply(w, status, s.node.AppliedIndex(), api.Error{Detail: api.ErrorDetail{Code: code, Message: msg}})
+}
+
+// failErr maps an error of the node or the state to a status and code.
+func (s *Service) failErr(w http.ResponseWriter, err error) {
+	status, code := errorStatus(err)
+	if status >= 500 && code != api.CodeOutcomeUnknown && code != api.CodeNoLeader {
+		s.logger.Warn("request failed", "error", err)
+	}
+	s.fail(w, status, code, err.Error())
+}
+
+// badRequest is a client error found before anything was attempted.
+type badRequest struct{ msg string }
+
+func (e *badRequest) Error() string { return e.msg }
+
+func invalidf(format string, args ...any) error { return &badRequest{fmt.Sprintf(format, args...)} }
+
+var fsmStatus = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{fsm.ErrNotFound, http.StatusNotFound, api.CodeNotFound},
+	{fsm.ErrUnknownCell, http.StatusNotFound, api.CodeUnknownCell},
+	{fsm.ErrExists, http.StatusConflict, api.CodeAlreadyExists},
+	{fsm.ErrRevisionMismatch, http.StatusPreconditionFailed, api.CodeRevisionMismatch},
+	{fsm.ErrCellMismatch, http.StatusConflict, api.CodeCellMismatch},
+	{fsm.ErrDuplicateURL, http.StatusConflict, api.CodeDuplicateURL},
+	{fsm.ErrCell0Immutable, http.StatusConflict, api.CodeCell0Immutable},
+	{fsm.ErrHostsMapped, http.StatusConflict, api.CodeHostsMapped},
+	{fsm.ErrInstancesExist, http.StatusConflict, api.CodeInstancesExist},
+	{fsm.ErrDeletedInstancesMapped, http.StatusConflict, api.CodeDeletedInstancesMapped},
+	{fsm.ErrInvalid, http.StatusBadRequest, api.CodeInvalid},
+	{node.ErrOutcomeUnknown, http.StatusServiceUnavailable, api.CodeOutcomeUnknown},
+	{node.ErrNoLeader, http.StatusServiceUnavailable, api.CodeNoLeader},
+	{node.ErrBusy, http.StatusServiceUnavailable, api.CodeBusy},
+	{node.ErrShutdown, http.StatusServiceUnavailable, api.CodeUnavailable},
+	{node.ErrStale, http.StatusServiceUnavailable, api.CodeStale},
+	{node.ErrUnknownServer, http.StatusNotFound, api.CodeUnknownServer},
+	{node.ErrInvalidJoin, http.StatusBadRequest, api.CodeInvalid},
+	{context.DeadlineExceeded, http.StatusServiceUnavailable, api.CodeUnavailable},
+}
+
+func errorStatus(err error) (int, string) {
+	var br *badRequest
+	if errors.As(err, &br) {
+		return http.StatusBadRequest, api.CodeInvalid
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge, api.CodeTooLarge
+	}
+	for _, m := range fsmStatus {
+		if errors.Is(err, m.err) {
+			return m.status, m.code
+		}
+	}
+	return http.StatusInternalServerError, api.CodeInternal
+}
+
+// decode reads a JSON body strictly: one object, no unknown fields, at most limit bytes.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		if errors.Is(err, io.EOF) {
+			return invalidf("request body is empty, want a JSON object")
+		}
+		return invalidf("bad JSON body: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return invalidf("bad JSON body: data after the object")
+	}
+	return nil
+}
+
+// applied runs a write and answers a domain failure; it returns the result only on success.
+// conditional makes "already exists" a 412, as If-None-Match requires.
+func (s *Service) applied(w http.ResponseWriter, r *http.Request, c fsm.Command, conditional bool) (*fsm.Result, bool) {
+	res, err := s.node.Apply(r.Context(), c)
+	if err != nil {
+		s.failErr(w, err)
+		return nil, false
+	}
+	if res.Err != nil {
+		status, code := errorStatus(res.Err)
+		if conditional && code == api.CodeAlreadyExists {
+			status = http.StatusPreconditionFailed
+		}
+		detail := api.ErrorDetail{Code: code, Message: res.Err.Error()}
+		if res.FailedOp >= 0 {
+			op := res.FailedOp
+			detail.FailedOp = &op
+		}
+		s.reply(w, status, res.Index, api.Error{Detail: detail})
+		return nil, false
+	}
+	return res, true
+}

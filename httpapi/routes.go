@@ -1,0 +1,54 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/gorilla/mux"
+)
+
+// routes registers every route of the API in one place.
+func (s *Service) routes() *mux.Router {
+	r := mux.NewRouter()
+	r.Use(s.withTimeout)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		s.fail(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		s.fail(w, http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "method not allowed on this endpoint")
+	})
+
+	v1 := r.PathPrefix("/v1").Subrouter()
+	v1.HandleFunc("/cells", s.listCells).Methods(http.MethodGet)
+	v1.HandleFunc("/cells", s.createCell).Methods(http.MethodPost)
+	v1.HandleFunc("/cells/cell0", s.mapCell0).Methods(http.MethodPost)
+	v1.HandleFunc("/cells/{uuid}", s.getCell).Methods(http.MethodGet)
+	v1.HandleFunc("/cells/{uuid}", s.updateCell).Methods(http.MethodPatch)
+	v1.HandleFunc("/cells/{uuid}", s.deleteCell).Methods(http.MethodDelete)
+
+	v1.HandleFunc("/hosts", s.listHosts).Methods(http.MethodGet)
+	v1.HandleFunc("/hosts/{host}", s.getHost).Methods(http.MethodGet)
+	v1.HandleFunc("/hosts/{host}", s.putHost).Methods(http.MethodPut)
+	v1.HandleFunc("/hosts/{host}", s.deleteHost).Methods(http.MethodDelete)
+
+	v1.HandleFunc("/instance-mappings", s.listInstanceMappings).Methods(http.MethodGet)
+	v1.HandleFunc("/instance-mappings/{uuid}", s.getInstanceMapping).Methods(http.MethodGet)
+	v1.HandleFunc("/instance-mappings/{uuid}", s.putInstanceMapping).Methods(http.MethodPut)
+	v1.HandleFunc("/instance-mappings/{uuid}", s.deleteInstanceMapping).Methods(http.MethodDelete)
+
+	v1.HandleFunc("/txn", s.txn).Methods(http.MethodPost)
+
+	v1.HandleFunc("/flavors", s.listFlavors).Methods(http.MethodGet)
+	v1.HandleFunc("/flavors", s.createFlavor).Methods(http.MethodPost)
+	v1.HandleFunc("/flavors/{id}", s.getFlavor).Methods(http.MethodGet)
+	v1.HandleFunc("/flavors/{id}", s.deleteFlavor).Methods(http.MethodDelete)
+
+	v1.HandleFunc("/cluster/status", s.clusterStatus).Methods(http.MethodGet)
+	v1.HandleFunc("/cluster/join", s.clusterJoin).Methods(http.MethodPost)
+	v1.HandleFunc("/cluster/servers/{id}", s.clusterRemove).Methods(http.MethodDelete)
+
+	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
+	r.PathPrefix("/internal/").Handler(s.node.InternalHandler())
+	return r
+}

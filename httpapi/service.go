@@ -1,0 +1,123 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
+	"github.com/gorilla/mux"
+	"github.com/hashicorp/go-hclog"
+)
+
+// Node is what the API needs of a cluster member.
+type Node interface {
+	Apply(ctx context.Context, c fsm.Command) (*fsm.Result, error)
+	LinearizableBarrier(ctx context.Context) error
+	Staleness() node.StaleInfo
+	FSM() *fsm.FSM
+	Status(ctx context.Context) (*node.Status, error)
+	Join(ctx context.Context, id, raftAddr string) error
+	Remove(ctx context.Context, id string) error
+	Ready() (bool, string)
+	AppliedIndex() uint64
+	InternalHandler() http.Handler
+}
+
+// CellHealth reports gossip health of a cell; nil when the data plane is not running.
+type CellHealth interface {
+	CellHealth(cellUUID string) *api.CellHealth
+}
+
+// Config configures the API.
+type Config struct {
+	// Addr is the listen address.
+	Addr string
+	// BaseTransportURL and BaseDatabaseConnection fill template URLs on ?expand=true.
+	BaseTransportURL       string
+	BaseDatabaseConnection string
+	// RequestTimeout bounds each request, including waits for the leader.
+	RequestTimeout time.Duration
+	// MaxBodyBytes bounds request bodies (transactions get TxnMaxBodyBytes).
+	MaxBodyBytes    int64
+	TxnMaxBodyBytes int64
+	// TxnMaxOps bounds the ops of one transaction.
+	TxnMaxOps int
+	// Logger is the API's logger; nil discards.
+	Logger hclog.Logger
+}
+
+// DefaultConfig returns the production settings.
+func DefaultConfig() *Config {
+	return &Config{Addr: "127.0.0.1:8480", RequestTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20,
+		TxnMaxBodyBytes: 8 << 20, TxnMaxOps: 10000}
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if c.RequestTimeout <= 0 || c.MaxBodyBytes <= 0 || c.TxnMaxBodyBytes <= 0 || c.TxnMaxOps <= 0 {
+		return errors.New("httpapi: RequestTimeout, MaxBodyBytes, TxnMaxBodyBytes and TxnMaxOps must be positive")
+	}
+	return nil
+}
+
+// Service is the HTTP API of one node.
+type Service struct {
+	cfg    Config
+	node   Node
+	health CellHealth
+	logger hclog.Logger
+	router *mux.Router
+	srv    *http.Server
+}
+
+// New builds the API. health may be nil; extra registers more routes (the data plane's).
+func New(cfg *Config, n Node, health CellHealth, extra ...func(*mux.Router)) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: *cfg, node: n, health: health, logger: cfg.Logger}
+	if s.logger == nil {
+		s.logger = hclog.NewNullLogger()
+	}
+	s.router = s.routes()
+	for _, r := range extra {
+		r(s.router)
+	}
+	return s, nil
+}
+
+// Handler returns the API's handler.
+func (s *Service) Handler() http.Handler { return s.router }
+
+// Serve serves the API on ln until Close.
+func (s *Service) Serve(ln net.Listener) error {
+	s.srv = &http.Server{Handler: s.router, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: s.logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
+	err := s.srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting requests and waits for those in flight until ctx ends.
+func (s *Service) Shutdown(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Shutdown(ctx)
+}
+
+// withTimeout bounds every request.
+func (s *Service) withTimeout(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

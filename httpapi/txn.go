@@ -1,0 +1,91 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/fsm"
+)
+
+// txn applies POST /v1/txn: instance and host mapping ops, all or none.
+func (s *Service) txn(w http.ResponseWriter, r *http.Request) {
+	var req api.Txn
+	if err := decode(w, r, s.cfg.TxnMaxBodyBytes, &req); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if len(req.Ops) == 0 || len(req.Ops) > s.cfg.TxnMaxOps {
+		s.failErr(w, invalidf("a transaction needs 1 to %d ops", s.cfg.TxnMaxOps))
+		return
+	}
+	t := &fsm.Txn{Ops: make([]fsm.Op, len(req.Ops))}
+	for i := range req.Ops {
+		op, err := txnOp(&req.Ops[i])
+		if err != nil {
+			detail := api.ErrorDetail{Code: api.CodeInvalid, Message: "op " + strconv.Itoa(i) + ": " + err.Error(), FailedOp: &i}
+			s.reply(w, http.StatusBadRequest, s.node.AppliedIndex(), api.Error{Detail: detail})
+			return
+		}
+		t.Ops[i] = op
+	}
+	if err := t.Validate(); err != nil {
+		s.failErr(w, invalidf("%v", err))
+		return
+	}
+	res, ok := s.applied(w, r, t, true)
+	if !ok {
+		return
+	}
+	s.reply(w, http.StatusOK, res.Index, api.TxnResult{Revision: res.Index})
+}
+
+func txnOp(in *api.TxnOp) (fsm.Op, error) {
+	kind, ok := fsm.OpKindByName(in.Op)
+	if !ok {
+		return fsm.Op{}, invalidf("op must be put, put_if_absent, delete or check, not %q", in.Op)
+	}
+	op := fsm.Op{Kind: kind, IfRevision: in.IfRevision, IfAbsent: in.IfAbsent}
+	var err error
+	if in.IfCell != "" {
+		if op.IfCell, err = canonicalUUID("if_cell", in.IfCell); err != nil {
+			return op, err
+		}
+	}
+	isPut := kind == fsm.OpPut || kind == fsm.OpPutIfAbsent
+	switch in.Table {
+	case "instance_mapping":
+		op.Table = fsm.TableInstanceMappings
+		if isPut != (in.InstanceMapping != nil) || in.HostMapping != nil {
+			return op, invalidf("put ops carry instance_mapping; the others carry only key")
+		}
+		if isPut {
+			v := in.InstanceMapping
+			uuid, err := canonicalUUID("instance_uuid", v.InstanceUUID)
+			if err != nil {
+				return op, err
+			}
+			op.Record, err = mappingRecord(uuid, v.CellUUID, v.ProjectID, v.UserID, v.QueuedForDelete, v.CreatedAt)
+			return op, err
+		}
+		op.Key, err = canonicalUUID("key", in.Key)
+		return op, err
+	case "host_mapping":
+		op.Table = fsm.TableHostMappings
+		if isPut != (in.HostMapping != nil) || in.InstanceMapping != nil {
+			return op, invalidf("put ops carry host_mapping; the others carry only key")
+		}
+		if isPut {
+			v := in.HostMapping
+			if err := checkName("host", v.Host, true); err != nil {
+				return op, err
+			}
+			cell, err := canonicalUUID("cell_uuid", v.CellUUID)
+			op.Record = &fsm.HostMapping{Host: v.Host, CellUUID: cell}
+			return op, err
+		}
+		op.Key = in.Key
+		return op, checkName("key", in.Key, true)
+	}
+	return op, invalidf("table must be instance_mapping or host_mapping, not %q", in.Table)
+}

@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cellmap/cellmap/cellurl"
+	"github.com/gorilla/mux"
+)
+
+// maxNameLen bounds names, hosts, project and user ids (Nova's VARCHAR(255)).
+const maxNameLen = 255
+
+// canonicalUUID checks an RFC 4122 textual uuid (any version) and returns it lower-cased.
+func canonicalUUID(field, s string) (string, error) {
+	if len(s) != 36 {
+		return "", invalidf("%s %q is not a uuid", field, s)
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return "", invalidf("%s %q is not a uuid", field, s)
+			}
+		default:
+			if !isHex(c) {
+				return "", invalidf("%s %q is not a uuid", field, s)
+			}
+		}
+	}
+	return strings.ToLower(s), nil
+}
+
+func isHex(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+// pathUUID reads and checks the {uuid} path variable.
+func pathUUID(r *http.Request) (string, error) { return canonicalUUID("uuid", mux.Vars(r)["uuid"]) }
+
+// checkName checks a free-form identifier: 1..255 bytes of printable UTF-8.
+func checkName(field, s string, required bool) error {
+	if s == "" {
+		if required {
+			return invalidf("%s is required", field)
+		}
+		return nil
+	}
+	if len(s) > maxNameLen || !utf8.ValidString(s) {
+		return invalidf("%s must be valid UTF-8 of at most %d bytes", field, maxNameLen)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return invalidf("%s must not contain control characters", field)
+		}
+	}
+	return nil
+}
+
+// checkTransportURL applies Nova's check of a transport URL (after template expansion with
+// this server's base): a scheme, and an integer port on every host that has one.
+func checkTransportURL(raw, base string) error {
+	if raw == "" {
+		return invalidf("transport_url is required")
+	}
+	if len(raw) > 4096 {
+		return invalidf("transport_url is longer than 4096 bytes")
+	}
+	u := cellurl.Expand(raw, base)
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok || scheme == "" {
+		return invalidf("invalid transport URL %q: no scheme", raw)
+	}
+	netloc := rest
+	if i := strings.IndexAny(netloc, "/?#"); i >= 0 {
+		netloc = netloc[:i]
+	}
+	for _, piece := range strings.Split(netloc, ",") {
+		hostport := piece[strings.LastIndexByte(piece, '@')+1:]
+		if strings.HasPrefix(hostport, "[") {
+			if i := strings.IndexByte(hostport, ']'); i >= 0 {
+				hostport = hostport[i+1:]
+			}
+		}
+		if _, port, found := strings.Cut(hostport, ":"); found && port != "" {
+			if _, err := strconv.ParseUint(port, 10, 16); err != nil && !cellurl.IsTemplate(port) {
+				return invalidf("invalid transport URL %q: port %q is not an integer", raw, port)
+			}
+		}
+	}
+	return nil
+}
+
+// checkDatabaseConnection is Nova's check: present.
+func checkDatabaseConnection(raw string) error {
+	if raw == "" {
+		return invalidf("database_connection is required")
+	}
+	if len(raw) > 4096 {
+		return invalidf("database_connection is longer than 4096 bytes")
+	}
+	return nil
+}
+
+// queryLimit parses limit (default def, 1..max).
+func queryLimit(r *http.Request, def, max int) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, invalidf("limit must be an integer from 1 to %d", max)
+	}
+	return n, nil
+}
+
+// queryBool parses a boolean query parameter (absent is false).
+func queryBool(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, invalidf("%s must be true or false", name)
+	}
+	return b, nil
+}
+
+// conditions reads If-Match (a revision) and If-None-Match (only "*").
+func conditions(r *http.Request) (ifRevision uint64, ifAbsent bool, err error) {
+	if v := r.Header.Get("If-Match"); v != "" {
+		v = strings.Trim(strings.TrimSpace(v), `"`)
+		ifRevision, err = strconv.ParseUint(v, 10, 64)
+		if err != nil || ifRevision == 0 {
+			return 0, false, invalidf("If-Match must be a revision number")
+		}
+	}
+	if v := r.Header.Get("If-None-Match"); v != "" {
+		if strings.TrimSpace(v) != "*" {
+			return 0, false, invalidf(`If-None-Match supports only "*"`)
+		}
+		ifAbsent = true
+	}
+	if ifRevision != 0 && ifAbsent {
+		return 0, false, invalidf("If-Match and If-None-Match exclude each other")
+	}
+	return ifRevision, ifAbsent, nil
+}
