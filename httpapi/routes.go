@@ -18,7 +18,9 @@ func (s *Service) routes() *mux.Router {
 		s.fail(w, http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "method not allowed on this endpoint")
 	})
 
-	v1 := r.PathPrefix("/v1").Subrouter()
+	// Full paths on the root router: gorilla/mux subrouters answer 404 instead of 405 when
+	// several routes share a path.
+	v1 := &prefixed{r: r, prefix: "/v1"}
 	v1.HandleFunc("/cells", s.listCells).Methods(http.MethodGet)
 	v1.HandleFunc("/cells", s.createCell).Methods(http.MethodPost)
 	v1.HandleFunc("/cells/cell0", s.mapCell0).Methods(http.MethodPost)
@@ -51,4 +53,14 @@ func (s *Service) routes() *mux.Router {
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
 	r.PathPrefix("/internal/").Handler(s.node.InternalHandler())
 	return r
+}
+
+// prefixed registers routes under a path prefix on one router.
+type prefixed struct {
+	r      *mux.Router
+	prefix string
+}
+
+func (p *prefixed) HandleFunc(path string, f func(http.ResponseWriter, *http.Request)) *mux.Route {
+	return p.r.HandleFunc(p.prefix+path, f)
 }
