@@ -52,7 +52,9 @@ func leaderOf(t *testing.T, procs []*proc) *proc {
 	return leader
 }
 
-func mapping(project string) api.InstanceMappingPut { return api.InstanceMappingPut{ProjectID: project} }
+func mapping(project string) api.InstanceMappingPut {
+	return api.InstanceMappingPut{ProjectID: project}
+}
 
 func uuidN(i int) string { return fmt.Sprintf("bbbbbbbb-0000-0000-0000-%012d", i) }
 
