@@ -194,3 +194,18 @@ type Health struct {
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`
 }
+
+// Gossip roles.
+const (
+	RoleServer    = "server"
+	RoleConductor = "conductor"
+)
+
+// GossipMeta is what a member of the gossip pool advertises (memberlist node metadata, at most
+// 512 bytes of JSON).
+type GossipMeta struct {
+	Role     string `json:"role"`
+	NodeID   string `json:"node_id,omitempty"`
+	CellUUID string `json:"cell_uuid,omitempty"`
+	HTTPAddr string `json:"http_addr"`
+}
