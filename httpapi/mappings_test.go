@@ -3,10 +3,12 @@ package httpapi_test
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/httpapi"
 	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/transport"
 )
 
 func TestHosts(t *testing.T) {
@@ -155,4 +157,20 @@ func TestFlavorsClusterHealth(t *testing.T) {
 		{name: "healthz", method: "GET", path: "/healthz", status: 200, check: field("status", "ok")},
 		{name: "readyz", method: "GET", path: "/readyz", status: 200, check: field("status", "ok")},
 	})
+}
+
+func TestFaultEndpointOnlyWhenEnabled(t *testing.T) {
+	plain := testcluster.StartNode(t, nil)
+	runSteps(t, plain.Addr, []step{
+		{name: "absent by default", method: "POST", path: "/internal/faults", body: `{"delay_ms":5}`, status: 404},
+	})
+	f := transport.NewFaults()
+	n := testcluster.StartNode(t, &testcluster.Options{APIConfig: func(c *httpapi.Config) { c.Faults = f }})
+	runSteps(t, n.Addr, []step{
+		{name: "set delay", method: "POST", path: "/internal/faults", body: `{"delay_ms":5,"drop":["127.0.0.1:9"]}`, status: 200},
+		{name: "bad delay", method: "POST", path: "/internal/faults", body: `{"delay_ms":-1}`, status: 400, code: api.CodeInvalid},
+	})
+	if f.Delay() != 5*time.Millisecond {
+		t.Fatalf("got delay %v, want 5ms", f.Delay())
+	}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/gorilla/mux"
@@ -51,7 +52,14 @@ func (s *Service) routes() *mux.Router {
 
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
-	r.PathPrefix("/internal/").Handler(s.node.InternalHandler())
+	if s.cfg.Faults != nil {
+		r.HandleFunc("/internal/faults", s.faultHandler(s.cfg.Faults)).Methods(http.MethodPost)
+	}
+	internal := s.node.InternalHandler()
+	r.PathPrefix("/internal/").Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set(api.HeaderIndex, strconv.FormatUint(s.node.AppliedIndex(), 10))
+		internal.ServeHTTP(w, req)
+	}))
 	return r
 }
 

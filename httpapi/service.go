@@ -10,6 +10,7 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/node"
+	"github.com/cellmap/cellmap/transport"
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
 )
@@ -47,6 +48,8 @@ type Config struct {
 	TxnMaxBodyBytes int64
 	// TxnMaxOps bounds the ops of one transaction.
 	TxnMaxOps int
+	// Faults, when set, mounts POST /internal/faults (chaos testing only).
+	Faults *transport.Faults
 	// Logger is the API's logger; nil discards.
 	Logger hclog.Logger
 }

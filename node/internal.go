@@ -52,6 +52,9 @@ func (n *Node) InternalHandler() http.Handler {
 	mux.HandleFunc("GET "+PathReadIndex, n.serveReadIndex)
 	mux.HandleFunc("POST "+PathJoin, n.serveJoin)
 	mux.HandleFunc("POST "+PathRemove, n.serveRemove)
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeInternal(w, http.StatusNotFound, wireError{Code: "not_found", Message: "no such internal endpoint"})
+	})
 	return mux
 }
 

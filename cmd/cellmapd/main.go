@@ -22,6 +22,7 @@ import (
 
 	"github.com/cellmap/cellmap/internal/flagenv"
 	"github.com/cellmap/cellmap/node"
+	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -37,7 +38,7 @@ type options struct {
 	baseTransportURL, baseDatabaseConnection                       string
 	raftProfile, logLevel, pprofAddr                               string
 	requestTimeout                                                 time.Duration
-	fsmNoSync                                                      bool
+	fsmNoSync, faults                                              bool
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -60,6 +61,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "debug listener for net/http/pprof (off when empty; keep it on loopback)")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "upper bound of one API request")
 	fs.BoolVar(&o.fsmNoSync, "unsafe-fsm-nosync", false, "skip fsync of the state file (benchmarks only; the raft log stays durable)")
+	fs.BoolVar(&o.faults, "enable-fault-injection", false, "serve POST /internal/faults (user-space network faults for the chaos harness; never in production)")
 	fs.Usage = flagenv.Usage(fs, "CELLMAP_", "usage: cellmapd [flags]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -134,6 +136,9 @@ func (o *options) serverConfig(logger hclog.Logger) (*serverConfig, error) {
 	ncfg.HTTPAddr, ncfg.Bootstrap, ncfg.Raft, ncfg.FSMNoSync = o.httpAddr, o.bootstrap, raftCfg, o.fsmNoSync
 	if o.join != "" {
 		ncfg.Join = strings.Split(o.join, ",")
+	}
+	if o.faults {
+		ncfg.Faults = transport.NewFaults()
 	}
 	ncfg.Logger = logger
 	return &serverConfig{opts: o, node: ncfg, logger: logger}, nil

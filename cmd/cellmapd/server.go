@@ -39,7 +39,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	acfg := httpapi.DefaultConfig()
 	acfg.Addr, acfg.RequestTimeout = cfg.opts.httpAddr, cfg.opts.requestTimeout
 	acfg.BaseTransportURL, acfg.BaseDatabaseConnection = cfg.opts.baseTransportURL, cfg.opts.baseDatabaseConnection
-	acfg.Logger = cfg.logger.Named("http")
+	acfg.Logger, acfg.Faults = cfg.logger.Named("http"), cfg.node.Faults
 	svc, err := httpapi.New(acfg, n, nil)
 	if err != nil {
 		ln.Close()
