@@ -33,9 +33,18 @@ type wireResult struct {
 	Message  string `json:"message,omitempty"`
 }
 
+// wireError has the shape of the public API's errors: {"error": {"code", "message"}}.
 type wireError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+type wireErrorBody struct {
+	Error wireError `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeInternal(w, status, wireErrorBody{Error: wireError{Code: code, Message: msg}})
 }
 
 // JoinRequest asks the cluster to add a voter.
@@ -53,7 +62,7 @@ func (n *Node) InternalHandler() http.Handler {
 	mux.HandleFunc("POST "+PathJoin, n.serveJoin)
 	mux.HandleFunc("POST "+PathRemove, n.serveRemove)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeInternal(w, http.StatusNotFound, wireError{Code: "not_found", Message: "no such internal endpoint"})
+		writeError(w, http.StatusNotFound, "not_found", "no such internal endpoint")
 	})
 	return mux
 }
@@ -83,13 +92,14 @@ func internalError(w http.ResponseWriter, err error) {
 	case errors.Is(err, ErrInvalidJoin):
 		status, code = http.StatusBadRequest, "invalid"
 	}
-	writeInternal(w, status, wireError{Code: code, Message: err.Error()})
+	writeError(w, status, code, err.Error())
 }
 
 // errorFromWire turns a peer's error answer back into the node error it stands for.
 func errorFromWire(status int, body []byte) error {
-	var we wireError
-	json.Unmarshal(body, &we)
+	var wb wireErrorBody
+	json.Unmarshal(body, &wb)
+	we := wb.Error
 	for _, e := range []struct {
 		code string
 		err  error
@@ -105,7 +115,7 @@ func errorFromWire(status int, body []byte) error {
 func (n *Node) serveApply(w http.ResponseWriter, r *http.Request) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEntrySize))
 	if err != nil {
-		writeInternal(w, http.StatusBadRequest, wireError{Code: "invalid", Message: err.Error()})
+		writeError(w, http.StatusBadRequest, "invalid", err.Error())
 		return
 	}
 	if !n.IsLeader() {
