@@ -146,7 +146,8 @@ func readCellUsage(tx *bolt.Tx, uuid string) (*cellUsage, error) {
 }
 
 // applyDeleteCell follows delete_cell: not found (1), hosts without force (2), non-deleted
-// instances even with force (3), mappings of deleted instances without force (4). A forced
+// instances even with force (3; judged by queued_for_delete unless NoLiveInstances), mappings
+// of deleted instances without force (4). A forced
 // delete removes the cell's instance and host mappings and its map_instances marker too.
 func (f *FSM) applyDeleteCell(ac *applyCtx, c *DeleteCell) (*Result, error) {
 	prev, err := getCell(ac.tx, c.UUID)
@@ -163,7 +164,7 @@ func (f *FSM) applyDeleteCell(ac *applyCtx, c *DeleteCell) (*Result, error) {
 	switch {
 	case len(u.hosts) > 0 && !c.Force:
 		return failResult(ac, -1, "cell %s has %d host mappings: %w", c.UUID, len(u.hosts), ErrHostsMapped), nil
-	case u.notDeleted > 0:
+	case u.notDeleted > 0 && !c.NoLiveInstances:
 		return failResult(ac, -1, "cell %s has %d non-deleted instances: %w", c.UUID, u.notDeleted, ErrInstancesExist), nil
 	case len(u.mappings) > 0 && !c.Force:
 		return failResult(ac, -1, "cell %s has %d instance mappings of deleted instances: %w", c.UUID, len(u.mappings), ErrDeletedInstancesMapped), nil

@@ -23,7 +23,7 @@ func TestCommandRoundTrip(t *testing.T) {
 		createCell(cellA, "n", "t", "d"),
 		&UpdateCell{UUID: cellA, Name: strp("x"), DatabaseConnection: strp(""), Disabled: boolp(false)},
 		&UpdateCell{UUID: cellA},
-		&DeleteCell{UUID: cellA, Force: true},
+		&DeleteCell{UUID: cellA, Force: true, NoLiveInstances: true},
 		&MapCell0{DatabaseConnection: "d"},
 		&PutFlavor{Flavor: Flavor{ID: "1", Name: "n", VCPUs: 1, RAMMB: 2, DiskGB: 3, ExtraSpecs: map[string]string{"x": "y"}}},
 		&DeleteFlavor{ID: "1"},

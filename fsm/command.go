@@ -153,17 +153,25 @@ func (c *UpdateCell) unmarshal(d *decoder) {
 }
 
 // DeleteCell removes a cell mapping with Nova's checks; Force also removes its host and
-// instance mappings (never while non-deleted instances remain).
+// instance mappings (never while non-deleted instances remain). NoLiveInstances says the
+// proposer asked the cell's database and found no non-deleted instance: the mappings' own
+// queued_for_delete flags, which may be stale, are then not consulted.
 type DeleteCell struct {
-	UUID  string
-	Force bool
+	UUID            string
+	Force           bool
+	NoLiveInstances bool
 }
 
-func (*DeleteCell) Type() CommandType    { return CmdDeleteCell }
-func (c *DeleteCell) marshal(e *encoder) { e.str(c.UUID); e.boolean(c.Force) }
+func (*DeleteCell) Type() CommandType { return CmdDeleteCell }
+func (c *DeleteCell) marshal(e *encoder) {
+	e.str(c.UUID)
+	e.boolean(c.Force)
+	e.boolean(c.NoLiveInstances)
+}
 func (c *DeleteCell) unmarshal(d *decoder) {
 	c.UUID = d.str()
 	c.Force = d.boolean()
+	c.NoLiveInstances = d.boolean()
 }
 
 // PutFlavor creates a flavor; an existing id is a conflict.

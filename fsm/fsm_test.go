@@ -209,9 +209,14 @@ func TestDeleteCellChecks(t *testing.T) {
 	f.mustApply(&Txn{Ops: []Op{{Kind: OpDelete, Table: TableHostMappings, Key: "compute1"}}})
 	f.wantErr(&DeleteCell{UUID: cellA}, ErrDeletedInstancesMapped)
 
+	// The cell database says no instance is alive: a stale queued_for_delete=false no longer counts.
+	f.mustApply(putMapping(inst2, cellA, "p2"))
+	f.wantErr(&DeleteCell{UUID: cellA}, ErrInstancesExist)
+	f.wantErr(&DeleteCell{UUID: cellA, NoLiveInstances: true}, ErrDeletedInstancesMapped)
+
 	f.mustApply(putHost("compute1", cellA))
 	f.mustApply(&Txn{Ops: []Op{{Kind: OpPut, Table: TableMapMarkers, Record: &MapMarker{CellUUID: cellA, Marker: inst2}}}})
-	f.mustApply(&DeleteCell{UUID: cellA, Force: true})
+	f.mustApply(&DeleteCell{UUID: cellA, Force: true, NoLiveInstances: true})
 	f.read(func(r *Reader) error {
 		for _, err := range []error{
 			func() error { _, err := r.Cell(cellA); return err }(),
