@@ -44,4 +44,6 @@ const (
 	CodeProjectCellDown = "project_cell_down"
 	CodeNoValidHost     = "no_valid_host"
 	CodeMarkerNotFound  = "marker_not_found"
+	// CodeHostMappingExists: a concurrent discover_hosts mapped a host first.
+	CodeHostMappingExists = "host_mapping_exists"
 )

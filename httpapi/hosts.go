@@ -99,7 +99,9 @@ func (s *Service) putHost(w http.ResponseWriter, r *http.Request) {
 }
 
 // deleteHost removes a host mapping; with ?cell_uuid= the cell must exist (404 unknown_cell)
-// and the host must be in it (409 cell_mismatch), as delete_host checks.
+// and the host must be in it (409 cell_mismatch), as delete_host checks. With the data plane
+// running, a host that still runs instances is refused (409 instances_exist) and the cell's
+// mapped flag is cleared afterwards.
 func (s *Service) deleteHost(w http.ResponseWriter, r *http.Request) {
 	host, err := pathHost(r)
 	if err != nil {
@@ -121,11 +123,41 @@ func (s *Service) deleteHost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	cell := s.guardHost(w, r, host, op.IfCell)
+	if cell == "-" {
+		return
+	}
 	res, ok := s.applied(w, r, &fsm.Txn{Ops: []fsm.Op{op}}, ifRev != 0)
 	if !ok {
 		return
 	}
+	if s.cfg.Guard != nil && cell != "" {
+		s.cfg.Guard.AfterUnmapHosts(r.Context(), cell, []string{host})
+	}
 	s.noContent(w, res.Index)
+}
+
+// guardHost runs the data plane's check before a host is unmapped and returns the host's cell
+// ("" when unknown or no data plane; "-" after answering an error).
+func (s *Service) guardHost(w http.ResponseWriter, r *http.Request, host, cell string) string {
+	if s.cfg.Guard == nil {
+		return ""
+	}
+	var current string
+	s.node.FSM().View(func(rd *fsm.Reader) error {
+		if h, err := rd.HostMapping(host); err == nil {
+			current = h.CellUUID
+		}
+		return nil
+	})
+	if current == "" || (cell != "" && current != cell) {
+		return "" // the state answers not found / cell mismatch
+	}
+	if err := s.cfg.Guard.BeforeDeleteHost(r.Context(), current, host); err != nil {
+		s.failErr(w, err)
+		return "-"
+	}
+	return current
 }
 
 // cellExists answers 404 unknown_cell (after a linearizable check) when the cell is missing.

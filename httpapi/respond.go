@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/node"
 )
@@ -47,13 +48,18 @@ func (s *Service) fail(w http.ResponseWriter, status int, code, msg string) {
 	s.reply(w, status, s.node.AppliedIndex(), api.Error{Detail: api.ErrorDetail{Code: code, Message: msg}})
 }
 
-// failErr maps an error of the node or the state to a status and code.
+// failErr maps an error of the node, the state or the data plane to a status and code.
 func (s *Service) failErr(w http.ResponseWriter, err error) {
 	status, code := errorStatus(err)
-	if status >= 500 && code != api.CodeOutcomeUnknown && code != api.CodeNoLeader {
+	if status >= 500 && code != api.CodeOutcomeUnknown && code != api.CodeNoLeader && code != api.CodeCellDown {
 		s.logger.Warn("request failed", "error", err)
 	}
-	s.fail(w, status, code, err.Error())
+	detail := api.ErrorDetail{Code: code, Message: err.Error()}
+	var ce *cellproxy.CellsError
+	if errors.As(err, &ce) {
+		detail.Cells = ce.Cells
+	}
+	s.reply(w, status, s.node.AppliedIndex(), api.Error{Detail: detail})
 }
 
 // badRequest is a client error found before anything was attempted.
@@ -86,6 +92,12 @@ var fsmStatus = []struct {
 	{node.ErrStale, http.StatusServiceUnavailable, api.CodeStale},
 	{node.ErrUnknownServer, http.StatusNotFound, api.CodeUnknownServer},
 	{node.ErrInvalidJoin, http.StatusBadRequest, api.CodeInvalid},
+	{cellproxy.ErrCellDown, http.StatusServiceUnavailable, api.CodeCellDown},
+	{cellproxy.ErrProjectCellDown, http.StatusServiceUnavailable, api.CodeProjectCellDown},
+	{cellproxy.ErrMarkerNotFound, http.StatusBadRequest, api.CodeMarkerNotFound},
+	{cellproxy.ErrInvalid, http.StatusBadRequest, api.CodeInvalid},
+	{cellproxy.ErrOutcomeUnknown, http.StatusServiceUnavailable, api.CodeOutcomeUnknown},
+	{cellproxy.ErrHostMappingExists, http.StatusConflict, api.CodeHostMappingExists},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, api.CodeUnavailable},
 }
 

@@ -29,6 +29,8 @@ func (s *Service) routes() *mux.Router {
 	v1.HandleFunc("/cells/{uuid}", s.updateCell).Methods(http.MethodPatch)
 	v1.HandleFunc("/cells/{uuid}", s.deleteCell).Methods(http.MethodDelete)
 
+	s.dataPlaneRoutes(v1)
+
 	v1.HandleFunc("/hosts", s.listHosts).Methods(http.MethodGet)
 	v1.HandleFunc("/hosts/{host}", s.getHost).Methods(http.MethodGet)
 	v1.HandleFunc("/hosts/{host}", s.putHost).Methods(http.MethodPut)

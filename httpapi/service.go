@@ -48,6 +48,11 @@ type Config struct {
 	TxnMaxBodyBytes int64
 	// TxnMaxOps bounds the ops of one transaction.
 	TxnMaxOps int
+	// Servers, CellOps and Guard are the cells data plane (package cellproxy); when nil the
+	// API serves mappings only.
+	Servers Servers
+	CellOps CellOps
+	Guard   DeleteGuard
 	// Faults, when set, mounts POST /internal/faults (chaos testing only).
 	Faults *transport.Faults
 	// Logger is the API's logger; nil discards.

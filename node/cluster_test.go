@@ -251,3 +251,31 @@ func TestRemoveAndReadd(t *testing.T) {
 		t.Fatalf("got %d servers after re-add, want 3", len(st.Servers))
 	}
 }
+
+func TestRunAsLeaderFollowsLeadership(t *testing.T) {
+	nodes := newCluster(t, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	running := make(chan string, 16)
+	for _, n := range nodes {
+		n := n
+		go n.RunAsLeader(ctx, func(dctx context.Context) {
+			running <- n.ID()
+			<-dctx.Done()
+		})
+	}
+	first := <-running
+	leader := leaderOf(t, nodes)
+	if first != leader.ID() {
+		t.Fatalf("duty ran on %s, want the leader %s", first, leader.ID())
+	}
+	leader.stop()
+	select {
+	case next := <-running:
+		if next == first {
+			t.Fatalf("duty ran again on the stopped leader")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no duty on the new leader")
+	}
+}

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -92,9 +91,6 @@ type Config struct {
 	InitialMmapSize int
 	// Faults, when set, injects user-space network faults into raft traffic (chaos tests).
 	Faults *transport.Faults
-	// LeaderDuties run while this node leads (after it committed an entry of its term); their
-	// context ends when leadership is lost.
-	LeaderDuties []func(ctx context.Context)
 	// Logger is the root logger; the node names sub-loggers from it. nil discards.
 	Logger hclog.Logger
 }

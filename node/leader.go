@@ -52,8 +52,53 @@ func (n *Node) establishLeadership(ctx context.Context) {
 	n.readyTerm.Store(term)
 	n.ready.Broadcast()
 	n.logger.Info("leading", "term", term)
-	for _, duty := range n.cfg.LeaderDuties {
-		go duty(ctx)
+}
+
+// leading reports whether this node leads and has committed in its term, and which term.
+func (n *Node) leading() (uint64, bool) {
+	term := n.raft.CurrentTerm()
+	return term, n.IsLeader() && n.readyTerm.Load() == term
+}
+
+// RunAsLeader runs duty whenever this node leads (after it committed an entry of its term),
+// with a context that ends when leadership is lost; it returns when ctx ends or the node shuts
+// down. Use it for work only one node may do at a time.
+func (n *Node) RunAsLeader(ctx context.Context, duty func(ctx context.Context)) {
+	for {
+		wake := n.ready.C()
+		if term, ok := n.leading(); ok {
+			dctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { defer close(done); duty(dctx) }()
+			n.waitLeadershipChange(ctx, term)
+			cancel()
+			<-done
+			continue
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return
+		case <-n.done:
+			return
+		}
+	}
+}
+
+// waitLeadershipChange returns when this node no longer leads in term, or ctx or the node ends.
+func (n *Node) waitLeadershipChange(ctx context.Context, term uint64) {
+	for {
+		wake := n.ready.C()
+		if t, ok := n.leading(); !ok || t != term {
+			return
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return
+		case <-n.done:
+			return
+		}
 	}
 }
 

@@ -39,6 +39,8 @@ type options struct {
 	raftProfile, logLevel, pprofAddr                               string
 	requestTimeout                                                 time.Duration
 	fsmNoSync, faults                                              bool
+	gossipJoin, gossipProfile                                      string
+	discoverInterval, listTimeout                                  time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -51,6 +53,10 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.raftAddr, "raft-addr", "127.0.0.1:8481", "raft listen address")
 	fs.StringVar(&o.raftAdvertise, "raft-advertise", "", "raft address peers use (default: --raft-addr)")
 	fs.StringVar(&o.gossipAddr, "gossip-addr", "127.0.0.1:8482", "gossip (memberlist) listen address")
+	fs.StringVar(&o.gossipJoin, "gossip-join", "", "gossip address(es) of pool members (cellmapd nodes or conductors) to join, comma separated")
+	fs.StringVar(&o.gossipProfile, "gossip-profile", "lan", "gossip timings: lan, local or test (fast failure detection)")
+	fs.DurationVar(&o.discoverInterval, "discover-hosts-interval", 0, "run discover_hosts on the leader this often (0 disables)")
+	fs.DurationVar(&o.listTimeout, "list-timeout", 3*time.Second, "deadline of a cross-cell server listing")
 	fs.StringVar(&o.join, "join", "", "HTTP address(es) of running members to join on first start, comma separated")
 	fs.BoolVar(&o.bootstrap, "bootstrap", false, "form a new one-node cluster on first start")
 	fs.BoolVar(&o.dev, "dev", false, "development mode: single node, data under ./data, cell0 mapped")

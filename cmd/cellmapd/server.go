@@ -7,9 +7,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
 	"github.com/cellmap/cellmap/node"
 	"github.com/hashicorp/go-hclog"
@@ -25,7 +30,7 @@ type serverConfig struct {
 // devCell0Database is where cell0 lives in a cellmap deployment: in the replicated state.
 const devCell0Database = "cellmap://replicated-state/cell0"
 
-// serve runs a node and its API until ctx ends, then shuts down gracefully.
+// serve runs a node, its data plane and its API until ctx ends, then shuts down gracefully.
 func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", cfg.opts.httpAddr)
 	if err != nil {
@@ -36,28 +41,33 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
+	r := &running{node: n, logger: cfg.logger}
+	defer r.shutdown()
+	if err := r.startDataPlane(cfg); err != nil {
+		ln.Close()
+		return err
+	}
 	acfg := httpapi.DefaultConfig()
 	acfg.Addr, acfg.RequestTimeout = cfg.opts.httpAddr, cfg.opts.requestTimeout
 	acfg.BaseTransportURL, acfg.BaseDatabaseConnection = cfg.opts.baseTransportURL, cfg.opts.baseDatabaseConnection
 	acfg.Logger, acfg.Faults = cfg.logger.Named("http"), cfg.node.Faults
-	svc, err := httpapi.New(acfg, n, nil)
-	if err != nil {
+	acfg.Servers, acfg.CellOps, acfg.Guard = r.proxy, r.proxy, r.proxy
+	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
-		n.Shutdown(context.Background())
 		return err
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- svc.Serve(ln) }()
+	go func() { errc <- r.api.Serve(ln) }()
 	stopPprof := startPprof(cfg.opts.pprofAddr, cfg.logger)
 	defer stopPprof()
 
 	if err := n.Start(ctx); err != nil {
-		shutdown(svc, n, cfg.logger)
 		return err
 	}
-	cfg.logger.Info("serving", "node", cfg.opts.nodeID, "http", cfg.opts.httpAddr, "raft", cfg.opts.raftAddr)
+	r.runDuties(ctx)
+	cfg.logger.Info("serving", "node", cfg.opts.nodeID, "http", cfg.opts.httpAddr, "raft", cfg.opts.raftAddr, "gossip", cfg.opts.gossipAddr)
 	if cfg.opts.dev {
-		if err := devSetup(ctx, n, cfg, stdout); err != nil {
+		if err := devSetup(ctx, r, cfg, stdout); err != nil {
 			cfg.logger.Error("dev setup failed", "error", err)
 		}
 	}
@@ -65,22 +75,84 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	shutdown(svc, n, cfg.logger)
 	return err
 }
 
-func shutdown(svc *httpapi.Service, n *node.Node, logger hclog.Logger) {
+// running holds what serve started, to stop it in order.
+type running struct {
+	node   *node.Node
+	api    *httpapi.Service
+	proxy  *cellproxy.Proxy
+	gossip *gossip.Gossip
+	extra  []func()
+	wg     sync.WaitGroup
+	stop   context.CancelFunc
+	logger hclog.Logger
+}
+
+// startDataPlane joins the gossip pool and builds the cells data plane.
+func (r *running) startDataPlane(cfg *serverConfig) error {
+	pcfg := cellproxy.DefaultConfig()
+	pcfg.ListTimeout, pcfg.DiscoverInterval, pcfg.Logger = cfg.opts.listTimeout, cfg.opts.discoverInterval, cfg.logger.Named("proxy")
+	registry := cellproxy.NewRegistry(pcfg.FailureCooldown, nil)
+	var err error
+	if r.proxy, err = cellproxy.New(pcfg, r.node, registry, nil); err != nil {
+		return err
+	}
+	gcfg := &gossip.Config{Name: "server/" + cfg.opts.nodeID, BindAddr: cfg.opts.gossipAddr, Profile: cfg.opts.gossipProfile,
+		Meta:    api.GossipMeta{Role: api.RoleServer, NodeID: cfg.opts.nodeID, HTTPAddr: cfg.opts.httpAddr},
+		Handler: registry, Logger: cfg.logger.Named("gossip")}
+	if cfg.opts.gossipJoin != "" {
+		gcfg.Join = strings.Split(cfg.opts.gossipJoin, ",")
+	}
+	r.gossip, err = gossip.New(gcfg)
+	return err
+}
+
+// runDuties joins the gossip pool in the background and starts the leader-only duties.
+func (r *running) runDuties(ctx context.Context) {
+	dctx, cancel := context.WithCancel(ctx)
+	r.stop = cancel
+	r.wg.Add(3)
+	go func() {
+		defer r.wg.Done()
+		if err := r.gossip.Join(dctx); err != nil && dctx.Err() == nil {
+			r.logger.Error("gossip join", "error", err)
+		}
+	}()
+	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.DiscoverPeriodically) }()
+	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RescheduleLoop) }()
+}
+
+// shutdown stops everything in reverse order: API, duties, data plane, gossip, node.
+func (r *running) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	logger.Info("shutting down")
-	svc.Shutdown(ctx)
-	if err := n.Shutdown(ctx); err != nil {
-		logger.Warn("node shutdown", "error", err)
+	r.logger.Info("shutting down")
+	if r.api != nil {
+		r.api.Shutdown(ctx)
+	}
+	if r.stop != nil {
+		r.stop()
+	}
+	r.wg.Wait()
+	for i := len(r.extra) - 1; i >= 0; i-- {
+		r.extra[i]()
+	}
+	if r.proxy != nil {
+		r.proxy.Close()
+	}
+	if r.gossip != nil {
+		r.gossip.Leave(2 * time.Second)
+	}
+	if err := r.node.Shutdown(ctx); err != nil {
+		r.logger.Warn("node shutdown", "error", err)
 	}
 }
 
 // devSetup maps cell0 once the single dev node leads, and says what to try.
-func devSetup(ctx context.Context, n *node.Node, cfg *serverConfig, stdout io.Writer) error {
+func devSetup(ctx context.Context, r *running, cfg *serverConfig, stdout io.Writer) error {
+	n := r.node
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	res, err := n.Apply(wctx, &fsm.MapCell0{DatabaseConnection: devCell0Database})

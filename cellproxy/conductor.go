@@ -1,0 +1,174 @@
+package cellproxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/cellmap/cellmap/api"
+)
+
+// Conductor errors.
+var (
+	// errUnreachable: the conductor could not be reached; the request was not sent.
+	errUnreachable = errors.New("conductor unreachable")
+	// errNoValidHost: the cell has no compute host with room for the flavor.
+	errNoValidHost = errors.New("no valid host in the cell")
+)
+
+// cellError is a conductor's error answer.
+type cellError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *cellError) Error() string { return fmt.Sprintf("cell answered %d %s: %s", e.status, e.code, e.msg) }
+
+func isCellCode(err error, code string) bool {
+	var ce *cellError
+	return errors.As(err, &ce) && ce.code == code
+}
+
+// conductorClient calls cell conductors' HTTP API.
+type conductorClient struct{ http *http.Client }
+
+func (c *conductorClient) do(ctx context.Context, addr, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if (errors.As(err, &op) && op.Op == "dial") || method == http.MethodGet {
+			return fmt.Errorf("%w: %v", errUnreachable, err)
+		}
+		return fmt.Errorf("%w: %v", ErrOutcomeUnknown, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		if method == http.MethodGet {
+			return fmt.Errorf("%w: %v", errUnreachable, err)
+		}
+		return fmt.Errorf("%w: %v", ErrOutcomeUnknown, err)
+	}
+	if resp.StatusCode >= 300 {
+		var e api.Error
+		json.Unmarshal(data, &e)
+		return &cellError{status: resp.StatusCode, code: e.Detail.Code, msg: e.Detail.Message}
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("%w: bad answer: %v", errUnreachable, err)
+		}
+	}
+	return nil
+}
+
+func (c *conductorClient) create(ctx context.Context, addr string, in api.InstanceCreate) (*api.Instance, error) {
+	var out api.Instance
+	err := c.do(ctx, addr, http.MethodPost, "/v1/instances", in, &out)
+	if isCellCode(err, api.CodeNoValidHost) {
+		return nil, fmt.Errorf("%w: %v", errNoValidHost, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (c *conductorClient) get(ctx context.Context, addr, uuid string, deleted bool) (*api.Instance, error) {
+	path := "/v1/instances/" + url.PathEscape(uuid)
+	if deleted {
+		path += "?deleted=yes"
+	}
+	var out api.Instance
+	if err := c.do(ctx, addr, http.MethodGet, path, nil, &out); err != nil {
+		if isCellCode(err, api.CodeNotFound) {
+			return nil, fmt.Errorf("instance %s: %w", uuid, ErrNotFound)
+		}
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (c *conductorClient) list(ctx context.Context, addr string, q url.Values) ([]api.Instance, error) {
+	var out api.InstanceList
+	if err := c.do(ctx, addr, http.MethodGet, "/v1/instances?"+q.Encode(), nil, &out); err != nil {
+		if isCellCode(err, api.CodeMarkerNotFound) {
+			return nil, fmt.Errorf("%w: %v", ErrMarkerNotFound, err)
+		}
+		return nil, err
+	}
+	return out.Instances, nil
+}
+
+func (c *conductorClient) delete(ctx context.Context, addr, uuid string) error {
+	err := c.do(ctx, addr, http.MethodDelete, "/v1/instances/"+url.PathEscape(uuid), nil, nil)
+	if isCellCode(err, api.CodeNotFound) {
+		return fmt.Errorf("instance %s: %w", uuid, ErrNotFound)
+	}
+	return err
+}
+
+func (c *conductorClient) capacity(ctx context.Context, addr string, f api.Flavor) (*api.Capacity, error) {
+	q := url.Values{"vcpus": {strconv.FormatInt(f.VCPUs, 10)}, "ram_mb": {strconv.FormatInt(f.RAMMB, 10)},
+		"disk_gb": {strconv.FormatInt(f.DiskGB, 10)}}
+	var out api.Capacity
+	if err := c.do(ctx, addr, http.MethodGet, "/v1/capacity?"+q.Encode(), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (c *conductorClient) computeHosts(ctx context.Context, addr string, unmappedOnly bool) ([]api.ComputeHost, error) {
+	path := "/v1/compute-hosts"
+	if unmappedOnly {
+		path += "?mapped=false"
+	}
+	var out api.ComputeHostList
+	if err := c.do(ctx, addr, http.MethodGet, path, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Hosts, nil
+}
+
+func (c *conductorClient) setMapped(ctx context.Context, addr, host string, mapped bool) error {
+	return c.do(ctx, addr, http.MethodPut, "/v1/compute-hosts/"+url.PathEscape(host)+"/mapped", api.ComputeHostMapped{Mapped: mapped}, nil)
+}
+
+func (c *conductorClient) services(ctx context.Context, addr string) ([]api.Service, error) {
+	var out api.ServiceList
+	if err := c.do(ctx, addr, http.MethodGet, "/v1/services", nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Services, nil
+}
+
+func (c *conductorClient) stats(ctx context.Context, addr string) (*api.CellStats, error) {
+	var out api.CellStats
+	if err := c.do(ctx, addr, http.MethodGet, "/v1/stats", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -1,0 +1,51 @@
+package cellproxy
+
+import (
+	"errors"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Config configures the data plane.
+type Config struct {
+	// ListTimeout is the one deadline of a cross-cell listing; cells that have not answered by
+	// then are reported as down for that request.
+	ListTimeout time.Duration
+	// CellRequestTimeout bounds any other request to a conductor.
+	CellRequestTimeout time.Duration
+	// FailureCooldown is how long a conductor whose request failed counts as down, unless
+	// gossip reports it alive again sooner.
+	FailureCooldown time.Duration
+	// ScheduleTimeout bounds the scheduling of one server.
+	ScheduleTimeout time.Duration
+	// MaxScheduling bounds the servers scheduled at once by this node.
+	MaxScheduling int
+	// BuildRetryAfter: the leader reschedules build requests older than this that nobody is
+	// scheduling (e.g. after the node that accepted them died).
+	BuildRetryAfter time.Duration
+	// DiscoverInterval runs discover_hosts periodically on the leader; 0 disables it.
+	DiscoverInterval time.Duration
+	// Logger receives the data plane's messages; nil discards.
+	Logger hclog.Logger
+}
+
+// DefaultConfig returns production settings.
+func DefaultConfig() *Config {
+	return &Config{ListTimeout: 3 * time.Second, CellRequestTimeout: 10 * time.Second, FailureCooldown: 5 * time.Second,
+		ScheduleTimeout: time.Minute, MaxScheduling: 64, BuildRetryAfter: 30 * time.Second}
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if c.ListTimeout <= 0 || c.CellRequestTimeout <= 0 || c.ScheduleTimeout <= 0 || c.BuildRetryAfter <= 0 {
+		return errors.New("cellproxy: timeouts must be positive")
+	}
+	if c.FailureCooldown < 0 || c.DiscoverInterval < 0 {
+		return errors.New("cellproxy: FailureCooldown and DiscoverInterval must not be negative")
+	}
+	if c.MaxScheduling <= 0 {
+		return errors.New("cellproxy: MaxScheduling must be positive")
+	}
+	return nil
+}

@@ -1,0 +1,305 @@
+package cellproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/fsm"
+)
+
+// noValidHostFault is the fault of a server buried in cell0.
+const noValidHostFault = "No valid host was found. There are not enough hosts available."
+
+// CreateServer accepts a server: request spec, build request and mapping (no cell yet) are
+// written in one transaction, then the server is scheduled in the background. It is refused
+// with ErrProjectCellDown while the project has non-deleted servers in a down cell.
+func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*api.Server, error) {
+	if err := validateCreate(req); err != nil {
+		return nil, err
+	}
+	var flavor *fsm.Flavor
+	projectCells := map[string]bool{}
+	err := p.read(ctx, func(r *fsm.Reader) error {
+		f, err := r.Flavor(req.FlavorRef)
+		if errors.Is(err, fsm.ErrNotFound) {
+			return fmt.Errorf("flavor %s could not be found: %w", req.FlavorRef, ErrInvalid)
+		}
+		if err != nil {
+			return err
+		}
+		flavor = f
+		ms, err := r.InstanceMappings(fsm.InstanceQuery{ProjectID: req.ProjectID, NotDeletedOnly: true})
+		for _, m := range ms {
+			if m.CellUUID != "" {
+				projectCells[m.CellUUID] = true
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if down := p.downOf(projectCells); len(down) > 0 {
+		return nil, &CellsError{Cells: down, Err: fmt.Errorf("project %s has servers in cells that are down (%v), so its usage cannot be counted: %w",
+			req.ProjectID, down, ErrProjectCellDown)}
+	}
+	uuid, now := newUUID(), p.now().UTC()
+	spec := fsm.ServerSpec{Name: req.Name, ProjectID: req.ProjectID, UserID: req.UserID, ImageRef: req.ImageRef,
+		AvailabilityZone: req.AvailabilityZone, Flavor: *flavor, Metadata: req.Metadata}
+	txn := &fsm.Txn{Ops: []fsm.Op{
+		{Kind: fsm.OpPut, Table: fsm.TableRequestSpecs, Record: &fsm.RequestSpec{InstanceUUID: uuid, Spec: spec, CreatedAt: now}, IfAbsent: true},
+		{Kind: fsm.OpPut, Table: fsm.TableBuildRequests, Record: &fsm.BuildRequest{InstanceUUID: uuid, Spec: spec, CreatedAt: now}, IfAbsent: true},
+		{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings, IfAbsent: true,
+			Record: &fsm.InstanceMapping{InstanceUUID: uuid, ProjectID: req.ProjectID, UserID: req.UserID, CreatedAt: now}},
+	}}
+	if _, err := p.apply(ctx, txn); err != nil {
+		return nil, err
+	}
+	p.startScheduling(uuid, spec, now, false)
+	s := fromSpec(uuid, &spec, api.StatusBuild, now, now)
+	return &s, nil
+}
+
+func validateCreate(req api.ServerCreateSpec) error {
+	for _, f := range []struct{ name, v string }{{"name", req.Name}, {"flavor_ref", req.FlavorRef},
+		{"project_id", req.ProjectID}, {"user_id", req.UserID}} {
+		if f.v == "" || len(f.v) > 255 {
+			return fmt.Errorf("%s must have 1 to 255 characters: %w", f.name, ErrInvalid)
+		}
+	}
+	if len(req.ImageRef) > 255 || len(req.AvailabilityZone) > 255 || len(req.Metadata) > 128 {
+		return fmt.Errorf("image_ref or availability_zone too long, or more than 128 metadata items: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// downOf returns, sorted, the cells of the set that are down.
+func (p *Proxy) downOf(cells map[string]bool) []string {
+	var down []string
+	for c := range cells {
+		if !p.registry.Up(c) {
+			down = append(down, c)
+		}
+	}
+	sort.Strings(down)
+	return down
+}
+
+// startScheduling schedules a server in the background unless this node already does.
+// probe first looks for the server in every up cell (a rescheduled build request may have
+// been built before its scheduler died).
+func (p *Proxy) startScheduling(uuid string, spec fsm.ServerSpec, created time.Time, probe bool) {
+	p.mu.Lock()
+	if p.scheduling[uuid] {
+		p.mu.Unlock()
+		return
+	}
+	p.scheduling[uuid] = true
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer func() {
+			p.mu.Lock()
+			delete(p.scheduling, uuid)
+			p.mu.Unlock()
+		}()
+		select {
+		case p.schedSlots <- struct{}{}:
+		case <-p.base.Done():
+			return
+		}
+		defer func() { <-p.schedSlots }()
+		ctx, cancel := context.WithTimeout(p.base, p.cfg.ScheduleTimeout)
+		defer cancel()
+		p.schedule(ctx, uuid, spec, created, probe)
+	}()
+}
+
+// schedule builds the server in the first candidate cell that takes it, or buries it in cell0.
+func (p *Proxy) schedule(ctx context.Context, uuid string, spec fsm.ServerSpec, created time.Time, probe bool) {
+	if probe {
+		if cell, inst := p.findInstance(ctx, uuid); inst != nil {
+			p.finish(ctx, uuid, spec, created, cell)
+			return
+		}
+	}
+	req := api.InstanceCreate{UUID: uuid, Name: spec.Name, ProjectID: spec.ProjectID, UserID: spec.UserID,
+		Flavor: flavorToAPI(spec.Flavor), ImageRef: spec.ImageRef, AvailabilityZone: spec.AvailabilityZone,
+		Metadata: spec.Metadata, CreatedAt: created}
+	for _, cell := range p.candidates(ctx, spec.Flavor) {
+		err := p.cellCall(ctx, cell, func(ctx context.Context, addr string) error {
+			_, err := p.cells.create(ctx, addr, req)
+			return err
+		})
+		if errors.Is(err, ErrOutcomeUnknown) {
+			err = p.cellCall(ctx, cell, func(ctx context.Context, addr string) error {
+				_, err := p.cells.get(ctx, addr, uuid, false)
+				return err
+			})
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				p.logger.Warn("server may or may not exist in the cell; leaving its build request for a retry", "server", uuid, "cell", cell, "error", err)
+				return
+			}
+		}
+		if err == nil {
+			p.finish(ctx, uuid, spec, created, cell)
+			return
+		}
+		p.logger.Debug("cell did not take the server", "server", uuid, "cell", cell, "error", err)
+	}
+	p.bury(ctx, uuid, spec, created, noValidHostFault)
+}
+
+// candidates returns the up, enabled cells (not cell0) with room for the flavor, emptiest first.
+func (p *Proxy) candidates(ctx context.Context, flavor fsm.Flavor) []string {
+	var cells []*fsm.Cell
+	if err := p.store.FSM().View(func(r *fsm.Reader) error {
+		var err error
+		cells, err = r.Cells()
+		return err
+	}); err != nil {
+		p.logger.Error("read cells", "error", err)
+		return nil
+	}
+	type cand struct {
+		uuid string
+		fits int64
+	}
+	var mu sync.Mutex
+	var out []cand
+	var wg sync.WaitGroup
+	qctx, cancel := context.WithTimeout(ctx, p.cfg.ListTimeout)
+	defer cancel()
+	for _, c := range cells {
+		if c.IsCell0() || c.Disabled || !p.registry.Up(c.UUID) {
+			continue
+		}
+		wg.Add(1)
+		go func(uuid string) {
+			defer wg.Done()
+			err := p.cellCall(qctx, uuid, func(ctx context.Context, addr string) error {
+				capa, err := p.cells.capacity(ctx, addr, flavorToAPI(flavor))
+				if err == nil && capa.Fits > 0 {
+					mu.Lock()
+					out = append(out, cand{uuid, capa.Fits})
+					mu.Unlock()
+				}
+				return err
+			})
+			if err != nil {
+				p.logger.Debug("capacity query failed", "cell", uuid, "error", err)
+			}
+		}(c.UUID)
+	}
+	wg.Wait()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].fits != out[j].fits {
+			return out[i].fits > out[j].fits
+		}
+		return out[i].uuid < out[j].uuid
+	})
+	uuids := make([]string, len(out))
+	for i, c := range out {
+		uuids[i] = c.uuid
+	}
+	return uuids
+}
+
+// finish records that the server landed in cell: the mapping gets its cell and the build
+// request goes, in one transaction. If the build request is gone, the user deleted the server
+// while it was building: the cell's copy is deleted too.
+func (p *Proxy) finish(ctx context.Context, uuid string, spec fsm.ServerSpec, created time.Time, cell string) {
+	_, err := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{
+		{Kind: fsm.OpDelete, Table: fsm.TableBuildRequests, Key: uuid},
+		{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings,
+			Record: &fsm.InstanceMapping{InstanceUUID: uuid, CellUUID: cell, ProjectID: spec.ProjectID, UserID: spec.UserID, CreatedAt: created}},
+	}})
+	switch {
+	case errors.Is(err, fsm.ErrNotFound):
+		p.logger.Info("server deleted while building; deleting it from its cell", "server", uuid, "cell", cell)
+		if err := p.cellCall(ctx, cell, func(ctx context.Context, addr string) error { return p.cells.delete(ctx, addr, uuid) }); err != nil {
+			p.logger.Warn("could not delete a server deleted while building", "server", uuid, "cell", cell, "error", err)
+		}
+	case err != nil:
+		p.logger.Warn("could not record where a server landed; the leader will retry", "server", uuid, "cell", cell, "error", err)
+	}
+}
+
+// bury stores the server in cell0 with status ERROR, points its mapping there and drops the
+// build request, in one transaction (nothing happens if the build request is gone).
+func (p *Proxy) bury(ctx context.Context, uuid string, spec fsm.ServerSpec, created time.Time, fault string) {
+	_, err := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{
+		{Kind: fsm.OpDelete, Table: fsm.TableBuildRequests, Key: uuid},
+		{Kind: fsm.OpPut, Table: fsm.TableCell0Instances,
+			Record: &fsm.Cell0Instance{InstanceUUID: uuid, Spec: spec, Status: api.StatusError, Fault: fault, CreatedAt: created}},
+		{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings,
+			Record: &fsm.InstanceMapping{InstanceUUID: uuid, CellUUID: fsm.Cell0UUID, ProjectID: spec.ProjectID, UserID: spec.UserID, CreatedAt: created}},
+	}})
+	switch {
+	case errors.Is(err, fsm.ErrUnknownCell):
+		p.logger.Error("No cell mapping found for cell0 while trying to record scheduling failure. Setup is incomplete.", "server", uuid)
+	case errors.Is(err, fsm.ErrNotFound):
+		p.logger.Info("server deleted while building", "server", uuid)
+	case err != nil:
+		p.logger.Warn("could not bury a server in cell0; the leader will retry", "server", uuid, "error", err)
+	default:
+		p.logger.Info("server buried in cell0", "server", uuid, "fault", fault)
+	}
+}
+
+// findInstance looks for a server in every up cell.
+func (p *Proxy) findInstance(ctx context.Context, uuid string) (string, *api.Instance) {
+	for _, cell := range p.upCells() {
+		var inst *api.Instance
+		err := p.cellCall(ctx, cell, func(ctx context.Context, addr string) error {
+			var err error
+			inst, err = p.cells.get(ctx, addr, uuid, false)
+			return err
+		})
+		if err == nil {
+			return cell, inst
+		}
+	}
+	return "", nil
+}
+
+// upCells lists the mapped cells that are up, cell0 excluded.
+func (p *Proxy) upCells() []string {
+	var out []string
+	p.store.FSM().View(func(r *fsm.Reader) error {
+		cells, err := r.Cells()
+		for _, c := range cells {
+			if !c.IsCell0() && p.registry.Up(c.UUID) {
+				out = append(out, c.UUID)
+			}
+		}
+		return err
+	})
+	return out
+}
+
+// RescheduleStale schedules again the build requests older than BuildRetryAfter that nobody on
+// this node is scheduling. The leader runs it periodically.
+func (p *Proxy) RescheduleStale(ctx context.Context) {
+	var brs []*fsm.BuildRequest
+	if err := p.read(ctx, func(r *fsm.Reader) error {
+		var err error
+		brs, err = r.BuildRequests("")
+		return err
+	}); err != nil {
+		p.logger.Warn("reschedule: read build requests", "error", err)
+		return
+	}
+	cutoff := p.now().Add(-p.cfg.BuildRetryAfter)
+	for _, br := range brs {
+		if br.CreatedAt.Before(cutoff) {
+			p.startScheduling(br.InstanceUUID, br.Spec, br.CreatedAt, true)
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package cellproxy
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cellmap/cellmap/fsm"
+	"github.com/hashicorp/go-hclog"
+)
+
+// Store is what the data plane needs of the replicated state.
+type Store interface {
+	Apply(ctx context.Context, c fsm.Command) (*fsm.Result, error)
+	LinearizableBarrier(ctx context.Context) error
+	FSM() *fsm.FSM
+}
+
+// Proxy is the data plane of one cellmapd node.
+type Proxy struct {
+	cfg      Config
+	store    Store
+	registry *Registry
+	cells    *conductorClient
+	logger   hclog.Logger
+	now      func() time.Time
+
+	base       context.Context // ends at Close; parent of background work
+	stop       context.CancelFunc
+	wg         sync.WaitGroup
+	schedSlots chan struct{}
+	mu         sync.Mutex
+	scheduling map[string]bool // instance uuids being scheduled by this node
+}
+
+// New returns a data plane over store, with cell health from registry. hc may be nil.
+func New(cfg *Config, store Store, registry *Registry, hc *http.Client) (*Proxy, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if hc == nil {
+		hc = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}
+	}
+	p := &Proxy{cfg: *cfg, store: store, registry: registry, cells: &conductorClient{http: hc}, logger: cfg.Logger,
+		now: time.Now, schedSlots: make(chan struct{}, cfg.MaxScheduling), scheduling: map[string]bool{}}
+	if p.logger == nil {
+		p.logger = hclog.NewNullLogger()
+	}
+	p.base, p.stop = context.WithCancel(context.Background())
+	return p, nil
+}
+
+// Close stops background scheduling and waits for it.
+func (p *Proxy) Close() {
+	p.stop()
+	p.wg.Wait()
+}
+
+// Registry returns the cell health registry.
+func (p *Proxy) Registry() *Registry { return p.registry }
+
+// read runs fn on a linearizable view of the state.
+func (p *Proxy) read(ctx context.Context, fn func(r *fsm.Reader) error) error {
+	if err := p.store.LinearizableBarrier(ctx); err != nil {
+		return err
+	}
+	return p.store.FSM().View(fn)
+}
+
+// apply proposes c and returns its domain error, if any.
+func (p *Proxy) apply(ctx context.Context, c fsm.Command) (*fsm.Result, error) {
+	res, err := p.store.Apply(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if res.Err != nil {
+		return res, res.Err
+	}
+	return res, nil
+}
+
+// cellCall runs fn against a usable conductor of the cell. A cell with none is ErrCellDown; a
+// conductor that fails at the transport level is marked failed.
+func (p *Proxy) cellCall(ctx context.Context, cellUUID string, fn func(ctx context.Context, addr string) error) error {
+	addr, ok := p.registry.Conductor(cellUUID)
+	if !ok {
+		return fmt.Errorf("cell %s: %w", cellUUID, ErrCellDown)
+	}
+	cctx, cancel := context.WithTimeout(ctx, p.cfg.CellRequestTimeout)
+	defer cancel()
+	err := fn(cctx, addr)
+	if errors.Is(err, errUnreachable) || errors.Is(err, ErrOutcomeUnknown) {
+		p.registry.MarkFailed(cellUUID, addr)
+		p.logger.Warn("cell request failed; marking its conductor failed", "cell", cellUUID, "conductor", addr, "error", err)
+		if errors.Is(err, errUnreachable) {
+			return fmt.Errorf("cell %s: %w: %v", cellUUID, ErrCellDown, err)
+		}
+	}
+	return err
+}
+
+// newUUID returns a random (version 4) uuid.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// cellsSnapshot reads every cell mapping.
+func (p *Proxy) cellsSnapshot(ctx context.Context) ([]*fsm.Cell, error) {
+	var cells []*fsm.Cell
+	err := p.read(ctx, func(r *fsm.Reader) error {
+		var err error
+		cells, err = r.Cells()
+		return err
+	})
+	return cells, err
+}

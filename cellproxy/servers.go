@@ -1,0 +1,145 @@
+package cellproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/fsm"
+)
+
+// serverState is what the replicated state knows of one server.
+type serverState struct {
+	mapping *fsm.InstanceMapping
+	build   *fsm.BuildRequest
+	cell0   *fsm.Cell0Instance
+	spec    *fsm.RequestSpec
+}
+
+// readServer reads a server's mapping and the records that go with it (linearizable).
+func (p *Proxy) readServer(ctx context.Context, uuid string) (*serverState, error) {
+	st := &serverState{}
+	err := p.read(ctx, func(r *fsm.Reader) error {
+		m, err := r.InstanceMapping(uuid)
+		if err != nil {
+			return err
+		}
+		st.mapping = m
+		if br, err := r.BuildRequest(uuid); err == nil {
+			st.build = br
+		}
+		if c0, err := r.Cell0Instance(uuid); err == nil {
+			st.cell0 = c0
+		}
+		if rs, err := r.RequestSpec(uuid); err == nil {
+			st.spec = rs
+		}
+		return nil
+	})
+	return st, err
+}
+
+// ShowServer returns a server: from its build request while building (BUILD), from cell0
+// (ERROR), from its cell's conductor, or as a minimal record (UNKNOWN) when its cell is down.
+func (p *Proxy) ShowServer(ctx context.Context, uuid string) (*api.Server, error) {
+	st, err := p.readServer(ctx, uuid)
+	if err != nil {
+		return nil, err
+	}
+	m := st.mapping
+	if m.QueuedForDelete {
+		return nil, fmt.Errorf("server %s: %w", uuid, ErrNotFound)
+	}
+	switch {
+	case m.CellUUID == "":
+		if st.build == nil {
+			return nil, fmt.Errorf("server %s: %w", uuid, ErrNotFound)
+		}
+		s := fromBuildRequest(st.build)
+		return &s, nil
+	case m.CellUUID == fsm.Cell0UUID:
+		if st.cell0 == nil {
+			return nil, fmt.Errorf("server %s: %w", uuid, ErrNotFound)
+		}
+		s := fromCell0(st.cell0)
+		return &s, nil
+	}
+	if p.registry.Up(m.CellUUID) {
+		var inst *api.Instance
+		err := p.cellCall(ctx, m.CellUUID, func(ctx context.Context, addr string) error {
+			var err error
+			inst, err = p.cells.get(ctx, addr, uuid, false)
+			return err
+		})
+		switch {
+		case err == nil:
+			s := fromInstance(inst, m.CellUUID)
+			return &s, nil
+		case errors.Is(err, ErrNotFound):
+			return nil, err
+		}
+		p.logger.Warn("cell did not answer; showing a minimal record", "server", uuid, "cell", m.CellUUID, "error", err)
+	}
+	if st.spec == nil {
+		return nil, fmt.Errorf("server %s: request spec gone: %w", uuid, ErrNotFound)
+	}
+	s := minimal(m, st.spec)
+	return &s, nil
+}
+
+// DeleteServer deletes a server. A server still building loses its build request; one in cell0
+// loses its cell0 record; otherwise the mapping is queued for delete and the cell deletes the
+// server. A server in a down cell is refused with ErrCellDown and nothing changes.
+func (p *Proxy) DeleteServer(ctx context.Context, uuid string) error {
+	for attempt := 0; ; attempt++ {
+		st, err := p.readServer(ctx, uuid)
+		if err != nil {
+			return err
+		}
+		err = p.deleteOnce(ctx, st)
+		// The build request went (the server landed) between the read and the write: again.
+		if errors.Is(err, fsm.ErrNotFound) && st.mapping.CellUUID == "" && attempt < 3 {
+			continue
+		}
+		return err
+	}
+}
+
+func (p *Proxy) deleteOnce(ctx context.Context, st *serverState) error {
+	m := st.mapping
+	if m.QueuedForDelete {
+		return fmt.Errorf("server %s: %w", m.InstanceUUID, ErrNotFound)
+	}
+	queued := *m
+	queued.QueuedForDelete = true
+	mark := fsm.Op{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings, Record: &queued, IfRevision: m.Revision}
+	switch m.CellUUID {
+	case "":
+		_, err := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{{Kind: fsm.OpDelete, Table: fsm.TableBuildRequests, Key: m.InstanceUUID}, mark}})
+		return err
+	case fsm.Cell0UUID:
+		_, err := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{{Kind: fsm.OpDelete, Table: fsm.TableCell0Instances, Key: m.InstanceUUID}, mark}})
+		return err
+	}
+	if !p.registry.Up(m.CellUUID) {
+		return &CellsError{Cells: []string{m.CellUUID}, Err: fmt.Errorf("server %s is in cell %s: %w", m.InstanceUUID, m.CellUUID, ErrCellDown)}
+	}
+	res, err := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{mark}})
+	if err != nil {
+		return err
+	}
+	err = p.cellCall(ctx, m.CellUUID, func(ctx context.Context, addr string) error { return p.cells.delete(ctx, addr, m.InstanceUUID) })
+	if err == nil || errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if errors.Is(err, ErrCellDown) {
+		// The cell never got the request: undo the mark so nothing changed.
+		undo := *m
+		if _, uerr := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings, Record: &undo, IfRevision: res.Index}}}); uerr != nil {
+			p.logger.Warn("could not undo queued_for_delete after a failed cell delete", "server", m.InstanceUUID, "error", uerr)
+		}
+		return &CellsError{Cells: []string{m.CellUUID}, Err: err}
+	}
+	return err
+}

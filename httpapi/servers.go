@@ -1,0 +1,195 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/gorilla/mux"
+)
+
+// Servers is the cells data plane's server API (package cellproxy).
+type Servers interface {
+	CreateServer(ctx context.Context, req api.ServerCreateSpec) (*api.Server, error)
+	ShowServer(ctx context.Context, id string) (*api.Server, error)
+	ListServers(ctx context.Context, q api.ServerQuery) (*api.ServerList, error)
+	DeleteServer(ctx context.Context, id string) error
+}
+
+// CellOps are the operator actions that need a cell's database (package cellproxy).
+type CellOps interface {
+	DiscoverHosts(ctx context.Context, req api.DiscoverHosts) (*api.DiscoverResult, error)
+	MapInstances(ctx context.Context, cellUUID string, req api.MapInstances) (*api.MapInstancesResult, error)
+	VerifyInstance(ctx context.Context, uuid string) (*api.VerifyInstance, error)
+	Conductors(ctx context.Context) ([]api.Conductor, error)
+}
+
+// DeleteGuard asks a cell's database before cell and host mappings go, and tells the cell
+// after (package cellproxy).
+type DeleteGuard interface {
+	BeforeDeleteCell(ctx context.Context, cellUUID string) (noLiveInstances bool, hosts []string, err error)
+	BeforeDeleteHost(ctx context.Context, cellUUID, host string) error
+	AfterUnmapHosts(ctx context.Context, cellUUID string, hosts []string)
+}
+
+// dataPlaneRoutes registers the data plane's routes when it runs.
+func (s *Service) dataPlaneRoutes(v1 *prefixed) {
+	if s.cfg.Servers != nil {
+		v1.HandleFunc("/servers", s.listServers).Methods(http.MethodGet)
+		v1.HandleFunc("/servers", s.createServer).Methods(http.MethodPost)
+		v1.HandleFunc("/servers/{uuid}", s.showServer).Methods(http.MethodGet)
+		v1.HandleFunc("/servers/{uuid}", s.deleteServer).Methods(http.MethodDelete)
+	}
+	if s.cfg.CellOps != nil {
+		v1.HandleFunc("/hosts/discover", s.discoverHosts).Methods(http.MethodPost)
+		v1.HandleFunc("/cells/{uuid}/map-instances", s.mapInstances).Methods(http.MethodPost)
+		v1.HandleFunc("/instance-mappings/{uuid}/verify", s.verifyInstance).Methods(http.MethodGet)
+		v1.HandleFunc("/conductors", s.conductors).Methods(http.MethodGet)
+	}
+}
+
+func (s *Service) createServer(w http.ResponseWriter, r *http.Request) {
+	var req api.ServerCreate
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	srv, err := s.cfg.Servers.CreateServer(r.Context(), req.Server)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.reply(w, http.StatusAccepted, s.node.AppliedIndex(), api.ServerResponse{Server: *srv})
+}
+
+func (s *Service) showServer(w http.ResponseWriter, r *http.Request) {
+	uuid, err := pathUUID(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	srv, err := s.cfg.Servers.ShowServer(r.Context(), uuid)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.reply(w, http.StatusOK, s.node.AppliedIndex(), api.ServerResponse{Server: *srv})
+}
+
+func (s *Service) deleteServer(w http.ResponseWriter, r *http.Request) {
+	uuid, err := pathUUID(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if err := s.cfg.Servers.DeleteServer(r.Context(), uuid); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.noContent(w, s.node.AppliedIndex())
+}
+
+func (s *Service) listServers(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	for k := range v {
+		switch k {
+		case "project_id", "all_tenants", "limit", "marker", "sort_key", "sort_dir":
+		default:
+			s.failErr(w, invalidf("unsupported query parameter %q", k))
+			return
+		}
+	}
+	q := api.ServerQuery{ProjectID: v.Get("project_id"), SortKeys: v["sort_key"], SortDirs: v["sort_dir"]}
+	var err error
+	if q.AllTenants, err = queryBool(r, "all_tenants"); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if v.Has("limit") {
+		if q.Limit, err = strconv.Atoi(v.Get("limit")); err != nil || q.Limit < 0 {
+			s.failErr(w, invalidf("limit must be a non-negative integer"))
+			return
+		}
+	}
+	if m := v.Get("marker"); m != "" {
+		if q.Marker, err = canonicalUUID("marker", m); err != nil {
+			s.failErr(w, err)
+			return
+		}
+	}
+	q.Paged = v.Has("limit") || v.Has("marker") || v.Has("sort_key") || v.Has("sort_dir")
+	list, err := s.cfg.Servers.ListServers(r.Context(), q)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.reply(w, http.StatusOK, s.node.AppliedIndex(), list)
+}
+
+func (s *Service) discoverHosts(w http.ResponseWriter, r *http.Request) {
+	var req api.DiscoverHosts
+	if r.ContentLength != 0 {
+		if err := decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+			s.failErr(w, err)
+			return
+		}
+	}
+	if req.CellUUID != "" {
+		var err error
+		if req.CellUUID, err = canonicalUUID("cell_uuid", req.CellUUID); err != nil {
+			s.failErr(w, err)
+			return
+		}
+	}
+	res, err := s.cfg.CellOps.DiscoverHosts(r.Context(), req)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.reply(w, http.StatusOK, s.node.AppliedIndex(), res)
+}
+
+func (s *Service) mapInstances(w http.ResponseWriter, r *http.Request) {
+	uuid, err := pathUUID(r)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	var req api.MapInstances
+	if r.ContentLength != 0 {
+		if err := decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+			s.failErr(w, err)
+			return
+		}
+	}
+	res, err := s.cfg.CellOps.MapInstances(r.Context(), uuid, req)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.reply(w, http.StatusOK, s.node.AppliedIndex(), res)
+}
+
+func (s *Service) verifyInstance(w http.ResponseWriter, r *http.Request) {
+	uuid, err := canonicalUUID("uuid", mux.Vars(r)["uuid"])
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	res, err := s.cfg.CellOps.VerifyInstance(r.Context(), uuid)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.reply(w, http.StatusOK, s.node.AppliedIndex(), res)
+}
+
+func (s *Service) conductors(w http.ResponseWriter, r *http.Request) {
+	cs, err := s.cfg.CellOps.Conductors(r.Context())
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.reply(w, http.StatusOK, s.node.AppliedIndex(), api.ConductorList{Conductors: cs})
+}
