@@ -1,0 +1,407 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/cellmap/cellmap/client"
+	"github.com/cellmap/cellmap/internal/flagenv"
+)
+
+// Exit codes shared by every command. Each command defines its own codes next to it.
+const (
+	exitOK = 0
+	// exitUsage is argparse's code for a bad command line: unknown group, command or option,
+	// missing required option.
+	exitUsage = 2
+	// exitUnexpected is nova-manage's code for any uncaught error since Train (bug 1840978):
+	// server unreachable, 5xx, undecodable answer, unexpected API error code.
+	exitUnexpected = 255
+)
+
+// Defaults of the global options.
+const (
+	defaultAddr    = "http://127.0.0.1:8480"
+	defaultTimeout = 30 * time.Second
+	envPrefix      = "CELLMAP_"
+	formatTable    = "table"
+	formatJSON     = "json"
+)
+
+// globalOptions come before the group (and may also follow the command). Each has an
+// environment variable: --addr is CELLMAP_ADDR, --base-transport-url is
+// CELLMAP_BASE_TRANSPORT_URL, and so on.
+type globalOptions struct {
+	addr    string
+	format  string
+	timeout time.Duration
+	// baseTransportURL and baseDatabaseConnection play nova.conf's [DEFAULT]/transport_url and
+	// [database]/connection: they fill template URLs for display and are create_cell's and
+	// map_cell0's fallbacks.
+	baseTransportURL       string
+	baseDatabaseConnection string
+}
+
+// globalNames are the names of the global options, in help order.
+func globalNames() []string {
+	return []string{"addr", "format", "timeout", "base-transport-url", "base-database-connection"}
+}
+
+// addFlags registers the global options on f (the top-level set, and every command's set so
+// that they may also follow the command).
+func (g *globalOptions) addFlags(f *flagSet) {
+	f.fs.StringVar(&g.addr, "addr", defaultAddr, "`URL` of any cellmap node")
+	f.fs.StringVar(&g.format, "format", formatTable, "output `FORMAT`: table or json")
+	f.fs.DurationVar(&g.timeout, "timeout", defaultTimeout, "`DURATION` bounding the whole command")
+	f.fs.StringVar(&g.baseTransportURL, "base-transport-url", "",
+		"`URL` filling template transport URLs; create_cell's default ([DEFAULT]/transport_url)")
+	f.fs.StringVar(&g.baseDatabaseConnection, "base-database-connection", "",
+		"`URL` filling template database URLs; create_cell's and map_cell0's default ([database]/connection)")
+}
+
+// markGlobal hides the global options from a command's help.
+func markGlobal(f *flagSet) {
+	for _, name := range globalNames() {
+		f.global[name] = true
+	}
+}
+
+// applyEnv sets every global option not given on the command line from its environment
+// variable (flagenv naming).
+func (g *globalOptions) applyEnv(f *flagSet, lookup func(string) (string, bool)) error {
+	given := f.given()
+	var err error
+	f.fs.VisitAll(func(fl *flag.Flag) {
+		if err != nil || given[f.canonical(fl.Name)] || f.canonical(fl.Name) != fl.Name {
+			return
+		}
+		name := flagenv.EnvName(envPrefix, fl.Name)
+		if v, ok := lookup(name); ok {
+			if e := fl.Value.Set(v); e != nil {
+				err = usagef("%s=%q: %v", name, v, e)
+			}
+		}
+	})
+	return err
+}
+
+// validate checks the values of the global options.
+func (g *globalOptions) validate() error {
+	if g.format != formatTable && g.format != formatJSON {
+		return usagef("--format must be table or json, not %q", g.format)
+	}
+	if g.timeout <= 0 {
+		return usagef("--timeout must be positive")
+	}
+	return nil
+}
+
+// env is what a command runs with: the global options, the output streams and a client.
+type env struct {
+	globalOptions
+	stdout, stderr io.Writer
+	client         *client.Client
+}
+
+// jsonOutput reports whether --format json was asked for.
+func (e *env) jsonOutput() bool { return e.format == formatJSON }
+
+// fail prints nova-manage's message for an unexpected error and returns 255.
+func (e *env) fail(err error) int {
+	fmt.Fprintf(e.stderr, "An error has occurred:\n%v\n", err)
+	return exitUnexpected
+}
+
+// show prints a listing: v as JSON, or the tables separated by a blank line.
+func (e *env) show(v any, tables ...*table) int {
+	if e.jsonOutput() {
+		if err := writeJSON(e.stdout, v); err != nil {
+			return e.fail(err)
+		}
+		return exitOK
+	}
+	for i, t := range tables {
+		if i > 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		if err := t.write(e.stdout); err != nil {
+			return e.fail(err)
+		}
+	}
+	return exitOK
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// report collects what a command says, the way nova-manage prints it: message lines on
+// stdout, or with --format json one object {"exit_code", "messages", "result"}.
+type report struct {
+	e        *env
+	quiet    bool
+	messages []string
+	result   any
+}
+
+// report starts the report of a message-printing command.
+func (e *env) report() *report { return &report{e: e} }
+
+// say adds one message line.
+func (r *report) say(format string, args ...any) {
+	r.messages = append(r.messages, fmt.Sprintf(format, args...))
+}
+
+// done prints the report and returns code.
+func (r *report) done(code int) int {
+	if r.quiet {
+		return code
+	}
+	if r.e.jsonOutput() {
+		msgs := r.messages
+		if msgs == nil {
+			msgs = []string{}
+		}
+		out := struct {
+			ExitCode int      `json:"exit_code"`
+			Messages []string `json:"messages"`
+			Result   any      `json:"result,omitempty"`
+		}{code, msgs, r.result}
+		if err := writeJSON(r.e.stdout, out); err != nil {
+			return r.e.fail(err)
+		}
+		return code
+	}
+	for _, m := range r.messages {
+		fmt.Fprintln(r.e.stdout, m)
+	}
+	return code
+}
+
+// fail prints the messages said so far (as nova-manage had printed them before the error, in
+// table mode), then the unexpected error; it returns 255.
+func (r *report) fail(err error) int {
+	if !r.quiet && !r.e.jsonOutput() {
+		for _, m := range r.messages {
+			fmt.Fprintln(r.e.stdout, m)
+		}
+	}
+	return r.e.fail(err)
+}
+
+// apiMessage is the human part of an API error (the whole error for other failures).
+func apiMessage(err error) string {
+	var ae *client.Error
+	if errors.As(err, &ae) && ae.Message != "" {
+		return ae.Message
+	}
+	return err.Error()
+}
+
+// options is one command's options struct: it defines its flags and runs.
+type options interface {
+	addFlags(f *flagSet)
+	run(ctx context.Context, e *env, args []string) int
+}
+
+// validator is implemented by options whose command line needs more checks than required
+// options and a number of positional arguments; an error is a usage error (exit 2).
+type validator interface {
+	validate(args []string) error
+}
+
+// command is one entry of the dispatch table.
+type command struct {
+	name    string // nova-manage spelling (underscores); the hyphen spelling is accepted too
+	summary string
+	exits   string // the exit codes, one "  N meaning" line each, for --help
+	new     func() options
+}
+
+// group is a command group (cell_v2, cluster, flavor) or, with direct set, a group that is
+// itself a command (lookup).
+type group struct {
+	name     string
+	summary  string
+	commands []command
+	direct   *command
+}
+
+// groups is the dispatch table: group -> command -> options.
+func groups() []group {
+	return []group{
+		{name: "cell_v2", summary: "cell, host and instance mappings (nova-manage cell_v2 names, options and exit codes)",
+			commands: []command{
+				mapCell0Command(), createCellCommand(), updateCellCommand(), deleteCellCommand(), listCellsCommand(),
+				listHostsCommand(), deleteHostCommand(), verifyInstanceCommand(),
+			}},
+		{name: "cluster", summary: "raft cluster membership and status",
+			commands: []command{clusterStatusCommand(), clusterJoinCommand(), clusterRemoveCommand()}},
+		{name: "lookup", summary: "show the mapping of an instance and its cell", direct: ptr(lookupCommand())},
+		{name: "flavor", summary: "server flavors",
+			commands: []command{flavorCreateCommand(), flavorListCommand(), flavorShowCommand(), flavorDeleteCommand()}},
+	}
+}
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }
+
+// normalize maps the hyphen spelling of a group or command to nova-manage's.
+func normalize(name string) string { return strings.ReplaceAll(name, "-", "_") }
+
+// isHelp reports whether arg asks for help where a group or command is expected.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// run is cellmapctl: it parses the command line, dispatches and returns the exit code.
+func run(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	var g globalOptions
+	gf := newFlagSet("cellmapctl")
+	g.addFlags(gf)
+	gf.addAliases()
+	usage := func(w io.Writer) { mainUsage(w, gf) }
+	if err := gf.fs.Parse(args); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			err = usagef("%v", err)
+		}
+		return usageExit(stdout, stderr, "cellmapctl", err, usage)
+	}
+	if err := g.applyEnv(gf, lookupEnv); err != nil {
+		return usageExit(stdout, stderr, "cellmapctl", err, usage)
+	}
+	rest := gf.fs.Args()
+	if len(rest) == 0 {
+		return usageExit(stdout, stderr, "cellmapctl", usagef("a group is required"), usage)
+	}
+	if isHelp(rest[0]) {
+		usage(stdout)
+		return exitOK
+	}
+	for _, grp := range groups() {
+		if grp.name == normalize(rest[0]) {
+			return dispatch(&g, grp, rest[1:], stdout, stderr)
+		}
+	}
+	return usageExit(stdout, stderr, "cellmapctl", usagef("invalid choice: %q (choose from %s)", rest[0], groupNames()), usage)
+}
+
+// dispatch finds the command of a group and runs it.
+func dispatch(g *globalOptions, grp group, args []string, stdout, stderr io.Writer) int {
+	if grp.direct != nil {
+		return runCommand(g, "cellmapctl "+grp.name, *grp.direct, args, stdout, stderr)
+	}
+	usage := func(w io.Writer) { groupUsage(w, grp) }
+	if len(args) == 0 {
+		return usageExit(stdout, stderr, "cellmapctl "+grp.name, usagef("a command is required"), usage)
+	}
+	if isHelp(args[0]) {
+		usage(stdout)
+		return exitOK
+	}
+	for _, c := range grp.commands {
+		if c.name == normalize(args[0]) {
+			return runCommand(g, "cellmapctl "+grp.name+" "+c.name, c, args[1:], stdout, stderr)
+		}
+	}
+	return usageExit(stdout, stderr, "cellmapctl "+grp.name, usagef("invalid choice: %q (choose from %s)", args[0], commandNames(grp)), usage)
+}
+
+// runCommand parses a command's options (the global ones are accepted there too) and runs it
+// with a context bounded by --timeout.
+func runCommand(g *globalOptions, path string, c command, args []string, stdout, stderr io.Writer) int {
+	opts := c.new()
+	f := newFlagSet(path)
+	opts.addFlags(f)
+	before := *g
+	g.addFlags(f) // registering resets the values to their defaults: restore what was parsed
+	*g = before
+	markGlobal(f)
+	f.addAliases()
+	usage := func(w io.Writer) { f.writeUsage(w, c.summary, c.exits) }
+	positional, err := f.parse(args)
+	if err == nil {
+		err = g.validate()
+	}
+	if v, ok := opts.(validator); ok && err == nil {
+		err = v.validate(positional)
+	}
+	if err != nil {
+		return usageExit(stdout, stderr, path, err, usage)
+	}
+	e := &env{globalOptions: *g, stdout: stdout, stderr: stderr, client: client.New(g.addr, nil)}
+	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
+	defer cancel()
+	return opts.run(ctx, e, positional)
+}
+
+// usageExit prints the help for -h (exit 0), or, like argparse, the synopsis and
+// "<prog>: error: <msg>" on stderr (exit 2).
+func usageExit(stdout, stderr io.Writer, prog string, err error, usage func(io.Writer)) int {
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stdout)
+		return exitOK
+	}
+	var b strings.Builder
+	usage(&b)
+	synopsis, _, _ := strings.Cut(b.String(), "\n")
+	fmt.Fprintf(stderr, "%s\n%s: error: %v\n", synopsis, prog, err)
+	return exitUsage
+}
+
+// commandNames lists the commands of g for error messages.
+func commandNames(g group) string {
+	var names []string
+	for _, c := range g.commands {
+		names = append(names, c.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// groupNames lists the groups for error messages.
+func groupNames() string {
+	var names []string
+	for _, g := range groups() {
+		names = append(names, g.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// mainUsage is cellmapctl --help.
+func mainUsage(w io.Writer, gf *flagSet) {
+	fmt.Fprint(w, "usage: cellmapctl [global options] <group> <command> [options]\n\n"+
+		"Operator CLI of cellmap. The cell_v2 commands mirror nova-manage cell_v2: names (with\n"+
+		"underscores or hyphens), options and exit codes.\n\nGroups:\n")
+	for _, g := range groups() {
+		fmt.Fprintf(w, "  %-8s %s\n", g.name, g.summary)
+	}
+	fmt.Fprintln(w, "\nGlobal options (each also as an environment variable):")
+	for _, name := range globalNames() {
+		fl := gf.fs.Lookup(name)
+		metavar, usage := flag.UnquoteUsage(fl)
+		fmt.Fprintf(w, "  --%s %s (%s)\n        %s", name, metavar, flagenv.EnvName(envPrefix, name), usage)
+		if fl.DefValue != "" {
+			fmt.Fprintf(w, " (default %s)", fl.DefValue)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprint(w, "\nRun 'cellmapctl <group> --help' and 'cellmapctl <group> <command> --help' for more.\n"+
+		"Exit codes: per command (see its --help); 2 bad command line; 255 unexpected error.\n")
+}
+
+// groupUsage is cellmapctl <group> --help.
+func groupUsage(w io.Writer, g group) {
+	fmt.Fprintf(w, "usage: cellmapctl %s <command> [options]\n\n%s\n\nCommands:\n", g.name, g.summary)
+	for _, c := range g.commands {
+		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
+	}
+}

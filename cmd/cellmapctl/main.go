@@ -1,0 +1,20 @@
+// Command cellmapctl is the operator CLI of cellmap. Its cell_v2 commands mirror
+// nova-manage cell_v2 (names, options and exit codes) so that operators keep their habits;
+// the cluster, lookup and flavor groups cover the rest of the API.
+//
+//	cellmapctl cell_v2 map_cell0
+//	cellmapctl cell_v2 create_cell --name cell1 --transport-url rabbit://... --database_connection mysql+pymysql://...
+//	cellmapctl --format json cell_v2 list_cells
+//	cellmapctl lookup 6f1c...
+//
+// --addr (CELLMAP_ADDR) names any node of the cluster; --base-transport-url and
+// --base-database-connection play nova.conf's [DEFAULT]/transport_url and
+// [database]/connection. Exit codes: each command's own (see its --help), 2 for a bad
+// command line, 255 for an unexpected error.
+package main
+
+import "os"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+}
