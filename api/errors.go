@@ -31,6 +31,7 @@ const (
 	CodeDeletedInstancesMapped = "deleted_instances_mapped"
 	CodeUnknownCell            = "unknown_cell"
 	CodeMethodNotAllowed       = "method_not_allowed"
+	CodeNoSuchEndpoint         = "no_such_endpoint"
 	CodeTooLarge               = "request_too_large"
 	CodeOutcomeUnknown         = "outcome_unknown"
 	CodeNoLeader               = "no_leader"

@@ -90,6 +90,9 @@ func New(addr string, hc *http.Client) *Client {
 	return &Client{base: strings.TrimRight(addr, "/"), http: hc}
 }
 
+// Close releases the client's idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
 // Addr is the node's base URL.
 func (c *Client) Addr() string { return c.base }
 

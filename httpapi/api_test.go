@@ -180,7 +180,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{name: "bad flavor", method: "POST", path: "/v1/flavors", body: `{"id":"1","name":"x","vcpus":0,"ram_mb":1,"disk_gb":1}`, status: 400, code: api.CodeInvalid},
 		{name: "bad txn op", method: "POST", path: "/v1/txn", body: `{"ops":[{"op":"upsert","table":"instance_mapping","key":"` + inst1 + `"}]}`, status: 400, code: api.CodeInvalid},
 		{name: "bad host name", method: "PUT", path: "/v1/hosts/h%01x", body: `{"cell_uuid":"` + cellA + `"}`, status: 400, code: api.CodeInvalid},
-		{name: "unknown endpoint", method: "GET", path: "/v1/nothing", status: 404, code: api.CodeNotFound},
+		{name: "unknown endpoint", method: "GET", path: "/v1/nothing", status: 404, code: api.CodeNoSuchEndpoint},
 		{name: "wrong method", method: "PUT", path: "/v1/cells", status: 405, code: api.CodeMethodNotAllowed},
 	})
 	if after := checksum(t, n.Addr); after != before {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/cellmap/cellmap/api"
@@ -25,7 +26,7 @@ func (s *Service) listHosts(w http.ResponseWriter, r *http.Request) {
 	s.read(w, r, func(rd *fsm.Reader) (any, error) {
 		if cell != "" {
 			if _, err := rd.Cell(cell); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("cell %s: %w", cell, fsm.ErrUnknownCell)
 			}
 		}
 		hosts, err := rd.HostMappings(cell)

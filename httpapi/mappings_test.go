@@ -33,7 +33,7 @@ func TestHosts(t *testing.T) {
 				t.Fatalf("got %s, want only compute2", a.raw)
 			}
 		}},
-		{name: "list unknown cell", method: "GET", path: "/v1/hosts?cell_uuid=" + inst1, status: 404, code: api.CodeNotFound},
+		{name: "list unknown cell", method: "GET", path: "/v1/hosts?cell_uuid=" + inst1, status: 404, code: api.CodeUnknownCell},
 		{name: "delete in other cell", method: "DELETE", path: "/v1/hosts/compute1?cell_uuid=" + cellA, status: 409, code: api.CodeCellMismatch},
 		{name: "delete with unknown cell", method: "DELETE", path: "/v1/hosts/compute1?cell_uuid=" + inst1, status: 404, code: api.CodeUnknownCell},
 		{name: "delete unmapped", method: "DELETE", path: "/v1/hosts/nohost?cell_uuid=" + cellA, status: 404, code: api.CodeNotFound},

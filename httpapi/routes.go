@@ -13,7 +13,7 @@ func (s *Service) routes() *mux.Router {
 	r := mux.NewRouter()
 	r.Use(s.withTimeout)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		s.fail(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint")
+		s.fail(w, http.StatusNotFound, api.CodeNoSuchEndpoint, "no such endpoint")
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		s.fail(w, http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "method not allowed on this endpoint")

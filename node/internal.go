@@ -62,7 +62,7 @@ func (n *Node) InternalHandler() http.Handler {
 	mux.HandleFunc("POST "+PathJoin, n.serveJoin)
 	mux.HandleFunc("POST "+PathRemove, n.serveRemove)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such internal endpoint")
+		writeError(w, http.StatusNotFound, "no_such_endpoint", "no such internal endpoint")
 	})
 	return mux
 }

@@ -40,7 +40,7 @@ func (o *listHostsOptions) run(ctx context.Context, e *env, _ []string) int {
 		return r.done(exitListHostsCellNotFound)
 	}
 	hosts, err := e.client.Hosts(ctx, o.cellUUID)
-	if client.CodeOf(err) == api.CodeNotFound {
+	if client.CodeOf(err) == api.CodeUnknownCell {
 		r.say(msgCellNotFound, o.cellUUID)
 		return r.done(exitListHostsCellNotFound)
 	}
