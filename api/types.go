@@ -20,7 +20,7 @@ type CellHealth struct {
 	// Status is "up", "down" or "unknown" (never seen a conductor; cell0 is always "up").
 	Status     string    `json:"status"`
 	Conductors int       `json:"conductors"`
-	Since      time.Time `json:"since,omitempty"`
+	Since      time.Time `json:"since,omitzero"`
 }
 
 // CellList is the answer of GET /v1/cells.
@@ -99,7 +99,7 @@ type InstanceMappingPut struct {
 	ProjectID       string     `json:"project_id"`
 	UserID          *string    `json:"user_id,omitempty"`
 	QueuedForDelete bool       `json:"queued_for_delete,omitempty"`
-	CreatedAt       *time.Time `json:"created_at,omitempty"`
+	CreatedAt       *time.Time `json:"created_at,omitzero"`
 }
 
 // Txn is the body of POST /v1/txn: all ops apply or none.
@@ -128,7 +128,7 @@ type InstanceMappingOp struct {
 	ProjectID       string     `json:"project_id"`
 	UserID          *string    `json:"user_id,omitempty"`
 	QueuedForDelete bool       `json:"queued_for_delete,omitempty"`
-	CreatedAt       *time.Time `json:"created_at,omitempty"`
+	CreatedAt       *time.Time `json:"created_at,omitzero"`
 }
 
 // HostMappingOpValue is a host mapping written by a transaction.
@@ -150,8 +150,8 @@ type Flavor struct {
 	RAMMB      int64             `json:"ram_mb"`
 	DiskGB     int64             `json:"disk_gb"`
 	ExtraSpecs map[string]string `json:"extra_specs"`
-	CreatedAt  time.Time         `json:"created_at,omitempty"`
-	Revision   uint64            `json:"revision,omitempty"`
+	CreatedAt  time.Time         `json:"created_at,omitzero"`
+	Revision   uint64            `json:"revision,omitzero"`
 }
 
 // FlavorList is the answer of GET /v1/flavors.
