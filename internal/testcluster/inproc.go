@@ -35,6 +35,9 @@ type Options struct {
 	Health httpapi.CellHealth
 	// Routes adds routes to the API.
 	Routes []func(*mux.Router)
+	// DataPlane, when set, is called once the node exists and before the API is built: it
+	// may set the API's data plane fields and returns the cell health the API reports.
+	DataPlane func(n *node.Node, acfg *httpapi.Config) httpapi.CellHealth
 }
 
 // FreeAddr returns a free 127.0.0.1 TCP address.
@@ -87,7 +90,11 @@ func StartNode(t testing.TB, o *Options) *Node {
 	if o.APIConfig != nil {
 		o.APIConfig(acfg)
 	}
-	svc, err := httpapi.New(acfg, n, o.Health, o.Routes...)
+	health := o.Health
+	if o.DataPlane != nil {
+		health = o.DataPlane(n, acfg)
+	}
+	svc, err := httpapi.New(acfg, n, health, o.Routes...)
 	if err != nil {
 		ln.Close()
 		n.Shutdown(context.Background())

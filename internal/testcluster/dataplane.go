@@ -1,0 +1,159 @@
+package testcluster
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/cellproxy"
+	"github.com/cellmap/cellmap/client"
+	"github.com/cellmap/cellmap/conductor"
+	"github.com/cellmap/cellmap/gossip"
+	"github.com/cellmap/cellmap/httpapi"
+	"github.com/cellmap/cellmap/node"
+)
+
+// DataPlane is an in-process cellmap node with the cells data plane and gossip.
+type DataPlane struct {
+	*Node
+	Proxy      *cellproxy.Proxy
+	Registry   *cellproxy.Registry
+	Gossip     *gossip.Gossip
+	GossipAddr string
+}
+
+// DataPlaneOptions tune StartDataPlane.
+type DataPlaneOptions struct {
+	// Proxy changes the data plane's configuration.
+	Proxy func(*cellproxy.Config)
+}
+
+// FreeUDPTCPAddr returns a 127.0.0.1 port free for both TCP and UDP (gossip uses both).
+func FreeUDPTCPAddr(t testing.TB) string {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		addr := FreeAddr(t)
+		if pc, err := net.ListenPacket("udp", addr); err == nil {
+			pc.Close()
+			return addr
+		}
+	}
+	t.Fatal("no port free for TCP and UDP")
+	return ""
+}
+
+// StartDataPlane starts a single-node cellmap with cell0 mapped, the data plane, and a gossip
+// pool (test profile) that conductors join at GossipAddr.
+func StartDataPlane(t testing.TB, o *DataPlaneOptions) *DataPlane {
+	t.Helper()
+	pcfg := cellproxy.DefaultConfig()
+	pcfg.Logger = Logger(t, "proxy")
+	pcfg.FailureCooldown = 2 * time.Second
+	if o != nil && o.Proxy != nil {
+		o.Proxy(pcfg)
+	}
+	registry := cellproxy.NewRegistry(pcfg.FailureCooldown, nil)
+	dp := &DataPlane{Registry: registry}
+	dp.Node = StartNode(t, &Options{DataPlane: func(n *node.Node, acfg *httpapi.Config) httpapi.CellHealth {
+		p, err := cellproxy.New(pcfg, n, registry, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dp.Proxy = p
+		acfg.Servers, acfg.CellOps, acfg.Guard = p, p, p
+		return registry
+	}})
+	t.Cleanup(dp.Proxy.Close) // before the node stops (cleanups run last-in first-out)
+	dp.GossipAddr = FreeUDPTCPAddr(t)
+	g, err := gossip.New(&gossip.Config{Name: "server/n1", BindAddr: dp.GossipAddr, Profile: "test", Handler: registry,
+		Meta: api.GossipMeta{Role: api.RoleServer, NodeID: "n1", HTTPAddr: dp.Addr}, Logger: Logger(t, "gossip")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp.Gossip = g
+	t.Cleanup(func() { g.Shutdown() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, _, err := dp.Client.MapCell0(ctx, "cellmap://replicated-state/cell0"); err != nil {
+		t.Fatalf("map cell0: %v", err)
+	}
+	return dp
+}
+
+// Conductor is an in-process cell conductor.
+type Conductor struct {
+	*conductor.Conductor
+	CellUUID string
+	Addr     string
+	Dir      string
+	stopped  bool
+}
+
+// StartConductor starts a conductor for cellUUID in dir (a new temp dir when ""), joined to
+// the pool at joinAddr, with the given hosts (conductor.ParseHosts syntax).
+func StartConductor(t testing.TB, cellUUID, dir, joinAddr, hosts string) *Conductor {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	hs, err := conductor.ParseHosts(hosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := conductor.DefaultConfig()
+	cfg.CellUUID, cfg.DataDir, cfg.HTTPAddr, cfg.GossipAddr = cellUUID, dir, ln.Addr().String(), FreeUDPTCPAddr(t)
+	cfg.Join, cfg.GossipProfile, cfg.Name, cfg.Hosts = []string{joinAddr}, "test", "c-"+cellUUID[:8], hs
+	cfg.Logger = Logger(t, "conductor")
+	c, err := conductor.New(cfg)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	go c.Serve(ln)
+	tc := &Conductor{Conductor: c, CellUUID: cellUUID, Addr: cfg.HTTPAddr, Dir: dir}
+	t.Cleanup(tc.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatalf("conductor join: %v", err)
+	}
+	return tc
+}
+
+// Stop shuts the conductor down (its gossip says goodbye).
+func (c *Conductor) Stop() {
+	if c.stopped {
+		return
+	}
+	c.stopped = true
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.Shutdown(ctx)
+}
+
+// AddCell starts a conductor for a new cell, maps the cell and discovers its hosts; it waits
+// until the data plane sees the cell up.
+func (dp *DataPlane) AddCell(t testing.TB, name, cellUUID, hosts string) *Conductor {
+	t.Helper()
+	c := StartConductor(t, cellUUID, "", dp.GossipAddr, hosts)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := dp.Client.CreateCell(ctx, api.CellCreate{UUID: cellUUID, Name: name,
+		TransportURL: "http://" + c.Addr + "/", DatabaseConnection: "bbolt:///" + c.Dir + "/cell.db"}); err != nil {
+		t.Fatalf("create cell %s: %v", name, err)
+	}
+	WaitFor(t, name+" up", 15*time.Second, func() bool { return dp.Registry.Up(cellUUID) })
+	if _, err := dp.Client.DiscoverHosts(ctx, api.DiscoverHosts{CellUUID: cellUUID}); err != nil {
+		t.Fatalf("discover %s: %v", name, err)
+	}
+	return c
+}
+
+// NewClient returns a new client of the data plane's node.
+func (dp *DataPlane) NewClient() *client.Client { return client.New(dp.Addr, nil) }
