@@ -279,3 +279,27 @@ func TestRunAsLeaderFollowsLeadership(t *testing.T) {
 		t.Fatalf("no duty on the new leader")
 	}
 }
+
+func TestRunAsLeaderReturnsWhenContextEnds(t *testing.T) {
+	nodes := newCluster(t, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	runs := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nodes[0].RunAsLeader(ctx, func(context.Context) { runs++ })
+	}()
+	waitFor(t, "the duty to run", 10*time.Second, func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+		}
+		return nodes[0].IsLeader()
+	})
+	cancel()
+	<-done
+	if runs > 1 {
+		t.Fatalf("duty started %d times while leading in one term, want at most once", runs)
+	}
+}

@@ -64,7 +64,7 @@ func (n *Node) leading() (uint64, bool) {
 // with a context that ends when leadership is lost; it returns when ctx ends or the node shuts
 // down. Use it for work only one node may do at a time.
 func (n *Node) RunAsLeader(ctx context.Context, duty func(ctx context.Context)) {
-	for {
+	for ctx.Err() == nil {
 		wake := n.ready.C()
 		if term, ok := n.leading(); ok {
 			dctx, cancel := context.WithCancel(ctx)
@@ -78,7 +78,6 @@ func (n *Node) RunAsLeader(ctx context.Context, duty func(ctx context.Context)) 
 		select {
 		case <-wake:
 		case <-ctx.Done():
-			return
 		case <-n.done:
 			return
 		}

@@ -41,6 +41,7 @@ type options struct {
 	fsmNoSync, faults                                              bool
 	gossipJoin, gossipProfile                                      string
 	discoverInterval, listTimeout                                  time.Duration
+	devConductorAddr, devConductorGossip                           string
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -59,7 +60,9 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.DurationVar(&o.listTimeout, "list-timeout", 3*time.Second, "deadline of a cross-cell server listing")
 	fs.StringVar(&o.join, "join", "", "HTTP address(es) of running members to join on first start, comma separated")
 	fs.BoolVar(&o.bootstrap, "bootstrap", false, "form a new one-node cluster on first start")
-	fs.BoolVar(&o.dev, "dev", false, "development mode: single node, data under ./data, cell0 mapped")
+	fs.BoolVar(&o.dev, "dev", false, "development mode: single node, data under ./data, cell0 and a local cell1 with simulated hosts")
+	fs.StringVar(&o.devConductorAddr, "dev-conductor-addr", "127.0.0.1:8490", "HTTP address of the local cell1 conductor in --dev mode")
+	fs.StringVar(&o.devConductorGossip, "dev-conductor-gossip-addr", "127.0.0.1:8492", "gossip address of the local cell1 conductor in --dev mode")
 	fs.StringVar(&o.baseTransportURL, "base-transport-url", "", "base URL that fills template transport URLs on ?expand=true")
 	fs.StringVar(&o.baseDatabaseConnection, "base-database-connection", "", "base URL that fills template database URLs on ?expand=true")
 	fs.StringVar(&o.raftProfile, "raft-profile", "lan", "raft timings: lan (production) or test (short timeouts)")
@@ -90,6 +93,9 @@ func (o *options) fill() error {
 		}
 		if o.dataDir == "" {
 			o.dataDir = "data"
+		}
+		if o.discoverInterval == 0 {
+			o.discoverInterval = 30 * time.Second
 		}
 	}
 	if o.nodeID == "" {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/cellproxy"
-	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
 	"github.com/cellmap/cellmap/node"
@@ -26,9 +25,6 @@ type serverConfig struct {
 	node   *node.Config
 	logger hclog.Logger
 }
-
-// devCell0Database is where cell0 lives in a cellmap deployment: in the replicated state.
-const devCell0Database = "cellmap://replicated-state/cell0"
 
 // serve runs a node, its data plane and its API until ctx ends, then shuts down gracefully.
 func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
@@ -148,34 +144,6 @@ func (r *running) shutdown() {
 	if err := r.node.Shutdown(ctx); err != nil {
 		r.logger.Warn("node shutdown", "error", err)
 	}
-}
-
-// devSetup maps cell0 once the single dev node leads, and says what to try.
-func devSetup(ctx context.Context, r *running, cfg *serverConfig, stdout io.Writer) error {
-	n := r.node
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	res, err := n.Apply(wctx, &fsm.MapCell0{DatabaseConnection: devCell0Database})
-	if err != nil {
-		return err
-	}
-	if res.Err != nil {
-		return res.Err
-	}
-	addr := cfg.opts.httpAddr
-	fmt.Fprintf(stdout, `
-cellmap is running (single node %q, data in %s, HTTP on %s).
-
-Try:
-  export CELLMAP_ADDR=http://%s
-  go run ./cmd/cellmapctl cell_v2 list_cells
-  go run ./cmd/cellmapctl cell_v2 create_cell --name cell1 --transport-url rabbit://u:p@mq1:5672/ --database_connection mysql://u:p@db1/nova --verbose
-  go run ./cmd/cellmapctl cluster status
-  curl -s http://%s/v1/cells
-
-Stop with Ctrl-C.
-`, cfg.opts.nodeID, cfg.opts.dataDir, addr, addr, addr)
-	return nil
 }
 
 // startPprof serves net/http/pprof on addr when set; it returns a stop function.
