@@ -199,7 +199,7 @@ func (p *Proxy) gather(ctx context.Context, cells []*fsm.Cell, spec sortSpec, pr
 	defer cancel()
 	var mu sync.Mutex
 	var rows []api.Server
-	var down []string
+	down := []string{}
 	var wg sync.WaitGroup
 	for _, c := range cells {
 		if c.IsCell0() {

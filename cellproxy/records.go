@@ -8,7 +8,11 @@ import (
 )
 
 func flavorToAPI(f fsm.Flavor) api.Flavor {
-	return api.Flavor{ID: f.ID, Name: f.Name, VCPUs: f.VCPUs, RAMMB: f.RAMMB, DiskGB: f.DiskGB, ExtraSpecs: f.ExtraSpecs}
+	specs := f.ExtraSpecs
+	if specs == nil {
+		specs = map[string]string{}
+	}
+	return api.Flavor{ID: f.ID, Name: f.Name, VCPUs: f.VCPUs, RAMMB: f.RAMMB, DiskGB: f.DiskGB, ExtraSpecs: specs}
 }
 
 func timePtr(t time.Time) *time.Time {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -107,6 +108,29 @@ type env struct {
 	globalOptions
 	stdout, stderr io.Writer
 	client         *client.Client
+	// tty is whether stdout is a terminal: long-running commands then show their progress.
+	tty bool
+}
+
+// isTerminal reports whether w is a terminal: a file (like os.Stdout) that is a character
+// device.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(interface{ Stat() (fs.FileInfo, error) })
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&fs.ModeCharDevice != 0
+}
+
+// progress prints a progress line over the previous one ("\r..."), only on a terminal and
+// never in JSON output. It reports whether it printed.
+func (e *env) progress(format string, args ...any) bool {
+	if !e.tty || e.jsonOutput() {
+		return false
+	}
+	fmt.Fprintf(e.stdout, "\r"+format, args...)
+	return true
 }
 
 // jsonOutput reports whether --format json was asked for.
@@ -198,6 +222,14 @@ func (r *report) fail(err error) int {
 	return r.e.fail(err)
 }
 
+// failDone prints the whole report with exit code 255 (in JSON output too, with its result),
+// then the unexpected error; for failures found after the work was done (a cell that could
+// not be reached while the others were handled).
+func (r *report) failDone(err error) int {
+	r.done(exitUnexpected)
+	return r.e.fail(err)
+}
+
 // apiMessage is the human part of an API error (the whole error for other failures).
 func apiMessage(err error) string {
 	var ae *client.Error
@@ -211,6 +243,12 @@ func apiMessage(err error) string {
 type options interface {
 	addFlags(f *flagSet)
 	run(ctx context.Context, e *env, args []string) int
+}
+
+// waiter is implemented by options that may wait for something beyond the requests (server
+// create --wait): the command's time bound, --timeout, is extended by extraTime.
+type waiter interface {
+	extraTime() time.Duration
 }
 
 // validator is implemented by options whose command line needs more checks than required
@@ -241,14 +279,17 @@ func groups() []group {
 	return []group{
 		{name: "cell_v2", summary: "cell, host and instance mappings (nova-manage cell_v2 names, options and exit codes)",
 			commands: []command{
-				mapCell0Command(), createCellCommand(), updateCellCommand(), deleteCellCommand(), listCellsCommand(),
-				listHostsCommand(), deleteHostCommand(), verifyInstanceCommand(),
+				simpleCellSetupCommand(), mapCell0Command(), createCellCommand(), updateCellCommand(), deleteCellCommand(),
+				listCellsCommand(), discoverHostsCommand(), listHostsCommand(), deleteHostCommand(), mapInstancesCommand(),
+				verifyInstanceCommand(),
 			}},
 		{name: "cluster", summary: "raft cluster membership and status",
 			commands: []command{clusterStatusCommand(), clusterJoinCommand(), clusterRemoveCommand()}},
 		{name: "lookup", summary: "show the mapping of an instance and its cell", direct: ptr(lookupCommand())},
 		{name: "flavor", summary: "server flavors",
 			commands: []command{flavorCreateCommand(), flavorListCommand(), flavorShowCommand(), flavorDeleteCommand()}},
+		{name: "server", summary: "servers across the cells (needs the cells data plane)",
+			commands: []command{serverCreateCommand(), serverListCommand(), serverShowCommand(), serverDeleteCommand()}},
 	}
 }
 
@@ -338,8 +379,13 @@ func runCommand(g *globalOptions, path string, c command, args []string, stdout,
 	if err != nil {
 		return usageExit(stdout, stderr, path, err, usage)
 	}
-	e := &env{globalOptions: *g, stdout: stdout, stderr: stderr, client: client.New(g.addr, nil)}
-	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
+	e := &env{globalOptions: *g, stdout: stdout, stderr: stderr, client: client.New(g.addr, nil), tty: isTerminal(stdout)}
+	defer e.client.Close()
+	timeout := g.timeout
+	if w, ok := opts.(waiter); ok {
+		timeout += w.extraTime()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return opts.run(ctx, e, positional)
 }
@@ -401,7 +447,12 @@ func mainUsage(w io.Writer, gf *flagSet) {
 // groupUsage is cellmapctl <group> --help.
 func groupUsage(w io.Writer, g group) {
 	fmt.Fprintf(w, "usage: cellmapctl %s <command> [options]\n\n%s\n\nCommands:\n", g.name, g.summary)
+	width := 16
 	for _, c := range g.commands {
-		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range g.commands {
+		first, _, _ := strings.Cut(c.summary, "\n") // the command's help has the rest
+		fmt.Fprintf(w, "  %-*s %s\n", width, c.name, first)
 	}
 }

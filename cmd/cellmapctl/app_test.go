@@ -183,7 +183,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown group", nil, []string{"cells"}, `invalid choice: "cells"`},
 		{"no command", nil, []string{"cell_v2"}, "a command is required"},
 		{"unknown command", nil, []string{"cell_v2", "list_everything"}, `invalid choice: "list_everything"`},
-		{"not yet implemented nova command", nil, []string{"cell_v2", "discover_hosts"}, "invalid choice"},
+		{"not implemented nova command", nil, []string{"cell_v2", "map_cell_and_hosts"}, "invalid choice"},
 		{"unknown option", nil, []string{"cell_v2", "list_cells", "--bogus"}, "flag provided but not defined: -bogus"},
 		{"unknown global option", nil, []string{"--bogus", "cell_v2", "list_cells"}, "flag provided but not defined"},
 		{"delete_cell without --cell_uuid", nil, []string{"cell_v2", "delete_cell", "--force"},
@@ -208,6 +208,22 @@ func TestUsageErrors(t *testing.T) {
 		{"flavor extra spec without =", nil, []string{"flavor", "create", "--extra-spec", "novalue"}, "want key=value"},
 		{"flavor vcpus not a number", nil, []string{"flavor", "create", "--vcpus", "many"}, "invalid value"},
 		{"flavor show without id", nil, []string{"flavor", "show"}, "<flavor-id>"},
+		{"map_instances without --cell_uuid", nil, []string{"cell_v2", "map_instances", "--max-count", "5"},
+			"the following arguments are required: --cell_uuid"},
+		{"discover_hosts with an argument", nil, []string{"cell_v2", "discover_hosts", "cell1"}, "unrecognized arguments: cell1"},
+		{"simple_cell_setup unknown option", nil, []string{"cell_v2", "simple_cell_setup", "--name", "x"}, "flag provided but not defined: -name"},
+		{"server create without options", nil, []string{"server", "create", "--wait"},
+			"the following arguments are required: --name, --flavor, --image, --project, --user"},
+		{"server create bad meta", nil, []string{"server", "create", "--meta", "novalue"}, "want key=value"},
+		{"server create bad wait timeout", nil, []string{"server", "create", "--name", "n", "--flavor", "f", "--image", "i",
+			"--project", "p", "--user", "u", "--wait", "--wait-timeout", "0s"}, "--wait-timeout must be positive"},
+		{"server list without a project", nil, []string{"server", "list"}, "one of the arguments --project --all-tenants is required"},
+		{"server list with both", nil, []string{"server", "list", "--project", "p", "--all-tenants"},
+			"argument --all-tenants: not allowed with argument --project"},
+		{"server list bad limit", nil, []string{"server", "list", "--all-tenants", "--limit", "many"}, "invalid value"},
+		{"server show without id", nil, []string{"server", "show"}, "<server-id>"},
+		{"server delete two ids", nil, []string{"server", "delete", "a", "b"}, "unrecognized arguments: b"},
+		{"unknown server command", nil, []string{"server", "reboot"}, `invalid choice: "reboot"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,6 +257,17 @@ func TestHelp(t *testing.T) {
 		{[]string{"cluster", "--help"}, []string{"status", "join", "remove"}},
 		{[]string{"lookup", "--help"}, []string{"<instance-uuid>", "--verbose"}},
 		{[]string{"flavor", "create", "--help"}, []string{"--extra-spec, --extra_spec KEY=VALUE"}},
+		{[]string{"cell_v2", "--help"}, []string{"simple_cell_setup ", "discover_hosts ", "map_instances "}},
+		{[]string{"cell_v2", "discover-hosts", "--help"}, []string{"--by-service, --by_service", "1 --strict and no new host", "2 a concurrent"}},
+		{[]string{"cell_v2", "map_instances", "-h"}, []string{"usage: cellmapctl cell_v2 map_instances --cell_uuid UUID [options]",
+			"--max-count, --max_count N", "127 --max-count is not a positive integer"}},
+		{[]string{"cell_v2", "simple_cell_setup", "-h"}, []string{"--transport-url, --transport_url URL", "1 transport URL missing"}},
+		{[]string{"cell_v2", "verify_instance", "-h"}, []string{"3 deleted in its cell", "4 archived"}},
+		{[]string{"--help"}, []string{"server "}},
+		{[]string{"server", "--help"}, []string{"create", "list", "show", "delete"}},
+		{[]string{"server", "create", "--help"}, []string{"usage: cellmapctl server create --name NAME --flavor ID --image REF --project PROJECT --user USER [options]",
+			"--wait-timeout, --wait_timeout DURATION", "3 refused"}},
+		{[]string{"server", "list", "-h"}, []string{"--sort-key, --sort_key KEY", "--all-tenants, --all_tenants"}},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -273,6 +300,14 @@ func TestServerUnreachable(t *testing.T) {
 		{"flavor", "list"},
 		{"flavor", "show", "f1"},
 		{"--format", "json", "flavor", "delete", "f1"},
+		{"cell_v2", "discover_hosts", "--strict"},
+		{"cell_v2", "map_instances", "--cell_uuid", uuid},
+		{"cell_v2", "map_instances", "--cell_uuid", uuid, "--max-count", "3"},
+		{"cell_v2", "simple_cell_setup", "--transport-url", "rabbit://h/"},
+		{"server", "create", "--name", "n", "--flavor", "f", "--image", "i", "--project", "p", "--user", "u", "--wait"},
+		{"server", "list", "--all-tenants"},
+		{"server", "show", uuid},
+		{"server", "delete", uuid},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := runCLI(t, nil, append([]string{"--addr", "http://" + addr}, args...)...)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/cellmap/cellmap/api"
@@ -18,7 +19,21 @@ const (
 	msgNoDatabase       = "Must specify --database_connection if [database]/connection is not set in the configuration file."
 	msgDatabaseFromCfg  = "--database_connection not provided in the command line, using the value [database]/connection from the configuration file"
 	msgInvalidTransport = "Invalid transport URL: %v"
+	// msgCellNoMapping is Nova's CellMappingNotFound, which discover_hosts and map_instances
+	// do not catch (exit 255).
+	msgCellNoMapping = "Cell %s has no mapping."
+	// msgCellsDown names the cells that were down or did not answer.
+	msgCellsDown = "Cells down or not answering: %s"
 )
+
+// cellMappingNotFound is the uncaught CellMappingNotFound of discover_hosts and map_instances.
+func cellMappingNotFound(uuid string) error { return fmt.Errorf(msgCellNoMapping, uuid) }
+
+// isCellNotFound reports whether err is the server's answer for an unknown cell.
+func isCellNotFound(err error) bool {
+	code := client.CodeOf(err)
+	return code == api.CodeNotFound || code == api.CodeUnknownCell
+}
 
 // map_cell0 ---------------------------------------------------------------------------------
 
@@ -49,25 +64,35 @@ type cell0Result struct {
 // run executes cell_v2 map_cell0.
 func (o *mapCell0Options) run(ctx context.Context, e *env, _ []string) int {
 	r := e.report()
-	db := o.databaseConnection
+	res, err := mapCell0(ctx, e, r, o.databaseConnection)
+	if err != nil {
+		return r.fail(err)
+	}
+	r.result = res
+	return r.done(exitOK)
+}
+
+// mapCell0 is Nova's _map_cell0 as map_cell0 and simple_cell_setup run it: cell0's database
+// defaults to the base database with "_cell0" appended; an existing cell0 is kept ("Cell0 is
+// already setup").
+func mapCell0(ctx context.Context, e *env, r *report, db string) (*cell0Result, error) {
 	if db == "" && e.baseDatabaseConnection != "" {
 		var err error
 		if db, err = cell0Connection(e.baseDatabaseConnection); err != nil {
-			return r.fail(err)
+			return nil, err
 		}
 	}
 	// With neither an option nor a base the server stores an empty connection (Nova would
 	// fail parsing an unset [database]/connection).
 	cell, created, err := e.client.MapCell0(ctx, db)
 	if err != nil {
-		return r.fail(err)
+		return nil, err
 	}
 	if !created {
 		r.say("Cell0 is already setup")
 	}
 	shown := e.displayCell(*cell, false)
-	r.result = cell0Result{Created: created, Cell: &shown}
-	return r.done(exitOK)
+	return &cell0Result{Created: created, Cell: &shown}, nil
 }
 
 // create_cell -------------------------------------------------------------------------------

@@ -223,3 +223,31 @@ func (kv keyValues) Set(s string) error {
 	kv[k] = v
 	return nil
 }
+
+// stringList is a repeatable option (--sort-key created_at --sort-key name).
+type stringList []string
+
+// String is the values joined with commas.
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+// Set appends one value.
+func (l *stringList) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
+// rawOption is an option whose text the command parses itself, the way nova-manage receives
+// some values as strings (map_instances --max-count): it remembers whether it was given.
+type rawOption struct {
+	value string
+	set   bool
+}
+
+// String is the text given.
+func (o *rawOption) String() string { return o.value }
+
+// Set records the text.
+func (o *rawOption) Set(s string) error {
+	o.value, o.set = s, true
+	return nil
+}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
@@ -123,4 +125,113 @@ func (o *deleteHostOptions) run(ctx context.Context, e *env, _ []string) int {
 		return r.done(exitDeleteHostHasInstances)
 	}
 	return r.fail(err)
+}
+
+// discover_hosts ------------------------------------------------------------------------------
+
+// discover_hosts exit codes.
+const (
+	exitDiscoverNothingNew = 1 // --strict and no new host was mapped
+	exitDiscoverDuplicate  = 2 // a concurrent discovery mapped a host first
+)
+
+// msgDuplicateHostMapping is what discover_hosts prints when HostMappingExists is raised.
+const msgDuplicateHostMapping = "ERROR: Duplicate host mapping was encountered. This command should be run once after " +
+	"all compute hosts have been deployed and should not be run in parallel. When run in parallel, the commands will " +
+	"collide with each other trying to map the same hosts in the database at the same time. Error: %s"
+
+// discoverHostsOptions are the options of cell_v2 discover_hosts.
+type discoverHostsOptions struct {
+	cellUUID                   string
+	verbose, strict, byService bool
+}
+
+// discoverHostsCommand is the dispatch entry of cell_v2 discover_hosts.
+func discoverHostsCommand() command {
+	return command{name: "discover_hosts", summary: "Map the compute hosts of the cells (or of one cell) that are not mapped yet.",
+		exits: "  0 done (also when nothing new was found)\n  1 --strict and no new host was mapped\n" +
+			"  2 a concurrent discovery mapped a host first (run it once, not in parallel)\n" +
+			"  255 unknown cell, or a cell could not be reached (the others were discovered)\n",
+		new: func() options { return &discoverHostsOptions{} }}
+}
+
+// addFlags defines the options of cell_v2 discover_hosts.
+func (o *discoverHostsOptions) addFlags(f *flagSet) {
+	f.fs.StringVar(&o.cellUUID, "cell_uuid", "", "only search the cell with this `UUID` for new hosts")
+	f.fs.BoolVar(&o.verbose, "verbose", false, "print what is checked and mapped")
+	f.fs.BoolVar(&o.strict, "strict", false, "exit 0 only if a new host was mapped, else 1")
+	f.fs.BoolVar(&o.byService, "by-service", false, "discover nova-compute services instead of compute nodes (ironic)")
+}
+
+// run executes cell_v2 discover_hosts: the server reads the cells and writes the new host
+// mappings in one transaction; the result says, cell by cell, what was checked and created,
+// which the verbose lines replay.
+func (o *discoverHostsOptions) run(ctx context.Context, e *env, _ []string) int {
+	r := e.report()
+	if o.cellUUID != "" && !isUUID(o.cellUUID) {
+		return r.fail(cellMappingNotFound(o.cellUUID))
+	}
+	res, err := e.client.DiscoverHosts(ctx, api.DiscoverHosts{CellUUID: o.cellUUID, ByService: o.byService})
+	switch {
+	case err == nil:
+	case client.CodeOf(err) == api.CodeHostMappingExists:
+		r.say(msgDuplicateHostMapping, apiMessage(err))
+		return r.done(exitDiscoverDuplicate)
+	case o.cellUUID != "" && isCellNotFound(err):
+		return r.fail(cellMappingNotFound(o.cellUUID))
+	default:
+		return r.fail(err)
+	}
+	if o.verbose {
+		for _, line := range discoverLines(res, o.cellUUID == "", o.byService) {
+			r.say("%s", line)
+		}
+	}
+	r.result = res
+	if len(res.FailedCells) > 0 {
+		// Nova stops at the first cell it cannot reach; the server maps the others' hosts.
+		return r.failDone(fmt.Errorf(msgCellsDown, strings.Join(res.FailedCells, ", ")))
+	}
+	if o.strict && len(res.Mapped) == 0 {
+		return r.done(exitDiscoverNothingNew)
+	}
+	return r.done(exitOK)
+}
+
+// discoverLines are the status lines Nova's discover_hosts prints with --verbose. Compute
+// hosts have no uuid here: the lines about a host name its cell's uuid instead.
+func discoverLines(res *api.DiscoverResult, allCells, byService bool) []string {
+	var out []string
+	if allCells {
+		out = append(out, fmt.Sprintf("Found %d cell mappings.", len(res.Cells)+len(res.FailedCells)))
+	}
+	for _, c := range res.Cells {
+		if c.Skipped != "" {
+			out = append(out, c.Skipped)
+			continue
+		}
+		if c.CellName != "" {
+			out = append(out, fmt.Sprintf("Getting computes from cell '%s': %s", c.CellName, c.CellUUID))
+		} else {
+			out = append(out, fmt.Sprintf("Getting computes from cell: %s", c.CellUUID))
+		}
+		created := map[string]bool{}
+		for _, h := range c.Created {
+			created[h] = true
+		}
+		for _, h := range c.Checked {
+			switch {
+			case byService && created[h]:
+				out = append(out, fmt.Sprintf("Creating host mapping for service %s", h))
+			case byService:
+			case created[h]:
+				out = append(out, fmt.Sprintf("Checking host mapping for compute host '%s': %s", h, c.CellUUID),
+					fmt.Sprintf("Creating host mapping for compute host '%s': %s", h, c.CellUUID))
+			default:
+				out = append(out, fmt.Sprintf("Checking host mapping for compute host '%s': %s", h, c.CellUUID))
+			}
+		}
+		out = append(out, fmt.Sprintf("Found %d unmapped computes in cell: %s", len(c.Created), c.CellUUID))
+	}
+	return out
 }

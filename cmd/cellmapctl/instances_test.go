@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/internal/testcluster"
@@ -111,4 +113,64 @@ func TestLookup(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), new(map[string]any)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestVerifyInstanceInCells(t *testing.T) {
+	t.Parallel()
+	dp := startDataPlane(t)
+	n := dp.Node
+	cond := dp.addCell("cell1", cellA, "h1:8:16384:100")
+	insts := cellInstances(t, cond, "eeeeeeee", 2, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	present, deleted := insts[0], insts[1]
+	const (
+		archived = "eeeeeeee-0000-4000-8000-0000000000ff"
+		building = "eeeeeeee-0000-4000-8000-0000000000fe"
+		unknown  = "eeeeeeee-0000-4000-8000-0000000000fd"
+	)
+	mustMapping(t, n, present, cellA, false)
+	mustMapping(t, n, deleted, cellA, false)
+	conductorDo(t, cond, "DELETE", "/v1/instances/"+deleted, nil, nil) // deleted in the cell, mapping kept
+	mustMapping(t, n, archived, cellA, false)                          // the cell never had it
+	mustMapping(t, n, building, "", false)
+	tests := []struct {
+		name string
+		uuid string
+		code int
+		want string
+	}{
+		{"present", present, exitOK, fmt.Sprintf("Instance %s is in cell: cell1 (%s)\n", present, cellA)},
+		{"no mapping", unknown, exitVerifyNotMapped,
+			fmt.Sprintf("Instance %s is not mapped to a cell (upgrade is incomplete) or instance does not exist\n", unknown)},
+		{"not scheduled", building, exitVerifyNoCell, fmt.Sprintf("Instance %s is not mapped to a cell\n", building)},
+		{"deleted in the cell", deleted, exitVerifyDeleted, fmt.Sprintf("The instance with uuid %s has been deleted.\n"+
+			"Execute `nova-manage db archive_deleted_rows` command to archive this deleted instance and remove its instance_mapping.\n", deleted)},
+		{"gone from the cell", archived, exitVerifyArchived,
+			fmt.Sprintf("The instance with uuid %s has been archived.\nHowever its instance_mapping remains.\n", archived)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctl(t, n, "cell_v2", "verify_instance", "--uuid", tc.uuid).wantExact(t, tc.code, tc.want)
+			ctl(t, n, "cell_v2", "verify_instance", "--uuid", tc.uuid, "--quiet").wantExact(t, tc.code, "")
+			var m api.InstanceMapping
+			rep := jsonResult(t, ctl(t, n, "--format", "json", "cell_v2", "verify_instance", "--uuid", tc.uuid), &m)
+			if rep.ExitCode != tc.code || strings.Join(rep.Messages, "\n")+"\n" != tc.want {
+				t.Fatalf("json: got %+v", rep)
+			}
+			if tc.code == exitOK || tc.code == exitVerifyDeleted || tc.code == exitVerifyArchived {
+				if m.InstanceUUID != tc.uuid || m.Cell == nil || m.Cell.UUID != cellA {
+					t.Fatalf("json result: %+v", m)
+				}
+			}
+		})
+	}
+	t.Run("cell down", func(t *testing.T) {
+		dp.stopCell(t, cond)
+		r := ctl(t, n, "cell_v2", "verify_instance", "--uuid", present)
+		if r.code != exitUnexpected || !strings.Contains(r.stderr, "cell_down") {
+			t.Fatalf("got exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+		// What needs no cell still answers.
+		ctl(t, n, "cell_v2", "verify_instance", "--uuid", building).wantExact(t, exitVerifyNoCell,
+			fmt.Sprintf("Instance %s is not mapped to a cell\n", building))
+	})
 }

@@ -1,11 +1,16 @@
 // Command cellmapctl is the operator CLI of cellmap. Its cell_v2 commands mirror
 // nova-manage cell_v2 (names, options and exit codes) so that operators keep their habits;
-// the cluster, lookup and flavor groups cover the rest of the API.
+// the cluster, lookup, flavor and server groups cover the rest of the API. discover_hosts,
+// map_instances, simple_cell_setup, verify_instance's codes 3 and 4, and the server group need
+// the cells data plane.
 //
+//	cellmapctl cell_v2 simple_cell_setup --transport-url rabbit://...
 //	cellmapctl cell_v2 map_cell0
 //	cellmapctl cell_v2 create_cell --name cell1 --transport-url rabbit://... --database_connection mysql+pymysql://...
+//	cellmapctl cell_v2 discover_hosts --verbose
 //	cellmapctl --format json cell_v2 list_cells
 //	cellmapctl lookup 6f1c...
+//	cellmapctl server create --name vm1 --flavor m1 --image cirros --project p1 --user u1 --wait
 //
 // --addr (CELLMAP_ADDR) names any node of the cluster; --base-transport-url and
 // --base-database-connection play nova.conf's [DEFAULT]/transport_url and

@@ -6,6 +6,7 @@ package testcluster
 import (
 	"context"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,14 +52,26 @@ func FreeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-// Logger writes through t.Log so output shows only for failing tests.
+// Logger writes through t.Log so output shows only for failing tests. Lines written once the
+// test's cleanup has begun are dropped: background goroutines (memberlist probes) may still
+// log, and t.Log after a test ends panics.
 func Logger(t testing.TB, name string) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Warn, Output: tWriter{t}})
+	w := &tWriter{t: t}
+	t.Cleanup(func() { w.done.Store(true) })
+	return hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Warn, Output: w})
 }
 
-type tWriter struct{ t testing.TB }
+type tWriter struct {
+	t    testing.TB
+	done atomic.Bool
+}
 
-func (w tWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+func (w *tWriter) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.t.Log(string(p))
+	}
+	return len(p), nil
+}
 
 // StartNode starts a bootstrapped single-node cluster and waits until it serves linearizable
 // reads.
