@@ -374,3 +374,29 @@ func TestDiscoverMapInstancesAndGuards(t *testing.T) {
 		t.Fatalf("forced delete of a cell whose instances are all deleted: %v", err)
 	}
 }
+
+// TestPeriodicDiscoveryRunsOnTheLeader maps a new compute host without any operator action
+// when discovery runs as a leader duty.
+func TestPeriodicDiscoveryRunsOnTheLeader(t *testing.T) {
+	dp := testcluster.StartDataPlane(t, &testcluster.DataPlaneOptions{Proxy: func(c *cellproxy.Config) {
+		c.DiscoverInterval = 100 * time.Millisecond
+	}})
+	cond := dp.AddCell(t, "a", cell1, "h1:8:8192:100")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); dp.Node.Node.RunAsLeader(ctx, dp.Proxy.DiscoverPeriodically) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if _, err := client.New(cond.Addr, nil).Do(ctxT(t), "POST", "/v1/compute-hosts", nil,
+		api.ComputeHostCreate{Name: "late", VCPUs: 4, RAMMB: 4096, DiskGB: 10}, nil); err != nil {
+		t.Fatal(err)
+	}
+	testcluster.WaitFor(t, "the new host mapped by the leader", 15*time.Second, func() bool {
+		h, _ := dp.Client.Hosts(ctxT(t), cell1)
+		for _, m := range h {
+			if m.Host == "late" {
+				return true
+			}
+		}
+		return false
+	})
+}
