@@ -128,6 +128,22 @@ func mapping(uuid string) *fsm.Txn {
 		Record: &fsm.InstanceMapping{InstanceUUID: uuid, ProjectID: "p"}}}}
 }
 
+// applyRetrying applies an idempotent command, retrying while leadership moves (a two-node
+// majority on a busy machine may lose its leader for a moment).
+func applyRetrying(t testing.TB, n *testNode, c fsm.Command) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := n.Apply(ctxT(t), c)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) || !(errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrNoLeader)) {
+			t.Fatalf("write: %v", err)
+		}
+	}
+}
+
 func readMapping(n *testNode, uuid string) (*fsm.InstanceMapping, error) {
 	var m *fsm.InstanceMapping
 	err := n.FSM().View(func(r *fsm.Reader) error {
@@ -210,9 +226,7 @@ func TestRestartedNodeCatchesUp(t *testing.T) {
 	}
 	victim.stop()
 	for i := 0; i < 1500; i++ { // more than the test SnapshotThreshold: forces a snapshot
-		if _, err := nodes[0].Apply(ctxT(t), mapping(fmt.Sprintf("i-%d", i))); err != nil {
-			t.Fatalf("write %d: %v", i, err)
-		}
+		applyRetrying(t, nodes[0], mapping(fmt.Sprintf("i-%d", i)))
 	}
 	back := startNode(t, victim.ID(), victim.dir, victim.raft, false)
 	leader := leaderOf(t, nodes)
