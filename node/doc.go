@@ -4,8 +4,8 @@
 // It is the only holder of *raft.Raft. Every node accepts every request: writes on a follower
 // are forwarded to the leader over HTTP (/internal/apply) and answered as if local;
 // linearizable reads note the leader's commit index, confirm leadership with one quorum round
-// shared by all concurrent reads (followers ask the leader for that index over
-// /internal/readindex), wait until the local state has applied the index, then read locally.
+// shared by all concurrent reads (followers ask the leader for that index on its raft
+// port, one small request over a kept connection), wait until the local state has applied the index, then read locally.
 // A new leader serves no linearizable read before it has committed an entry of its own term.
 //
 // Writes whose outcome is unknown (leadership lost after proposing, the caller's deadline)

@@ -12,14 +12,14 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/transport"
 )
 
 // Paths of the node-to-node protocol, served on every node's HTTP listener.
 const (
-	PathApply     = "/internal/apply"
-	PathReadIndex = "/internal/readindex"
-	PathJoin      = "/internal/join"
-	PathRemove    = "/internal/remove"
+	PathApply  = "/internal/apply"
+	PathJoin   = "/internal/join"
+	PathRemove = "/internal/remove"
 )
 
 // maxEntrySize caps a forwarded log entry (raft's suggested maximum is 512 KiB).
@@ -58,7 +58,6 @@ type JoinRequest struct {
 func (n *Node) InternalHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+PathApply, n.serveApply)
-	mux.HandleFunc("GET "+PathReadIndex, n.serveReadIndex)
 	mux.HandleFunc("POST "+PathJoin, n.serveJoin)
 	mux.HandleFunc("POST "+PathRemove, n.serveRemove)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
@@ -134,19 +133,6 @@ func (n *Node) serveApply(w http.ResponseWriter, r *http.Request) {
 	writeInternal(w, http.StatusOK, wr)
 }
 
-func (n *Node) serveReadIndex(w http.ResponseWriter, r *http.Request) {
-	if !n.IsLeader() {
-		internalError(w, ErrNotLeader)
-		return
-	}
-	idx, err := n.leaderReadIndex(r.Context())
-	if err != nil {
-		internalError(w, err)
-		return
-	}
-	writeInternal(w, http.StatusOK, map[string]uint64{"index": idx})
-}
-
 func (n *Node) serveJoin(w http.ResponseWriter, r *http.Request) {
 	var req JoinRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
@@ -173,18 +159,14 @@ func (n *Node) serveRemove(w http.ResponseWriter, r *http.Request) {
 	writeInternal(w, http.StatusOK, map[string]string{"node_id": req.NodeID})
 }
 
-// post sends a request to the leader. A failure to connect is definite (ErrNoLeader): nothing
-// was sent. A failure after sending is reported as ErrOutcomeUnknown when unknownOnSent is set.
+// postLeader sends a request to the leader. A failure to connect is definite (ErrNoLeader):
+// nothing was sent. A failure after sending is ErrOutcomeUnknown when unknownOnSent is set.
 func (n *Node) postLeader(ctx context.Context, path string, body []byte, unknownOnSent bool) ([]byte, error) {
 	addr, err := n.leaderHTTP(ctx)
 	if err != nil {
 		return nil, err
 	}
-	method := http.MethodPost
-	if body == nil {
-		method = http.MethodGet
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -229,19 +211,33 @@ func (n *Node) forwardApply(ctx context.Context, data []byte) (*fsm.Result, erro
 	return res, nil
 }
 
-// fetchRemoteReadIndex asks the leader for a read index (shared by concurrent follower reads).
+// fetchRemoteReadIndex asks the leader for a read index over its raft port (shared by
+// concurrent follower reads).
 func (n *Node) fetchRemoteReadIndex() (uint64, error) {
+	addr, _ := n.raft.LeaderWithID()
+	if addr == "" {
+		return 0, ErrNoLeader
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	body, err := n.postLeader(ctx, PathReadIndex, nil, false)
-	if err != nil {
-		return 0, err
+	idx, err := n.readIndexes.ReadIndex(ctx, string(addr))
+	switch {
+	case errors.Is(err, transport.ErrRemoteNotLeader):
+		return 0, ErrNotLeader
+	case err != nil:
+		return 0, fmt.Errorf("%w: %v", ErrNoLeader, err)
 	}
-	var v struct {
-		Index uint64 `json:"index"`
+	return idx, nil
+}
+
+// serveReadIndex answers a follower's read-index request on the raft port.
+func (n *Node) serveReadIndex(ctx context.Context) (uint64, bool, error) {
+	if !n.IsLeader() {
+		return 0, true, nil
 	}
-	if err := json.Unmarshal(body, &v); err != nil {
-		return 0, fmt.Errorf("node: bad read index answer: %w", err)
+	idx, err := n.leaderReadIndex(ctx)
+	if errors.Is(err, ErrNotLeader) {
+		return 0, true, nil
 	}
-	return v.Index, nil
+	return idx, false, err
 }

@@ -32,6 +32,8 @@ type Node struct {
 	mux       *transport.Mux
 	trans     *raft.NetworkTransport
 	client    *http.Client
+	// readIndexes asks the leader for read indexes over its raft port.
+	readIndexes *transport.ReadIndexClient
 
 	notifyCh  chan bool
 	readyTerm atomic.Uint64
@@ -61,7 +63,8 @@ func New(cfg *Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: *cfg, logger: cfg.Logger, notifyCh: make(chan bool, 16), ready: newSignal(),
-		metaCache: map[string]transport.Meta{}, done: make(chan struct{}), client: transport.NewHTTPClient(nil)}
+		metaCache: map[string]transport.Meta{}, done: make(chan struct{}), client: transport.NewHTTPClient(nil),
+		readIndexes: transport.NewReadIndexClient(cfg.Faults)}
 	if n.logger == nil {
 		n.logger = hclog.NewNullLogger()
 	}
@@ -145,7 +148,7 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("node: listen raft: %w", err)
 	}
-	n.mux = transport.NewMux(ln, n.meta, n.cfg.Faults, n.logger.Named("mux"))
+	n.mux = transport.NewMux(ln, n.meta, n.serveReadIndex, n.cfg.Faults, n.logger.Named("mux"))
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: streamLayer{n.mux.RaftLayer()}, MaxPool: 8, Timeout: 10 * time.Second,
 		Logger: n.logger.Named("transport"),
@@ -220,6 +223,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.trans.Close()
 		n.closeStores()
 		n.client.CloseIdleConnections()
+		n.readIndexes.Close()
 	})
 	return err
 }

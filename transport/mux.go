@@ -41,22 +41,44 @@ type Meta struct {
 // Mux shares one TCP listener between raft's stream layer and metadata queries, so a node is
 // found by its raft address alone (raft only knows peers by that address).
 type Mux struct {
-	ln     net.Listener
-	meta   func() Meta
-	faults *Faults
-	logger Logger
+	ln        net.Listener
+	meta      func() Meta
+	readIndex ReadIndexFunc
+	faults    *Faults
+	logger    Logger
 
 	raftConns chan net.Conn
 	done      chan struct{}
 	closeOnce sync.Once
+
+	connsMu sync.Mutex
+	conns   map[net.Conn]bool // long-lived connections this mux serves itself
 }
 
-// NewMux serves ln. meta is called for every metadata query. faults may be nil.
-func NewMux(ln net.Listener, meta func() Meta, faults *Faults, logger Logger) *Mux {
+// track records a served connection so Close can end it.
+func (m *Mux) track(c net.Conn, add bool) {
+	m.connsMu.Lock()
+	defer m.connsMu.Unlock()
+	if add {
+		select {
+		case <-m.done:
+			c.Close()
+		default:
+			m.conns[c] = true
+		}
+		return
+	}
+	delete(m.conns, c)
+}
+
+// NewMux serves ln. meta is called for every metadata query, readIndex (may be nil) for every
+// read-index request. faults may be nil.
+func NewMux(ln net.Listener, meta func() Meta, readIndex ReadIndexFunc, faults *Faults, logger Logger) *Mux {
 	if logger == nil {
 		logger = nopLogger{}
 	}
-	m := &Mux{ln: ln, meta: meta, faults: faults, logger: logger, raftConns: make(chan net.Conn, 16), done: make(chan struct{})}
+	m := &Mux{ln: ln, meta: meta, readIndex: readIndex, faults: faults, logger: logger,
+		raftConns: make(chan net.Conn, 16), done: make(chan struct{}), conns: map[net.Conn]bool{}}
 	go m.serve()
 	return m
 }
@@ -97,6 +119,8 @@ func (m *Mux) route(c net.Conn) {
 		case <-m.done:
 			c.Close()
 		}
+	case protoReadIndex:
+		m.serveReadIndex(m.faults.wrap(c))
 	case protoMeta:
 		defer c.Close()
 		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
@@ -111,7 +135,12 @@ func (m *Mux) route(c net.Conn) {
 func (m *Mux) Close() error {
 	var err error
 	m.closeOnce.Do(func() {
+		m.connsMu.Lock()
 		close(m.done)
+		for c := range m.conns {
+			c.Close()
+		}
+		m.connsMu.Unlock()
 		err = m.ln.Close()
 	})
 	return err
