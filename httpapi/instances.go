@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/cellmap/cellmap/api"
@@ -20,14 +22,19 @@ func (s *Service) getInstanceMapping(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
-	withCell, err := queryBool(r, "with_cell")
+	q := r.URL.Query()
+	withCell, err := boolParam(q, "with_cell")
 	if err != nil {
 		s.failErr(w, err)
 		return
 	}
-	expand, err := queryBool(r, "expand")
+	expand, err := boolParam(q, "expand")
 	if err != nil {
 		s.failErr(w, err)
+		return
+	}
+	if !withCell {
+		s.lookup(w, r, q, uuid)
 		return
 	}
 	s.read(w, r, func(rd *fsm.Reader) (any, error) {
@@ -36,7 +43,7 @@ func (s *Service) getInstanceMapping(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		out := InstanceMappingOut(m)
-		if withCell && m.CellUUID != "" {
+		if m.CellUUID != "" {
 			if c, err := rd.Cell(m.CellUUID); err == nil {
 				v := s.cellView(c, expand)
 				out.Cell = &v
@@ -44,6 +51,31 @@ func (s *Service) getInstanceMapping(w http.ResponseWriter, r *http.Request) {
 		}
 		return out, nil
 	})
+}
+
+// lookup is the hot path: one mapping, encoded by hand into a pooled buffer.
+func (s *Service) lookup(w http.ResponseWriter, r *http.Request, q url.Values, uuid string) {
+	if !s.barrierQ(w, r, q) {
+		return
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	var index uint64
+	err := s.node.FSM().View(func(rd *fsm.Reader) error {
+		index = rd.AppliedIndex()
+		m, err := rd.InstanceMapping(uuid)
+		if err != nil {
+			return err
+		}
+		buf.Reset()
+		buf.Write(appendInstanceMapping(buf.AvailableBuffer(), m))
+		return nil
+	})
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.replyJSON(w, http.StatusOK, index, buf.Bytes())
 }
 
 func (s *Service) listInstanceMappings(w http.ResponseWriter, r *http.Request) {

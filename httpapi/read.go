@@ -2,11 +2,20 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
+)
+
+// Shared header values (never modified after a response is written).
+var (
+	staleValue        = []string{api.Stale}
+	linearizableValue = []string{api.Linearizable}
+	boolValues        = map[bool][]string{true: {"true"}, false: {"false"}}
+	jsonContentType   = []string{"application/json"}
 )
 
 // readOpts are the consistency parameters of a read.
@@ -15,8 +24,7 @@ type readOpts struct {
 	maxStale time.Duration
 }
 
-func parseReadOpts(r *http.Request) (readOpts, error) {
-	q := r.URL.Query()
+func parseReadOpts(q url.Values) (readOpts, error) {
 	var o readOpts
 	switch q.Get("consistency") {
 	case "", api.Linearizable:
@@ -41,17 +49,23 @@ func parseReadOpts(r *http.Request) (readOpts, error) {
 // barrier prepares a read at the requested consistency. A stale read older than max_stale is
 // served linearizably instead.
 func (s *Service) barrier(w http.ResponseWriter, r *http.Request) bool {
-	o, err := parseReadOpts(r)
+	return s.barrierQ(w, r, r.URL.Query())
+}
+
+// barrierQ is barrier for an already parsed query.
+func (s *Service) barrierQ(w http.ResponseWriter, r *http.Request, q url.Values) bool {
+	o, err := parseReadOpts(q)
 	if err != nil {
 		s.failErr(w, err)
 		return false
 	}
 	if o.stale {
 		info := s.node.Staleness()
-		w.Header().Set(api.HeaderKnownLeader, strconv.FormatBool(info.KnownLeader))
+		h := w.Header()
+		h[api.HeaderKnownLeader] = boolValues[info.KnownLeader]
 		if o.maxStale == 0 || info.LastContact <= o.maxStale {
-			w.Header().Set(api.HeaderConsistency, api.Stale)
-			w.Header().Set(api.HeaderLastContact, strconv.FormatInt(info.LastContact.Milliseconds(), 10))
+			h[api.HeaderConsistency] = staleValue
+			h[api.HeaderLastContact] = []string{strconv.FormatInt(info.LastContact.Milliseconds(), 10)}
 			return true
 		}
 	}
@@ -59,7 +73,7 @@ func (s *Service) barrier(w http.ResponseWriter, r *http.Request) bool {
 		s.failErr(w, err)
 		return false
 	}
-	w.Header().Set(api.HeaderConsistency, api.Linearizable)
+	w.Header()[api.HeaderConsistency] = linearizableValue
 	return true
 }
 

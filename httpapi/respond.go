@@ -30,11 +30,16 @@ func (s *Service) reply(w http.ResponseWriter, status int, index uint64, v any) 
 		buf.Reset()
 		buf.WriteString(`{"error":{"code":"internal","message":"cannot encode response"}}` + "\n")
 	}
+	s.replyJSON(w, status, index, buf.Bytes())
+}
+
+// replyJSON writes an encoded JSON body with the applied index it reflects.
+func (s *Service) replyJSON(w http.ResponseWriter, status int, index uint64, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set(api.HeaderIndex, strconv.FormatUint(index, 10))
+	h["Content-Type"] = jsonContentType
+	h[api.HeaderIndex] = []string{strconv.FormatUint(index, 10)}
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(body)
 }
 
 // noContent answers 204 after a write at index.

@@ -22,6 +22,11 @@ func (s *Service) routes() *mux.Router {
 	// Full paths on the root router: gorilla/mux subrouters answer 404 instead of 405 when
 	// several routes share a path.
 	v1 := &prefixed{r: r, prefix: "/v1"}
+	// The lookup path first: gorilla/mux tries routes in order.
+	v1.HandleFunc("/instance-mappings/{uuid}", s.getInstanceMapping).Methods(http.MethodGet)
+	v1.HandleFunc("/instance-mappings/{uuid}", s.putInstanceMapping).Methods(http.MethodPut)
+	v1.HandleFunc("/instance-mappings/{uuid}", s.deleteInstanceMapping).Methods(http.MethodDelete)
+	v1.HandleFunc("/instance-mappings", s.listInstanceMappings).Methods(http.MethodGet)
 	v1.HandleFunc("/cells", s.listCells).Methods(http.MethodGet)
 	v1.HandleFunc("/cells", s.createCell).Methods(http.MethodPost)
 	v1.HandleFunc("/cells/cell0", s.mapCell0).Methods(http.MethodPost)
@@ -36,10 +41,6 @@ func (s *Service) routes() *mux.Router {
 	v1.HandleFunc("/hosts/{host}", s.putHost).Methods(http.MethodPut)
 	v1.HandleFunc("/hosts/{host}", s.deleteHost).Methods(http.MethodDelete)
 
-	v1.HandleFunc("/instance-mappings", s.listInstanceMappings).Methods(http.MethodGet)
-	v1.HandleFunc("/instance-mappings/{uuid}", s.getInstanceMapping).Methods(http.MethodGet)
-	v1.HandleFunc("/instance-mappings/{uuid}", s.putInstanceMapping).Methods(http.MethodPut)
-	v1.HandleFunc("/instance-mappings/{uuid}", s.deleteInstanceMapping).Methods(http.MethodDelete)
 
 	v1.HandleFunc("/txn", s.txn).Methods(http.MethodPost)
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -119,8 +120,11 @@ func queryLimit(r *http.Request, def, max int) (int, error) {
 }
 
 // queryBool parses a boolean query parameter (absent is false).
-func queryBool(r *http.Request, name string) (bool, error) {
-	v := r.URL.Query().Get(name)
+func queryBool(r *http.Request, name string) (bool, error) { return boolParam(r.URL.Query(), name) }
+
+// boolParam parses a boolean parameter of a parsed query (absent is false).
+func boolParam(q url.Values, name string) (bool, error) {
+	v := q.Get(name)
 	if v == "" {
 		return false, nil
 	}

@@ -1,0 +1,36 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/cellmap/cellmap/internal/testcluster"
+)
+
+// BenchmarkLookup measures the instance-mapping lookup handler (stale and linearizable) on a
+// one-node cluster, without the network.
+func BenchmarkLookup(b *testing.B) {
+	n := testcluster.StartNode(b, nil)
+	h := n.API.Handler()
+	put := httptest.NewRequest("PUT", "/v1/instance-mappings/"+inst1, strings.NewReader(`{"project_id":"p1","user_id":"u1"}`))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, put)
+	if w.Code != http.StatusOK {
+		b.Fatalf("put: %d %s", w.Code, w.Body)
+	}
+	for _, tc := range []struct{ name, query string }{{"stale", "?consistency=stale"}, {"linearizable", ""}} {
+		b.Run(tc.name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", "/v1/instance-mappings/"+inst1+tc.query, nil)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatalf("get: %d", w.Code)
+				}
+			}
+		})
+	}
+}
