@@ -86,11 +86,7 @@ func (s *Service) putHost(w http.ResponseWriter, r *http.Request) {
 	}
 	op := fsm.Op{Kind: fsm.OpPut, Table: fsm.TableHostMappings, Record: &fsm.HostMapping{Host: host, CellUUID: cell},
 		IfRevision: ifRev, IfAbsent: ifAbsent}
-	res, ok := s.applied(w, r, &fsm.Txn{Ops: []fsm.Op{op}}, ifRev != 0 || ifAbsent)
-	if !ok {
-		return
-	}
-	s.readAfterWrite(w, r, http.StatusOK, res.Index, func(rd *fsm.Reader) (any, error) {
+	s.putOne(w, r, op, http.StatusOK, func(rd *fsm.Reader) (any, error) {
 		h, err := rd.HostMapping(host)
 		if err != nil {
 			return nil, err

@@ -168,15 +168,11 @@ func (s *Service) putInstanceMapping(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := fsm.Op{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings, Record: rec, IfRevision: ifRev, IfAbsent: ifAbsent}
-	res, ok := s.applied(w, r, &fsm.Txn{Ops: []fsm.Op{op}}, ifRev != 0 || ifAbsent)
-	if !ok {
-		return
-	}
 	status := http.StatusOK
 	if ifAbsent {
 		status = http.StatusCreated
 	}
-	s.readAfterWrite(w, r, status, res.Index, func(rd *fsm.Reader) (any, error) {
+	s.putOne(w, r, op, status, func(rd *fsm.Reader) (any, error) {
 		m, err := rd.InstanceMapping(uuid)
 		if err != nil {
 			return nil, err

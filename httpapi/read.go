@@ -117,3 +117,12 @@ func (s *Service) readAfterWrite(w http.ResponseWriter, r *http.Request, status 
 	}
 	s.reply(w, status, index, out)
 }
+
+// putOne applies one (possibly conditional) put and answers with the record as now stored.
+func (s *Service) putOne(w http.ResponseWriter, r *http.Request, op fsm.Op, status int, view func(rd *fsm.Reader) (any, error)) {
+	res, ok := s.applied(w, r, &fsm.Txn{Ops: []fsm.Op{op}}, op.IfRevision != 0 || op.IfAbsent)
+	if !ok {
+		return
+	}
+	s.readAfterWrite(w, r, status, res.Index, view)
+}
