@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# bench-compare: cellmap against etcd on this machine, side by side.
+#
+# Starts a 3-node etcd (Debian's etcd-server, installed when missing; fsync on, its defaults)
+# and a 3-node cellmap (raft profile lan, fsync on) on 127.0.0.1, loads the same key space into
+# both through transactions, then runs every workload against both alternately (cellmap, etcd,
+# cellmap, etcd, ...) with the same clients, key space and value size, and prints one table of
+# ratios cellmap/etcd from the medians of the rounds. Everything it started is stopped on exit,
+# failure or Ctrl-C.
+#
+#   scripts/bench-compare.sh            # ~10 min: 10 s runs, 2 rounds, 100,000 keys
+#   QUICK=1 scripts/bench-compare.sh    # ~3 min: 2 s runs, 2 rounds, 20,000 keys
+#
+# Knobs (environment): ROUNDS, DURATION, WARMUP, KEYS, VALUE_SIZE, OUT (results dir, kept),
+# KEEP=1 (keep data dirs and logs), BIN (prebuilt binaries).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
+
+if [[ "${QUICK:-0}" == 1 ]]; then
+	: "${DURATION:=2s}" "${WARMUP:=500ms}" "${KEYS:=20000}"
+else
+	: "${DURATION:=10s}" "${WARMUP:=1s}" "${KEYS:=100000}"
+fi
+: "${ROUNDS:=2}" "${VALUE_SIZE:=36}"
+(( ROUNDS >= 2 )) || die "ROUNDS must be at least 2"
+
+# workload:clients pairs, in report order.
+MATRIX=(lookup:1 lookup:16 lookup:64 lookup-stale:1 lookup-stale:16 lookup-stale:64 create:64 cas:64 mixed:16 mixed:64)
+
+bench_setup
+OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/cellmap-bench-results.XXXXXX")}
+mkdir -p "$OUT"
+ensure_etcd
+build_bench
+start_etcd 3
+start_cellmap 3
+
+common=(--keys "$KEYS" --value-size "$VALUE_SIZE" --seed 1)
+run_one() { # target workload clients label extra...
+	local target=$1 workload=$2 clients=$3 label=$4 bin endpoints
+	shift 4
+	local pids
+	if [[ $target == cellmap ]]; then
+		bin=$BIN/cellmap-bench endpoints=$CELLMAP_ENDPOINTS pids=$(IFS=,; echo "${CELLMAP_PIDS[*]}")
+	else
+		bin=$BIN/etcd-bench endpoints=$ETCD_ENDPOINTS pids=$(IFS=,; echo "${ETCD_PIDS[*]}")
+	fi
+	local out
+	out=$("$bin" --endpoints "$endpoints" --workload "$workload" --concurrency "$clients" "${common[@]}" --server-pids "$pids" \
+		--label "$label" --out "$OUT/$target-$workload-c$clients-$label.json" "$@") ||
+		die "$target $workload at $clients clients failed: $out"
+	grep -E '^ +all |^elapsed|^errors|e\.g\.' <<<"$out" | sed "s/^/    /" >&2 || true
+}
+
+log "loading $KEYS mappings into each (transactions of 1000, 4 in flight)"
+for target in cellmap etcd; do
+	log "$target"
+	run_one "$target" bulk 4 load --count "$KEYS" --batch-size 1000
+done
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+log "running ${#MATRIX[@]} workloads x 2 targets x $ROUNDS rounds ($DURATION each after $WARMUP warmup)"
+for pair in "${MATRIX[@]}"; do
+	workload=${pair%%:*} clients=${pair##*:}
+	for round in $(seq 1 "$ROUNDS"); do
+		for target in cellmap etcd; do
+			log "$workload, $clients clients, round $round: $target"
+			run_one "$target" "$workload" "$clients" "r$round" --duration "$DURATION" --warmup "$WARMUP"
+		done
+	done
+done
+
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+echo
+echo "cellmap vs etcd on $(nproc) cores, 3 nodes each on 127.0.0.1, fsync on; $KEYS keys, value $VALUE_SIZE B, $DURATION runs, $ROUNDS rounds (A B A B)"
+echo "etcd: $(etcd --version | head -1); create = etcd Put vs cellmap PUT If-None-Match; cas = etcd Txn(ModRevision==rev) vs cellmap PUT If-Match"
+echo "load average (1/5/15 min) before the runs: $load_before; after: $load_after (other processes share the machine)"
+"$BIN/cellmap-bench" compare --a cellmap --b etcd "$OUT"
+"$BIN/cellmap-bench" compare --a cellmap --b etcd --json "$OUT" >"$OUT/compare.json"
+echo "results: $OUT"

@@ -1,0 +1,131 @@
+# shellcheck shell=bash
+# Shared helpers of the benchmark scripts: build, local 3-node clusters of cellmapd and etcd on
+# 127.0.0.1, and cleanup of every process they started. Source it; it does not run anything.
+
+BENCH_PIDS=()
+BENCH_TMP=""
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# free_port prints a free TCP port on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||
+		echo $((20000 + RANDOM % 20000))
+}
+
+# bench_cleanup stops every process this script started (SIGTERM, then SIGKILL after 10 s) and
+# removes the temporary directory unless KEEP=1. Installed as the EXIT/INT/TERM trap.
+bench_cleanup() {
+	local rc=$? pid
+	trap - EXIT INT TERM
+	for pid in "${BENCH_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${BENCH_PIDS[@]}"; do
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	if [[ -n "$BENCH_TMP" && "${KEEP:-0}" != 1 ]]; then
+		rm -rf "$BENCH_TMP"
+	elif [[ -n "$BENCH_TMP" ]]; then
+		log "kept $BENCH_TMP"
+	fi
+	exit "$rc"
+}
+
+bench_setup() {
+	BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cellmap-bench.XXXXXX")
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# build_bench builds cellmapd and cellmap-bench (main module) and etcd-bench (nested module
+# bench/etcd) into $BIN; with BIN set to a directory that already holds all three, it uses them.
+build_bench() {
+	if [[ -n "${BIN:-}" && -x "$BIN/cellmapd" && -x "$BIN/cellmap-bench" && -x "$BIN/etcd-bench" ]]; then
+		log "using the binaries in $BIN"
+		return
+	fi
+	BIN=${BIN:-$BENCH_TMP/bin}
+	mkdir -p "$BIN"
+	log "building cellmapd, cellmap-bench and etcd-bench into $BIN"
+	go build -o "$BIN/" ./cmd/cellmapd ./cmd/cellmap-bench
+	(cd bench/etcd && go build -o "$BIN/etcd-bench" ./cmd/etcd-bench)
+}
+
+# ensure_etcd installs Debian's etcd-server package (binary /usr/bin/etcd) when etcd is missing.
+ensure_etcd() {
+	if command -v etcd >/dev/null 2>&1; then
+		return
+	fi
+	log "etcd is missing: installing Debian's etcd-server package"
+	local sudo=""
+	if [[ $(id -u) != 0 ]]; then
+		command -v sudo >/dev/null 2>&1 || die "etcd is missing and neither root nor sudo is available"
+		sudo="sudo"
+	fi
+	# policy-rc.d (Debian's default in containers) keeps the package's own service stopped.
+	if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q etcd-server >&2; then
+		$sudo apt-get update -q >&2
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q etcd-server >&2
+	fi
+	command -v etcd >/dev/null 2>&1 || die "etcd-server installed but no etcd binary on PATH"
+}
+
+# start_cellmap N [extra cellmapd flags...]: an N-node cellmapd cluster (raft profile lan, fsync
+# on). Sets CELLMAP_ENDPOINTS (comma separated), CELLMAP_DIRS and CELLMAP_PIDS (arrays).
+start_cellmap() {
+	local n=$1 i http raft gossip first="" args
+	shift
+	CELLMAP_ENDPOINTS="" CELLMAP_DIRS=() CELLMAP_PIDS=()
+	for i in $(seq 1 "$n"); do
+		http=127.0.0.1:$(free_port) raft=127.0.0.1:$(free_port) gossip=127.0.0.1:$(free_port)
+		local dir=$BENCH_TMP/cellmap/n$i
+		mkdir -p "$dir"
+		args=(--node-id "n$i" --data-dir "$dir" --http-addr "$http" --raft-addr "$raft" --gossip-addr "$gossip"
+			--raft-profile lan --log-level warn "$@")
+		if [[ -z "$first" ]]; then
+			"$BIN/cellmapd" "${args[@]}" --bootstrap >"$dir.log" 2>&1 &
+			BENCH_PIDS+=($!) CELLMAP_PIDS+=($!)
+			first=$http
+			"$BIN/cellmap-bench" wait --endpoints "$first" --voters 1 --timeout 60s || die "cellmap n1 not ready (see $dir.log)"
+		else
+			"$BIN/cellmapd" "${args[@]}" --join "$first" >"$dir.log" 2>&1 &
+			BENCH_PIDS+=($!) CELLMAP_PIDS+=($!)
+		fi
+		CELLMAP_DIRS+=("$dir")
+		CELLMAP_ENDPOINTS=${CELLMAP_ENDPOINTS:+$CELLMAP_ENDPOINTS,}$http
+	done
+	"$BIN/cellmap-bench" wait --endpoints "$CELLMAP_ENDPOINTS" --voters "$n" --timeout 90s || die "cellmap cluster not ready"
+	log "cellmap: $n nodes at $CELLMAP_ENDPOINTS"
+}
+
+# start_etcd N: an N-member etcd cluster (fsync on, etcd's defaults) whose transactions may hold
+# 10000 ops, like cellmap's. Sets ETCD_ENDPOINTS and ETCD_PIDS.
+start_etcd() {
+	local n=$1 i cluster="" names=() clients=() peers=()
+	for i in $(seq 1 "$n"); do
+		names+=("e$i") clients+=(127.0.0.1:$(free_port)) peers+=(127.0.0.1:$(free_port))
+		cluster=${cluster:+$cluster,}e$i=http://${peers[$((i - 1))]}
+	done
+	ETCD_ENDPOINTS="" ETCD_PIDS=()
+	for i in $(seq 0 $((n - 1))); do
+		local dir=$BENCH_TMP/etcd/${names[$i]}
+		mkdir -p "$dir"
+		etcd --name "${names[$i]}" --data-dir "$dir" \
+			--listen-client-urls "http://${clients[$i]}" --advertise-client-urls "http://${clients[$i]}" \
+			--listen-peer-urls "http://${peers[$i]}" --initial-advertise-peer-urls "http://${peers[$i]}" \
+			--initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token cellmap-bench \
+			--max-txn-ops 10000 --max-request-bytes 10485760 \
+			--logger zap --log-level warn --log-outputs "$dir.log" >>"$dir.log" 2>&1 &
+		BENCH_PIDS+=($!) ETCD_PIDS+=($!)
+		ETCD_ENDPOINTS=${ETCD_ENDPOINTS:+$ETCD_ENDPOINTS,}${clients[$i]}
+	done
+	"$BIN/etcd-bench" wait --endpoints "$ETCD_ENDPOINTS" --members "$n" --timeout 90s || die "etcd cluster not ready (logs in $BENCH_TMP/etcd)"
+	log "etcd $(etcd --version | head -1 | awk '{print $3}'): $n members at $ETCD_ENDPOINTS"
+}
