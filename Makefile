@@ -4,7 +4,7 @@ BIN     := bin
 PKGS    := ./...
 RUN_DIR ?= data
 
-.PHONY: all build run test lint bench clean
+.PHONY: all build run test lint bench clean bench-tools bench-compare bench-scale bench-profile bench-etcd-test
 
 all: build
 
@@ -30,6 +30,27 @@ lint:
 ## bench: Go micro-benchmarks of the hot paths
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## bench-tools: cellmapd, cellmap-bench and etcd-bench (etcd driver, nested module bench/etcd)
+bench-tools:
+	$(GO) build -o $(BIN)/ ./cmd/cellmapd ./cmd/cellmap-bench
+	cd bench/etcd && $(GO) build -o ../../$(BIN)/etcd-bench ./cmd/etcd-bench
+
+## bench-compare: cellmap vs etcd, 3 nodes each on 127.0.0.1 (installs etcd-server if missing); QUICK=1 for ~2 min
+bench-compare: bench-tools
+	BIN=$(CURDIR)/$(BIN) scripts/bench-compare.sh
+
+## bench-scale: 1,000,000 mappings in a 3-node cluster: load time, sizes, RSS, restart, snapshots
+bench-scale: bench-tools
+	BIN=$(CURDIR)/$(BIN) scripts/bench-scale.sh
+
+## bench-profile: CPU and allocation profiles of cellmapd under lookup and create
+bench-profile: bench-tools
+	BIN=$(CURDIR)/$(BIN) scripts/bench-profile.sh
+
+## bench-etcd-test: vet and test the etcd driver module (its etcd tests skip without etcd)
+bench-etcd-test:
+	cd bench/etcd && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 clean:
 	rm -rf $(BIN)
