@@ -64,7 +64,7 @@ func (n *Node) leading() (uint64, bool) {
 // with a context that ends when leadership is lost; it returns when ctx ends or the node shuts
 // down. Use it for work only one node may do at a time.
 func (n *Node) RunAsLeader(ctx context.Context, duty func(ctx context.Context)) {
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !n.stopping() {
 		wake := n.ready.C()
 		if term, ok := n.leading(); ok {
 			dctx, cancel := context.WithCancel(ctx)
@@ -81,6 +81,16 @@ func (n *Node) RunAsLeader(ctx context.Context, duty func(ctx context.Context)) 
 		case <-n.done:
 			return
 		}
+	}
+}
+
+// stopping reports whether Shutdown has begun.
+func (n *Node) stopping() bool {
+	select {
+	case <-n.done:
+		return true
+	default:
+		return false
 	}
 }
 
