@@ -48,7 +48,13 @@ func (f *FSM) applyCreateCell(ac *applyCtx, c *CreateCell) (*Result, error) {
 		return failResult(ac, -1, "the specified transport_url and/or database_connection combination already exists for another cell with uuid %s: %w", dup, ErrDuplicateURL), nil
 	}
 	cell.stamp(ac, nil)
-	return okResult(ac), cellsTable.put(ac.tx, &cell, nil)
+	return withRecord(okResult(ac), &cell), cellsTable.put(ac.tx, &cell, nil)
+}
+
+// withRecord attaches the record a command left in the state to its result.
+func withRecord(res *Result, r Record) *Result {
+	res.Record = r
+	return res
 }
 
 func (f *FSM) applyMapCell0(ac *applyCtx, c *MapCell0) (*Result, error) {
@@ -57,11 +63,11 @@ func (f *FSM) applyMapCell0(ac *applyCtx, c *MapCell0) (*Result, error) {
 		return nil, err
 	}
 	if prev != nil {
-		return &Result{Index: ac.index, FailedOp: -1}, nil
+		return &Result{Index: ac.index, FailedOp: -1, Record: prev}, nil
 	}
 	cell := Cell{UUID: Cell0UUID, Name: Cell0Name, TransportURL: Cell0TransportURL, DatabaseConnection: c.DatabaseConnection}
 	cell.stamp(ac, nil)
-	return okResult(ac), cellsTable.put(ac.tx, &cell, nil)
+	return withRecord(okResult(ac), &cell), cellsTable.put(ac.tx, &cell, nil)
 }
 
 // applyUpdateCell follows update_cell's order of checks: not found, duplicate URL, cell0 flag.
@@ -106,10 +112,10 @@ func (f *FSM) applyUpdateCell(ac *applyCtx, c *UpdateCell) (*Result, error) {
 	}
 	next.Revision, next.UpdatedAt = prev.Revision, prev.UpdatedAt
 	if next == *prev {
-		return &Result{Index: ac.index, FailedOp: -1}, nil
+		return &Result{Index: ac.index, FailedOp: -1, Record: prev}, nil
 	}
 	next.stamp(ac, prev)
-	return okResult(ac), cellsTable.put(ac.tx, &next, prev)
+	return withRecord(okResult(ac), &next), cellsTable.put(ac.tx, &next, prev)
 }
 
 // cellUsage counts what still points at a cell.
@@ -202,7 +208,7 @@ func (f *FSM) applyPutFlavor(ac *applyCtx, c *PutFlavor) (*Result, error) {
 		return failResult(ac, -1, "flavor %s: %w", fl.ID, ErrExists), nil
 	}
 	fl.stamp(ac, nil)
-	return okResult(ac), flavorsTable.put(ac.tx, &fl, nil)
+	return withRecord(okResult(ac), &fl), flavorsTable.put(ac.tx, &fl, nil)
 }
 
 func (f *FSM) applyDeleteFlavor(ac *applyCtx, c *DeleteFlavor) (*Result, error) {

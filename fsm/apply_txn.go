@@ -44,7 +44,11 @@ func (f *FSM) applyTxn(ac *applyCtx, t *Txn) (*Result, error) {
 			return nil, err
 		}
 	}
-	return okResult(ac), nil
+	res := okResult(ac)
+	if op := &t.Ops[0]; len(t.Ops) == 1 && op.Kind == OpPut {
+		res.Record = op.Record
+	}
+	return res, nil
 }
 
 // Validate checks the shape of every op (known table and kind, a record of the table's type for

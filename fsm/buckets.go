@@ -111,16 +111,19 @@ func (t *table) get(tx *bolt.Tx, key string) (Record, error) {
 	return r, nil
 }
 
-// put writes r, replacing prev (nil when new) and moving its index entries.
+// put writes r, replacing prev (nil when new) and moving its index entries. An index entry
+// whose value did not change is left alone (no page rewrite).
 func (t *table) put(tx *bolt.Tx, r, prev Record) error {
 	for _, ix := range t.indexes {
 		b := tx.Bucket(ix.bucket)
 		nv := ix.value(r)
 		if prev != nil {
-			if ov := ix.value(prev); ov != nv {
-				if err := b.Delete(indexKey(ov, prev.Key())); err != nil {
-					return err
-				}
+			ov := ix.value(prev)
+			if ov == nv {
+				continue
+			}
+			if err := b.Delete(indexKey(ov, prev.Key())); err != nil {
+				return err
 			}
 		}
 		if err := b.Put(indexKey(nv, r.Key()), nil); err != nil {

@@ -90,6 +90,9 @@ type Result struct {
 	// Changed is false when the command succeeded without changing anything (an idempotent
 	// map_cell0, an update to the values already stored).
 	Changed bool
+	// Record is the record a single-record command left in the state (the one it wrote, or
+	// the one already there when it changed nothing), so a writer can answer without reading.
+	Record Record
 }
 
 func okResult(ac *applyCtx) *Result { return &Result{Index: ac.index, FailedOp: -1, Changed: true} }

@@ -1,6 +1,9 @@
 package fsm
 
-import "fmt"
+import (
+	"fmt"
+	"reflect"
+)
 
 // recordVersion prefixes every stored record so the layout can evolve.
 const recordVersion = 1
@@ -33,6 +36,28 @@ func (m *MapMarker) rev() uint64       { return m.Revision }
 func (h *HostMapping) cell() string     { return h.CellUUID }
 func (m *InstanceMapping) cell() string { return m.CellUUID }
 func (m *MapMarker) cell() string       { return m.CellUUID }
+
+// EncodeRecord returns a record's kind (its table's name) and its stored bytes, for carrying
+// it to another node; DecodeRecord reverses it.
+func EncodeRecord(r Record) (kind string, data []byte) {
+	for _, t := range allTables {
+		if reflect.TypeOf(t.newRec()) == reflect.TypeOf(r) {
+			return t.name, encodeRecord(r)
+		}
+	}
+	return "", nil
+}
+
+// DecodeRecord rebuilds a record written by EncodeRecord.
+func DecodeRecord(kind string, data []byte) (Record, error) {
+	for _, t := range allTables {
+		if t.name == kind {
+			r := t.newRec()
+			return r, decodeRecord(data, r)
+		}
+	}
+	return nil, fmt.Errorf("decode record: unknown kind %q", kind)
+}
 
 func encodeRecord(r Record) []byte {
 	e := encoder{b: make([]byte, 0, 128)}

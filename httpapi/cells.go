@@ -57,8 +57,9 @@ func (s *Service) getCell(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Service) readCell(w http.ResponseWriter, r *http.Request, status int, index uint64, uuid string) {
-	s.readAfterWrite(w, r, status, index, func(rd *fsm.Reader) (any, error) {
+// writtenCell answers a cell write with the cell as stored.
+func (s *Service) writtenCell(w http.ResponseWriter, r *http.Request, status int, res *fsm.Result, uuid string) {
+	s.replyWritten(w, r, status, res, func(rd *fsm.Reader) (any, error) {
 		c, err := rd.Cell(uuid)
 		if err != nil {
 			return nil, err
@@ -82,7 +83,7 @@ func (s *Service) createCell(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.readCell(w, r, http.StatusCreated, res.Index, cell.UUID)
+	s.writtenCell(w, r, http.StatusCreated, res, cell.UUID)
 }
 
 func (s *Service) validCellCreate(req api.CellCreate) (fsm.Cell, error) {
@@ -127,7 +128,7 @@ func (s *Service) mapCell0(w http.ResponseWriter, r *http.Request) {
 	if res.Changed {
 		status = http.StatusCreated
 	}
-	s.readCell(w, r, status, res.Index, fsm.Cell0UUID)
+	s.writtenCell(w, r, status, res, fsm.Cell0UUID)
 }
 
 func (s *Service) updateCell(w http.ResponseWriter, r *http.Request) {
@@ -151,7 +152,7 @@ func (s *Service) updateCell(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.readCell(w, r, http.StatusOK, res.Index, uuid)
+	s.writtenCell(w, r, http.StatusOK, res, uuid)
 }
 
 func (s *Service) validCellUpdate(req api.CellUpdate) error {

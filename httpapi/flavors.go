@@ -80,7 +80,7 @@ func (s *Service) createFlavor(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.readAfterWrite(w, r, http.StatusCreated, res.Index, func(rd *fsm.Reader) (any, error) {
+	s.replyWritten(w, r, http.StatusCreated, res, func(rd *fsm.Reader) (any, error) {
 		got, err := rd.Flavor(f.ID)
 		if err != nil {
 			return nil, err

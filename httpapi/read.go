@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -124,5 +125,27 @@ func (s *Service) putOne(w http.ResponseWriter, r *http.Request, op fsm.Op, stat
 	if !ok {
 		return
 	}
-	s.readAfterWrite(w, r, status, res.Index, view)
+	s.replyWritten(w, r, status, res, view)
+}
+
+// replyWritten answers a write with the record it stored: straight from the apply result when
+// it carries one (no second read, and a follower need not wait for its own apply), else by
+// reading it back once the local state has applied the write.
+func (s *Service) replyWritten(w http.ResponseWriter, r *http.Request, status int, res *fsm.Result, view func(rd *fsm.Reader) (any, error)) {
+	switch rec := res.Record.(type) {
+	case *fsm.InstanceMapping:
+		buf := bufPool.Get().(*bytes.Buffer)
+		defer bufPool.Put(buf)
+		buf.Reset()
+		buf.Write(appendInstanceMapping(buf.AvailableBuffer(), rec))
+		s.replyJSON(w, status, res.Index, buf.Bytes())
+	case *fsm.HostMapping:
+		s.reply(w, status, res.Index, hostOut(rec))
+	case *fsm.Cell:
+		s.reply(w, status, res.Index, s.cellView(rec, false))
+	case *fsm.Flavor:
+		s.reply(w, status, res.Index, flavorOut(rec))
+	default:
+		s.readAfterWrite(w, r, status, res.Index, view)
+	}
 }

@@ -41,7 +41,6 @@ func (s *Service) routes() *mux.Router {
 	v1.HandleFunc("/hosts/{host}", s.putHost).Methods(http.MethodPut)
 	v1.HandleFunc("/hosts/{host}", s.deleteHost).Methods(http.MethodDelete)
 
-
 	v1.HandleFunc("/txn", s.txn).Methods(http.MethodPost)
 
 	v1.HandleFunc("/flavors", s.listFlavors).Methods(http.MethodGet)

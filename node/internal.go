@@ -26,11 +26,13 @@ const (
 const maxEntrySize = 4 << 20
 
 type wireResult struct {
-	Index    uint64 `json:"index"`
-	Changed  bool   `json:"changed"`
-	FailedOp int    `json:"failed_op"`
-	Code     string `json:"code,omitempty"`
-	Message  string `json:"message,omitempty"`
+	Index      uint64 `json:"index"`
+	Changed    bool   `json:"changed"`
+	FailedOp   int    `json:"failed_op"`
+	Code       string `json:"code,omitempty"`
+	Message    string `json:"message,omitempty"`
+	RecordKind string `json:"record_kind,omitempty"`
+	Record     []byte `json:"record,omitempty"`
 }
 
 // wireError has the shape of the public API's errors: {"error": {"code", "message"}}.
@@ -130,6 +132,9 @@ func (n *Node) serveApply(w http.ResponseWriter, r *http.Request) {
 	if res.Err != nil {
 		wr.Code, wr.Message = fsm.Code(res.Err), res.Err.Error()
 	}
+	if res.Record != nil {
+		wr.RecordKind, wr.Record = fsm.EncodeRecord(res.Record)
+	}
 	writeInternal(w, http.StatusOK, wr)
 }
 
@@ -207,6 +212,13 @@ func (n *Node) forwardApply(ctx context.Context, data []byte) (*fsm.Result, erro
 	res := &fsm.Result{Index: wr.Index, Changed: wr.Changed, FailedOp: wr.FailedOp}
 	if wr.Code != "" || wr.Message != "" {
 		res.Err = fsm.ErrorFromCode(wr.Code, wr.Message)
+	}
+	if wr.RecordKind != "" {
+		rec, err := fsm.DecodeRecord(wr.RecordKind, wr.Record)
+		if err != nil {
+			return nil, fmt.Errorf("%w: bad record from leader: %v", ErrOutcomeUnknown, err)
+		}
+		res.Record = rec
 	}
 	return res, nil
 }
