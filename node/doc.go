@@ -2,7 +2,8 @@
 // raft-boltdb (fsync on) for the log and a file snapshot store.
 //
 // It is the only holder of *raft.Raft. Every node accepts every request: writes on a follower
-// are forwarded to the leader over HTTP (/internal/apply) and answered as if local;
+// are forwarded to the leader on its raft port (a framed request over kept connections) and
+// answered as if local;
 // linearizable reads note the leader's commit index, confirm leadership with one quorum round
 // shared by all concurrent reads (followers ask the leader for that index on its raft
 // port, one small request over a kept connection), wait until the local state has applied the index, then read locally.

@@ -9,10 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"time"
-
-	"github.com/cellmap/cellmap/fsm"
-	"github.com/cellmap/cellmap/transport"
 )
 
 // Paths of the node-to-node protocol, served on every node's HTTP listener.
@@ -22,18 +18,8 @@ const (
 	PathRemove = "/internal/remove"
 )
 
-// maxEntrySize caps a forwarded log entry (raft's suggested maximum is 512 KiB).
-const maxEntrySize = 4 << 20
-
-type wireResult struct {
-	Index      uint64 `json:"index"`
-	Changed    bool   `json:"changed"`
-	FailedOp   int    `json:"failed_op"`
-	Code       string `json:"code,omitempty"`
-	Message    string `json:"message,omitempty"`
-	RecordKind string `json:"record_kind,omitempty"`
-	Record     []byte `json:"record,omitempty"`
-}
+// maxAnswer caps a peer's answer to a membership request.
+const maxAnswer = 1 << 20
 
 // wireError has the shape of the public API's errors: {"error": {"code", "message"}}.
 type wireError struct {
@@ -55,11 +41,11 @@ type JoinRequest struct {
 	RaftAddr string `json:"raft_addr"`
 }
 
-// InternalHandler serves the node-to-node protocol (forwarded writes, read indexes, joins and
-// removals). Mount it on the node's HTTP listener; it is not for clients.
+// InternalHandler serves the node-to-node membership requests (joins and removals). Mount it
+// on the node's HTTP listener; it is not for clients. Forwarded writes and read indexes travel
+// on the raft port instead (rpc.go).
 func (n *Node) InternalHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+PathApply, n.serveApply)
 	mux.HandleFunc("POST "+PathJoin, n.serveJoin)
 	mux.HandleFunc("POST "+PathRemove, n.serveRemove)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
@@ -111,31 +97,6 @@ func errorFromWire(status int, body []byte) error {
 		}
 	}
 	return fmt.Errorf("node: peer answered %d: %s", status, bytes.TrimSpace(body))
-}
-
-func (n *Node) serveApply(w http.ResponseWriter, r *http.Request) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEntrySize))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid", err.Error())
-		return
-	}
-	if !n.IsLeader() {
-		internalError(w, ErrNotLeader)
-		return
-	}
-	res, err := n.applyLocal(r.Context(), data)
-	if err != nil {
-		internalError(w, err)
-		return
-	}
-	wr := wireResult{Index: res.Index, Changed: res.Changed, FailedOp: res.FailedOp}
-	if res.Err != nil {
-		wr.Code, wr.Message = fsm.Code(res.Err), res.Err.Error()
-	}
-	if res.Record != nil {
-		wr.RecordKind, wr.Record = fsm.EncodeRecord(res.Record)
-	}
-	writeInternal(w, http.StatusOK, wr)
 }
 
 func (n *Node) serveJoin(w http.ResponseWriter, r *http.Request) {
@@ -190,7 +151,7 @@ func (n *Node) postLeader(ctx context.Context, path string, body []byte, unknown
 		return nil, fmt.Errorf("%w: %v", ErrNoLeader, err)
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, maxEntrySize))
+	out, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil && unknownOnSent {
 		return nil, fmt.Errorf("%w: reading answer of %s: %v", ErrOutcomeUnknown, addr, err)
 	}
@@ -198,58 +159,4 @@ func (n *Node) postLeader(ctx context.Context, path string, body []byte, unknown
 		return nil, errorFromWire(resp.StatusCode, out)
 	}
 	return out, err
-}
-
-func (n *Node) forwardApply(ctx context.Context, data []byte) (*fsm.Result, error) {
-	body, err := n.postLeader(ctx, PathApply, data, true)
-	if err != nil {
-		return nil, err
-	}
-	var wr wireResult
-	if err := json.Unmarshal(body, &wr); err != nil {
-		return nil, fmt.Errorf("%w: bad answer from leader: %v", ErrOutcomeUnknown, err)
-	}
-	res := &fsm.Result{Index: wr.Index, Changed: wr.Changed, FailedOp: wr.FailedOp}
-	if wr.Code != "" || wr.Message != "" {
-		res.Err = fsm.ErrorFromCode(wr.Code, wr.Message)
-	}
-	if wr.RecordKind != "" {
-		rec, err := fsm.DecodeRecord(wr.RecordKind, wr.Record)
-		if err != nil {
-			return nil, fmt.Errorf("%w: bad record from leader: %v", ErrOutcomeUnknown, err)
-		}
-		res.Record = rec
-	}
-	return res, nil
-}
-
-// fetchRemoteReadIndex asks the leader for a read index over its raft port (shared by
-// concurrent follower reads).
-func (n *Node) fetchRemoteReadIndex() (uint64, error) {
-	addr, _ := n.raft.LeaderWithID()
-	if addr == "" {
-		return 0, ErrNoLeader
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	idx, err := n.readIndexes.ReadIndex(ctx, string(addr))
-	switch {
-	case errors.Is(err, transport.ErrRemoteNotLeader):
-		return 0, ErrNotLeader
-	case err != nil:
-		return 0, fmt.Errorf("%w: %v", ErrNoLeader, err)
-	}
-	return idx, nil
-}
-
-// serveReadIndex answers a follower's read-index request on the raft port.
-func (n *Node) serveReadIndex(ctx context.Context) (uint64, bool, error) {
-	if !n.IsLeader() {
-		return 0, true, nil
-	}
-	idx, err := n.leaderReadIndex(ctx)
-	if errors.Is(err, ErrNotLeader) {
-		return 0, true, nil
-	}
-	return idx, false, err
 }

@@ -32,8 +32,8 @@ type Node struct {
 	mux       *transport.Mux
 	trans     *raft.NetworkTransport
 	client    *http.Client
-	// readIndexes asks the leader for read indexes over its raft port.
-	readIndexes *transport.ReadIndexClient
+	// applyRPC and readIndexRPC reach the leader's raft port.
+	applyRPC, readIndexRPC *transport.RPCClient
 
 	notifyCh  chan bool
 	readyTerm atomic.Uint64
@@ -64,7 +64,8 @@ func New(cfg *Config) (*Node, error) {
 	}
 	n := &Node{cfg: *cfg, logger: cfg.Logger, notifyCh: make(chan bool, 16), ready: newSignal(),
 		metaCache: map[string]transport.Meta{}, done: make(chan struct{}), client: transport.NewHTTPClient(nil),
-		readIndexes: transport.NewReadIndexClient(cfg.Faults)}
+		applyRPC:     transport.NewRPCClient(transport.ProtoApply, 128, cfg.Faults),
+		readIndexRPC: transport.NewRPCClient(transport.ProtoReadIndex, 2, cfg.Faults)}
 	if n.logger == nil {
 		n.logger = hclog.NewNullLogger()
 	}
@@ -148,7 +149,7 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("node: listen raft: %w", err)
 	}
-	n.mux = transport.NewMux(ln, n.meta, n.serveReadIndex, n.cfg.Faults, n.logger.Named("mux"))
+	n.mux = transport.NewMux(ln, n.meta, n.rpcHandlers(), 2*n.cfg.Raft.ApplyTimeout, n.cfg.Faults, n.logger.Named("mux"))
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: streamLayer{n.mux.RaftLayer()}, MaxPool: 8, Timeout: 10 * time.Second,
 		Logger: n.logger.Named("transport"),
@@ -223,7 +224,8 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.trans.Close()
 		n.closeStores()
 		n.client.CloseIdleConnections()
-		n.readIndexes.Close()
+		n.applyRPC.Close()
+		n.readIndexRPC.Close()
 	})
 	return err
 }

@@ -41,11 +41,12 @@ type Meta struct {
 // Mux shares one TCP listener between raft's stream layer and metadata queries, so a node is
 // found by its raft address alone (raft only knows peers by that address).
 type Mux struct {
-	ln        net.Listener
-	meta      func() Meta
-	readIndex ReadIndexFunc
-	faults    *Faults
-	logger    Logger
+	ln         net.Listener
+	meta       func() Meta
+	rpc        map[byte]RPCHandler
+	rpcTimeout time.Duration
+	faults     *Faults
+	logger     Logger
 
 	raftConns chan net.Conn
 	done      chan struct{}
@@ -71,13 +72,14 @@ func (m *Mux) track(c net.Conn, add bool) {
 	delete(m.conns, c)
 }
 
-// NewMux serves ln. meta is called for every metadata query, readIndex (may be nil) for every
-// read-index request. faults may be nil.
-func NewMux(ln net.Listener, meta func() Meta, readIndex ReadIndexFunc, faults *Faults, logger Logger) *Mux {
+// NewMux serves ln. meta is called for every metadata query; rpc maps protocol bytes
+// (ProtoApply, ProtoReadIndex) to their handlers, each request bounded by rpcTimeout. faults
+// may be nil.
+func NewMux(ln net.Listener, meta func() Meta, rpc map[byte]RPCHandler, rpcTimeout time.Duration, faults *Faults, logger Logger) *Mux {
 	if logger == nil {
 		logger = nopLogger{}
 	}
-	m := &Mux{ln: ln, meta: meta, readIndex: readIndex, faults: faults, logger: logger,
+	m := &Mux{ln: ln, meta: meta, rpc: rpc, rpcTimeout: rpcTimeout, faults: faults, logger: logger,
 		raftConns: make(chan net.Conn, 16), done: make(chan struct{}), conns: map[net.Conn]bool{}}
 	go m.serve()
 	return m
@@ -119,13 +121,15 @@ func (m *Mux) route(c net.Conn) {
 		case <-m.done:
 			c.Close()
 		}
-	case protoReadIndex:
-		m.serveReadIndex(m.faults.wrap(c))
 	case protoMeta:
 		defer c.Close()
 		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		json.NewEncoder(c).Encode(m.meta())
 	default:
+		if h, ok := m.rpc[b[0]]; ok {
+			m.serveRPC(m.faults.wrap(c), h)
+			return
+		}
 		m.logger.Warn("unknown protocol on raft port", "byte", b[0], "remote", c.RemoteAddr())
 		c.Close()
 	}

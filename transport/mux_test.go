@@ -15,7 +15,7 @@ func newTestMux(t *testing.T, meta Meta, faults *Faults) *Mux {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := NewMux(ln, func() Meta { return meta }, nil, faults, nil)
+	m := NewMux(ln, func() Meta { return meta }, nil, time.Second, faults, nil)
 	t.Cleanup(func() { m.Close() })
 	return m
 }

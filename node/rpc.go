@@ -1,0 +1,194 @@
+package node
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/transport"
+)
+
+// Node-to-node requests on the raft port (transport.ProtoApply, transport.ProtoReadIndex).
+// An answer starts with a status byte; an OK apply answer then carries the fsm.Result, an OK
+// read-index answer the index, and an error answer its message.
+const (
+	rpcOK byte = iota
+	rpcNotLeader
+	rpcNoLeader
+	rpcOutcomeUnknown
+	rpcBusy
+	rpcFailed
+)
+
+var rpcErrors = []struct {
+	status byte
+	err    error
+}{
+	{rpcNotLeader, ErrNotLeader}, {rpcNoLeader, ErrNoLeader}, {rpcOutcomeUnknown, ErrOutcomeUnknown},
+	{rpcBusy, ErrBusy}, {rpcNoLeader, ErrShutdown},
+}
+
+func (n *Node) rpcHandlers() map[byte]transport.RPCHandler {
+	return map[byte]transport.RPCHandler{transport.ProtoApply: n.rpcApply, transport.ProtoReadIndex: n.rpcReadIndex}
+}
+
+func errorAnswer(err error) []byte {
+	status := rpcFailed
+	for _, e := range rpcErrors {
+		if errors.Is(err, e.err) {
+			status = e.status
+			break
+		}
+	}
+	return appendString([]byte{status}, err.Error())
+}
+
+// rpcApply applies a follower's forwarded entry; only the leader does.
+func (n *Node) rpcApply(ctx context.Context, entry []byte) []byte {
+	if !n.IsLeader() {
+		return errorAnswer(ErrNotLeader)
+	}
+	res, err := n.applyLocal(ctx, entry)
+	if err != nil {
+		return errorAnswer(err)
+	}
+	b := binary.AppendUvarint([]byte{rpcOK}, res.Index)
+	b = append(b, boolByte(res.Changed))
+	b = binary.AppendVarint(b, int64(res.FailedOp))
+	code, msg := "", ""
+	if res.Err != nil {
+		code, msg = fsm.Code(res.Err), res.Err.Error()
+	}
+	b = appendString(appendString(b, code), msg)
+	kind, rec := "", []byte(nil)
+	if res.Record != nil {
+		kind, rec = fsm.EncodeRecord(res.Record)
+	}
+	return appendString(appendString(b, kind), string(rec))
+}
+
+// rpcReadIndex answers a follower's read-index request.
+func (n *Node) rpcReadIndex(ctx context.Context, _ []byte) []byte {
+	if !n.IsLeader() {
+		return errorAnswer(ErrNotLeader)
+	}
+	idx, err := n.leaderReadIndex(ctx)
+	if err != nil {
+		return errorAnswer(err)
+	}
+	return binary.AppendUvarint([]byte{rpcOK}, idx)
+}
+
+// callLeader sends a request to the leader's raft port. A request that never reached it is a
+// definite failure (ErrNoLeader, retried); one whose answer was lost is ErrOutcomeUnknown when
+// unknownOnSent (writes), else ErrNoLeader (reads can be repeated).
+func (n *Node) callLeader(ctx context.Context, c *transport.RPCClient, req []byte, unknownOnSent bool) ([]byte, error) {
+	addr, _ := n.raft.LeaderWithID()
+	if addr == "" {
+		return nil, ErrNoLeader
+	}
+	resp, err := c.Call(ctx, string(addr), req)
+	switch {
+	case errors.Is(err, transport.ErrNotSent) || (err != nil && !unknownOnSent):
+		return nil, fmt.Errorf("%w: %v", ErrNoLeader, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: forwarding to %s: %v", ErrOutcomeUnknown, addr, err)
+	case len(resp) == 0:
+		return nil, fmt.Errorf("%w: empty answer from %s", ErrOutcomeUnknown, addr)
+	case resp[0] != rpcOK:
+		return nil, decodeErrorAnswer(resp)
+	}
+	return resp[1:], nil
+}
+
+func decodeErrorAnswer(resp []byte) error {
+	msg, _ := readString(resp[1:])
+	for _, e := range rpcErrors {
+		if e.status == resp[0] {
+			return fmt.Errorf("%w: %s", e.err, msg)
+		}
+	}
+	return fmt.Errorf("node: leader failed: %s", msg)
+}
+
+func (n *Node) forwardApply(ctx context.Context, entry []byte) (*fsm.Result, error) {
+	b, err := n.callLeader(ctx, n.applyRPC, entry, true)
+	if err != nil {
+		return nil, err
+	}
+	res, err := decodeResult(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad answer from the leader: %v", ErrOutcomeUnknown, err)
+	}
+	return res, nil
+}
+
+func decodeResult(b []byte) (*fsm.Result, error) {
+	res := &fsm.Result{}
+	var n int
+	res.Index, n = binary.Uvarint(b)
+	if n <= 0 || len(b) < n+1 {
+		return nil, errors.New("truncated result")
+	}
+	res.Changed, b = b[n] == 1, b[n+1:]
+	failed, n := binary.Varint(b)
+	if n <= 0 {
+		return nil, errors.New("truncated result")
+	}
+	res.FailedOp, b = int(failed), b[n:]
+	var code, msg, kind, rec string
+	for _, p := range []*string{&code, &msg, &kind, &rec} {
+		if *p, b = readString(b); b == nil {
+			return nil, errors.New("truncated result")
+		}
+	}
+	if code != "" || msg != "" {
+		res.Err = fsm.ErrorFromCode(code, msg)
+	}
+	if kind != "" {
+		r, err := fsm.DecodeRecord(kind, []byte(rec))
+		if err != nil {
+			return nil, err
+		}
+		res.Record = r
+	}
+	return res, nil
+}
+
+// fetchRemoteReadIndex asks the leader for a read index (shared by concurrent follower reads).
+func (n *Node) fetchRemoteReadIndex() (uint64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, err := n.callLeader(ctx, n.readIndexRPC, nil, false)
+	if err != nil {
+		return 0, err
+	}
+	idx, k := binary.Uvarint(b)
+	if k <= 0 {
+		return 0, fmt.Errorf("%w: bad read index answer", ErrNoLeader)
+	}
+	return idx, nil
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// readString reads what appendString wrote; the rest is nil when b is truncated.
+func readString(b []byte) (string, []byte) {
+	l, n := binary.Uvarint(b)
+	if n <= 0 || uint64(len(b)-n) < l {
+		return "", nil
+	}
+	return string(b[n : n+int(l)]), b[n+int(l):]
+}

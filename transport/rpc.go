@@ -1,0 +1,184 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// Request/response protocols on the shared port. After the protocol byte a connection carries
+// frames (uvarint length, payload): a request, its answer, the next request... Callers keep
+// connections open and use one per request in flight.
+const (
+	// ProtoApply forwards a log entry to the leader.
+	ProtoApply byte = 'A'
+	// ProtoReadIndex asks the leader for a read index.
+	ProtoReadIndex byte = 'I'
+)
+
+// maxFrame bounds one request or answer.
+const maxFrame = 16 << 20
+
+// RPCHandler answers one request of a protocol.
+type RPCHandler func(ctx context.Context, req []byte) []byte
+
+func (m *Mux) serveRPC(c net.Conn, h RPCHandler) {
+	m.track(c, true)
+	defer m.track(c, false)
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for {
+		c.SetReadDeadline(time.Now().Add(10 * time.Minute))
+		req, err := readFrame(r)
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), m.rpcTimeout)
+		resp := h(ctx, req)
+		cancel()
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if err := writeFrame(c, resp); err != nil {
+			return
+		}
+	}
+}
+
+func readFrame(r *bufio.Reader) ([]byte, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	if n > maxFrame {
+		return nil, fmt.Errorf("transport: frame of %d bytes", n)
+	}
+	b := make([]byte, n)
+	_, err = io.ReadFull(r, b)
+	return b, err
+}
+
+func writeFrame(w io.Writer, p []byte) error {
+	b := make([]byte, 0, binary.MaxVarintLen64+len(p))
+	b = binary.AppendUvarint(b, uint64(len(p)))
+	_, err := w.Write(append(b, p...))
+	return err
+}
+
+// ErrNotSent reports that a call failed before its request was completely written: the peer
+// cannot have acted on it.
+var ErrNotSent = errors.New("transport: request not sent")
+
+// RPCClient calls one protocol on peers' shared ports, keeping idle connections for reuse.
+type RPCClient struct {
+	proto   byte
+	faults  *Faults
+	maxIdle int
+
+	mu   sync.Mutex
+	idle map[string][]*rpcConn
+}
+
+type rpcConn struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+// NewRPCClient returns a client of proto keeping up to maxIdle idle connections per peer.
+// faults may be nil.
+func NewRPCClient(proto byte, maxIdle int, faults *Faults) *RPCClient {
+	return &RPCClient{proto: proto, faults: faults, maxIdle: maxIdle, idle: map[string][]*rpcConn{}}
+}
+
+// Call sends req to the peer at addr and returns its answer. An error wrapping ErrNotSent
+// means the peer never got the whole request; any other error leaves its fate unknown.
+func (c *RPCClient) Call(ctx context.Context, addr string, req []byte) ([]byte, error) {
+	rc, err := c.conn(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(time.Minute)
+	}
+	rc.c.SetDeadline(deadline)
+	if err := writeFrame(rc.c, req); err != nil {
+		rc.c.Close()
+		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+	}
+	resp, err := readFrame(rc.r)
+	if err != nil {
+		rc.c.Close()
+		return nil, fmt.Errorf("transport: call %s: %w", addr, err)
+	}
+	c.release(addr, rc)
+	return resp, nil
+}
+
+// conn returns a live idle connection to addr, or a new one.
+func (c *RPCClient) conn(ctx context.Context, addr string) (*rpcConn, error) {
+	for {
+		c.mu.Lock()
+		list := c.idle[addr]
+		if len(list) == 0 {
+			c.mu.Unlock()
+			break
+		}
+		rc := list[len(list)-1]
+		c.idle[addr] = list[:len(list)-1]
+		c.mu.Unlock()
+		if alive(rc.c) {
+			return rc, nil
+		}
+		rc.c.Close()
+	}
+	if err := c.faults.dialAllowed(addr); err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := nc.Write([]byte{c.proto}); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	nc = c.faults.wrap(nc)
+	return &rpcConn{c: nc, r: bufio.NewReader(nc)}, nil
+}
+
+// alive tells whether an idle connection was closed by its peer (which never writes unasked).
+func alive(c net.Conn) bool {
+	c.SetReadDeadline(time.Now())
+	var b [1]byte
+	_, err := c.Read(b[:])
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+func (c *RPCClient) release(addr string, rc *rpcConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.idle[addr]) >= c.maxIdle {
+		rc.c.Close()
+		return
+	}
+	c.idle[addr] = append(c.idle[addr], rc)
+}
+
+// Close closes every idle connection.
+func (c *RPCClient) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for addr, list := range c.idle {
+		for _, rc := range list {
+			rc.c.Close()
+		}
+		delete(c.idle, addr)
+	}
+}
