@@ -57,17 +57,6 @@ func (s *Service) getCell(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// writtenCell answers a cell write with the cell as stored.
-func (s *Service) writtenCell(w http.ResponseWriter, r *http.Request, status int, res *fsm.Result, uuid string) {
-	s.replyWritten(w, r, status, res, func(rd *fsm.Reader) (any, error) {
-		c, err := rd.Cell(uuid)
-		if err != nil {
-			return nil, err
-		}
-		return s.cellView(c, false), nil
-	})
-}
-
 func (s *Service) createCell(w http.ResponseWriter, r *http.Request) {
 	var req api.CellCreate
 	if err := decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
@@ -83,7 +72,7 @@ func (s *Service) createCell(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.writtenCell(w, r, http.StatusCreated, res, cell.UUID)
+	s.replyWritten(w, http.StatusCreated, res)
 }
 
 func (s *Service) validCellCreate(req api.CellCreate) (fsm.Cell, error) {
@@ -128,7 +117,7 @@ func (s *Service) mapCell0(w http.ResponseWriter, r *http.Request) {
 	if res.Changed {
 		status = http.StatusCreated
 	}
-	s.writtenCell(w, r, status, res, fsm.Cell0UUID)
+	s.replyWritten(w, status, res)
 }
 
 func (s *Service) updateCell(w http.ResponseWriter, r *http.Request) {
@@ -152,7 +141,7 @@ func (s *Service) updateCell(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.writtenCell(w, r, http.StatusOK, res, uuid)
+	s.replyWritten(w, http.StatusOK, res)
 }
 
 func (s *Service) validCellUpdate(req api.CellUpdate) error {

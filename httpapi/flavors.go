@@ -80,13 +80,7 @@ func (s *Service) createFlavor(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.replyWritten(w, r, http.StatusCreated, res, func(rd *fsm.Reader) (any, error) {
-		got, err := rd.Flavor(f.ID)
-		if err != nil {
-			return nil, err
-		}
-		return flavorOut(got), nil
-	})
+	s.replyWritten(w, http.StatusCreated, res)
 }
 
 func (s *Service) deleteFlavor(w http.ResponseWriter, r *http.Request) {

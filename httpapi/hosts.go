@@ -86,13 +86,7 @@ func (s *Service) putHost(w http.ResponseWriter, r *http.Request) {
 	}
 	op := fsm.Op{Kind: fsm.OpPut, Table: fsm.TableHostMappings, Record: &fsm.HostMapping{Host: host, CellUUID: cell},
 		IfRevision: ifRev, IfAbsent: ifAbsent}
-	s.putOne(w, r, op, http.StatusOK, func(rd *fsm.Reader) (any, error) {
-		h, err := rd.HostMapping(host)
-		if err != nil {
-			return nil, err
-		}
-		return hostOut(h), nil
-	})
+	s.putOne(w, r, op, http.StatusOK)
 }
 
 // deleteHost removes a host mapping; with ?cell_uuid= the cell must exist (404 unknown_cell)

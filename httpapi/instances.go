@@ -172,13 +172,7 @@ func (s *Service) putInstanceMapping(w http.ResponseWriter, r *http.Request) {
 	if ifAbsent {
 		status = http.StatusCreated
 	}
-	s.putOne(w, r, op, status, func(rd *fsm.Reader) (any, error) {
-		m, err := rd.InstanceMapping(uuid)
-		if err != nil {
-			return nil, err
-		}
-		return InstanceMappingOut(m), nil
-	})
+	s.putOne(w, r, op, status)
 }
 
 func (s *Service) deleteInstanceMapping(w http.ResponseWriter, r *http.Request) {

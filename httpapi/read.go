@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -98,40 +99,18 @@ func (s *Service) read(w http.ResponseWriter, r *http.Request, fn func(rd *fsm.R
 	s.reply(w, http.StatusOK, index, out)
 }
 
-// readAfterWrite answers with fn's view once the local state has applied index (the node that
-// served a forwarded write may lag the leader by a moment).
-func (s *Service) readAfterWrite(w http.ResponseWriter, r *http.Request, status int, index uint64, fn func(rd *fsm.Reader) (any, error)) {
-	if err := s.node.FSM().WaitApplied(r.Context(), index); err != nil {
-		s.failErr(w, err)
-		return
-	}
-	var out any
-	err := s.node.FSM().View(func(rd *fsm.Reader) error {
-		index = rd.AppliedIndex()
-		var err error
-		out, err = fn(rd)
-		return err
-	})
-	if err != nil {
-		s.failErr(w, err)
-		return
-	}
-	s.reply(w, status, index, out)
-}
-
 // putOne applies one (possibly conditional) put and answers with the record as now stored.
-func (s *Service) putOne(w http.ResponseWriter, r *http.Request, op fsm.Op, status int, view func(rd *fsm.Reader) (any, error)) {
+func (s *Service) putOne(w http.ResponseWriter, r *http.Request, op fsm.Op, status int) {
 	res, ok := s.applied(w, r, &fsm.Txn{Ops: []fsm.Op{op}}, op.IfRevision != 0 || op.IfAbsent)
 	if !ok {
 		return
 	}
-	s.replyWritten(w, r, status, res, view)
+	s.replyWritten(w, status, res)
 }
 
-// replyWritten answers a write with the record it stored: straight from the apply result when
-// it carries one (no second read, and a follower need not wait for its own apply), else by
-// reading it back once the local state has applied the write.
-func (s *Service) replyWritten(w http.ResponseWriter, r *http.Request, status int, res *fsm.Result, view func(rd *fsm.Reader) (any, error)) {
+// replyWritten answers a write with the record it stored, straight from the apply result: no
+// second read, and a follower need not wait for its own apply.
+func (s *Service) replyWritten(w http.ResponseWriter, status int, res *fsm.Result) {
 	switch rec := res.Record.(type) {
 	case *fsm.InstanceMapping:
 		buf := bufPool.Get().(*bytes.Buffer)
@@ -146,6 +125,6 @@ func (s *Service) replyWritten(w http.ResponseWriter, r *http.Request, status in
 	case *fsm.Flavor:
 		s.reply(w, status, res.Index, flavorOut(rec))
 	default:
-		s.readAfterWrite(w, r, status, res.Index, view)
+		s.fail(w, http.StatusInternalServerError, api.CodeInternal, fmt.Sprintf("write at index %d returned no record", res.Index))
 	}
 }
