@@ -48,7 +48,7 @@ func (f *FSM) applyCreateCell(ac *applyCtx, c *CreateCell) (*Result, error) {
 		return failResult(ac, -1, "the specified transport_url and/or database_connection combination already exists for another cell with uuid %s: %w", dup, ErrDuplicateURL), nil
 	}
 	cell.stamp(ac, nil)
-	return withRecord(okResult(ac), &cell), cellsTable.put(ac.tx, &cell, nil)
+	return withRecord(okResult(ac), &cell), cellsTable.put(ac, &cell, nil)
 }
 
 // withRecord attaches the record a command left in the state to its result.
@@ -67,7 +67,7 @@ func (f *FSM) applyMapCell0(ac *applyCtx, c *MapCell0) (*Result, error) {
 	}
 	cell := Cell{UUID: Cell0UUID, Name: Cell0Name, TransportURL: Cell0TransportURL, DatabaseConnection: c.DatabaseConnection}
 	cell.stamp(ac, nil)
-	return withRecord(okResult(ac), &cell), cellsTable.put(ac.tx, &cell, nil)
+	return withRecord(okResult(ac), &cell), cellsTable.put(ac, &cell, nil)
 }
 
 // applyUpdateCell follows update_cell's order of checks: not found, duplicate URL, cell0 flag.
@@ -115,7 +115,7 @@ func (f *FSM) applyUpdateCell(ac *applyCtx, c *UpdateCell) (*Result, error) {
 		return &Result{Index: ac.index, FailedOp: -1, Record: prev}, nil
 	}
 	next.stamp(ac, prev)
-	return withRecord(okResult(ac), &next), cellsTable.put(ac.tx, &next, prev)
+	return withRecord(okResult(ac), &next), cellsTable.put(ac, &next, prev)
 }
 
 // cellUsage counts what still points at a cell.
@@ -180,7 +180,7 @@ func (f *FSM) applyDeleteCell(ac *applyCtx, c *DeleteCell) (*Result, error) {
 		recs []Record
 	}{{instancesTable, u.mappings}, {hostsTable, u.hosts}} {
 		for _, r := range group.recs {
-			if err := group.t.del(ac.tx, r); err != nil {
+			if err := group.t.del(ac, r); err != nil {
 				return nil, err
 			}
 		}
@@ -188,11 +188,11 @@ func (f *FSM) applyDeleteCell(ac *applyCtx, c *DeleteCell) (*Result, error) {
 	if m, err := markersTable.get(ac.tx, c.UUID); err != nil {
 		return nil, err
 	} else if m != nil {
-		if err := markersTable.del(ac.tx, m); err != nil {
+		if err := markersTable.del(ac, m); err != nil {
 			return nil, err
 		}
 	}
-	return okResult(ac), cellsTable.del(ac.tx, prev)
+	return okResult(ac), cellsTable.del(ac, prev)
 }
 
 func (f *FSM) applyPutFlavor(ac *applyCtx, c *PutFlavor) (*Result, error) {
@@ -208,7 +208,7 @@ func (f *FSM) applyPutFlavor(ac *applyCtx, c *PutFlavor) (*Result, error) {
 		return failResult(ac, -1, "flavor %s: %w", fl.ID, ErrExists), nil
 	}
 	fl.stamp(ac, nil)
-	return withRecord(okResult(ac), &fl), flavorsTable.put(ac.tx, &fl, nil)
+	return withRecord(okResult(ac), &fl), flavorsTable.put(ac, &fl, nil)
 }
 
 func (f *FSM) applyDeleteFlavor(ac *applyCtx, c *DeleteFlavor) (*Result, error) {
@@ -219,5 +219,5 @@ func (f *FSM) applyDeleteFlavor(ac *applyCtx, c *DeleteFlavor) (*Result, error) 
 	if prev == nil {
 		return failResult(ac, -1, "flavor %s: %w", c.ID, ErrNotFound), nil
 	}
-	return okResult(ac), flavorsTable.del(ac.tx, prev)
+	return okResult(ac), flavorsTable.del(ac, prev)
 }

@@ -147,15 +147,15 @@ func writeOp(ac *applyCtx, op *Op, prev Record) error {
 	switch op.Kind {
 	case OpPut:
 		op.Record.stamp(ac, prev)
-		return tb.put(ac.tx, op.Record, prev)
+		return tb.put(ac, op.Record, prev)
 	case OpPutIfAbsent:
 		if prev != nil {
 			return nil
 		}
 		op.Record.stamp(ac, nil)
-		return tb.put(ac.tx, op.Record, nil)
+		return tb.put(ac, op.Record, nil)
 	case OpDelete:
-		return tb.del(ac.tx, prev)
+		return tb.del(ac, prev)
 	}
 	return nil
 }

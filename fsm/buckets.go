@@ -111,9 +111,10 @@ func (t *table) get(tx *bolt.Tx, key string) (Record, error) {
 	return r, nil
 }
 
-// put writes r, replacing prev (nil when new) and moving its index entries. An index entry
-// whose value did not change is left alone (no page rewrite).
-func (t *table) put(tx *bolt.Tx, r, prev Record) error {
+// put writes r, replacing prev (nil when new) and moving its index entries, and keeps the
+// state checksum current. An index entry whose value did not change is left alone.
+func (t *table) put(ac *applyCtx, r, prev Record) error {
+	tx := ac.tx
 	for _, ix := range t.indexes {
 		b := tx.Bucket(ix.bucket)
 		nv := ix.value(r)
@@ -122,25 +123,43 @@ func (t *table) put(tx *bolt.Tx, r, prev Record) error {
 			if ov == nv {
 				continue
 			}
-			if err := b.Delete(indexKey(ov, prev.Key())); err != nil {
+			k := indexKey(ov, prev.Key())
+			ac.sum ^= entryHash(ix.bucket, k, nil)
+			if err := b.Delete(k); err != nil {
 				return err
 			}
 		}
-		if err := b.Put(indexKey(nv, r.Key()), nil); err != nil {
+		k := indexKey(nv, r.Key())
+		ac.sum ^= entryHash(ix.bucket, k, nil)
+		if err := b.Put(k, nil); err != nil {
 			return err
 		}
 	}
-	return tx.Bucket(t.bucket).Put([]byte(r.Key()), encodeRecord(r))
+	b := tx.Bucket(t.bucket)
+	key := []byte(r.Key())
+	if old := b.Get(key); old != nil {
+		ac.sum ^= entryHash(t.bucket, key, old)
+	}
+	v := encodeRecord(r)
+	ac.sum ^= entryHash(t.bucket, key, v)
+	return b.Put(key, v)
 }
 
-// del removes prev and its index entries.
-func (t *table) del(tx *bolt.Tx, prev Record) error {
+// del removes prev and its index entries, and keeps the state checksum current.
+func (t *table) del(ac *applyCtx, prev Record) error {
 	for _, ix := range t.indexes {
-		if err := tx.Bucket(ix.bucket).Delete(indexKey(ix.value(prev), prev.Key())); err != nil {
+		k := indexKey(ix.value(prev), prev.Key())
+		ac.sum ^= entryHash(ix.bucket, k, nil)
+		if err := ac.tx.Bucket(ix.bucket).Delete(k); err != nil {
 			return err
 		}
 	}
-	return tx.Bucket(t.bucket).Delete([]byte(prev.Key()))
+	b := ac.tx.Bucket(t.bucket)
+	key := []byte(prev.Key())
+	if old := b.Get(key); old != nil {
+		ac.sum ^= entryHash(t.bucket, key, old)
+	}
+	return b.Delete(key)
 }
 
 // scanIndex calls fn with the key of every record whose indexed value is value, in key order,

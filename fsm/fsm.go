@@ -49,6 +49,8 @@ type applyCtx struct {
 	tx    *bolt.Tx
 	index uint64
 	now   time.Time
+	// sum is the running state checksum, updated by every write (checksum.go).
+	sum uint64
 }
 
 // handler applies one decoded command. A returned error is a storage failure, which is fatal; a
@@ -73,9 +75,6 @@ type FSM struct {
 	applied atomic.Uint64
 	// notify is closed and replaced whenever applied moves.
 	notify atomic.Pointer[chan struct{}]
-
-	sumMu sync.Mutex
-	sum   checksumCache
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -126,7 +125,14 @@ func (f *FSM) openDB(path string) (*bolt.DB, error) {
 			return err
 		}
 		applied = readApplied(tx)
-		return nil
+		if _, ok := readChecksum(tx); ok {
+			return nil
+		}
+		sum, err := computeChecksum(tx)
+		if err != nil {
+			return err
+		}
+		return writeChecksum(tx, sum)
 	})
 	if err != nil {
 		db.Close()
@@ -199,6 +205,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	err := f.db.Update(func(tx *bolt.Tx) error {
 		applied := readApplied(tx)
 		last = applied
+		ac := &applyCtx{tx: tx}
+		ac.sum, _ = readChecksum(tx)
+		before := ac.sum
 		for i, l := range logs {
 			if l.Index <= applied {
 				continue
@@ -207,7 +216,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 			if l.Type != raft.LogCommand {
 				continue
 			}
-			res, err := f.dispatch(tx, l)
+			res, err := f.dispatch(ac, l)
 			if err != nil {
 				return err
 			}
@@ -215,6 +224,11 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 		}
 		if last == applied {
 			return nil
+		}
+		if ac.sum != before {
+			if err := writeChecksum(tx, ac.sum); err != nil {
+				return err
+			}
 		}
 		return writeApplied(tx, last)
 	})
@@ -228,7 +242,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	return out
 }
 
-func (f *FSM) dispatch(tx *bolt.Tx, l *raft.Log) (*Result, error) {
+func (f *FSM) dispatch(ac *applyCtx, l *raft.Log) (*Result, error) {
 	cmd, now, err := Decode(l.Data)
 	if err != nil {
 		panic(fmt.Errorf("fsm: entry %d: %w", l.Index, err))
@@ -237,7 +251,8 @@ func (f *FSM) dispatch(tx *bolt.Tx, l *raft.Log) (*Result, error) {
 	if !ok {
 		panic(fmt.Errorf("fsm: entry %d: no handler for %s", l.Index, cmd.Type()))
 	}
-	return h(&applyCtx{tx: tx, index: l.Index, now: now}, cmd)
+	ac.index, ac.now = l.Index, now
+	return h(ac, cmd)
 }
 
 // View runs fn in a read-only transaction of the current state.

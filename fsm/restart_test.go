@@ -143,3 +143,24 @@ func TestWaitApplied(t *testing.T) {
 		t.Fatalf("waiting for an index that never comes: got nil, want a timeout")
 	}
 }
+
+// TestRunningChecksumMatchesAFullScan checks the checksum Apply keeps against one computed from
+// scratch, after puts, updates, deletes and a forced cell delete.
+func TestRunningChecksumMatchesAFullScan(t *testing.T) {
+	f := newTestFSM(t)
+	for _, l := range populate(f) {
+		f.Apply(l)
+	}
+	f.mustApply(&Txn{Ops: []Op{{Kind: OpPut, Table: TableInstanceMappings,
+		Record: &InstanceMapping{InstanceUUID: inst1, CellUUID: cellA, ProjectID: "moved", QueuedForDelete: true}}}})
+	f.mustApply(&DeleteCell{UUID: cellA, Force: true, NoLiveInstances: true})
+	f.mustApply(&DeleteFlavor{ID: "1"})
+	f.read(func(r *Reader) error {
+		running, ok := readChecksum(r.tx)
+		full, err := computeChecksum(r.tx)
+		if !ok || err != nil || running != full {
+			t.Fatalf("running checksum %016x, full scan %016x (%v)", running, full, err)
+		}
+		return nil
+	})
+}
