@@ -1,0 +1,356 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/client"
+	"github.com/cellmap/cellmap/jepsen/netns"
+)
+
+// Sentinel errors.
+var (
+	// ErrUnknownNode: no node has that id.
+	ErrUnknownNode = errors.New("cluster: unknown node")
+	// ErrNoLeader: no node says it leads.
+	ErrNoLeader = errors.New("cluster: no leader")
+	// ErrNotConverged: the nodes did not reach one leader and equal state in time.
+	ErrNotConverged = errors.New("cluster: not converged")
+	// ErrDiverged: two nodes hold different state at the same applied index.
+	ErrDiverged = errors.New("cluster: replicas diverged")
+)
+
+// Config configures a [Cluster].
+type Config struct {
+	// Nodes is the number of cellmapd nodes (ids n1..nN, node i at netns.IP(i)).
+	Nodes int
+	// Binary is the cellmapd executable.
+	Binary string
+	// Dir holds node data (Dir/nI/data) and logs (Dir/nI.log).
+	Dir string
+	// HTTPPort, RaftPort and GossipPort are the same on every node (addresses differ).
+	HTTPPort, RaftPort, GossipPort int
+	// RaftProfile is cellmapd's --raft-profile ("test": short timeouts, small snapshots).
+	RaftProfile string
+	// LogLevel is cellmapd's --log-level.
+	LogLevel string
+	// GOMAXPROCS of each node (keeps a 2-core machine responsive).
+	GOMAXPROCS int
+	// StatusTimeout bounds one status request.
+	StatusTimeout time.Duration
+}
+
+// DefaultConfig returns the harness's settings for n nodes.
+func DefaultConfig(n int) *Config {
+	return &Config{Nodes: n, HTTPPort: 8480, RaftPort: 8481, GossipPort: 8482, RaftProfile: "test",
+		LogLevel: "info", GOMAXPROCS: 1, StatusTimeout: 500 * time.Millisecond}
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	switch {
+	case c.Nodes < 1 || c.Nodes > netns.MaxNodes:
+		return fmt.Errorf("cluster: Nodes must be 1..%d", netns.MaxNodes)
+	case c.Binary == "" || c.Dir == "":
+		return errors.New("cluster: Binary and Dir are required")
+	case c.HTTPPort <= 0 || c.RaftPort <= 0 || c.GossipPort <= 0:
+		return errors.New("cluster: ports must be positive")
+	case c.StatusTimeout <= 0 || c.GOMAXPROCS <= 0:
+		return errors.New("cluster: StatusTimeout and GOMAXPROCS must be positive")
+	}
+	return nil
+}
+
+// Node is one cellmapd of the cluster.
+type Node struct {
+	ID         string
+	Index      int
+	IP         string
+	HTTPAddr   string
+	RaftAddr   string
+	GossipAddr string
+	DataDir    string
+	LogPath    string
+	// Client talks to this node's HTTP API.
+	Client *client.Client
+
+	mu      sync.Mutex
+	proc    *process
+	starts  int
+	paused  bool
+	logFile *os.File
+}
+
+// Cluster is the set of nodes of one run.
+type Cluster struct {
+	cfg   Config
+	nodes []*Node
+	byID  map[string]*Node
+}
+
+// New describes the cluster; it starts nothing (see Form).
+func New(cfg *Config) (*Cluster, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Cluster{cfg: *cfg, byID: map[string]*Node{}}
+	for i := 1; i <= cfg.Nodes; i++ {
+		ip := netns.IP(i)
+		n := &Node{
+			ID: "n" + strconv.Itoa(i), Index: i, IP: ip,
+			HTTPAddr:   net.JoinHostPort(ip, strconv.Itoa(cfg.HTTPPort)),
+			RaftAddr:   net.JoinHostPort(ip, strconv.Itoa(cfg.RaftPort)),
+			GossipAddr: net.JoinHostPort(ip, strconv.Itoa(cfg.GossipPort)),
+			DataDir:    filepath.Join(cfg.Dir, "n"+strconv.Itoa(i), "data"),
+			LogPath:    filepath.Join(cfg.Dir, "n"+strconv.Itoa(i)+".log"),
+		}
+		n.Client = client.New(n.HTTPAddr, httpClient())
+		c.nodes = append(c.nodes, n)
+		c.byID[n.ID] = n
+	}
+	return c, nil
+}
+
+// httpClient is a keep-alive client whose dials give up fast; requests carry their own
+// deadlines.
+func httpClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: time.Second, KeepAlive: 5 * time.Second}).DialContext,
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     30 * time.Second,
+	}}
+}
+
+// Nodes returns the nodes in id order.
+func (c *Cluster) Nodes() []*Node { return c.nodes }
+
+// IDs returns the node ids in order.
+func (c *Cluster) IDs() []string {
+	ids := make([]string, len(c.nodes))
+	for i, n := range c.nodes {
+		ids[i] = n.ID
+	}
+	return ids
+}
+
+// Node returns the node with id.
+func (c *Cluster) Node(id string) (*Node, error) {
+	n, ok := c.byID[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownNode, id)
+	}
+	return n, nil
+}
+
+// Config returns the cluster's configuration.
+func (c *Cluster) Config() Config { return c.cfg }
+
+// argv is the command line of node n: run in its namespace, with --bootstrap or --join only
+// on its first start (a node restarted on its data dir needs neither).
+func (c *Cluster) argv(n *Node, first bool) []string {
+	argv := []string{"ip", "netns", "exec", netns.NS(n.Index), c.cfg.Binary,
+		"--node-id", n.ID, "--data-dir", n.DataDir, "--http-addr", n.HTTPAddr, "--raft-addr", n.RaftAddr,
+		"--gossip-addr", n.GossipAddr, "--raft-profile", c.cfg.RaftProfile, "--log-level", c.cfg.LogLevel,
+		"--enable-fault-injection"}
+	if first {
+		if n.Index == 1 {
+			argv = append(argv, "--bootstrap")
+		} else {
+			argv = append(argv, "--join", c.nodes[0].HTTPAddr)
+		}
+	}
+	return argv
+}
+
+func (c *Cluster) env() []string {
+	path := os.Getenv("PATH")
+	if path == "" {
+		path = "/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	return []string{"PATH=" + path, "HOME=" + os.TempDir(), "GOMAXPROCS=" + strconv.Itoa(c.cfg.GOMAXPROCS), "GOTRACEBACK=all"}
+}
+
+// Start starts node id's server unless it is running.
+func (c *Cluster) Start(id string) error {
+	n, err := c.Node(id)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.proc != nil && !n.proc.exited() {
+		return nil
+	}
+	if n.logFile == nil {
+		if err := os.MkdirAll(n.DataDir, 0o755); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		n.logFile = f
+	}
+	argv := c.argv(n, n.starts == 0)
+	fmt.Fprintf(n.logFile, "=== cellmap-jepsen: start #%d at %s: %v\n", n.starts+1, time.Now().Format(time.RFC3339Nano), argv)
+	p, err := startProcess(argv, c.env(), n.logFile)
+	if err != nil {
+		return err
+	}
+	n.proc, n.paused = p, false
+	n.starts++
+	return nil
+}
+
+// Kill SIGKILLs node id's process group and waits until it is gone.
+func (c *Cluster) Kill(id string) error {
+	n, err := c.Node(id)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.proc == nil {
+		return nil
+	}
+	n.paused = false
+	return n.proc.kill()
+}
+
+// Pause SIGSTOPs node id.
+func (c *Cluster) Pause(id string) error { return c.signal(id, syscall.SIGSTOP, true) }
+
+// Resume SIGCONTs node id.
+func (c *Cluster) Resume(id string) error { return c.signal(id, syscall.SIGCONT, false) }
+
+func (c *Cluster) signal(id string, sig syscall.Signal, paused bool) error {
+	n, err := c.Node(id)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.proc == nil {
+		return ErrNotRunning
+	}
+	if err := n.proc.signal(sig); err != nil {
+		return err
+	}
+	n.paused = paused
+	return nil
+}
+
+// Running reports whether node id has a live process; Paused whether it is stopped.
+func (c *Cluster) Running(id string) bool {
+	n, err := c.Node(id)
+	if err != nil {
+		return false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.proc != nil && !n.proc.exited()
+}
+
+// Paused reports whether node id was paused and not resumed.
+func (c *Cluster) Paused(id string) bool {
+	n, err := c.Node(id)
+	if err != nil {
+		return false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.paused && n.proc != nil && !n.proc.exited()
+}
+
+// Shutdown stops every node (SIGTERM, then SIGKILL after grace) and closes the logs.
+func (c *Cluster) Shutdown(grace time.Duration) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(c.nodes))
+	for i, n := range c.nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			if n.proc != nil {
+				errs[i] = n.proc.stop(grace)
+			}
+			if n.logFile != nil {
+				n.logFile.Close()
+				n.logFile = nil
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Status asks node id for its cluster status.
+func (c *Cluster) Status(ctx context.Context, id string) (*api.ClusterStatus, error) {
+	n, err := c.Node(id)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.StatusTimeout)
+	defer cancel()
+	return n.Client.ClusterStatus(ctx)
+}
+
+// StatusAll asks every node in parallel; unreachable nodes are missing from the map.
+func (c *Cluster) StatusAll(ctx context.Context) map[string]*api.ClusterStatus {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	out := map[string]*api.ClusterStatus{}
+	for _, n := range c.nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if st, err := c.Status(ctx, n.ID); err == nil {
+				mu.Lock()
+				out[n.ID] = st
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// Leader returns the node that says it leads in the highest term.
+func (c *Cluster) Leader(ctx context.Context) (string, *api.ClusterStatus, error) {
+	var best *api.ClusterStatus
+	for _, st := range c.StatusAll(ctx) {
+		if st.State == "Leader" && (best == nil || st.Term > best.Term) {
+			best = st
+		}
+	}
+	if best == nil {
+		return "", nil, ErrNoLeader
+	}
+	return best.NodeID, best, nil
+}
+
+// Voters returns the sorted voter ids of a status.
+func Voters(st *api.ClusterStatus) []string {
+	var ids []string
+	for _, s := range st.Servers {
+		if s.Suffrage == "Voter" {
+			ids = append(ids, s.ID)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}

@@ -1,0 +1,108 @@
+package workload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/cellmap/cellmap/client"
+	"github.com/cellmap/cellmap/jepsen/history"
+)
+
+func TestClassifyWrite(t *testing.T) {
+	cases := []struct {
+		err  error
+		kind history.Kind
+	}{
+		{nil, history.KindOK},
+		{&client.Error{Status: 503, Code: "outcome_unknown"}, history.KindInfo},
+		{fmt.Errorf("%w: reset", client.ErrUnknownOutcome), history.KindInfo},
+		{&client.Error{Status: 412, Code: "revision_mismatch"}, history.KindFail},
+		{&client.Error{Status: 412, Code: "already_exists"}, history.KindFail},
+		{&client.Error{Status: 503, Code: "no_leader"}, history.KindFail},
+		{&client.Error{Status: 503, Code: "unavailable"}, history.KindInfo},
+		{&client.Error{Status: 500, Code: "internal"}, history.KindInfo},
+		{&net.OpError{Op: "dial", Err: errors.New("refused")}, history.KindFail},
+		{context.DeadlineExceeded, history.KindInfo},
+	}
+	for _, c := range cases {
+		if got, _ := ClassifyWrite(c.err); got != c.kind {
+			t.Errorf("%v: got %s, want %s", c.err, got, c.kind)
+		}
+	}
+}
+
+func TestUUIDsAreCanonical(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	rng := rand.New(rand.NewPCG(1, 2))
+	seen := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		u := uuidFrom(rng)
+		if !re.MatchString(u) || seen[u] {
+			t.Fatalf("bad or repeated uuid %q", u)
+		}
+		seen[u] = true
+	}
+}
+
+func TestSlotRotation(t *testing.T) {
+	cfg := DefaultRegisterConfig()
+	cfg.OpsPerKey, cfg.InfosPerKey = 10, 2
+	s := newSlot(rand.New(rand.NewPCG(3, 4)), cfg)
+	first := s.current()
+	s.done(first, history.KindInfo)
+	s.done("some-old-key", history.KindInfo) // ops on retired keys do not count
+	if s.current() != first {
+		t.Fatal("rotated too early")
+	}
+	s.done(first, history.KindInfo)
+	if s.current() == first {
+		t.Fatal("not rotated after InfosPerKey unknown outcomes")
+	}
+	second := s.current()
+	for i := 0; i < 11 && s.current() == second; i++ {
+		s.done(second, history.KindOK)
+	}
+	if s.current() == second {
+		t.Fatal("not rotated after about OpsPerKey operations")
+	}
+}
+
+func TestLimiterPaces(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	l := NewLimiter(ctx, 50)
+	n := 0
+	for l.Wait(ctx) {
+		n++
+	}
+	if n < 5 || n > 20 {
+		t.Fatalf("got %d permits in 300ms at 50/s", n)
+	}
+}
+
+func TestCatalog(t *testing.T) {
+	for _, name := range []string{"register", "set"} {
+		if w, err := Lookup(name); err != nil || w.Name() != name {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if _, err := Lookup("cells"); !errors.Is(err, ErrUnknown) {
+		t.Fatalf("cells: %v", err)
+	}
+}
+
+func TestErrorTextIsShort(t *testing.T) {
+	err := fmt.Errorf("%w: %v", client.ErrUnknownOutcome, errors.New(`Put "http://10.77.0.1:8480/v1/instance-mappings/x": context deadline exceeded`))
+	if got := orMessage("", err); got != "sent, outcome unknown: context deadline exceeded" {
+		t.Fatalf("got %q", got)
+	}
+	if got := orMessage("no_leader", err); got != "no_leader" {
+		t.Fatalf("got %q", got)
+	}
+}
