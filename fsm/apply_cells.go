@@ -127,8 +127,8 @@ type cellUsage struct {
 
 func readCellUsage(tx *bolt.Tx, uuid string) (*cellUsage, error) {
 	u := &cellUsage{}
-	collect := func(t *table, ix index, dst *[]Record) error {
-		return scanIndex(tx, ix, uuid, "", func(key string) (bool, error) {
+	collect := func(t *table, ix *index, dst *[]Record) error {
+		return scanIndex(tx, ix, uuid, nil, func(key string) (bool, error) {
 			r, err := t.get(tx, key)
 			if err != nil || r == nil {
 				return err == nil, err
@@ -137,10 +137,10 @@ func readCellUsage(tx *bolt.Tx, uuid string) (*cellUsage, error) {
 			return true, nil
 		})
 	}
-	if err := collect(hostsTable, hostsTable.indexes[0], &u.hosts); err != nil {
+	if err := collect(hostsTable, &hostsTable.indexes[0], &u.hosts); err != nil {
 		return nil, err
 	}
-	if err := collect(instancesTable, instancesTable.indexes[1], &u.mappings); err != nil {
+	if err := collect(instancesTable, &instancesTable.indexes[1], &u.mappings); err != nil {
 		return nil, err
 	}
 	for _, r := range u.mappings {

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -9,6 +10,9 @@ import (
 
 // Bucket layout. Primary buckets map a key to an encoded record; index buckets map
 // "<value>\x00<key>" to nothing, so a prefix scan lists the keys with that value in key order.
+// A sequenced index puts an 8-byte big-endian sequence (the creation revision) before the key:
+// "<value>\x00<seq><key>", so records are listed in creation order and new ones are appended
+// at the end of their value's range instead of at random places (far fewer pages to rewrite).
 var (
 	bucketMeta = []byte("meta")
 
@@ -19,6 +23,28 @@ var (
 type index struct {
 	bucket []byte
 	value  func(Record) string
+	// seq, when set, orders the entries of one value by it (see the layout above).
+	seq func(Record) uint64
+}
+
+// entryKey is the index entry of r for value.
+func (ix *index) entryKey(value string, r Record) []byte {
+	if ix.seq == nil {
+		return indexKey(value, r.Key())
+	}
+	b := make([]byte, 0, len(value)+9+len(r.Key()))
+	b = append(append(b, value...), 0)
+	b = binary.BigEndian.AppendUint64(b, ix.seq(r))
+	return append(b, r.Key()...)
+}
+
+// recordKey extracts the record key from an index entry of value.
+func (ix *index) recordKey(value string, entry []byte) string {
+	n := len(value) + 1
+	if ix.seq != nil {
+		n += 8
+	}
+	return string(entry[n:])
 }
 
 // table describes where the records of one kind live.
@@ -29,21 +55,23 @@ type table struct {
 	indexes []index
 }
 
+func mappingSeq(r Record) uint64 { return r.(*InstanceMapping).CreatedRevision }
+
 var (
 	cellsTable = &table{
 		name: "cell", bucket: []byte("cells"), newRec: func() Record { return &Cell{} },
-		indexes: []index{{[]byte("cells_by_name"), func(r Record) string { return r.(*Cell).Name }}},
+		indexes: []index{{bucket: []byte("cells_by_name"), value: func(r Record) string { return r.(*Cell).Name }}},
 	}
 	flavorsTable = &table{name: "flavor", bucket: []byte("flavors"), newRec: func() Record { return &Flavor{} }}
 	hostsTable   = &table{
 		name: "host_mapping", bucket: []byte("host_mappings"), newRec: func() Record { return &HostMapping{} },
-		indexes: []index{{[]byte("host_mappings_by_cell"), func(r Record) string { return r.(*HostMapping).CellUUID }}},
+		indexes: []index{{bucket: []byte("host_mappings_by_cell"), value: func(r Record) string { return r.(*HostMapping).CellUUID }}},
 	}
 	instancesTable = &table{
 		name: "instance_mapping", bucket: []byte("instance_mappings"), newRec: func() Record { return &InstanceMapping{} },
 		indexes: []index{
-			{[]byte("instance_mappings_by_project"), func(r Record) string { return r.(*InstanceMapping).ProjectID }},
-			{[]byte("instance_mappings_by_cell"), func(r Record) string { return r.(*InstanceMapping).CellUUID }},
+			{[]byte("instance_mappings_by_project"), func(r Record) string { return r.(*InstanceMapping).ProjectID }, mappingSeq},
+			{[]byte("instance_mappings_by_cell"), func(r Record) string { return r.(*InstanceMapping).CellUUID }, mappingSeq},
 		},
 	}
 	buildRequestsTable = &table{name: "build_request", bucket: []byte("build_requests"), newRec: func() Record { return &BuildRequest{} }}
@@ -115,7 +143,8 @@ func (t *table) get(tx *bolt.Tx, key string) (Record, error) {
 // state checksum current. An index entry whose value did not change is left alone.
 func (t *table) put(ac *applyCtx, r, prev Record) error {
 	tx := ac.tx
-	for _, ix := range t.indexes {
+	for i := range t.indexes {
+		ix := &t.indexes[i]
 		b := tx.Bucket(ix.bucket)
 		nv := ix.value(r)
 		if prev != nil {
@@ -123,13 +152,13 @@ func (t *table) put(ac *applyCtx, r, prev Record) error {
 			if ov == nv {
 				continue
 			}
-			k := indexKey(ov, prev.Key())
+			k := ix.entryKey(ov, prev)
 			ac.sum ^= entryHash(ix.bucket, k, nil)
 			if err := b.Delete(k); err != nil {
 				return err
 			}
 		}
-		k := indexKey(nv, r.Key())
+		k := ix.entryKey(nv, r)
 		ac.sum ^= entryHash(ix.bucket, k, nil)
 		if err := b.Put(k, nil); err != nil {
 			return err
@@ -147,8 +176,9 @@ func (t *table) put(ac *applyCtx, r, prev Record) error {
 
 // del removes prev and its index entries, and keeps the state checksum current.
 func (t *table) del(ac *applyCtx, prev Record) error {
-	for _, ix := range t.indexes {
-		k := indexKey(ix.value(prev), prev.Key())
+	for i := range t.indexes {
+		ix := &t.indexes[i]
+		k := ix.entryKey(ix.value(prev), prev)
 		ac.sum ^= entryHash(ix.bucket, k, nil)
 		if err := ac.tx.Bucket(ix.bucket).Delete(k); err != nil {
 			return err
@@ -162,21 +192,21 @@ func (t *table) del(ac *applyCtx, prev Record) error {
 	return b.Delete(key)
 }
 
-// scanIndex calls fn with the key of every record whose indexed value is value, in key order,
-// starting after the key after (all keys when after is ""). fn returns false to stop.
-func scanIndex(tx *bolt.Tx, ix index, value, after string, fn func(key string) (bool, error)) error {
+// scanIndex calls fn with the key of every record whose indexed value is value, in index
+// order, starting after the entry after (all entries when after is nil). fn returns false to
+// stop.
+func scanIndex(tx *bolt.Tx, ix *index, value string, after []byte, fn func(key string) (bool, error)) error {
 	prefix := indexKey(value, "")
 	c := tx.Bucket(ix.bucket).Cursor()
 	start := prefix
-	if after != "" {
-		start = indexKey(value, after)
+	if after != nil {
+		start = after
 	}
 	for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		key := string(k[len(prefix):])
-		if after != "" && key <= after {
+		if after != nil && bytes.Equal(k, after) {
 			continue
 		}
-		more, err := fn(key)
+		more, err := fn(ix.recordKey(value, k))
 		if err != nil || !more {
 			return err
 		}

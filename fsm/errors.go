@@ -31,6 +31,8 @@ var (
 	ErrUnknownCell = errors.New("unknown cell")
 	// ErrInvalid: the command is well-formed but its content is not acceptable.
 	ErrInvalid = errors.New("invalid request")
+	// ErrMarkerNotFound: a listing's marker names no record.
+	ErrMarkerNotFound = errors.New("marker not found")
 )
 
 var codes = []struct {
@@ -48,6 +50,7 @@ var codes = []struct {
 	{ErrDeletedInstancesMapped, "deleted_instances_mapped"},
 	{ErrUnknownCell, "unknown_cell"},
 	{ErrInvalid, "invalid"},
+	{ErrMarkerNotFound, "marker_not_found"},
 }
 
 // Code returns the stable code of a domain error, or "" when err is not one.

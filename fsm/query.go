@@ -37,9 +37,9 @@ func listAs[T Record](tx *bolt.Tx, t *table, keep func(T) bool) ([]T, error) {
 }
 
 // listByIndex returns the records whose indexed value is value, in key order.
-func listByIndex[T Record](tx *bolt.Tx, t *table, ix index, value string) ([]T, error) {
+func listByIndex[T Record](tx *bolt.Tx, t *table, ix *index, value string) ([]T, error) {
 	var out []T
-	err := scanIndex(tx, ix, value, "", func(key string) (bool, error) {
+	err := scanIndex(tx, ix, value, nil, func(key string) (bool, error) {
 		v, err := getAs[T](tx, t, key)
 		if err != nil {
 			return false, err
@@ -88,7 +88,7 @@ func (r *Reader) HostMappings(cellUUID string) ([]*HostMapping, error) {
 	if cellUUID == "" {
 		return listAs[*HostMapping](r.tx, hostsTable, nil)
 	}
-	return listByIndex[*HostMapping](r.tx, hostsTable, hostsTable.indexes[0], cellUUID)
+	return listByIndex[*HostMapping](r.tx, hostsTable, &hostsTable.indexes[0], cellUUID)
 }
 
 // InstanceMapping returns the mapping of an instance (ErrNotFound when unmapped).
@@ -96,14 +96,17 @@ func (r *Reader) InstanceMapping(uuid string) (*InstanceMapping, error) {
 	return getAs[*InstanceMapping](r.tx, instancesTable, uuid)
 }
 
-// InstanceQuery selects instance mappings. Results are ordered by instance uuid.
+// InstanceQuery selects instance mappings. Results are ordered by instance uuid, or by
+// creation (oldest first) when ProjectID or CellUUID is set.
 type InstanceQuery struct {
 	ProjectID string // only this project, when set
 	CellUUID  string // only this cell, when set
 	// NotDeletedOnly skips mappings that are queued for delete.
 	NotDeletedOnly bool
-	Marker         string // start after this instance uuid
-	Limit          int    // at most this many; 0 means no limit
+	// Marker starts after this instance (with a project or cell, it must exist:
+	// ErrMarkerNotFound otherwise).
+	Marker string
+	Limit  int // at most this many; 0 means no limit
 }
 
 // InstanceMappings returns the mappings q selects.
@@ -133,7 +136,15 @@ func (r *Reader) InstanceMappings(q InstanceQuery) ([]*InstanceMapping, error) {
 		})
 		return out, err
 	}
-	err := scanIndex(r.tx, *ix, value, q.Marker, func(key string) (bool, error) {
+	var after []byte
+	if q.Marker != "" {
+		m, err := r.InstanceMapping(q.Marker)
+		if err != nil {
+			return nil, fmt.Errorf("marker %s: %w", q.Marker, ErrMarkerNotFound)
+		}
+		after = ix.entryKey(value, m)
+	}
+	err := scanIndex(r.tx, ix, value, after, func(key string) (bool, error) {
 		m, err := r.InstanceMapping(key)
 		if err != nil {
 			return false, err

@@ -47,6 +47,9 @@ type InstanceMapping struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	Revision        uint64
+	// CreatedRevision is the raft index that created the mapping; it orders the project and
+	// cell indexes, so new mappings are appended to them.
+	CreatedRevision uint64
 }
 
 // Flavor is a server size. Its extra specs travel with every build request (cells v1 lesson:

@@ -129,20 +129,21 @@ func (m *InstanceMapping) marshal(e *encoder) {
 	e.timestamp(m.CreatedAt)
 	e.timestamp(m.UpdatedAt)
 	e.uvarint(m.Revision)
+	e.uvarint(m.CreatedRevision)
 }
 func (m *InstanceMapping) unmarshal(d *decoder) {
 	m.InstanceUUID, m.CellUUID, m.ProjectID, m.UserID = d.str(), d.str(), d.str(), d.str()
 	m.QueuedForDelete = d.boolean()
 	m.CreatedAt, m.UpdatedAt = d.timestamp(), d.timestamp()
-	m.Revision = d.uvarint()
+	m.Revision, m.CreatedRevision = d.uvarint(), d.uvarint()
 }
 
 // stamp keeps a caller-supplied CreatedAt (map_instances copies the instance's creation time),
 // else the previous record's, else the proposal time.
 func (m *InstanceMapping) stamp(ac *applyCtx, prev Record) {
-	m.Revision, m.UpdatedAt = ac.index, ac.now
+	m.Revision, m.UpdatedAt, m.CreatedRevision = ac.index, ac.now, ac.index
 	if p, ok := prev.(*InstanceMapping); ok {
-		m.CreatedAt = p.CreatedAt
+		m.CreatedAt, m.CreatedRevision = p.CreatedAt, p.CreatedRevision
 	}
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = ac.now

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -212,4 +213,48 @@ func TestTxnValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIndexedListingsFollowCreation lists a project's and a cell's mappings in creation order
+// (the indexes append new mappings), pages with a marker, and keeps a mapping's place in its
+// new cell's listing when it moves.
+func TestIndexedListingsFollowCreation(t *testing.T) {
+	f := newTestFSM(t)
+	f.mustApply(createCell(cellA, "a", "rabbit://a", "mysql://a"))
+	f.mustApply(createCell(cellB, "b", "rabbit://b", "mysql://b"))
+	order := []string{inst3, inst1, "aaaaaaaa-0000-0000-0000-000000000009", inst2} // not uuid order
+	for _, u := range order {
+		f.mustApply(putMapping(u, cellA, "p1"))
+	}
+	list := func(q InstanceQuery) []string {
+		var ids []string
+		f.read(func(r *Reader) error {
+			ms, err := r.InstanceMappings(q)
+			for _, m := range ms {
+				ids = append(ids, m.InstanceUUID)
+			}
+			return err
+		})
+		return ids
+	}
+	if got := list(InstanceQuery{ProjectID: "p1"}); fmt.Sprint(got) != fmt.Sprint(order) {
+		t.Fatalf("project listing: got %v, want creation order %v", got, order)
+	}
+	if got := list(InstanceQuery{CellUUID: cellA, Marker: order[1], Limit: 2}); fmt.Sprint(got) != fmt.Sprint(order[2:4]) {
+		t.Fatalf("cell listing after %s: got %v, want %v", order[1], got, order[2:4])
+	}
+	// inst1 moves to cell b and keeps its creation place: a marker on it still pages cell a.
+	f.mustApply(putMapping(inst1, cellB, "p1"))
+	if got := list(InstanceQuery{CellUUID: cellA, Marker: inst1}); fmt.Sprint(got) != fmt.Sprint(order[2:4]) {
+		t.Fatalf("cell a after the moved marker: got %v, want %v", got, order[2:4])
+	}
+	if got := list(InstanceQuery{CellUUID: cellB}); fmt.Sprint(got) != fmt.Sprint([]string{inst1}) {
+		t.Fatalf("cell b: got %v, want [inst1]", got)
+	}
+	f.read(func(r *Reader) error {
+		if _, err := r.InstanceMappings(InstanceQuery{ProjectID: "p1", Marker: "aaaaaaaa-0000-0000-0000-00000000ffff"}); !errors.Is(err, ErrMarkerNotFound) {
+			t.Fatalf("unknown marker: got %v, want ErrMarkerNotFound", err)
+		}
+		return nil
+	})
 }

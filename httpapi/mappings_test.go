@@ -86,6 +86,7 @@ func TestInstanceMappings(t *testing.T) {
 			}
 		}},
 		{name: "list bad limit", method: "GET", path: "/v1/instance-mappings?limit=0", status: 400, code: api.CodeInvalid},
+		{name: "list unknown marker with a filter", method: "GET", path: "/v1/instance-mappings?project_id=p1&marker=" + cellB, status: 400, code: api.CodeMarkerNotFound},
 		{name: "list bad marker", method: "GET", path: "/v1/instance-mappings?marker=zz", status: 400, code: api.CodeInvalid},
 		{name: "cas wrong revision", method: "PUT", path: "/v1/instance-mappings/" + inst1, body: `{"cell_uuid":"` + cellA + `","project_id":"p1"}`, hdr: []string{"If-Match", "999999"}, status: 412, code: api.CodeRevisionMismatch},
 	})

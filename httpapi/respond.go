@@ -90,6 +90,7 @@ var fsmStatus = []struct {
 	{fsm.ErrInstancesExist, http.StatusConflict, api.CodeInstancesExist},
 	{fsm.ErrDeletedInstancesMapped, http.StatusConflict, api.CodeDeletedInstancesMapped},
 	{fsm.ErrInvalid, http.StatusBadRequest, api.CodeInvalid},
+	{fsm.ErrMarkerNotFound, http.StatusBadRequest, api.CodeMarkerNotFound},
 	{node.ErrOutcomeUnknown, http.StatusServiceUnavailable, api.CodeOutcomeUnknown},
 	{node.ErrNoLeader, http.StatusServiceUnavailable, api.CodeNoLeader},
 	{node.ErrBusy, http.StatusServiceUnavailable, api.CodeBusy},
