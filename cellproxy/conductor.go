@@ -30,7 +30,9 @@ type cellError struct {
 	msg    string
 }
 
-func (e *cellError) Error() string { return fmt.Sprintf("cell answered %d %s: %s", e.status, e.code, e.msg) }
+func (e *cellError) Error() string {
+	return fmt.Sprintf("cell answered %d %s: %s", e.status, e.code, e.msg)
+}
 
 func isCellCode(err error, code string) bool {
 	var ce *cellError
