@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cellmap/cellmap/api"
@@ -95,6 +96,11 @@ type Gossip struct {
 	ml     *memberlist.Memberlist
 	cfg    Config
 	logger hclog.Logger
+	fail   *failures
+
+	stopOnce sync.Once
+	stop     chan struct{}
+	loopDone chan struct{}
 }
 
 // New starts listening and gossiping; call Join to contact the pool.
@@ -115,21 +121,21 @@ func New(cfg *Config) (*Gossip, error) {
 		mc.AdvertiseAddr = ah
 		mc.AdvertisePort, _ = strconv.Atoi(ap)
 	}
-	g := &Gossip{cfg: *cfg, logger: cfg.Logger}
+	g := &Gossip{cfg: *cfg, logger: cfg.Logger, fail: &failures{failed: map[string]failure{}},
+		stop: make(chan struct{}), loopDone: make(chan struct{})}
 	if g.logger == nil {
 		g.logger = hclog.NewNullLogger()
 	}
 	meta, _ := json.Marshal(cfg.Meta)
 	mc.Delegate = metaDelegate(meta)
-	if cfg.Handler != nil {
-		mc.Events = &events{h: cfg.Handler}
-	}
+	mc.Events = &events{h: cfg.Handler, fail: g.fail}
 	mc.Logger = g.logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		return nil, fmt.Errorf("gossip: %w", err)
 	}
 	g.ml = ml
+	go g.reconnectLoop(g.stop)
 	return g, nil
 }
 
@@ -173,6 +179,7 @@ func (g *Gossip) LocalAddr() string {
 
 // Leave tells the pool this member is going, then stops gossiping.
 func (g *Gossip) Leave(timeout time.Duration) error {
+	g.stopReconnect()
 	err := g.ml.Leave(timeout)
 	if serr := g.ml.Shutdown(); err == nil {
 		err = serr
@@ -181,7 +188,15 @@ func (g *Gossip) Leave(timeout time.Duration) error {
 }
 
 // Shutdown stops gossiping without a goodbye (others will see a failure).
-func (g *Gossip) Shutdown() error { return g.ml.Shutdown() }
+func (g *Gossip) Shutdown() error {
+	g.stopReconnect()
+	return g.ml.Shutdown()
+}
+
+func (g *Gossip) stopReconnect() {
+	g.stopOnce.Do(func() { close(g.stop) })
+	<-g.loopDone
+}
 
 func toMember(n *memberlist.Node) Member {
 	m := Member{Name: n.Name, Addr: n.Address(), Alive: n.State == memberlist.StateAlive || n.State == memberlist.StateSuspect}
@@ -200,15 +215,33 @@ func (d metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
 
 var _ memberlist.Delegate = metaDelegate(nil)
 
-// events adapts memberlist's events to a Handler.
-type events struct{ h Handler }
+// events tracks failures for the reconnect loop and adapts memberlist's events to a Handler
+// (h may be nil).
+type events struct {
+	h    Handler
+	fail *failures
+}
 
 var _ memberlist.EventDelegate = (*events)(nil)
 
-func (e *events) NotifyJoin(n *memberlist.Node) { e.h.MemberJoin(toMember(n)) }
-func (e *events) NotifyLeave(n *memberlist.Node) {
-	m := toMember(n)
-	m.Alive = false
-	e.h.MemberLeave(m)
+func (e *events) NotifyJoin(n *memberlist.Node) {
+	e.fail.alive(n)
+	if e.h != nil {
+		e.h.MemberJoin(toMember(n))
+	}
 }
-func (e *events) NotifyUpdate(n *memberlist.Node) { e.h.MemberUpdate(toMember(n)) }
+
+func (e *events) NotifyLeave(n *memberlist.Node) {
+	e.fail.failedNode(n)
+	if e.h != nil {
+		m := toMember(n)
+		m.Alive = false
+		e.h.MemberLeave(m)
+	}
+}
+
+func (e *events) NotifyUpdate(n *memberlist.Node) {
+	if e.h != nil {
+		e.h.MemberUpdate(toMember(n))
+	}
+}

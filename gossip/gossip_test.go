@@ -108,3 +108,51 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestReconnectAfterFailure: a member declared dead comes back on its address without joining
+// anyone (as after a partition heals, when neither side would contact the other again); the
+// survivor's reconnect loop must find it and see it alive.
+func TestReconnectAfterFailure(t *testing.T) {
+	rec := &recorder{alive: map[string]bool{}, metaOf: map[string]api.GossipMeta{}}
+	a, err := New(&Config{Name: "server/n1", BindAddr: freeUDPTCP(t), Profile: "test", Handler: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Shutdown()
+	baddr := freeUDPTCP(t)
+	bcfg := &Config{Name: "conductor/c1/x", BindAddr: baddr, Profile: "test", Join: []string{a.LocalAddr()}}
+	b, err := New(bcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Join(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "conductor seen alive", func() bool { return rec.is("conductor/c1/x", true) })
+	b.Shutdown()
+	waitFor(t, "conductor seen dead", func() bool { return rec.is("conductor/c1/x", false) })
+
+	bcfg.Join = nil // it contacts nobody: only a's reconnect loop can bring it back
+	b2, err := New(bcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Shutdown()
+	waitFor(t, "conductor seen alive again", func() bool { return rec.is("conductor/c1/x", true) })
+	waitFor(t, "the conductor sees the server", func() bool { return b2.ml.NumMembers() == 2 })
+}
+
+func TestFailuresForget(t *testing.T) {
+	f := &failures{failed: map[string]failure{}}
+	now := time.Now()
+	f.failed["old"] = failure{addr: "10.0.0.1:1", since: now.Add(-2 * time.Hour)}
+	f.failed["new"] = failure{addr: "10.0.0.2:1", since: now.Add(-time.Minute)}
+	if got := f.due(now, time.Hour); len(got) != 1 || got[0] != "10.0.0.2:1" {
+		t.Fatalf("due: got %v, want only the recent failure", got)
+	}
+	if _, ok := f.failed["old"]; ok {
+		t.Fatal("a failure older than the limit was kept")
+	}
+}
