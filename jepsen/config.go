@@ -111,7 +111,7 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	if _, err := nemesis.Resolve(c.Nemesis, c.Nodes); err != nil {
+	if _, err := nemesis.ResolveFor(c.Nemesis, c.Nodes, c.Workloads); err != nil {
 		return err
 	}
 	return c.Schedule.Validate()

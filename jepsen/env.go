@@ -7,6 +7,7 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/jepsen/cluster"
+	"github.com/cellmap/cellmap/jepsen/history"
 	"github.com/cellmap/cellmap/jepsen/nemesis"
 	"github.com/cellmap/cellmap/jepsen/netns"
 )
@@ -16,6 +17,9 @@ type env struct {
 	c     *cluster.Cluster
 	net   *netns.Net
 	netem bool
+	// hosts runs the workloads' extra processes; record writes (and logs) an event.
+	hosts  *hosts
+	record func(history.Event) history.Event
 }
 
 var _ nemesis.Env = (*env)(nil)

@@ -41,13 +41,27 @@ func (r *runner) execute(ctx context.Context) {
 		return
 	}
 	r.rec.Record(history.Event{Kind: history.KindPhase, F: history.PhaseHealthy})
-	driver := nemesis.NewDriver(r.env, logRecorder{r})
+	// One instance of each workload serves the whole run (a workload may carry what it learnt
+	// from one episode into the next).
+	var ws []workload.Workload
 	for _, name := range r.cfg.Workloads {
-		if w, err := workload.Lookup(name); err == nil {
-			if p, ok := w.(workload.NemesisProvider); ok {
-				for _, n := range p.Nemeses() {
-					driver.Register(n)
-				}
+		w, err := workload.Lookup(name)
+		if err != nil {
+			r.setFatal(fmt.Errorf("%w: %v", ErrHarness, err))
+			return
+		}
+		ws = append(ws, w)
+	}
+	if err := r.prepare(ctx, ws); err != nil {
+		r.rec.Record(history.Event{Kind: history.KindPhase, F: history.PhaseSetupFailed, Error: err.Error()})
+		r.logf("workload setup failed: %v", err)
+		return
+	}
+	driver := nemesis.NewDriver(r.env, logRecorder{r})
+	for _, w := range ws {
+		if p, ok := w.(workload.NemesisProvider); ok {
+			for _, n := range p.Nemeses() {
+				driver.Register(n)
 			}
 		}
 	}
@@ -56,11 +70,36 @@ func (r *runner) execute(ctx context.Context) {
 			r.logf("interrupted")
 			return
 		}
-		r.episode(ctx, ep, driver)
+		r.episode(ctx, ep, driver, ws)
 	}
 	if ctx.Err() == nil {
 		r.rec.Record(history.Event{Kind: history.KindPhase, F: history.PhaseRunEnd})
 	}
+}
+
+// prepare runs the one-time setup of the workloads that have one (workload.Preparer).
+func (r *runner) prepare(ctx context.Context, ws []workload.Workload) error {
+	for _, w := range ws {
+		p, ok := w.(workload.Preparer)
+		if !ok {
+			continue
+		}
+		r.logf("setting up the %s workload", w.Name())
+		pctx, cancel := context.WithCancel(ctx)
+		err := p.Prepare(ctx, r.workloadEnv(ctx, pctx, 0))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%s setup: %w", w.Name(), err)
+		}
+		r.rec.Record(history.Event{Kind: history.KindPhase, F: history.PhaseSetup, Detail: w.Name()})
+	}
+	return nil
+}
+
+// workloadEnv is what the workloads of episode ep run against; load paces the shared limiter.
+func (r *runner) workloadEnv(ctx, load context.Context, ep int) *workload.Env {
+	return &workload.Env{Rec: r.rec, Nodes: r.cl.IDs(), Client: r.env.Client, Limiter: workload.NewLimiter(load, r.cfg.Rate),
+		Seed: r.seed, Episode: ep, OpCtx: ctx, Hosts: r.env.hosts}
 }
 
 func (r *runner) runInfo() check.RunInfo {
@@ -69,20 +108,14 @@ func (r *runner) runInfo() check.RunInfo {
 }
 
 // episode runs one round: load and faults for EpisodeTime, then heal, converge, final reads.
-func (r *runner) episode(ctx context.Context, ep int, driver *nemesis.Driver) {
+func (r *runner) episode(ctx context.Context, ep int, driver *nemesis.Driver, ws []workload.Workload) {
 	r.rec.SetEpisode(ep)
 	plan := r.plans[ep-1]
 	r.rec.Record(history.Event{Kind: history.KindPhase, F: history.PhaseEpisodeStart, Detail: plan.String()})
 	r.logf("episode %d/%d: %s", ep, r.cfg.Episodes, plan)
 	ectx, cancel := context.WithTimeout(ctx, r.cfg.EpisodeTime)
 	defer cancel()
-	wenv := &workload.Env{Rec: r.rec, Nodes: r.cl.IDs(), Client: r.env.Client, Limiter: workload.NewLimiter(ectx, r.cfg.Rate),
-		Seed: r.seed, Episode: ep, OpCtx: ctx}
-	var ws []workload.Workload
-	for _, name := range r.cfg.Workloads {
-		w, _ := workload.Lookup(name)
-		ws = append(ws, w)
-	}
+	wenv := r.workloadEnv(ctx, ectx, ep)
 	var wg sync.WaitGroup
 	for _, w := range ws {
 		r.goSafe(&wg, "workload "+w.Name(), func() {
@@ -139,6 +172,7 @@ func (r *runner) heal(ctx context.Context) {
 		}
 	}
 	notes = append(notes, r.rejoinMissing(hctx)...)
+	notes = append(notes, r.env.hosts.healAll(hctx)...)
 	detail := "filters removed, nodes resumed, latency off"
 	if len(notes) > 0 {
 		detail += "; " + strings.Join(notes, "; ")
@@ -215,6 +249,15 @@ func (r *runner) converge(ctx context.Context) {
 type logRecorder struct{ r *runner }
 
 func (l logRecorder) Record(e history.Event) history.Event {
+	if e.Kind == history.KindNemesis {
+		l.r.mu.Lock()
+		if e.Phase == history.PhaseStart {
+			l.r.fault = e.Fault
+		} else if e.Fault == 0 {
+			e.Fault = l.r.fault // an event a nemesis recorded itself belongs to the current fault
+		}
+		l.r.mu.Unlock()
+	}
 	e = l.r.rec.Record(e)
 	if e.Kind == history.KindNemesis {
 		l.r.logf("fault %d %s %s %v: %s", e.Fault, e.F, e.Phase, e.Targets, e.Detail)

@@ -86,6 +86,41 @@ func TestHarnessPassesNormalBuild(t *testing.T) {
 	}
 }
 
+// TestHarnessCellsPassesNormalBuild runs the cells workload beside register and set, with two
+// cell conductors on hosts of their own, under a conductor cut (seed 4: the cut first, then a
+// leader pause and a random partition): the normal server must pass every checker, the cut
+// cell must be seen down by every node, and listings and deletes must have been judged inside
+// the cut window. Everything the run made must be gone afterwards.
+func TestHarnessCellsPassesNormalBuild(t *testing.T) {
+	requireNetns(t)
+	cfg := shortRun(t, 4, 40*time.Second)
+	cfg.Workloads = []string{"register", "set", "cells"}
+	cfg.Nemesis = "conductor-cut,pause-leader,partition-halves"
+	res := run(t, cfg)
+	if res.Verdict != check.Pass || res.ExitCode != ExitPass {
+		t.Fatalf("got %s (exit %d), want PASS:\n%s", res.Verdict, res.ExitCode, res.Summary)
+	}
+	var cells *check.CellsFinding
+	for _, c := range res.Report.Checkers {
+		if c.Name == "cells" {
+			cells, _ = c.Details.(*check.CellsFinding)
+		}
+	}
+	if cells == nil {
+		t.Fatalf("no cells checker in the report:\n%s", res.Summary)
+	}
+	if len(cells.Windows) == 0 || cells.Windows[0].Down < 0 || cells.Windows[0].Listings == 0 || cells.Windows[0].Refused == 0 {
+		t.Fatalf("the conductor cut was not exercised: %+v", cells.Windows)
+	}
+	if cells.Creates.OK < 20 || cells.Deletes.OK < 10 || cells.FinalListings != 1 {
+		t.Fatalf("too little cells load: %+v", cells)
+	}
+	out, err := netns.ExecRunner(context.Background(), nil, "ip", "netns", "list")
+	if err != nil || strings.Contains(string(out), netns.Prefix) {
+		t.Fatalf("namespaces left behind: %q %v", out, err)
+	}
+}
+
 // TestHarnessCatchesUnsafeReads is the harness's proof that it can fail: the server built
 // with reads that skip the leadership check, under leader isolation and leader pauses, must
 // be found not linearizable.
@@ -115,17 +150,23 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, mod := range map[string]func(*Config){
-		"nodes":    func(c *Config) { c.Nodes = 0 },
-		"time":     func(c *Config) { c.EpisodeTime = time.Second },
-		"nemesis":  func(c *Config) { c.Nemesis = "ring" },
-		"workload": func(c *Config) { c.Workloads = []string{"bank"} },
-		"rate":     func(c *Config) { c.Rate = 0 },
+		"nodes":             func(c *Config) { c.Nodes = 0 },
+		"time":              func(c *Config) { c.EpisodeTime = time.Second },
+		"nemesis":           func(c *Config) { c.Nemesis = "ring" },
+		"workload":          func(c *Config) { c.Workloads = []string{"bank"} },
+		"cut without cells": func(c *Config) { c.Nemesis = "conductor-cut" },
+		"rate":              func(c *Config) { c.Rate = 0 },
 	} {
 		c := DefaultConfig()
 		mod(c)
 		if c.Validate() == nil {
 			t.Errorf("%s: invalid config accepted", name)
 		}
+	}
+	c := DefaultConfig()
+	c.Workloads, c.Nemesis = []string{"register", "cells"}, "conductor-cut,kill-all"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("cells with conductor-cut: %v", err)
 	}
 }
 

@@ -63,6 +63,7 @@ type runner struct {
 
 	mu    sync.Mutex
 	fatal error
+	fault int // the fault most recently started
 }
 
 // Run performs a chaos run and returns its verdict. It cleans up what it created (network
@@ -98,7 +99,7 @@ func newRunner(cfg *Config) (*runner, error) {
 		rand.Read(b[:])
 		r.seed = binary.LittleEndian.Uint64(b[:]) % 1_000_000_000
 	}
-	names, err := nemesis.Resolve(cfg.Nemesis, cfg.Nodes)
+	names, err := nemesis.ResolveFor(cfg.Nemesis, cfg.Nodes, cfg.Workloads)
 	if err != nil {
 		return nil, err
 	}
@@ -210,11 +211,21 @@ func (r *runner) setup(ctx context.Context) error {
 	if r.cl, err = cluster.New(ccfg); err != nil {
 		return err
 	}
-	r.env = &env{c: r.cl, net: net, netem: net.HasNetem(ctx)}
+	prebuilt := ""
+	if r.cfg.ServerBinary != "" {
+		prebuilt = filepath.Dir(r.cfg.ServerBinary)
+	}
+	if r.binDir == "" {
+		if r.binDir, err = os.MkdirTemp("", netns.Prefix+"bin-"); err != nil {
+			return err
+		}
+	}
+	r.env = &env{c: r.cl, net: net, netem: net.HasNetem(ctx), hosts: newHosts(net, r.cl, ccfg.Dir, r.binDir, prebuilt)}
 	if r.hist, err = os.Create(filepath.Join(r.dir, "history.jsonl")); err != nil {
 		return err
 	}
 	r.rec = history.NewRecorder(r.hist)
+	r.env.record = logRecorder{r}.Record
 	return nil
 }
 

@@ -18,7 +18,8 @@ func runArgs(args ...string) (int, string, string) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{nil, {"bogus"}, {"run", "--nodes", "0"}, {"run", "--nemesis", "ring"}, {"run", "extra"}, {"check"}, {"plan"}} {
+	for _, args := range [][]string{nil, {"bogus"}, {"run", "--nodes", "0"}, {"run", "--nemesis", "ring"}, {"run", "extra"}, {"check"}, {"plan"},
+		{"run", "--nemesis", "conductor-cut"}, {"run", "--workloads", "register,bank"}} {
 		if code, _, _ := runArgs(args...); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
 		}
@@ -39,6 +40,13 @@ func TestPlanIsDeterministic(t *testing.T) {
 		if !strings.Contains(a, n) {
 			t.Fatalf("a 10 minute 5-node plan lacks %s: %s", n, a)
 		}
+	}
+	if strings.Contains(a, "conductor-cut") {
+		t.Fatalf("conductor-cut planned without the cells workload: %s", a)
+	}
+	_, cells, _ := runArgs("plan", "--seed", "77", "--workloads", "register,set,cells", "--time", "10m", "--episodes", "1")
+	if !strings.Contains(cells, "conductor-cut") {
+		t.Fatalf("a mixed plan with the cells workload lacks conductor-cut: %s", cells)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/cellmap/cellmap/jepsen"
 	"github.com/cellmap/cellmap/jepsen/nemesis"
@@ -16,15 +17,16 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	cfg := jepsen.DefaultConfig()
 	fs := flag.NewFlagSet("cellmap-jepsen plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	runFlags(fs, cfg)
+	workloads := runFlags(fs, cfg)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
+	cfg.Workloads = strings.Split(*workloads, ",")
 	if cfg.Seed == 0 {
 		fmt.Fprintln(stderr, "cellmap-jepsen plan: --seed is required")
 		return exitUsage
 	}
-	names, err := nemesis.Resolve(cfg.Nemesis, cfg.Nodes)
+	names, err := nemesis.ResolveFor(cfg.Nemesis, cfg.Nodes, cfg.Workloads)
 	if err != nil {
 		fmt.Fprintln(stderr, "cellmap-jepsen plan:", err)
 		return exitUsage

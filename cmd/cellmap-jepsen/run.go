@@ -11,6 +11,7 @@ import (
 
 	"github.com/cellmap/cellmap/jepsen"
 	"github.com/cellmap/cellmap/jepsen/nemesis"
+	"github.com/cellmap/cellmap/jepsen/workload"
 )
 
 // runFlags binds the run command's flags to a config.
@@ -26,7 +27,8 @@ func runFlags(fs *flag.FlagSet, cfg *jepsen.Config) (workloads *string) {
 	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "client operations per second, all workloads together")
 	fs.DurationVar(&cfg.CheckTimeout, "check-timeout", cfg.CheckTimeout, "time budget of the linearizability check (running out is a FAIL)")
 	fs.BoolVar(&cfg.KeepAll, "keep", cfg.KeepAll, "keep node logs, data and the HTML view even when the run passes")
-	return fs.String("workloads", strings.Join(cfg.Workloads, ","), "workloads: register,set")
+	return fs.String("workloads", strings.Join(cfg.Workloads, ","), "comma list of workloads: "+strings.Join(workload.Names(), ", ")+
+		" (cells starts two cell conductors and brings the conductor-cut nemesis)")
 }
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

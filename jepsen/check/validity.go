@@ -9,8 +9,9 @@ import (
 )
 
 // validity lists why the run cannot vouch for anything (the INCOMPLETE reasons): the cluster
-// never became healthy, an episode had too few successful operations before its first fault,
-// an episode's set had no final listing, or the run did not end.
+// never became healthy, a workload's setup failed, an episode had too few successful
+// operations before its first fault, an episode's set or cells workload had no final
+// listing, or the run did not end.
 func validity(events []history.Event, info RunInfo) []string {
 	var reasons []string
 	healthy, ended := false, false
@@ -23,6 +24,8 @@ func validity(events []history.Event, info RunInfo) []string {
 			healthy = true
 		case history.PhaseUnhealthy:
 			reasons = append(reasons, "the cluster never became healthy: "+e.Error)
+		case history.PhaseSetupFailed:
+			reasons = append(reasons, "a workload's setup failed: "+e.Error)
 		case history.PhaseRunEnd:
 			ended = true
 		}
@@ -35,6 +38,7 @@ func validity(events []history.Event, info RunInfo) []string {
 	}
 	reasons = append(reasons, leadIn(events, info.MinOpsBeforeFault)...)
 	reasons = append(reasons, missingListings(events)...)
+	reasons = append(reasons, missingCellsListings(events)...)
 	return reasons
 }
 
@@ -103,5 +107,27 @@ func sortedInts[V any](m map[int]V) []int {
 		out = append(out, k)
 	}
 	sort.Ints(out)
+	return out
+}
+
+// missingCellsListings finds episodes where the cells workload ran but no final listing
+// succeeded.
+func missingCellsListings(events []history.Event) []string {
+	ran, listed := map[int]bool{}, map[int]bool{}
+	for _, op := range history.Ops(events) {
+		if op.Invoke.Workload != cellsWorkload {
+			continue
+		}
+		ran[op.Invoke.Episode] = true
+		if op.Invoke.F == "list" && op.Invoke.Value == history.ListFinal && op.Outcome() == history.KindOK {
+			listed[op.Invoke.Episode] = true
+		}
+	}
+	var out []string
+	for _, ep := range sortedInts(ran) {
+		if !listed[ep] {
+			out = append(out, fmt.Sprintf("cells: episode %d: no final listing succeeded", ep))
+		}
+	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -29,6 +30,16 @@ const UnsafeReadsTag = "cellmap_unsafe_reads"
 // broken read mode. The module root is found with `go env GOMOD` from the working directory
 // (or moduleRoot when set).
 func Build(ctx context.Context, dir, moduleRoot string, unsafeReads bool) (string, error) {
+	var tags []string
+	if unsafeReads {
+		tags = append(tags, UnsafeReadsTag)
+	}
+	return BuildCommand(ctx, dir, moduleRoot, "cellmapd", tags...)
+}
+
+// BuildCommand compiles the module's ./cmd/<name> (e.g. "cellconductor") into dir/<name> with
+// the build tags and returns the binary's path; moduleRoot as for [Build].
+func BuildCommand(ctx context.Context, dir, moduleRoot, name string, tags ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, buildTimeout)
 	defer cancel()
 	goBin := goCommand()
@@ -40,12 +51,12 @@ func Build(ctx context.Context, dir, moduleRoot string, unsafeReads bool) (strin
 		}
 		moduleRoot = filepath.Dir(gomod)
 	}
-	bin := filepath.Join(dir, "cellmapd")
+	bin := filepath.Join(dir, name)
 	args := []string{"build", "-o", bin}
-	if unsafeReads {
-		args = append(args, "-tags", UnsafeReadsTag)
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
 	}
-	args = append(args, "./cmd/cellmapd")
+	args = append(args, "./cmd/"+name)
 	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = moduleRoot
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -43,6 +44,9 @@ type Config struct {
 	HTTPPort, RaftPort, GossipPort int
 	// RaftProfile is cellmapd's --raft-profile ("test": short timeouts, small snapshots).
 	RaftProfile string
+	// GossipProfile is cellmapd's --gossip-profile ("test": a dead pool member, e.g. a cell
+	// conductor, is detected within about a second).
+	GossipProfile string
 	// LogLevel is cellmapd's --log-level.
 	LogLevel string
 	// GOMAXPROCS of each node (keeps a 2-core machine responsive).
@@ -53,7 +57,7 @@ type Config struct {
 
 // DefaultConfig returns the harness's settings for n nodes.
 func DefaultConfig(n int) *Config {
-	return &Config{Nodes: n, HTTPPort: 8480, RaftPort: 8481, GossipPort: 8482, RaftProfile: "test",
+	return &Config{Nodes: n, HTTPPort: 8480, RaftPort: 8481, GossipPort: 8482, RaftProfile: "test", GossipProfile: "test",
 		LogLevel: "info", GOMAXPROCS: 1, StatusTimeout: 500 * time.Millisecond}
 }
 
@@ -97,6 +101,9 @@ type Cluster struct {
 	cfg   Config
 	nodes []*Node
 	byID  map[string]*Node
+
+	procMu sync.Mutex
+	procs  map[string]*Proc
 }
 
 // New describes the cluster; it starts nothing (see Form).
@@ -104,7 +111,7 @@ func New(cfg *Config) (*Cluster, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: *cfg, byID: map[string]*Node{}}
+	c := &Cluster{cfg: *cfg, byID: map[string]*Node{}, procs: map[string]*Proc{}}
 	for i := 1; i <= cfg.Nodes; i++ {
 		ip := netns.IP(i)
 		n := &Node{
@@ -159,12 +166,28 @@ func (c *Cluster) Node(id string) (*Node, error) {
 func (c *Cluster) Config() Config { return c.cfg }
 
 // argv is the command line of node n: run in its namespace, with --bootstrap or --join only
-// on its first start (a node restarted on its data dir needs neither).
+// on its first start (a node restarted on its data dir needs neither). Every start but node
+// 1's first joins the gossip pool through the other nodes' gossip addresses, so the nodes
+// (and the cell conductors that join them) form one pool, also after restarts.
 func (c *Cluster) argv(n *Node, first bool) []string {
 	argv := []string{"ip", "netns", "exec", netns.NS(n.Index), c.cfg.Binary,
 		"--node-id", n.ID, "--data-dir", n.DataDir, "--http-addr", n.HTTPAddr, "--raft-addr", n.RaftAddr,
 		"--gossip-addr", n.GossipAddr, "--raft-profile", c.cfg.RaftProfile, "--log-level", c.cfg.LogLevel,
 		"--enable-fault-injection"}
+	if c.cfg.GossipProfile != "" {
+		argv = append(argv, "--gossip-profile", c.cfg.GossipProfile)
+	}
+	if !(first && n.Index == 1) {
+		var peers []string
+		for _, p := range c.nodes {
+			if p != n {
+				peers = append(peers, p.GossipAddr)
+			}
+		}
+		if len(peers) > 0 {
+			argv = append(argv, "--gossip-join", strings.Join(peers, ","))
+		}
+	}
 	if first {
 		if n.Index == 1 {
 			argv = append(argv, "--bootstrap")
@@ -173,6 +196,15 @@ func (c *Cluster) argv(n *Node, first bool) []string {
 		}
 	}
 	return argv
+}
+
+// GossipAddrs returns every node's gossip address, in node order.
+func (c *Cluster) GossipAddrs() []string {
+	out := make([]string, len(c.nodes))
+	for i, n := range c.nodes {
+		out[i] = n.GossipAddr
+	}
+	return out
 }
 
 func (c *Cluster) env() []string {
@@ -275,10 +307,16 @@ func (c *Cluster) Paused(id string) bool {
 	return n.paused && n.proc != nil && !n.proc.exited()
 }
 
-// Shutdown stops every node (SIGTERM, then SIGKILL after grace) and closes the logs.
+// Shutdown stops every node and every extra process (SIGTERM, then SIGKILL after grace) and
+// closes the logs.
 func (c *Cluster) Shutdown(grace time.Duration) error {
 	var wg sync.WaitGroup
-	errs := make([]error, len(c.nodes))
+	errs := make([]error, len(c.nodes)+1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs[len(c.nodes)] = c.stopProcs(grace)
+	}()
 	for i, n := range c.nodes {
 		wg.Add(1)
 		go func() {

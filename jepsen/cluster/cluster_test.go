@@ -27,8 +27,21 @@ func TestNodeCommandLines(t *testing.T) {
 	if got := strings.Join(c.argv(n3, true), " "); !strings.Contains(got, "--join 10.77.0.1:8480") || strings.Contains(got, "--bootstrap") {
 		t.Fatalf("n3 first start: %s", got)
 	}
-	if got := strings.Join(c.argv(n1, false), " "); strings.Contains(got, "--bootstrap") || strings.Contains(got, "--join") {
+	if got := strings.Join(c.argv(n1, false), " "); strings.Contains(got, "--bootstrap") || strings.Contains(got, " --join") {
 		t.Fatalf("a restart needs neither --bootstrap nor --join: %s", got)
+	}
+	// One gossip pool with the test profile: every start but n1's first joins the others.
+	if strings.Contains(first, "--gossip-join") || !strings.Contains(first, "--gossip-profile test") {
+		t.Fatalf("n1 first start: %s", first)
+	}
+	if got := strings.Join(c.argv(n3, true), " "); !strings.Contains(got, "--gossip-join 10.77.0.1:8482,10.77.0.2:8482") {
+		t.Fatalf("n3 does not join the gossip pool: %s", got)
+	}
+	if got := strings.Join(c.argv(n1, false), " "); !strings.Contains(got, "--gossip-join 10.77.0.2:8482,10.77.0.3:8482") {
+		t.Fatalf("a restarted n1 does not rejoin the gossip pool: %s", got)
+	}
+	if got := c.GossipAddrs(); strings.Join(got, ",") != "10.77.0.1:8482,10.77.0.2:8482,10.77.0.3:8482" {
+		t.Fatalf("gossip addresses %v", got)
 	}
 	if n3.DataDir != "/run/x/n3/data" || n3.LogPath != "/run/x/n3.log" {
 		t.Fatalf("paths: %s %s", n3.DataDir, n3.LogPath)

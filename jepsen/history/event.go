@@ -34,6 +34,8 @@ const (
 const (
 	PhaseRunStart     = "run-start"     // Data: the run's Config
 	PhaseHealthy      = "healthy"       // the cluster formed and answered
+	PhaseSetup        = "setup"         // a workload's one-time setup (Detail: its name) succeeded
+	PhaseSetupFailed  = "setup-failed"  // a workload's one-time setup failed (Error says why)
 	PhaseUnhealthy    = "unhealthy"     // the cluster never became healthy
 	PhaseEpisodeStart = "episode-start" // Episode set
 	PhaseWorkloadStop = "workload-stop" // the episode's client load stopped

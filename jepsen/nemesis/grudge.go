@@ -79,7 +79,7 @@ func applyGrudge(ctx context.Context, env Env, g grudge, rs ruleSet, ports []int
 		}
 	}
 	for _, id := range sortedKeys(cut) {
-		if err := env.CutConns(ctx, id, cut[id], ports); err != nil {
+		if err := env.CutConns(ctx, id, sortedCopy(cut[id]), ports); err != nil {
 			errs = append(errs, err)
 		}
 	}

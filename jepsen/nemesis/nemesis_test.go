@@ -59,8 +59,27 @@ func TestResolve(t *testing.T) {
 			t.Fatalf("mixed for 3 nodes includes %s", n)
 		}
 	}
-	if len(all5) != len(Catalog()) {
-		t.Fatalf("all for 5 nodes: %d of %d", len(all5), len(Catalog()))
+	if len(all5) != len(Catalog())-1 {
+		t.Fatalf("all for 5 nodes without the cells workload: %d of %d", len(all5), len(Catalog())-1)
+	}
+	for _, n := range append(all5, mixed3...) {
+		if n == "conductor-cut" {
+			t.Fatal("conductor-cut resolved without the cells workload")
+		}
+	}
+	withCells, _ := ResolveFor("all", 5, []string{"register", "cells"})
+	mixedCells, _ := ResolveFor("mixed", 3, []string{"cells"})
+	if len(withCells) != len(Catalog()) || mixedCells[len(mixedCells)-1] != "conductor-cut" {
+		t.Fatalf("with the cells workload: all %v, mixed %v", withCells, mixedCells)
+	}
+	if _, err := Resolve("conductor-cut", 3); !errors.Is(err, ErrNotApplicable) || !strings.Contains(err.Error(), "--workloads") {
+		t.Fatalf("conductor-cut without the cells workload: %v", err)
+	}
+	if got, err := ResolveFor("conductor-cut,kill-all", 3, []string{"cells"}); err != nil || !reflect.DeepEqual(got, []string{"kill-all", "conductor-cut"}) {
+		t.Fatalf("explicit conductor-cut: %v %v", got, err)
+	}
+	if _, err := (provided{"conductor-cut", "cells"}).Start(context.Background(), newFake(), nil); !errors.Is(err, ErrSkipped) {
+		t.Fatalf("an unregistered provided nemesis must skip: %v", err)
 	}
 	got, err := Resolve("kill-leader, isolate-leader,kill-leader", 3)
 	if err != nil || !reflect.DeepEqual(got, []string{"isolate-leader", "kill-leader"}) {

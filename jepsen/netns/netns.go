@@ -8,7 +8,9 @@
 // It shells out to ip, nft, ss and tc and needs root. Filters live inside the node
 // namespaces (with br_netfilter on, bridged traffic also crosses the root namespace's forward
 // hook, which this package leaves alone). Traffic between the harness (HostIP) and the nodes
-// is never filtered: partitions cut node-to-node traffic only.
+// is never filtered: partitions cut node-to-node traffic only. Extra hosts (AddHost, e.g. the
+// cell conductors) live on the same bridge; isolating one drops its traffic with the whole
+// [Subnet], the harness included.
 package netns
 
 import (
@@ -17,6 +19,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Names and addresses of the test network.
@@ -30,6 +33,8 @@ const (
 	// Table is the nft table (family inet) holding a node's fault rules.
 	Table  = "cmj"
 	subnet = "10.77.0."
+	// Subnet is the whole test network (nodes, extra hosts and the harness), in CIDR form.
+	Subnet = subnet + "0/24"
 	// MaxNodes is the most nodes the subnet plan allows.
 	MaxNodes = 200
 )
@@ -51,14 +56,33 @@ func IP(i int) string { return subnet + strconv.Itoa(i) }
 // Veth is the root-namespace end of node i's veth pair.
 func Veth(i int) string { return Prefix + "v" + strconv.Itoa(i) }
 
+// HostNS is the namespace of the extra host with address index i (see [Net.AddHost]).
+func HostNS(i int) string { return Prefix + "h" + strconv.Itoa(i) }
+
+// maxIndex is the highest address index a namespace can have (.254 is the harness).
+const maxIndex = 253
+
 // Runner runs a command with stdin (may be nil) and returns its combined output. Tests
 // substitute a fake.
 type Runner func(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error)
 
-// Net is a test network of N node namespaces.
+// Net is a test network of N node namespaces, plus extra hosts added with AddHost.
 type Net struct {
 	n   int
 	run Runner
+
+	mu    sync.Mutex
+	hosts []Host
+}
+
+// Host is an extra namespace on the test bridge beside the nodes (e.g. a cell conductor). Its
+// Index follows the nodes' (the first host of a 3-node network is 4, at 10.77.0.4); the
+// index-based methods of [Net] (Exec, SetRules, CutConns) take it like a node's.
+type Host struct {
+	Name  string
+	Index int
+	NS    string
+	IP    string
 }
 
 // New describes a network of n nodes driven by run (nil: run real commands). It creates
@@ -84,15 +108,7 @@ func (t *Net) Setup(ctx context.Context) error {
 		{"ip", "link", "set", Bridge, "up"},
 	}
 	for i := 1; i <= t.n; i++ {
-		ns := NS(i)
-		steps = append(steps,
-			[]string{"ip", "netns", "add", ns},
-			[]string{"ip", "link", "add", Veth(i), "type", "veth", "peer", "name", "eth0", "netns", ns},
-			[]string{"ip", "link", "set", Veth(i), "master", Bridge, "up"},
-			[]string{"ip", "-n", ns, "addr", "add", IP(i) + "/24", "dev", "eth0"},
-			[]string{"ip", "-n", ns, "link", "set", "eth0", "up"},
-			[]string{"ip", "-n", ns, "link", "set", "lo", "up"},
-		)
+		steps = append(steps, linkSteps(NS(i), i)...)
 	}
 	for _, s := range steps {
 		if _, err := t.run(ctx, nil, s[0], s[1:]...); err != nil {
@@ -102,18 +118,77 @@ func (t *Net) Setup(ctx context.Context) error {
 	return nil
 }
 
+// linkSteps creates namespace ns with address index i on the bridge.
+func linkSteps(ns string, i int) [][]string {
+	return [][]string{
+		{"ip", "netns", "add", ns},
+		{"ip", "link", "add", Veth(i), "type", "veth", "peer", "name", "eth0", "netns", ns},
+		{"ip", "link", "set", Veth(i), "master", Bridge, "up"},
+		{"ip", "-n", ns, "addr", "add", IP(i) + "/24", "dev", "eth0"},
+		{"ip", "-n", ns, "link", "set", "eth0", "up"},
+		{"ip", "-n", ns, "link", "set", "lo", "up"},
+	}
+}
+
 // Teardown removes the namespaces and links this network made (and anything else with the
 // prefix). Processes still inside the namespaces are killed.
 func (t *Net) Teardown(ctx context.Context) error { return Reap(ctx, t.run) }
 
-// Exec runs a command inside node i's namespace.
-func (t *Net) Exec(ctx context.Context, i int, name string, args ...string) ([]byte, error) {
-	return t.run(ctx, nil, "ip", append([]string{"netns", "exec", NS(i), name}, args...)...)
+// AddHost creates a namespace for an extra host called name on the bridge, at the next free
+// address, and returns it; a name added before is returned as it is. Teardown removes it
+// with everything else.
+func (t *Net) AddHost(ctx context.Context, name string) (Host, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, h := range t.hosts {
+		if h.Name == name {
+			return h, nil
+		}
+	}
+	i := t.n + len(t.hosts) + 1
+	if i > maxIndex {
+		return Host{}, fmt.Errorf("netns: no free address for host %q", name)
+	}
+	h := Host{Name: name, Index: i, NS: HostNS(i), IP: IP(i)}
+	for _, s := range linkSteps(h.NS, i) {
+		if _, err := t.run(ctx, nil, s[0], s[1:]...); err != nil {
+			return Host{}, err
+		}
+	}
+	t.hosts = append(t.hosts, h)
+	return h, nil
 }
 
-// SetRules replaces node i's fault rules atomically (empty rules remove the table).
+// Hosts returns the extra hosts added so far.
+func (t *Net) Hosts() []Host {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]Host(nil), t.hosts...)
+}
+
+// ns is the namespace of index i: a node's or an extra host's.
+func (t *Net) ns(i int) string {
+	if i <= t.n {
+		return NS(i)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, h := range t.hosts {
+		if h.Index == i {
+			return h.NS
+		}
+	}
+	return NS(i)
+}
+
+// Exec runs a command inside namespace i (a node's or an extra host's).
+func (t *Net) Exec(ctx context.Context, i int, name string, args ...string) ([]byte, error) {
+	return t.run(ctx, nil, "ip", append([]string{"netns", "exec", t.ns(i), name}, args...)...)
+}
+
+// SetRules replaces namespace i's fault rules atomically (empty rules remove the table).
 func (t *Net) SetRules(ctx context.Context, i int, r Rules) error {
-	_, err := t.run(ctx, []byte(r.Ruleset(Table)), "ip", "netns", "exec", NS(i), "nft", "-f", "-")
+	_, err := t.run(ctx, []byte(r.Ruleset(Table)), "ip", "netns", "exec", t.ns(i), "nft", "-f", "-")
 	return err
 }
 

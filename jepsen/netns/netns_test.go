@@ -104,3 +104,39 @@ func TestSetupCommands(t *testing.T) {
 		t.Fatal("0 nodes accepted")
 	}
 }
+
+func TestAddHost(t *testing.T) {
+	var cmds []string
+	fake := func(_ context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
+		cmds = append(cmds, strings.TrimSpace(name+" "+strings.Join(args, " ")+" "+string(stdin)))
+		return nil, nil
+	}
+	n, _ := New(3, fake)
+	h, err := n.AddHost(context.Background(), "cell1")
+	if err != nil || h.Index != 4 || h.IP != "10.77.0.4" || h.NS != "cmj-h4" {
+		t.Fatalf("first host: %+v %v", h, err)
+	}
+	again, _ := n.AddHost(context.Background(), "cell1")
+	h2, _ := n.AddHost(context.Background(), "cell2")
+	if again != h || h2.Index != 5 || len(n.Hosts()) != 2 {
+		t.Fatalf("hosts: %+v %+v %v", again, h2, n.Hosts())
+	}
+	all := strings.Join(cmds, "\n")
+	for _, want := range []string{"ip netns add cmj-h4", "ip link add cmj-v4 type veth peer name eth0 netns cmj-h4",
+		"ip link set cmj-v4 master cmj-br0 up", "ip -n cmj-h5 addr add 10.77.0.5/24 dev eth0"} {
+		if !strings.Contains(all, want) {
+			t.Fatalf("AddHost lacks %q:\n%s", want, all)
+		}
+	}
+	cmds = nil
+	n.SetRules(context.Background(), 4, Rules{DropFrom: []string{Subnet}, DropTo: []string{Subnet}})
+	n.CutConns(context.Background(), 4, []string{Subnet}, nil)
+	n.Exec(context.Background(), 2, "true")
+	if !strings.HasPrefix(cmds[0], "ip netns exec cmj-h4 nft -f -") || !strings.Contains(cmds[0], "ip saddr { 10.77.0.0/24 } drop") ||
+		!strings.Contains(cmds[0], "ip daddr { 10.77.0.0/24 } drop") {
+		t.Fatalf("isolating a host: %s", cmds[0])
+	}
+	if cmds[1] != "ip netns exec cmj-h4 ss -K -t dst 10.77.0.0/24" || cmds[2] != "ip netns exec cmj-n2 true" {
+		t.Fatalf("commands: %q", cmds[1:])
+	}
+}

@@ -30,6 +30,7 @@ var (
 	opColors = map[string]color.RGBA{
 		"read": {31, 119, 180, 255}, "stale-read": {120, 120, 120, 255}, "write": {44, 160, 44, 255},
 		"cas": {148, 103, 189, 255}, "add": {23, 190, 207, 255}, "list": {140, 86, 75, 255},
+		"create": {188, 189, 34, 255}, "delete": {227, 119, 194, 255},
 	}
 	failColor = color.RGBA{214, 39, 40, 255}
 	infoColor = color.RGBA{255, 127, 14, 255}
@@ -252,7 +253,7 @@ func (p *plot) legend() {
 		drawText(p.img, x+14, y-1, label, 2, black)
 		y += 16
 	}
-	for _, f := range []string{"read", "stale-read", "write", "cas", "add", "list"} {
+	for _, f := range []string{"read", "stale-read", "write", "cas", "add", "list", "create", "delete"} {
 		row(opColors[f], f+" ok")
 	}
 	row(failColor, "fail")

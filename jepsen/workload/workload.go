@@ -4,7 +4,10 @@
 // A workload is a [Workload]: Run makes operations while the episode's faults happen, Final
 // makes the final reads after the faults healed. Its checker lives in package check under the
 // same name. To add a workload (e.g. the cells data plane), implement Workload in a new file
-// here, add it to [Catalog], and add its checker to check.Catalog; nothing else changes.
+// // here, add it to [Catalog], and add its checker to check.Catalog; nothing else changes. A
+// workload that needs processes of its own (the cells workload's conductors) gets them
+// through [Env.Hosts], one-time setup through [Preparer], and faults of its own through
+// [NemesisProvider].
 package workload
 
 import (
@@ -41,6 +44,48 @@ type Env struct {
 	// OpCtx outlives the episode's load phase: operations in flight when the load stops
 	// finish with their own timeouts instead of being cancelled.
 	OpCtx context.Context
+	// Hosts runs extra processes (e.g. cell conductors) in namespaces of their own; nil when
+	// the runner offers none.
+	Hosts Hosts
+}
+
+// Hosts lets a workload run processes of its own beside the cluster, each on a host (network
+// namespace) of its own on the test bridge. The runner stops them and removes their
+// namespaces with everything else, heals their filters and restarts them after each episode.
+type Hosts interface {
+	// AddHost gives name a namespace on the test bridge (once) and returns its address.
+	AddHost(ctx context.Context, name string) (ip string, err error)
+	// Binary returns a program of the module built for this run (e.g. "cellconductor").
+	Binary(ctx context.Context, program string) (string, error)
+	// DataDir is a directory for name's data, inside the run directory.
+	DataDir(name string) string
+	// Start runs argv on host name (in its own process group, output in the run's node logs)
+	// unless it is running; Restart SIGKILLs it and starts the same command line again.
+	Start(name string, argv []string) error
+	Restart(name string) error
+	Running(name string) bool
+	// Isolate cuts host name off from the whole test network: every inbound and outbound
+	// packet is dropped and its TCP connections are aborted. Heal removes the filter.
+	Isolate(ctx context.Context, name string) error
+	Heal(ctx context.Context, name string) error
+	// GossipAddrs are the cellmapd nodes' gossip addresses.
+	GossipAddrs() []string
+}
+
+// HostsEnv is the fault environment of nemeses that workloads bring along and that act on
+// the workload's hosts; the runner's environment implements it. Record writes an event of the
+// nemesis's own (e.g. when a cut cell was seen down) into the history.
+type HostsEnv interface {
+	nemesis.Env
+	Hosts() Hosts
+	Record(e history.Event) history.Event
+}
+
+// Preparer is implemented by workloads that set something up once per run, after the cluster
+// formed and before the first episode (e.g. start cell conductors and map their cells). A
+// failure makes the run INCOMPLETE.
+type Preparer interface {
+	Prepare(ctx context.Context, env *Env) error
 }
 
 // Workload is one kind of client load.
@@ -55,7 +100,16 @@ type Workload interface {
 
 // Catalog returns a fresh instance of every workload, in run order.
 func Catalog() []Workload {
-	return []Workload{NewRegister(DefaultRegisterConfig()), NewSet(DefaultSetConfig())}
+	return []Workload{NewRegister(DefaultRegisterConfig()), NewSet(DefaultSetConfig()), NewCells(DefaultCellsConfig())}
+}
+
+// Names lists every workload name, in catalog order.
+func Names() []string {
+	var names []string
+	for _, w := range Catalog() {
+		names = append(names, w.Name())
+	}
+	return names
 }
 
 // Lookup returns a fresh workload called name.

@@ -87,13 +87,21 @@ func TestLimiterPaces(t *testing.T) {
 }
 
 func TestCatalog(t *testing.T) {
-	for _, name := range []string{"register", "set"} {
+	for _, name := range []string{"register", "set", "cells"} {
 		if w, err := Lookup(name); err != nil || w.Name() != name {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	if _, err := Lookup("cells"); !errors.Is(err, ErrUnknown) {
-		t.Fatalf("cells: %v", err)
+	if _, err := Lookup("bank"); !errors.Is(err, ErrUnknown) {
+		t.Fatalf("bank: %v", err)
+	}
+	w, _ := Lookup("cells")
+	if _, ok := w.(Preparer); !ok {
+		t.Fatal("cells has no one-time setup")
+	}
+	p, ok := w.(NemesisProvider)
+	if !ok || len(p.Nemeses()) != 1 || p.Nemeses()[0].Name() != "conductor-cut" {
+		t.Fatal("cells does not bring the conductor-cut nemesis")
 	}
 }
 

@@ -1,0 +1,543 @@
+package workload
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/client"
+	"github.com/cellmap/cellmap/jepsen/history"
+	"github.com/cellmap/cellmap/jepsen/nemesis"
+)
+
+// Cells operation names (the listing is FList, as in the set workload).
+const (
+	FCreate = "create"
+	FDelete = "delete"
+)
+
+// Names of the cells workload and of its nemesis.
+const (
+	CellsName    = "cells"
+	ConductorCut = "conductor-cut"
+)
+
+// CellSpec is one cell of the cells workload: its conductor runs on a host (network
+// namespace) called Name.
+type CellSpec struct {
+	Name, UUID string
+	// Hosts is the conductor's --hosts (compute hosts with their capacity).
+	Hosts string
+}
+
+// The flavors: every project but the last uses FlavorSmall, which fits both cells equally
+// (so its servers spread over both); the last uses FlavorBig, whose disk only cell2's hosts
+// have, so that project lives in cell2 alone and can still create servers while cell1 is cut.
+const (
+	FlavorSmall = "jepsen-small"
+	FlavorBig   = "jepsen-big"
+)
+
+// CellSpecs returns the two cells, with fixed uuids.
+func CellSpecs() []CellSpec {
+	return []CellSpec{
+		{Name: "cell1", UUID: "c0000001-0000-4000-8000-00000000ce11", Hosts: "c1h1:100000:10000000:100,c1h2:100000:10000000:100"},
+		{Name: "cell2", UUID: "c0000002-0000-4000-8000-00000000ce12", Hosts: "c2h1:100000:10000000:100000000,c2h2:100000:10000000:100000000"},
+	}
+}
+
+// Conductor ports (on each conductor host's own address).
+const (
+	conductorHTTPPort   = 8490
+	conductorGossipPort = 8492
+)
+
+// CellsConfig shapes the cells workload.
+type CellsConfig struct {
+	// Projects is the number of projects (2-3); the last one uses FlavorBig.
+	Projects int
+	// Creators, Deleters and Listers are the concurrent clients of each kind; each makes one
+	// operation per its period (and per permit of the shared limiter).
+	Creators, Deleters, Listers         int
+	CreateEvery, DeleteEvery, ListEvery time.Duration
+	// MaxLive: creators pause while the latest listing holds this many servers (keeps
+	// listings far below the API's page limit and the history small).
+	MaxLive int
+	// Client timeouts. A listing waits for every up cell up to cellmapd's --list-timeout
+	// (3 s), so ListTimeout must be longer.
+	CreateTimeout, DeleteTimeout, ListTimeout time.Duration
+	// SetupTimeout bounds Prepare; UpTimeout the wait for both cells up before the final
+	// listing; FinalAttempts the final listing's retries.
+	SetupTimeout, UpTimeout time.Duration
+	FinalAttempts           int
+}
+
+// DefaultCellsConfig returns the CI settings.
+func DefaultCellsConfig() CellsConfig {
+	return CellsConfig{Projects: 3, Creators: 2, Deleters: 2, Listers: 2,
+		CreateEvery: 300 * time.Millisecond, DeleteEvery: 400 * time.Millisecond, ListEvery: 400 * time.Millisecond,
+		MaxLive: 120, CreateTimeout: 3 * time.Second, DeleteTimeout: 2 * time.Second, ListTimeout: 8 * time.Second,
+		SetupTimeout: 90 * time.Second, UpTimeout: 20 * time.Second, FinalAttempts: 20}
+}
+
+// Validate checks the configuration.
+func (c CellsConfig) Validate() error {
+	if c.Projects < 1 || c.Creators < 0 || c.Deleters < 0 || c.Listers < 1 || c.CreateEvery <= 0 || c.DeleteEvery <= 0 ||
+		c.ListEvery <= 0 || c.MaxLive < 1 || c.CreateTimeout <= 0 || c.DeleteTimeout <= 0 || c.ListTimeout <= 0 ||
+		c.SetupTimeout <= 0 || c.UpTimeout <= 0 || c.FinalAttempts < 1 {
+		return errors.New("workload: bad cells config")
+	}
+	return nil
+}
+
+// Cells is the cells data plane workload: clients create servers (unique names, a few
+// projects), delete servers seen in listings and list all tenants' servers without paging,
+// while the conductor-cut nemesis cuts one cell's conductor off. Its checker (check "cells")
+// judges the listings: nothing acknowledged missing, minimal UNKNOWN records for a cut cell,
+// deletes there refused with 503 cell_down and nothing changed.
+type Cells struct {
+	cfg CellsConfig
+
+	mu   sync.Mutex
+	last []history.ListedServer // the latest successful listing
+	seen bool
+	// settled are the servers not to delete again: deleted, answered not_found, or deleted
+	// with an unknown outcome (never retried, so the server may stay or go; see the checker).
+	settled map[string]bool
+}
+
+// NewCells returns the workload.
+func NewCells(cfg CellsConfig) *Cells { return &Cells{cfg: cfg, settled: map[string]bool{}} }
+
+// Name implements Workload.
+func (c *Cells) Name() string { return CellsName }
+
+// Nemeses implements NemesisProvider: the conductor cut.
+func (c *Cells) Nemeses() []nemesis.Nemesis {
+	return []nemesis.Nemesis{conductorCut{t: defaultCutTiming()}}
+}
+
+// CellsProject is the i-th project (0-based) of the cells workload.
+func CellsProject(i int) string { return fmt.Sprintf("jepsen-cells-p%d", i+1) }
+
+// Prepare implements Preparer: start both conductors on hosts of their own, map cell0, the
+// flavors and both cells, wait until every node sees both cells up, and discover the hosts.
+func (c *Cells) Prepare(ctx context.Context, env *Env) error {
+	if err := c.cfg.Validate(); err != nil {
+		return err
+	}
+	if env.Hosts == nil {
+		return errors.New("workload: the cells workload needs hosts for its conductors")
+	}
+	bin, err := env.Hosts.Binary(ctx, "cellconductor") // a build has a bound of its own
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.SetupTimeout)
+	defer cancel()
+	addrs := map[string]string{}
+	for _, cell := range CellSpecs() {
+		ip, err := env.Hosts.AddHost(ctx, cell.Name)
+		if err != nil {
+			return err
+		}
+		addrs[cell.Name] = net.JoinHostPort(ip, strconv.Itoa(conductorHTTPPort))
+		argv := []string{bin, "--cell-uuid", cell.UUID, "--data-dir", env.Hosts.DataDir(cell.Name),
+			"--http-addr", addrs[cell.Name], "--gossip-addr", net.JoinHostPort(ip, strconv.Itoa(conductorGossipPort)),
+			"--join", strings.Join(env.Hosts.GossipAddrs(), ","), "--gossip-profile", "test",
+			"--hosts", cell.Hosts, "--name", cell.Name, "--log-level", "info"}
+		if err := env.Hosts.Start(cell.Name, argv); err != nil {
+			return err
+		}
+	}
+	steps := []struct {
+		name string
+		fn   func(ctx context.Context, cl *client.Client) error
+	}{
+		{"map cell0", func(ctx context.Context, cl *client.Client) error {
+			_, _, err := cl.MapCell0(ctx, "cellmap://replicated-state/cell0")
+			return err
+		}},
+		{"flavors", func(ctx context.Context, cl *client.Client) error {
+			for _, f := range []api.Flavor{
+				{ID: FlavorSmall, Name: FlavorSmall, VCPUs: 1, RAMMB: 64, DiskGB: 0},
+				{ID: FlavorBig, Name: FlavorBig, VCPUs: 1, RAMMB: 64, DiskGB: 500},
+			} {
+				if _, err := cl.CreateFlavor(ctx, f); err != nil && !exists(err) {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"cells", func(ctx context.Context, cl *client.Client) error {
+			have, err := cl.Cells(ctx, false)
+			if err != nil {
+				return err
+			}
+			for _, cell := range CellSpecs() {
+				if cellOf(have, cell.UUID) != nil {
+					continue
+				}
+				if _, err := cl.CreateCell(ctx, api.CellCreate{UUID: cell.UUID, Name: cell.Name,
+					TransportURL: "http://" + addrs[cell.Name] + "/", DatabaseConnection: "bbolt:///" + env.Hosts.DataDir(cell.Name)}); err != nil && !exists(err) {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"both cells up on every node", func(ctx context.Context, _ *client.Client) error {
+			for _, cell := range CellSpecs() {
+				if st := CellStatuses(ctx, env.Nodes, env.Client, cell.UUID); !allAre(st, "up") {
+					return fmt.Errorf("%s: %s", cell.Name, describeStatuses(st))
+				}
+			}
+			return nil
+		}},
+		{"discover hosts", func(ctx context.Context, cl *client.Client) error {
+			_, err := cl.DiscoverHosts(ctx, api.DiscoverHosts{})
+			return err
+		}},
+	}
+	for _, s := range steps {
+		if err := retry(ctx, env, s.fn); err != nil {
+			return fmt.Errorf("workload: cells setup: %s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+// exists reports an "already there" answer of an idempotent setup step.
+func exists(err error) bool {
+	code := client.CodeOf(err)
+	return code == api.CodeAlreadyExists || code == api.CodeDuplicateURL || code == api.CodeHostMappingExists
+}
+
+func cellOf(cells []api.Cell, uuid string) *api.Cell {
+	for i := range cells {
+		if cells[i].UUID == uuid {
+			return &cells[i]
+		}
+	}
+	return nil
+}
+
+// retry runs fn against the nodes in turn until it succeeds (every 500 ms, until ctx ends).
+func retry(ctx context.Context, env *Env, fn func(ctx context.Context, cl *client.Client) error) error {
+	var last error
+	for i := 0; i < 10000; i++ {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		last = fn(actx, env.Client(env.Nodes[i%len(env.Nodes)]))
+		cancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return last
+}
+
+// CellStatuses asks every node (in parallel, from its own gossip view) for the health of the
+// cell: "up", "down", "unknown", or "error: ..." when the node did not answer.
+func CellStatuses(ctx context.Context, nodes []string, cl func(string) *client.Client, uuid string) map[string]string {
+	out := make(map[string]string, len(nodes))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, id := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			qctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			cells, err := cl(id).Cells(qctx, false, client.Stale(0))
+			st := ""
+			switch c := cellOf(cells, uuid); {
+			case err != nil:
+				st = "error: " + orMessage(client.CodeOf(err), err)
+			case c == nil:
+				st = "unmapped"
+			case c.Health == nil:
+				st = "no health"
+			default:
+				st = c.Health.Status
+			}
+			mu.Lock()
+			out[id] = st
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func allAre(st map[string]string, want string) bool {
+	if len(st) == 0 {
+		return false
+	}
+	for _, s := range st {
+		if s != want {
+			return false
+		}
+	}
+	return true
+}
+
+func describeStatuses(st map[string]string) string {
+	var parts []string
+	for _, id := range sortedKeys(st) {
+		parts = append(parts, id+" "+st[id])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Run implements Workload.
+func (c *Cells) Run(ctx context.Context, env *Env) error {
+	if err := c.cfg.Validate(); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	start := func(i int, fn func(ctx context.Context, env *Env, w int, rng *rand.Rand)) {
+		rng := rand.New(rand.NewPCG(env.Seed^0x63656c6c73, uint64(env.Episode)<<20|uint64(i)))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(ctx, env, i, rng)
+		}()
+	}
+	n := 0
+	for i := 0; i < c.cfg.Listers; i++ {
+		start(n, c.lister)
+		n++
+	}
+	for i := 0; i < c.cfg.Creators; i++ {
+		start(n, c.creator)
+		n++
+	}
+	for i := 0; i < c.cfg.Deleters; i++ {
+		start(n, c.deleter)
+		n++
+	}
+	wg.Wait()
+	return nil
+}
+
+// tick waits for the worker's period and a permit of the shared limiter.
+func tick(ctx context.Context, env *Env, every time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(every):
+	}
+	return env.Limiter.Wait(ctx)
+}
+
+func (c *Cells) creator(ctx context.Context, env *Env, w int, rng *rand.Rand) {
+	process := env.Rec.NewProcess()
+	for n := 1; ; n++ {
+		if !tick(ctx, env, c.cfg.CreateEvery) {
+			return
+		}
+		c.mu.Lock()
+		full := !c.seen || len(c.last) >= c.cfg.MaxLive
+		c.mu.Unlock()
+		if full {
+			continue
+		}
+		p := rng.IntN(c.cfg.Projects)
+		flavor := FlavorSmall
+		if p == c.cfg.Projects-1 && c.cfg.Projects > 1 {
+			flavor = FlavorBig
+		}
+		node := env.Nodes[(w+n)%len(env.Nodes)]
+		name := fmt.Sprintf("jc-s%d-e%d-w%d-%d", env.Seed, env.Episode, w, n)
+		inv := env.Rec.Invoke(history.Event{Process: process, Workload: CellsName, F: FCreate, Key: CellsProject(p), Node: node, Value: name})
+		octx, cancel := context.WithTimeout(env.OpCtx, c.cfg.CreateTimeout)
+		s, err := env.Client(node).CreateServer(octx, api.ServerCreateSpec{Name: name, FlavorRef: flavor, ImageRef: "jepsen-image",
+			ProjectID: CellsProject(p), UserID: "jepsen"})
+		cancel()
+		kind, code := ClassifyCells(err)
+		done := history.Event{Value: name, Error: code}
+		if kind == history.KindOK {
+			done.Data, _ = json.Marshal(history.ServerCreated{ID: s.ID, Status: s.Status})
+		}
+		env.Rec.Complete(inv, kind, done)
+		if kind == history.KindInfo {
+			process = env.Rec.NewProcess()
+		}
+	}
+}
+
+func (c *Cells) deleter(ctx context.Context, env *Env, w int, rng *rand.Rand) {
+	process := env.Rec.NewProcess()
+	for n := 1; ; n++ {
+		if !tick(ctx, env, c.cfg.DeleteEvery) {
+			return
+		}
+		c.mu.Lock()
+		var cands []string
+		for _, s := range c.last {
+			if !c.settled[s.ID()] {
+				cands = append(cands, s.ID())
+			}
+		}
+		if len(cands) < 10 { // keep some servers around for the listings to show
+			c.mu.Unlock()
+			continue
+		}
+		id := cands[rng.IntN(len(cands))]
+		c.settled[id] = true // no other deleter takes it while this one runs
+		c.mu.Unlock()
+		node := env.Nodes[(w+n)%len(env.Nodes)]
+		inv := env.Rec.Invoke(history.Event{Process: process, Workload: CellsName, F: FDelete, Key: id, Node: node})
+		octx, cancel := context.WithTimeout(env.OpCtx, c.cfg.DeleteTimeout)
+		err := env.Client(node).DeleteServer(octx, id)
+		cancel()
+		kind, code := ClassifyCells(err)
+		env.Rec.Complete(inv, kind, history.Event{Error: code})
+		if kind == history.KindFail && client.CodeOf(err) != api.CodeNotFound {
+			c.mu.Lock()
+			delete(c.settled, id) // refused (e.g. cell_down): changed nothing, may be tried again
+			c.mu.Unlock()
+		}
+		if kind == history.KindInfo {
+			process = env.Rec.NewProcess()
+		}
+	}
+}
+
+func (c *Cells) lister(ctx context.Context, env *Env, w int, _ *rand.Rand) {
+	process := env.Rec.NewProcess()
+	for n := 1; ; n++ {
+		if !tick(ctx, env, c.cfg.ListEvery) {
+			return
+		}
+		c.list(env.OpCtx, env, process, env.Nodes[(w+n)%len(env.Nodes)], "")
+	}
+}
+
+// list makes one listing (all tenants, no paging) and records it; value marks the final one.
+func (c *Cells) list(ctx context.Context, env *Env, process int, node, value string) error {
+	inv := env.Rec.Invoke(history.Event{Process: process, Workload: CellsName, F: FList, Node: node, Value: value})
+	octx, cancel := context.WithTimeout(ctx, c.cfg.ListTimeout)
+	l, err := env.Client(node).Servers(octx, api.ServerQuery{AllTenants: true})
+	cancel()
+	if err != nil {
+		env.Rec.Complete(inv, history.KindFail, history.Event{Value: value, Error: orMessage(client.CodeOf(err), err)})
+		return err
+	}
+	listing := history.ServerListing{DownCells: l.DownCells, Servers: make([]history.ListedServer, len(l.Servers)),
+		Truncated: len(l.Servers) >= listPageLimit}
+	if listing.DownCells == nil {
+		listing.DownCells = []string{}
+	}
+	for i, s := range l.Servers {
+		listing.Servers[i] = history.ListedServer{s.ID, s.Status, s.CellUUID, s.Name}
+	}
+	data, _ := json.Marshal(listing)
+	env.Rec.Complete(inv, history.KindOK, history.Event{Value: value, Data: data})
+	c.mu.Lock()
+	c.last, c.seen = listing.Servers, true
+	c.mu.Unlock()
+	return nil
+}
+
+// listPageLimit is the API's default (and largest) page: a listing that long may be cut.
+const listPageLimit = 1000
+
+// Final implements Workload: bring both cells back (see recover), then list all servers,
+// trying the nodes in turn until one listing succeeds.
+func (c *Cells) Final(ctx context.Context, env *Env) error {
+	c.recover(ctx, env)
+	process := env.Rec.NewProcess()
+	var last error
+	for attempt := 0; attempt < c.cfg.FinalAttempts && ctx.Err() == nil; attempt++ {
+		if last = c.list(ctx, env, process, env.Nodes[attempt%len(env.Nodes)], history.ListFinal); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("workload: final cells listing failed: %v", last)
+}
+
+// recover waits (bounded) until every node sees both cells up. A cell that is not up on every
+// node after the heal, its conductor running, was lost by the gossip pool (the pool does not
+// take a member back once it has declared it dead, e.g. after every node was restarted): its
+// conductor is restarted, which rejoins it, and that is recorded (history.PhaseCellsRecovery)
+// for the checker's notes.
+func (c *Cells) recover(ctx context.Context, env *Env) {
+	wait := func(d time.Duration) map[string]map[string]string {
+		deadline := time.Now().Add(d)
+		for i := 0; ; i++ {
+			notUp := map[string]map[string]string{}
+			for _, cell := range CellSpecs() {
+				if st := CellStatuses(ctx, env.Nodes, env.Client, cell.UUID); !allAre(st, "up") {
+					notUp[cell.Name] = st
+				}
+			}
+			if len(notUp) == 0 || ctx.Err() != nil || time.Now().After(deadline) || i > 10000 {
+				return notUp
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	notUp := wait(c.cfg.UpTimeout / 4)
+	if len(notUp) == 0 || env.Hosts == nil {
+		return
+	}
+	var parts []string
+	for _, cell := range CellSpecs() {
+		st, ok := notUp[cell.Name]
+		if !ok {
+			continue
+		}
+		err := env.Hosts.Restart(cell.Name)
+		parts = append(parts, fmt.Sprintf("%s not up on every node after the heal (%s); conductor restarted: %v", cell.Name, describeStatuses(st), errText(err)))
+	}
+	still := wait(c.cfg.UpTimeout)
+	detail := strings.Join(parts, "; ")
+	for _, name := range sortedKeys(still) {
+		detail += fmt.Sprintf("; %s still not up: %s", name, describeStatuses(still[name]))
+	}
+	env.Rec.Record(history.Event{Kind: history.KindPhase, F: history.PhaseCellsRecovery, Detail: detail})
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
+}
+
+// ClassifyCells is ClassifyWrite for the data plane: a refusal because a cell is down
+// (cell_down, project_cell_down) changed nothing, so it is a definite failure.
+func ClassifyCells(err error) (history.Kind, string) {
+	kind, code := ClassifyWrite(err)
+	if c := client.CodeOf(err); c == api.CodeCellDown || c == api.CodeProjectCellDown || c == api.CodeNoValidHost {
+		return history.KindFail, c
+	}
+	return kind, code
+}
