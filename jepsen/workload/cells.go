@@ -483,11 +483,11 @@ func (c *Cells) Final(ctx context.Context, env *Env) error {
 	return fmt.Errorf("workload: final cells listing failed: %v", last)
 }
 
-// recover waits (bounded) until every node sees both cells up. A cell that is not up on every
-// node after the heal, its conductor running, was lost by the gossip pool (the pool does not
-// take a member back once it has declared it dead, e.g. after every node was restarted): its
-// conductor is restarted, which rejoins it, and that is recorded (history.PhaseCellsRecovery)
-// for the checker's notes.
+// recover waits (bounded) until every node sees both cells up. The gossip pool's reconnect
+// loop normally brings a conductor back within a second of the heal; a cell that is still not
+// up on every node after UpTimeout/4, its conductor running, has its conductor restarted
+// (which rejoins it), and that is recorded (history.PhaseCellsRecovery) for the checker's
+// notes.
 func (c *Cells) recover(ctx context.Context, env *Env) {
 	wait := func(d time.Duration) map[string]map[string]string {
 		deadline := time.Now().Add(d)
