@@ -4,7 +4,7 @@ BIN     := bin
 PKGS    := ./...
 RUN_DIR ?= data
 
-.PHONY: all build run test lint bench clean jepsen bench-tools bench-compare bench-scale bench-profile bench-etcd-test
+.PHONY: all build run test lint bench clean jepsen bench-tools bench-compare bench-scale bench-list bench-profile bench-etcd-test
 
 all: build
 
@@ -56,6 +56,11 @@ bench-compare: bench-tools
 ## bench-scale: 1,000,000 mappings in a 3-node cluster: load time, sizes, RSS, restart, snapshots
 bench-scale: bench-tools
 	BIN=$(CURDIR)/$(BIN) scripts/bench-scale.sh
+
+## bench-list: the cross-cell server listing on a --dev node plus a second cell, 1,000 servers (~1 min)
+bench-list:
+	$(GO) build -o $(BIN)/ ./cmd/cellmapd ./cmd/cellmap-bench ./cmd/cellconductor ./cmd/cellmapctl
+	BIN=$(CURDIR)/$(BIN) scripts/bench-list.sh
 
 ## bench-profile: CPU and allocation profiles of cellmapd under lookup and create
 bench-profile: bench-tools

@@ -24,6 +24,8 @@ var (
 	bucketInstances = []byte("instances")
 	// bucketCreated: createdKey(created_at, uuid) → one flag byte (see index.go).
 	bucketCreated = []byte("instances_by_created")
+	// bucketProject: projectBase(project_id) + createdKey(created_at, uuid) → the same flag.
+	bucketProject = []byte("instances_by_project")
 	// bucketHosts: compute host name → JSON api.ComputeHost.
 	bucketHosts = []byte("compute_hosts")
 	// bucketMeta: counters, big-endian uint64.
@@ -63,6 +65,9 @@ func OpenDB(path string, logger hclog.Logger) (*DB, error) {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
+		}
+		if tx.Bucket(bucketProject) == nil {
+			return buildProjectIndex(tx) // a database made before the project index existed
 		}
 		return nil
 	})

@@ -3,6 +3,7 @@ package conductor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -373,5 +374,35 @@ func TestDisabledHostIsNotChosen(t *testing.T) {
 	disableHost(t, db, "h2")
 	if inst := mustCreate(t, db, buildReq(1, flavor(1, 512, 1))); inst.Host != "h1" {
 		t.Fatalf("got host %s, want h1 (h2 disabled)", inst.Host)
+	}
+}
+
+// TestProjectIndexBuiltForOldDatabases: a cell database made before the project index existed
+// gets it built when opened, and project listings answer from it.
+func TestProjectIndexBuiltForOldDatabases(t *testing.T) {
+	ctx := context.Background()
+	db, path := openTestDB(t, host("h1", 64, 1<<20, 10000))
+	for i := 0; i < 12; i++ {
+		req := buildReq(i, flavor(1, 256, 1))
+		req.ProjectID = fmt.Sprintf("proj%d", i%3)
+		mustCreate(t, db, req)
+	}
+	if _, err := db.DeleteInstance(ctx, testUUID(1)); err != nil {
+		t.Fatal(err)
+	}
+	q := ListQuery{ProjectID: "proj1", Deleted: api.DeletedYes, Limit: MaxListLimit}
+	want, err := db.ListInstances(ctx, q)
+	if err != nil || len(want) != 4 {
+		t.Fatalf("project listing before: %d rows, %v", len(want), err)
+	}
+	if err := db.bolt.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketProject) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db = reopenTestDB(t, path)
+	got, err := db.ListInstances(ctx, q)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("project listing after rebuilding the index: got %d rows (%v), want %d equal rows", len(got), err, len(want))
 	}
 }

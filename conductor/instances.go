@@ -41,7 +41,7 @@ func (d *DB) CreateInstance(ctx context.Context, req api.InstanceCreate) (inst a
 		if err := putJSON(ib, []byte(inst.UUID), &inst); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketCreated).Put(createdKey(inst.CreatedAt, inst.UUID), indexFlag(false)); err != nil {
+		if err := putIndexes(tx, &inst); err != nil {
 			return err
 		}
 		created = true
@@ -94,7 +94,7 @@ func (d *DB) DeleteInstance(ctx context.Context, uuid string) (api.Instance, err
 		if err := putJSON(ib, []byte(uuid), &inst); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketCreated).Put(createdKey(inst.CreatedAt, uuid), indexFlag(true)); err != nil {
+		if err := putIndexes(tx, &inst); err != nil {
 			return err
 		}
 		if err := releaseHost(tx, inst.Host, inst.Flavor); err != nil {

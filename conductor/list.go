@@ -1,6 +1,7 @@
 package conductor
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -80,14 +81,19 @@ func (d *DB) ListInstances(ctx context.Context, q ListQuery) ([]api.Instance, er
 
 // listByIndex walks the created_at index from the position and stops at the limit.
 func (p *listPlan) listByIndex(ctx context.Context, tx *bolt.Tx, desc bool, pos *listRow) ([]api.Instance, error) {
+	// A project-scoped listing walks that project's run of the project index.
+	idx, base := tx.Bucket(bucketCreated), []byte(nil)
+	if p.q.ProjectID != "" {
+		idx, base = tx.Bucket(bucketProject), projectBase(p.q.ProjectID)
+	}
 	var from []byte
 	if pos != nil {
-		from = createdKey(pos.CreatedAt, pos.UUID)
+		from = append(bytes.Clone(base), createdKey(pos.CreatedAt, pos.UUID)...)
 	}
 	ib := tx.Bucket(bucketInstances)
 	out := make([]api.Instance, 0, min(p.q.Limit, 128))
 	seen := 0
-	err := scanCreated(tx.Bucket(bucketCreated).Cursor(), desc, from, func(uuid []byte, deleted bool) (bool, error) {
+	err := scanCreated(idx.Cursor(), base, desc, from, func(uuid []byte, deleted bool) (bool, error) {
 		if seen++; seen%checkEvery == 0 && ctx.Err() != nil {
 			return false, ctx.Err()
 		}
