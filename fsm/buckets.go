@@ -19,6 +19,11 @@ var (
 	keyAppliedIndex = []byte("applied_index")
 )
 
+// seqFillPercent is how full bbolt fills the pages it splits in a sequenced index. Its
+// entries arrive in order at the end of their value's range, so a split page is rarely written
+// again: filling it to 90 % instead of bbolt's 50 % keeps these indexes about half as large.
+const seqFillPercent = 0.9
+
 // index is a secondary index of a table.
 type index struct {
 	bucket []byte
@@ -146,6 +151,9 @@ func (t *table) put(ac *applyCtx, r, prev Record) error {
 	for i := range t.indexes {
 		ix := &t.indexes[i]
 		b := tx.Bucket(ix.bucket)
+		if ix.seq != nil {
+			b.FillPercent = seqFillPercent
+		}
 		nv := ix.value(r)
 		if prev != nil {
 			ov := ix.value(prev)
