@@ -11,11 +11,11 @@ import (
 // Memberlist stops probing and gossiping to a member once it declared it dead, so after a
 // partition heals each side would go on believing the other dead for good (a cell cut off
 // from the servers would stay "down" although its conductor is back). As Serf does, the
-// Gossip remembers the members that failed and, every reconnect
-// interval, joins them again: the push/pull exchange tells each side that the other holds it
-// dead, both refute with a new incarnation, and the pool is whole again. When this process
-// knows no live member at all, it also retries the configured Join addresses (it may have
-// started, or been cut off, while they were all away).
+// Gossip remembers the members that failed and joins them again every reconnect interval:
+// the push/pull exchange tells each side that the other holds it dead, both refute with a
+// new incarnation, and the pool is whole again. When this process knows no live member at
+// all, it also retries the configured Join addresses (it may have started, or been cut off,
+// while they were all away).
 
 // reconnectTiming is how often failed members are retried and how long they are remembered.
 func reconnectTiming(profile string) (every, forget time.Duration) {
