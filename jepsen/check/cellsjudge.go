@@ -3,6 +3,8 @@ package check
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/cellmap/cellmap/api"
@@ -182,7 +184,7 @@ func (j *cellsJudge) derive() {
 	for id := range j.observed {
 		known[id] = true
 	}
-	j.ids = sortedKeysOf(known)
+	j.ids = slices.Sorted(maps.Keys(known))
 }
 
 // required reports whether server id must be in listing l: it was acknowledged or listed
@@ -252,7 +254,7 @@ func (j *cellsJudge) judgeListings() {
 			}
 		}
 	}
-	for _, id := range sortedKeysOf(missing) {
+	for _, id := range slices.Sorted(maps.Keys(missing)) {
 		m := missing[id]
 		j.violation("server %s (%s) is missing from %d complete listings, first listing op %d (%s, %.3fs-%.3fs)%s%s",
 			id, j.why(id), m.count, m.first.op, m.first.node, secs(m.first.inv), secs(m.first.done), m.cut, deleteNote(j.deletes[id]))
@@ -293,7 +295,7 @@ func (j *cellsJudge) noteMissing(missing map[string]*missingServer, l *cellsList
 // listing may show it. A delete of unknown outcome whose server a final listing still shows
 // did not happen (allowed; noted, as the server may now be impossible to delete).
 func (j *cellsJudge) judgeDeleteAnswers() {
-	for _, id := range sortedKeysOf(j.deletes) {
+	for _, id := range slices.Sorted(maps.Keys(j.deletes)) {
 		for _, d := range j.deletes[id] {
 			switch {
 			case d.kind == history.KindFail && d.code == api.CodeNotFound:
@@ -330,7 +332,7 @@ func (j *cellsJudge) firstListingAfter(id string, t int64, final bool) *cellsLis
 
 // judgeCutDeletes: a delete of a server in a cut cell answers 503 cell_down and changes nothing.
 func (j *cellsJudge) judgeCutDeletes() {
-	for _, id := range sortedKeysOf(j.deletes) {
+	for _, id := range slices.Sorted(maps.Keys(j.deletes)) {
 		fs, ok := j.cellOf[id]
 		if !ok {
 			continue

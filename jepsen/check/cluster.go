@@ -2,6 +2,8 @@ package check
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,9 +45,9 @@ func checkLeaders(events []history.Event) Result {
 	d.Terms = len(claimed)
 	for _, term := range sortedTerms(claimed) {
 		if ids := confirmed[term]; len(ids) > 1 {
-			d.Conflicts = append(d.Conflicts, Anomaly{What: fmt.Sprintf("term %d led by %s", term, strings.Join(sortedKeysOf(ids), " and ")), Ops: seqs(ids)})
+			d.Conflicts = append(d.Conflicts, Anomaly{What: fmt.Sprintf("term %d led by %s", term, strings.Join(slices.Sorted(maps.Keys(ids)), " and ")), Ops: seqs(ids)})
 		} else if ids := claimed[term]; len(ids) > 1 && len(d.Suspected) < maxAnomalies {
-			d.Suspected = append(d.Suspected, Anomaly{What: fmt.Sprintf("term %d claimed by %s in single polls", term, strings.Join(sortedKeysOf(ids), " and ")), Ops: seqs(ids)})
+			d.Suspected = append(d.Suspected, Anomaly{What: fmt.Sprintf("term %d claimed by %s in single polls", term, strings.Join(slices.Sorted(maps.Keys(ids)), " and ")), Ops: seqs(ids)})
 		}
 	}
 	res := Result{Name: "single-leader", Valid: len(d.Conflicts) == 0, Details: d}
@@ -76,7 +78,7 @@ func sortedTerms[V any](m map[uint64]V) []uint64 {
 
 func seqs(m map[string]int64) []int64 {
 	var out []int64
-	for _, k := range sortedKeysOf(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, m[k])
 	}
 	return out

@@ -2,6 +2,8 @@ package check
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/cellmap/cellmap/jepsen/history"
@@ -50,12 +52,12 @@ func checkMonotonic(events []history.Event) Result {
 		}
 		byNodeKey[inv.Node+"/"+inv.Key] = append(byNodeKey[inv.Node+"/"+inv.Key], op)
 	}
-	for _, node := range sortedKeysOf(byNode) {
+	for _, node := range slices.Sorted(maps.Keys(byNode)) {
 		regressions(byNode[node], func(op history.Op) uint64 { return op.Done.ServerIndex }, func(a, b history.Op) {
 			d.add(fmt.Sprintf("index on %s went back from %d to %d", node, a.Done.ServerIndex, b.Done.ServerIndex), a.Invoke.Op, b.Invoke.Op)
 		})
 	}
-	for _, nk := range sortedKeysOf(byNodeKey) {
+	for _, nk := range slices.Sorted(maps.Keys(byNodeKey)) {
 		regressions(byNodeKey[nk], func(op history.Op) uint64 { return op.Done.Rev }, func(a, b history.Op) {
 			d.add(fmt.Sprintf("stale reads on %s went back from revision %d to %d", nk, a.Done.Rev, b.Done.Rev), a.Invoke.Op, b.Invoke.Op)
 		})

@@ -2,6 +2,8 @@ package check
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -66,7 +68,7 @@ func checkSet(events []history.Event) Result {
 	res := Result{Name: "set", Valid: true}
 	var eps []SetEpisode
 	var notes []string
-	for _, name := range sortedKeysOf(projects) {
+	for _, name := range slices.Sorted(maps.Keys(projects)) {
 		p := projects[name]
 		e := &p.ep
 		for _, k := range p.status {
@@ -131,13 +133,4 @@ func judgeSet(e *SetEpisode, status map[string]history.Kind, final []string) {
 	sort.Strings(e.Unexpected)
 	sort.Strings(e.FailedPresent)
 	sort.Strings(e.Duplicates)
-}
-
-func sortedKeysOf[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,6 +2,8 @@ package check
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -93,7 +95,7 @@ func missingListings(events []history.Event) []string {
 		}
 	}
 	var out []string
-	for _, p := range sortedKeysOf(adds) {
+	for _, p := range slices.Sorted(maps.Keys(adds)) {
 		if !listed[p] {
 			out = append(out, fmt.Sprintf("set %s: no final listing succeeded", p))
 		}

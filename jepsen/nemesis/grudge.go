@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -78,7 +80,7 @@ func applyGrudge(ctx context.Context, env Env, g grudge, rs ruleSet, ports []int
 			cut[p] = appendUnique(cut[p], a)
 		}
 	}
-	for _, id := range sortedKeys(cut) {
+	for _, id := range slices.Sorted(maps.Keys(cut)) {
 		if err := env.CutConns(ctx, id, sortedCopy(cut[id]), ports); err != nil {
 			errs = append(errs, err)
 		}
@@ -142,15 +144,6 @@ func appendUnique(s []string, v string) []string {
 		}
 	}
 	return append(s, v)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func sortedCopy(ids []string) []string {

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -296,19 +297,10 @@ func allAre(st map[string]string, want string) bool {
 
 func describeStatuses(st map[string]string) string {
 	var parts []string
-	for _, id := range sortedKeys(st) {
+	for _, id := range slices.Sorted(maps.Keys(st)) {
 		parts = append(parts, id+" "+st[id])
 	}
 	return strings.Join(parts, ", ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Run implements Workload.
@@ -519,7 +511,7 @@ func (c *Cells) recover(ctx context.Context, env *Env) {
 	}
 	still := wait(c.cfg.UpTimeout)
 	detail := strings.Join(parts, "; ")
-	for _, name := range sortedKeys(still) {
+	for _, name := range slices.Sorted(maps.Keys(still)) {
 		detail += fmt.Sprintf("; %s still not up: %s", name, describeStatuses(still[name]))
 	}
 	env.Rec.Record(history.Event{Kind: history.KindPhase, F: history.PhaseCellsRecovery, Detail: detail})
