@@ -61,25 +61,38 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestJoinMetaAndFailure(t *testing.T) {
-	rec := &recorder{alive: map[string]bool{}, metaOf: map[string]api.GossipMeta{}}
+// pair starts a server member with rec as its handler and a conductor member (bcfg, joining
+// the server), and waits until the server sees the conductor alive. Both stop with the test.
+func pair(t *testing.T, rec *recorder, bcfg *Config) (a, b *Gossip) {
+	t.Helper()
 	a, err := New(&Config{Name: "server/n1", BindAddr: freeUDPTCP(t), Profile: "test", Handler: rec,
 		Meta: api.GossipMeta{Role: api.RoleServer, NodeID: "n1", HTTPAddr: "127.0.0.1:1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Shutdown()
-	want := api.GossipMeta{Role: api.RoleConductor, CellUUID: "c1", HTTPAddr: "127.0.0.1:2"}
-	b, err := New(&Config{Name: "conductor/c1/x", BindAddr: freeUDPTCP(t), Profile: "test", Join: []string{a.LocalAddr()}, Meta: want})
-	if err != nil {
+	t.Cleanup(func() { a.Shutdown() })
+	bcfg.Join = []string{a.LocalAddr()}
+	if b, err = New(bcfg); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { b.Shutdown() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := b.Join(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "conductor seen alive", func() bool { return rec.is("conductor/c1/x", true) })
+	waitFor(t, "conductor seen alive", func() bool { return rec.is(bcfg.Name, true) })
+	return a, b
+}
+
+func newRecorder() *recorder {
+	return &recorder{alive: map[string]bool{}, metaOf: map[string]api.GossipMeta{}}
+}
+
+func TestJoinMetaAndFailure(t *testing.T) {
+	rec := newRecorder()
+	want := api.GossipMeta{Role: api.RoleConductor, CellUUID: "c1", HTTPAddr: "127.0.0.1:2"}
+	_, b := pair(t, rec, &Config{Name: "conductor/c1/x", BindAddr: freeUDPTCP(t), Profile: "test", Meta: want})
 	rec.mu.Lock()
 	got := rec.metaOf["conductor/c1/x"]
 	rec.mu.Unlock()
@@ -113,28 +126,13 @@ func TestConfigValidate(t *testing.T) {
 // anyone (as after a partition heals, when neither side would contact the other again); the
 // survivor's reconnect loop must find it and see it alive.
 func TestReconnectAfterFailure(t *testing.T) {
-	rec := &recorder{alive: map[string]bool{}, metaOf: map[string]api.GossipMeta{}}
-	a, err := New(&Config{Name: "server/n1", BindAddr: freeUDPTCP(t), Profile: "test", Handler: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Shutdown()
-	baddr := freeUDPTCP(t)
-	bcfg := &Config{Name: "conductor/c1/x", BindAddr: baddr, Profile: "test", Join: []string{a.LocalAddr()}}
-	b, err := New(bcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.Join(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "conductor seen alive", func() bool { return rec.is("conductor/c1/x", true) })
+	rec := newRecorder()
+	bcfg := &Config{Name: "conductor/c1/x", BindAddr: freeUDPTCP(t), Profile: "test"}
+	_, b := pair(t, rec, bcfg)
 	b.Shutdown()
 	waitFor(t, "conductor seen dead", func() bool { return rec.is("conductor/c1/x", false) })
 
-	bcfg.Join = nil // it contacts nobody: only a's reconnect loop can bring it back
+	bcfg.Join = nil // it contacts nobody: only the server's reconnect loop can bring it back
 	b2, err := New(bcfg)
 	if err != nil {
 		t.Fatal(err)
