@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/internal/testnet"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -118,23 +119,6 @@ func mustHost(t testing.TB, db *DB, name string) api.ComputeHost {
 }
 
 // freeUDPTCP finds a port free for both UDP and TCP on 127.0.0.1 (gossip binds both).
-func freeUDPTCP(t testing.TB) string {
-	t.Helper()
-	for i := 0; i < 20; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		if pc, err := net.ListenPacket("udp", addr); err == nil {
-			pc.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free port")
-	return ""
-}
 
 // waitFor polls cond until it holds or a deadline passes.
 func waitFor(t testing.TB, what string, cond func() bool) {
@@ -158,7 +142,7 @@ func newTestConductor(t testing.TB, dataDir string, join []string, hosts ...api.
 	}
 	cfg := DefaultConfig()
 	cfg.CellUUID, cfg.DataDir, cfg.HTTPAddr, cfg.Name = testCell, dataDir, ln.Addr().String(), "t1"
-	cfg.GossipAddr, cfg.GossipProfile, cfg.Join, cfg.Hosts = freeUDPTCP(t), "test", join, hosts
+	cfg.GossipAddr, cfg.GossipProfile, cfg.Join, cfg.Hosts = testnet.FreeUDPTCPAddr(t), "test", join, hosts
 	cfg.Logger = testLogger(t)
 	c, err := New(cfg)
 	if err != nil {

@@ -2,12 +2,12 @@ package gossip
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/internal/testnet"
 )
 
 type recorder struct {
@@ -32,24 +32,6 @@ func (r *recorder) is(name string, alive bool) bool {
 	return ok && a == alive
 }
 
-func freeUDPTCP(t *testing.T) string {
-	t.Helper()
-	for i := 0; i < 20; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		if pc, err := net.ListenPacket("udp", addr); err == nil {
-			pc.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free port")
-	return ""
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -65,7 +47,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // the server), and waits until the server sees the conductor alive. Both stop with the test.
 func pair(t *testing.T, rec *recorder, bcfg *Config) (a, b *Gossip) {
 	t.Helper()
-	a, err := New(&Config{Name: "server/n1", BindAddr: freeUDPTCP(t), Profile: "test", Handler: rec,
+	a, err := New(&Config{Name: "server/n1", BindAddr: testnet.FreeUDPTCPAddr(t), Profile: "test", Handler: rec,
 		Meta: api.GossipMeta{Role: api.RoleServer, NodeID: "n1", HTTPAddr: "127.0.0.1:1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +74,7 @@ func newRecorder() *recorder {
 func TestJoinMetaAndFailure(t *testing.T) {
 	rec := newRecorder()
 	want := api.GossipMeta{Role: api.RoleConductor, CellUUID: "c1", HTTPAddr: "127.0.0.1:2"}
-	_, b := pair(t, rec, &Config{Name: "conductor/c1/x", BindAddr: freeUDPTCP(t), Profile: "test", Meta: want})
+	_, b := pair(t, rec, &Config{Name: "conductor/c1/x", BindAddr: testnet.FreeUDPTCPAddr(t), Profile: "test", Meta: want})
 	rec.mu.Lock()
 	got := rec.metaOf["conductor/c1/x"]
 	rec.mu.Unlock()
@@ -127,7 +109,7 @@ func TestConfigValidate(t *testing.T) {
 // survivor's reconnect loop must find it and see it alive.
 func TestReconnectAfterFailure(t *testing.T) {
 	rec := newRecorder()
-	bcfg := &Config{Name: "conductor/c1/x", BindAddr: freeUDPTCP(t), Profile: "test"}
+	bcfg := &Config{Name: "conductor/c1/x", BindAddr: testnet.FreeUDPTCPAddr(t), Profile: "test"}
 	_, b := pair(t, rec, bcfg)
 	b.Shutdown()
 	waitFor(t, "conductor seen dead", func() bool { return rec.is("conductor/c1/x", false) })

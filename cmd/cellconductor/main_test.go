@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/gossip"
+	"github.com/cellmap/cellmap/internal/testnet"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -144,24 +144,6 @@ func (r *recorder) seen(name string, alive bool) (api.GossipMeta, bool) {
 	return r.meta[name], ok && a == alive
 }
 
-func freeUDPTCP(t *testing.T) string {
-	t.Helper()
-	for i := 0; i < 20; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		if pc, err := net.ListenPacket("udp", addr); err == nil {
-			pc.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free port")
-	return ""
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -177,14 +159,14 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // bound HTTP address, answers there, and leaves the pool when its context ends.
 func TestServe(t *testing.T) {
 	rec := &recorder{alive: map[string]bool{}, meta: map[string]api.GossipMeta{}}
-	seed, err := gossip.New(&gossip.Config{Name: "server/n1", BindAddr: freeUDPTCP(t), Profile: "test", Handler: rec,
+	seed, err := gossip.New(&gossip.Config{Name: "server/n1", BindAddr: testnet.FreeUDPTCPAddr(t), Profile: "test", Handler: rec,
 		Meta: api.GossipMeta{Role: api.RoleServer, NodeID: "n1", HTTPAddr: "127.0.0.1:1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer seed.Shutdown()
 	o, err := parseFlags([]string{"--cell-uuid", cell, "--data-dir", t.TempDir(), "--http-addr", "127.0.0.1:0",
-		"--gossip-addr", freeUDPTCP(t), "--join", seed.LocalAddr(), "--gossip-profile", "test", "--name", "c1",
+		"--gossip-addr", testnet.FreeUDPTCPAddr(t), "--join", seed.LocalAddr(), "--gossip-profile", "test", "--name", "c1",
 		"--hosts", "cmp1:8:8192:100"}, io.Discard, env(nil))
 	if err != nil {
 		t.Fatal(err)

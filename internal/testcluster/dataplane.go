@@ -12,6 +12,7 @@ import (
 	"github.com/cellmap/cellmap/conductor"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
+	"github.com/cellmap/cellmap/internal/testnet"
 	"github.com/cellmap/cellmap/node"
 )
 
@@ -28,20 +29,6 @@ type DataPlane struct {
 type DataPlaneOptions struct {
 	// Proxy changes the data plane's configuration.
 	Proxy func(*cellproxy.Config)
-}
-
-// FreeUDPTCPAddr returns a 127.0.0.1 port free for both TCP and UDP (gossip uses both).
-func FreeUDPTCPAddr(t testing.TB) string {
-	t.Helper()
-	for i := 0; i < 50; i++ {
-		addr := FreeAddr(t)
-		if pc, err := net.ListenPacket("udp", addr); err == nil {
-			pc.Close()
-			return addr
-		}
-	}
-	t.Fatal("no port free for TCP and UDP")
-	return ""
 }
 
 // StartDataPlane starts a single-node cellmap with cell0 mapped, the data plane, and a gossip
@@ -66,7 +53,7 @@ func StartDataPlane(t testing.TB, o *DataPlaneOptions) *DataPlane {
 		return registry
 	}})
 	t.Cleanup(dp.Proxy.Close) // before the node stops (cleanups run last-in first-out)
-	dp.GossipAddr = FreeUDPTCPAddr(t)
+	dp.GossipAddr = testnet.FreeUDPTCPAddr(t)
 	g, err := gossip.New(&gossip.Config{Name: "server/n1", BindAddr: dp.GossipAddr, Profile: "test", Handler: registry,
 		Meta: api.GossipMeta{Role: api.RoleServer, NodeID: "n1", HTTPAddr: dp.Addr}, Logger: Logger(t, "gossip")})
 	if err != nil {
@@ -107,7 +94,7 @@ func StartConductor(t testing.TB, cellUUID, dir, joinAddr, hosts string) *Conduc
 		t.Fatal(err)
 	}
 	cfg := conductor.DefaultConfig()
-	cfg.CellUUID, cfg.DataDir, cfg.HTTPAddr, cfg.GossipAddr = cellUUID, dir, ln.Addr().String(), FreeUDPTCPAddr(t)
+	cfg.CellUUID, cfg.DataDir, cfg.HTTPAddr, cfg.GossipAddr = cellUUID, dir, ln.Addr().String(), testnet.FreeUDPTCPAddr(t)
 	cfg.Join, cfg.GossipProfile, cfg.Name, cfg.Hosts = []string{joinAddr}, "test", "c-"+cellUUID[:8], hs
 	cfg.Logger = Logger(t, "conductor")
 	c, err := conductor.New(cfg)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/httpapi"
+	"github.com/cellmap/cellmap/internal/testnet"
 	"github.com/cellmap/cellmap/node"
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
@@ -39,17 +40,6 @@ type Options struct {
 	// DataPlane, when set, is called once the node exists and before the API is built: it
 	// may set the API's data plane fields and returns the cell health the API reports.
 	DataPlane func(n *node.Node, acfg *httpapi.Config) httpapi.CellHealth
-}
-
-// FreeAddr returns a free 127.0.0.1 TCP address.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // Logger writes through t.Log so output shows only for failing tests. Lines written once the
@@ -86,7 +76,7 @@ func StartNode(t testing.TB, o *Options) *Node {
 	}
 	dir := t.TempDir()
 	cfg := node.DefaultConfig()
-	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = "n1", dir, FreeAddr(t), ln.Addr().String()
+	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = "n1", dir, testnet.FreeAddr(t), ln.Addr().String()
 	cfg.Bootstrap, cfg.Raft, cfg.FSMNoSync, cfg.InitialMmapSize = true, node.TestRaftConfig(), true, 1<<20
 	cfg.Raft.HeartbeatTimeout, cfg.Raft.ElectionTimeout, cfg.Raft.LeaderLeaseTimeout = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
 	cfg.Logger = Logger(t, "node")
