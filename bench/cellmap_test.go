@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/internal/testcluster"
-	"github.com/cellmap/cellmap/internal/testnet"
+	"github.com/cellmap/cellmap/internal/testkit"
 )
 
 // TestCellmapWorkloads runs every workload for a small count against an in-process node.
@@ -94,7 +94,7 @@ func TestCellmapErrors(t *testing.T) {
 	if _, err := tg.Put(ctx, 0, bad); Classify(err) != KindClient {
 		t.Fatalf("bad uuid: %v (%s)", err, Classify(err))
 	}
-	dead := NewCellmapTarget([]string{testnet.FreeAddr(t)})
+	dead := NewCellmapTarget([]string{testkit.FreeAddr(t)})
 	if _, err := dead.Lookup(ctx, 0, m.Key); Classify(err) != KindTransport {
 		t.Fatalf("no server: %v (%s)", err, Classify(err))
 	}

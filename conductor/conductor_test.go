@@ -12,7 +12,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/gossip"
-	"github.com/cellmap/cellmap/internal/testnet"
+	"github.com/cellmap/cellmap/internal/testkit"
 )
 
 // recorder is a gossip.Handler that remembers what it heard of each member.
@@ -44,7 +44,7 @@ func (r *recorder) seen(name string, alive bool) (api.GossipMeta, bool) {
 
 func TestConductorJoinsPoolAndLeaves(t *testing.T) {
 	rec := newRecorder()
-	seed, err := gossip.New(&gossip.Config{Name: "server/n1", BindAddr: testnet.FreeUDPTCPAddr(t), Profile: "test", Handler: rec,
+	seed, err := gossip.New(&gossip.Config{Name: "server/n1", BindAddr: testkit.FreeUDPTCPAddr(t), Profile: "test", Handler: rec,
 		Meta: api.GossipMeta{Role: api.RoleServer, NodeID: "n1", HTTPAddr: "127.0.0.1:1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func TestConductorJoinsPoolAndLeaves(t *testing.T) {
 }
 
 func TestStartGivesUpWhenContextEnds(t *testing.T) {
-	nobody := testnet.FreeUDPTCPAddr(t)
+	nobody := testkit.FreeUDPTCPAddr(t)
 	c, _ := newTestConductor(t, t.TempDir(), []string{nobody})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()

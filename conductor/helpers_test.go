@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
-	"github.com/cellmap/cellmap/internal/testnet"
+	"github.com/cellmap/cellmap/internal/testkit"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -123,13 +123,7 @@ func mustHost(t testing.TB, db *DB, name string) api.ComputeHost {
 // waitFor polls cond until it holds or a deadline passes.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, what, 15*time.Second, cond)
 }
 
 // newTestConductor runs a conductor on real loopback sockets: HTTP served, gossip bound (not
@@ -142,7 +136,7 @@ func newTestConductor(t testing.TB, dataDir string, join []string, hosts ...api.
 	}
 	cfg := DefaultConfig()
 	cfg.CellUUID, cfg.DataDir, cfg.HTTPAddr, cfg.Name = testCell, dataDir, ln.Addr().String(), "t1"
-	cfg.GossipAddr, cfg.GossipProfile, cfg.Join, cfg.Hosts = testnet.FreeUDPTCPAddr(t), "test", join, hosts
+	cfg.GossipAddr, cfg.GossipProfile, cfg.Join, cfg.Hosts = testkit.FreeUDPTCPAddr(t), "test", join, hosts
 	cfg.Logger = testLogger(t)
 	c, err := New(cfg)
 	if err != nil {

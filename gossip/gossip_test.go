@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
-	"github.com/cellmap/cellmap/internal/testnet"
+	"github.com/cellmap/cellmap/internal/testkit"
 )
 
 type recorder struct {
@@ -34,20 +34,14 @@ func (r *recorder) is(name string, alive bool) bool {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, what, 10*time.Second, cond)
 }
 
 // pair starts a server member with rec as its handler and a conductor member (bcfg, joining
 // the server), and waits until the server sees the conductor alive. Both stop with the test.
 func pair(t *testing.T, rec *recorder, bcfg *Config) (a, b *Gossip) {
 	t.Helper()
-	a, err := New(&Config{Name: "server/n1", BindAddr: testnet.FreeUDPTCPAddr(t), Profile: "test", Handler: rec,
+	a, err := New(&Config{Name: "server/n1", BindAddr: testkit.FreeUDPTCPAddr(t), Profile: "test", Handler: rec,
 		Meta: api.GossipMeta{Role: api.RoleServer, NodeID: "n1", HTTPAddr: "127.0.0.1:1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +68,7 @@ func newRecorder() *recorder {
 func TestJoinMetaAndFailure(t *testing.T) {
 	rec := newRecorder()
 	want := api.GossipMeta{Role: api.RoleConductor, CellUUID: "c1", HTTPAddr: "127.0.0.1:2"}
-	_, b := pair(t, rec, &Config{Name: "conductor/c1/x", BindAddr: testnet.FreeUDPTCPAddr(t), Profile: "test", Meta: want})
+	_, b := pair(t, rec, &Config{Name: "conductor/c1/x", BindAddr: testkit.FreeUDPTCPAddr(t), Profile: "test", Meta: want})
 	rec.mu.Lock()
 	got := rec.metaOf["conductor/c1/x"]
 	rec.mu.Unlock()
@@ -109,7 +103,7 @@ func TestConfigValidate(t *testing.T) {
 // survivor's reconnect loop must find it and see it alive.
 func TestReconnectAfterFailure(t *testing.T) {
 	rec := newRecorder()
-	bcfg := &Config{Name: "conductor/c1/x", BindAddr: testnet.FreeUDPTCPAddr(t), Profile: "test"}
+	bcfg := &Config{Name: "conductor/c1/x", BindAddr: testkit.FreeUDPTCPAddr(t), Profile: "test"}
 	_, b := pair(t, rec, bcfg)
 	b.Shutdown()
 	waitFor(t, "conductor seen dead", func() bool { return rec.is("conductor/c1/x", false) })

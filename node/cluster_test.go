@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/internal/testkit"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -77,25 +78,14 @@ func (tn *testNode) stop() {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func newCluster(t *testing.T, size int) []*testNode {
 	t.Helper()
 	nodes := []*testNode{startNode(t, "n1", t.TempDir(), freeAddr(t), true)}
-	waitFor(t, "first leader", 10*time.Second, nodes[0].IsLeader)
+	testkit.WaitFor(t, "first leader", 10*time.Second, nodes[0].IsLeader)
 	for i := 2; i <= size; i++ {
 		nodes = append(nodes, startNode(t, fmt.Sprintf("n%d", i), t.TempDir(), freeAddr(t), false, nodes[0].http))
 	}
-	waitFor(t, "all members", 10*time.Second, func() bool {
+	testkit.WaitFor(t, "all members", 10*time.Second, func() bool {
 		st, err := nodes[0].Status(context.Background())
 		return err == nil && len(st.Servers) == size
 	})
@@ -111,7 +101,7 @@ func ctxT(t testing.TB) context.Context {
 func leaderOf(t testing.TB, nodes []*testNode) *testNode {
 	t.Helper()
 	var leader *testNode
-	waitFor(t, "a leader", 15*time.Second, func() bool {
+	testkit.WaitFor(t, "a leader", 15*time.Second, func() bool {
 		for _, n := range nodes {
 			if n != nil && n.IsLeader() {
 				leader = n
@@ -226,7 +216,7 @@ func TestRestartedNodeCatchesUp(t *testing.T) {
 	}
 	back := startNode(t, victim.ID(), victim.dir, victim.raft, false)
 	leader := leaderOf(t, nodes)
-	waitFor(t, "restarted node to catch up", 30*time.Second, func() bool {
+	testkit.WaitFor(t, "restarted node to catch up", 30*time.Second, func() bool {
 		a, _ := leader.Status(context.Background())
 		b, _ := back.Status(context.Background())
 		return a != nil && b != nil && a.ChecksumIndex == b.ChecksumIndex && a.Checksum == b.Checksum
@@ -299,7 +289,7 @@ func TestRunAsLeaderReturnsWhenContextEnds(t *testing.T) {
 		defer close(done)
 		nodes[0].RunAsLeader(ctx, func(context.Context) { runs++ })
 	}()
-	waitFor(t, "the duty to run", 10*time.Second, func() bool {
+	testkit.WaitFor(t, "the duty to run", 10*time.Second, func() bool {
 		select {
 		case <-done:
 			return true

@@ -12,7 +12,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/gossip"
-	"github.com/cellmap/cellmap/internal/testnet"
+	"github.com/cellmap/cellmap/internal/testkit"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -146,27 +146,21 @@ func (r *recorder) seen(name string, alive bool) (api.GossipMeta, bool) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, what, 15*time.Second, cond)
 }
 
 // TestServe runs the command's serve loop against a gossip seed: the conductor joins with its
 // bound HTTP address, answers there, and leaves the pool when its context ends.
 func TestServe(t *testing.T) {
 	rec := &recorder{alive: map[string]bool{}, meta: map[string]api.GossipMeta{}}
-	seed, err := gossip.New(&gossip.Config{Name: "server/n1", BindAddr: testnet.FreeUDPTCPAddr(t), Profile: "test", Handler: rec,
+	seed, err := gossip.New(&gossip.Config{Name: "server/n1", BindAddr: testkit.FreeUDPTCPAddr(t), Profile: "test", Handler: rec,
 		Meta: api.GossipMeta{Role: api.RoleServer, NodeID: "n1", HTTPAddr: "127.0.0.1:1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer seed.Shutdown()
 	o, err := parseFlags([]string{"--cell-uuid", cell, "--data-dir", t.TempDir(), "--http-addr", "127.0.0.1:0",
-		"--gossip-addr", testnet.FreeUDPTCPAddr(t), "--join", seed.LocalAddr(), "--gossip-profile", "test", "--name", "c1",
+		"--gossip-addr", testkit.FreeUDPTCPAddr(t), "--join", seed.LocalAddr(), "--gossip-profile", "test", "--name", "c1",
 		"--hosts", "cmp1:8:8192:100"}, io.Discard, env(nil))
 	if err != nil {
 		t.Fatal(err)

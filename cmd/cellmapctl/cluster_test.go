@@ -9,7 +9,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/internal/testcluster"
-	"github.com/cellmap/cellmap/internal/testnet"
+	"github.com/cellmap/cellmap/internal/testkit"
 	"github.com/cellmap/cellmap/node"
 )
 
@@ -49,7 +49,7 @@ func TestClusterStatus(t *testing.T) {
 func startIdleNode(t *testing.T, id string) *node.Node {
 	t.Helper()
 	cfg := node.DefaultConfig()
-	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = id, t.TempDir(), testnet.FreeAddr(t), testnet.FreeAddr(t)
+	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = id, t.TempDir(), testkit.FreeAddr(t), testkit.FreeAddr(t)
 	cfg.Raft, cfg.FSMNoSync, cfg.InitialMmapSize = node.TestRaftConfig(), true, 1<<20
 	cfg.Logger = testcluster.Logger(t, id)
 	nd, err := node.New(cfg)

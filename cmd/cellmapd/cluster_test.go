@@ -10,7 +10,7 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/internal/testcluster"
-	"github.com/cellmap/cellmap/internal/testnet"
+	"github.com/cellmap/cellmap/internal/testkit"
 )
 
 // proc is one cellmapd process of a test cluster.
@@ -23,7 +23,7 @@ type proc struct {
 func startProc(t *testing.T, pr *proc, extra ...string) {
 	t.Helper()
 	args := append([]string{"--node-id", pr.id, "--data-dir", pr.dir, "--http-addr", pr.http, "--raft-addr", pr.raft,
-		"--gossip-addr", testnet.FreeAddr(t), "--raft-profile", "test", "--log-level", "warn"}, extra...)
+		"--gossip-addr", testkit.FreeAddr(t), "--raft-profile", "test", "--log-level", "warn"}, extra...)
 	pr.p = testcluster.Start(t, pr.id, testcluster.Binary(t, "cellmapd"), args...)
 	pr.c = client.New(pr.http, nil)
 }
@@ -69,7 +69,7 @@ func TestThreeNodeCluster(t *testing.T) {
 	}
 	procs := make([]*proc, 3)
 	for i := range procs {
-		procs[i] = &proc{id: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), http: testnet.FreeAddr(t), raft: testnet.FreeAddr(t)}
+		procs[i] = &proc{id: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), http: testkit.FreeAddr(t), raft: testkit.FreeAddr(t)}
 	}
 	startProc(t, procs[0], "--bootstrap")
 	testcluster.WaitReady(t, procs[0].http, 30*time.Second)

@@ -8,7 +8,7 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/internal/testcluster"
-	"github.com/cellmap/cellmap/internal/testnet"
+	"github.com/cellmap/cellmap/internal/testkit"
 )
 
 // conductorProc is one cellconductor process.
@@ -29,8 +29,8 @@ func dataPlaneCluster(t *testing.T, size int) ([]*proc, []string, []*conductorPr
 	procs := make([]*proc, size)
 	gossips := make([]string, size)
 	for i := range procs {
-		procs[i] = &proc{id: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), http: testnet.FreeAddr(t), raft: testnet.FreeAddr(t)}
-		gossips[i] = testnet.FreeUDPTCPAddr(t)
+		procs[i] = &proc{id: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), http: testkit.FreeAddr(t), raft: testkit.FreeAddr(t)}
+		gossips[i] = testkit.FreeUDPTCPAddr(t)
 	}
 	extra := []string{"--gossip-addr", gossips[0], "--gossip-profile", "test", "--list-timeout", "20s"}
 	startProc(t, procs[0], append([]string{"--bootstrap"}, extra...)...)
@@ -51,7 +51,7 @@ func dataPlaneCluster(t *testing.T, size int) ([]*proc, []string, []*conductorPr
 	}
 	conds := []*conductorProc{}
 	for i, cell := range []string{"c1111111-0000-4000-8000-000000000001", "c2222222-0000-4000-8000-000000000002"} {
-		cp := &conductorProc{cell: cell, dir: t.TempDir(), http: testnet.FreeAddr(t), gossip: testnet.FreeUDPTCPAddr(t)}
+		cp := &conductorProc{cell: cell, dir: t.TempDir(), http: testkit.FreeAddr(t), gossip: testkit.FreeUDPTCPAddr(t)}
 		startConductor(t, cp, gossips[i%size])
 		if _, err := c.CreateCell(ctx(t, 10*time.Second), api.CellCreate{UUID: cell, Name: fmt.Sprintf("cell%d", i+1),
 			TransportURL: "http://" + cp.http + "/", DatabaseConnection: "bbolt:///" + cp.dir}); err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/cellmap/cellmap/conductor"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
-	"github.com/cellmap/cellmap/internal/testnet"
+	"github.com/cellmap/cellmap/internal/testkit"
 	"github.com/cellmap/cellmap/node"
 )
 
@@ -53,7 +53,7 @@ func StartDataPlane(t testing.TB, o *DataPlaneOptions) *DataPlane {
 		return registry
 	}})
 	t.Cleanup(dp.Proxy.Close) // before the node stops (cleanups run last-in first-out)
-	dp.GossipAddr = testnet.FreeUDPTCPAddr(t)
+	dp.GossipAddr = testkit.FreeUDPTCPAddr(t)
 	g, err := gossip.New(&gossip.Config{Name: "server/n1", BindAddr: dp.GossipAddr, Profile: "test", Handler: registry,
 		Meta: api.GossipMeta{Role: api.RoleServer, NodeID: "n1", HTTPAddr: dp.Addr}, Logger: Logger(t, "gossip")})
 	if err != nil {
@@ -94,7 +94,7 @@ func StartConductor(t testing.TB, cellUUID, dir, joinAddr, hosts string) *Conduc
 		t.Fatal(err)
 	}
 	cfg := conductor.DefaultConfig()
-	cfg.CellUUID, cfg.DataDir, cfg.HTTPAddr, cfg.GossipAddr = cellUUID, dir, ln.Addr().String(), testnet.FreeUDPTCPAddr(t)
+	cfg.CellUUID, cfg.DataDir, cfg.HTTPAddr, cfg.GossipAddr = cellUUID, dir, ln.Addr().String(), testkit.FreeUDPTCPAddr(t)
 	cfg.Join, cfg.GossipProfile, cfg.Name, cfg.Hosts = []string{joinAddr}, "test", "c-"+cellUUID[:8], hs
 	cfg.Logger = Logger(t, "conductor")
 	c, err := conductor.New(cfg)

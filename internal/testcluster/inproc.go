@@ -12,7 +12,7 @@ import (
 
 	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/httpapi"
-	"github.com/cellmap/cellmap/internal/testnet"
+	"github.com/cellmap/cellmap/internal/testkit"
 	"github.com/cellmap/cellmap/node"
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
@@ -76,7 +76,7 @@ func StartNode(t testing.TB, o *Options) *Node {
 	}
 	dir := t.TempDir()
 	cfg := node.DefaultConfig()
-	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = "n1", dir, testnet.FreeAddr(t), ln.Addr().String()
+	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = "n1", dir, testkit.FreeAddr(t), ln.Addr().String()
 	cfg.Bootstrap, cfg.Raft, cfg.FSMNoSync, cfg.InitialMmapSize = true, node.TestRaftConfig(), true, 1<<20
 	cfg.Raft.HeartbeatTimeout, cfg.Raft.ElectionTimeout, cfg.Raft.LeaderLeaseTimeout = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
 	cfg.Logger = Logger(t, "node")

@@ -1,6 +1,7 @@
-// Package testnet hands tests free loopback addresses. It imports nothing of cellmap, so the
-// tests of any package (gossip and conductor included) can use it.
-package testnet
+// Package testkit holds small helpers for tests: free loopback addresses and polling for a
+// condition with a deadline. It imports nothing of cellmap, so the tests of any package
+// (gossip and conductor included) can use it.
+package testkit
 
 import (
 	"net"
