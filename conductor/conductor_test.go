@@ -6,44 +6,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/gossip"
+	"github.com/cellmap/cellmap/gossip/gossiptest"
 	"github.com/cellmap/cellmap/internal/testkit"
 )
 
-// recorder is a gossip.Handler that remembers what it heard of each member.
-type recorder struct {
-	mu     sync.Mutex
-	alive  map[string]bool
-	metaOf map[string]api.GossipMeta
-}
-
-func newRecorder() *recorder {
-	return &recorder{alive: map[string]bool{}, metaOf: map[string]api.GossipMeta{}}
-}
-
-func (r *recorder) set(m gossip.Member, alive bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.alive[m.Name], r.metaOf[m.Name] = alive, m.Meta
-}
-func (r *recorder) MemberJoin(m gossip.Member)   { r.set(m, true) }
-func (r *recorder) MemberLeave(m gossip.Member)  { r.set(m, false) }
-func (r *recorder) MemberUpdate(m gossip.Member) { r.set(m, m.Alive) }
-
-func (r *recorder) seen(name string, alive bool) (api.GossipMeta, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	a, ok := r.alive[name]
-	return r.metaOf[name], ok && a == alive
-}
-
 func TestConductorJoinsPoolAndLeaves(t *testing.T) {
-	rec := newRecorder()
+	rec := gossiptest.NewRecorder()
 	seed, err := gossip.New(&gossip.Config{Name: "server/n1", BindAddr: testkit.FreeUDPTCPAddr(t), Profile: "test", Handler: rec,
 		Meta: api.GossipMeta{Role: api.RoleServer, NodeID: "n1", HTTPAddr: "127.0.0.1:1"}})
 	if err != nil {
@@ -57,8 +30,8 @@ func TestConductorJoinsPoolAndLeaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := "conductor/" + testCell + "/t1"
-	waitFor(t, "the conductor seen alive by the seed", func() bool { _, ok := rec.seen(name, true); return ok })
-	meta, _ := rec.seen(name, true)
+	waitFor(t, "the conductor seen alive by the seed", func() bool { _, ok := rec.Seen(name, true); return ok })
+	meta, _ := rec.Seen(name, true)
 	want := api.GossipMeta{Role: api.RoleConductor, CellUUID: testCell, HTTPAddr: strings.TrimPrefix(base, "http://")}
 	if meta != want {
 		t.Fatalf("meta: got %+v, want %+v", meta, want)
@@ -74,7 +47,7 @@ func TestConductorJoinsPoolAndLeaves(t *testing.T) {
 	if err := c.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the conductor seen gone after its goodbye", func() bool { _, ok := rec.seen(name, false); return ok })
+	waitFor(t, "the conductor seen gone after its goodbye", func() bool { _, ok := rec.Seen(name, false); return ok })
 	if err := c.Shutdown(ctx); err != nil {
 		t.Fatalf("second shutdown: got %v, want nil", err)
 	}

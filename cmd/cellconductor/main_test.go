@@ -6,12 +6,12 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/gossip"
+	"github.com/cellmap/cellmap/gossip/gossiptest"
 	"github.com/cellmap/cellmap/internal/testkit"
 	"github.com/hashicorp/go-hclog"
 )
@@ -121,29 +121,6 @@ func TestRunExitCodes(t *testing.T) {
 	}
 }
 
-// recorder remembers the gossip members a seed hears of.
-type recorder struct {
-	mu    sync.Mutex
-	alive map[string]bool
-	meta  map[string]api.GossipMeta
-}
-
-func (r *recorder) set(m gossip.Member, alive bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.alive[m.Name], r.meta[m.Name] = alive, m.Meta
-}
-func (r *recorder) MemberJoin(m gossip.Member)   { r.set(m, true) }
-func (r *recorder) MemberLeave(m gossip.Member)  { r.set(m, false) }
-func (r *recorder) MemberUpdate(m gossip.Member) { r.set(m, m.Alive) }
-
-func (r *recorder) seen(name string, alive bool) (api.GossipMeta, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	a, ok := r.alive[name]
-	return r.meta[name], ok && a == alive
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	testkit.WaitFor(t, what, 15*time.Second, cond)
@@ -152,7 +129,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // TestServe runs the command's serve loop against a gossip seed: the conductor joins with its
 // bound HTTP address, answers there, and leaves the pool when its context ends.
 func TestServe(t *testing.T) {
-	rec := &recorder{alive: map[string]bool{}, meta: map[string]api.GossipMeta{}}
+	rec := gossiptest.NewRecorder()
 	seed, err := gossip.New(&gossip.Config{Name: "server/n1", BindAddr: testkit.FreeUDPTCPAddr(t), Profile: "test", Handler: rec,
 		Meta: api.GossipMeta{Role: api.RoleServer, NodeID: "n1", HTTPAddr: "127.0.0.1:1"}})
 	if err != nil {
@@ -175,8 +152,8 @@ func TestServe(t *testing.T) {
 	go func() { done <- serve(ctx, cfg) }()
 
 	name := "conductor/" + cell + "/c1"
-	waitFor(t, "the conductor joining the pool", func() bool { _, ok := rec.seen(name, true); return ok })
-	meta, _ := rec.seen(name, true)
+	waitFor(t, "the conductor joining the pool", func() bool { _, ok := rec.Seen(name, true); return ok })
+	meta, _ := rec.Seen(name, true)
 	if meta.Role != api.RoleConductor || meta.CellUUID != cell || strings.HasSuffix(meta.HTTPAddr, ":0") {
 		t.Fatalf("got meta %+v, want a conductor of %s with its bound HTTP address", meta, cell)
 	}
@@ -197,5 +174,5 @@ func TestServe(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not return after its context ended")
 	}
-	waitFor(t, "the conductor leaving the pool", func() bool { _, ok := rec.seen(name, false); return ok })
+	waitFor(t, "the conductor leaving the pool", func() bool { _, ok := rec.Seen(name, false); return ok })
 }
