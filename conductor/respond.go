@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/internal/jsonbody"
 )
 
 // maxBodyBytes bounds request bodies.
@@ -67,26 +67,12 @@ func errorStatus(err error) (int, string) {
 	return http.StatusInternalServerError, api.CodeInternal
 }
 
-// decode reads a JSON body strictly: one object, no unknown fields, at most maxBodyBytes.
+// decode reads a JSON body strictly (jsonbody.Decode), at most maxBodyBytes; a bad body is
+// ErrInvalid.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		if errors.Is(err, io.EOF) {
-			return invalidf("request body is empty, want a JSON object")
-		}
-		return invalidf("bad JSON body: %v", err)
+	err := jsonbody.Decode(w, r, maxBodyBytes, v)
+	if je := (*jsonbody.Error)(nil); errors.As(err, &je) {
+		return invalidf("%s", je.Msg)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return invalidf("bad JSON body: data after the object")
-	}
-	return nil
+	return err
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/internal/jsonbody"
 	"github.com/cellmap/cellmap/node"
 )
 
@@ -124,25 +124,14 @@ func errorStatus(err error) (int, string) {
 	return http.StatusInternalServerError, api.CodeInternal
 }
 
-// decode reads a JSON body strictly: one object, no unknown fields, at most limit bytes.
+// decode reads a JSON body strictly (jsonbody.Decode), at most limit bytes; a bad body is a
+// 400 bad request.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		if errors.Is(err, io.EOF) {
-			return invalidf("request body is empty, want a JSON object")
-		}
-		return invalidf("bad JSON body: %v", err)
+	err := jsonbody.Decode(w, r, limit, v)
+	if je := (*jsonbody.Error)(nil); errors.As(err, &je) {
+		return invalidf("%s", je.Msg)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return invalidf("bad JSON body: data after the object")
-	}
-	return nil
+	return err
 }
 
 // applied runs a write and answers a domain failure; it returns the result only on success.
