@@ -52,8 +52,8 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 	spec := fsm.ServerSpec{Name: req.Name, ProjectID: req.ProjectID, UserID: req.UserID, ImageRef: req.ImageRef,
 		AvailabilityZone: req.AvailabilityZone, Flavor: *flavor, Metadata: req.Metadata}
 	txn := &fsm.Txn{Ops: []fsm.Op{
-		{Kind: fsm.OpPut, Table: fsm.TableRequestSpecs, Record: &fsm.RequestSpec{InstanceUUID: uuid, Spec: spec, CreatedAt: now}, IfAbsent: true},
-		{Kind: fsm.OpPut, Table: fsm.TableBuildRequests, Record: &fsm.BuildRequest{InstanceUUID: uuid, Spec: spec, CreatedAt: now}, IfAbsent: true},
+		{Kind: fsm.OpPut, Table: fsm.TableRequestSpecs, Record: &fsm.ServerRequest{InstanceUUID: uuid, Spec: spec, CreatedAt: now}, IfAbsent: true},
+		{Kind: fsm.OpPut, Table: fsm.TableBuildRequests, Record: &fsm.ServerRequest{InstanceUUID: uuid, Spec: spec, CreatedAt: now}, IfAbsent: true},
 		{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings, IfAbsent: true,
 			Record: &fsm.InstanceMapping{InstanceUUID: uuid, ProjectID: req.ProjectID, UserID: req.UserID, CreatedAt: now}},
 	}}
@@ -287,7 +287,7 @@ func (p *Proxy) upCells() []string {
 // RescheduleStale schedules again the build requests older than BuildRetryAfter that nobody on
 // this node is scheduling. The leader runs it periodically.
 func (p *Proxy) RescheduleStale(ctx context.Context) {
-	var brs []*fsm.BuildRequest
+	var brs []*fsm.ServerRequest
 	if err := p.read(ctx, func(r *fsm.Reader) error {
 		var err error
 		brs, err = r.BuildRequests("")

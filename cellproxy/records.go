@@ -38,7 +38,7 @@ func fromSpec(uuid string, spec *fsm.ServerSpec, status string, created, updated
 		AvailabilityZone: spec.AvailabilityZone}
 }
 
-func fromBuildRequest(br *fsm.BuildRequest) api.Server {
+func fromBuildRequest(br *fsm.ServerRequest) api.Server {
 	return fromSpec(br.InstanceUUID, &br.Spec, api.StatusBuild, br.CreatedAt, br.CreatedAt)
 }
 
@@ -52,7 +52,7 @@ func fromCell0(c *fsm.Cell0Instance) api.Server {
 }
 
 // minimal is a server of a down cell, built from its mapping and request spec (Nova 2.69).
-func minimal(m *fsm.InstanceMapping, rs *fsm.RequestSpec) api.Server {
+func minimal(m *fsm.InstanceMapping, rs *fsm.ServerRequest) api.Server {
 	s := api.Server{ID: m.InstanceUUID, Status: api.StatusUnknown, TenantID: m.ProjectID, UserID: m.UserID,
 		Created: m.CreatedAt, CellUUID: m.CellUUID}
 	if rs != nil {

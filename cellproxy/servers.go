@@ -12,9 +12,9 @@ import (
 // serverState is what the replicated state knows of one server.
 type serverState struct {
 	mapping *fsm.InstanceMapping
-	build   *fsm.BuildRequest
+	build   *fsm.ServerRequest
 	cell0   *fsm.Cell0Instance
-	spec    *fsm.RequestSpec
+	spec    *fsm.ServerRequest
 }
 
 // readServer reads a server's mapping and the records that go with it (linearizable).

@@ -79,8 +79,8 @@ var (
 			{[]byte("instance_mappings_by_cell"), func(r Record) string { return r.(*InstanceMapping).CellUUID }, mappingSeq},
 		},
 	}
-	buildRequestsTable = &table{name: "build_request", bucket: []byte("build_requests"), newRec: func() Record { return &BuildRequest{} }}
-	requestSpecsTable  = &table{name: "request_spec", bucket: []byte("request_specs"), newRec: func() Record { return &RequestSpec{} }}
+	buildRequestsTable = &table{name: "build_request", bucket: []byte("build_requests"), newRec: func() Record { return &ServerRequest{} }}
+	requestSpecsTable  = &table{name: "request_spec", bucket: []byte("request_specs"), newRec: func() Record { return &ServerRequest{} }}
 	cell0Table         = &table{name: "cell0_instance", bucket: []byte("cell0_instances"), newRec: func() Record { return &Cell0Instance{} }}
 	markersTable       = &table{name: "map_marker", bucket: []byte("map_markers"), newRec: func() Record { return &MapMarker{} }}
 

@@ -31,9 +31,9 @@ func TestCommandRoundTrip(t *testing.T) {
 			{Kind: OpPut, Table: TableInstanceMappings, Record: &InstanceMapping{InstanceUUID: inst1, CellUUID: cellA, ProjectID: "p", QueuedForDelete: true}, IfRevision: 9},
 			{Kind: OpDelete, Table: TableHostMappings, Key: "h", IfCell: cellA},
 			{Kind: OpCheck, Table: TableBuildRequests, Key: inst1, IfAbsent: true},
-			{Kind: OpPutIfAbsent, Table: TableRequestSpecs, Record: &RequestSpec{InstanceUUID: inst1, Spec: spec}},
+			{Kind: OpPutIfAbsent, Table: TableRequestSpecs, Record: &ServerRequest{InstanceUUID: inst1, Spec: spec}},
 			{Kind: OpPut, Table: TableCell0Instances, Record: &Cell0Instance{InstanceUUID: inst1, Spec: spec, Status: "ERROR", Fault: "no valid host"}},
-			{Kind: OpPut, Table: TableBuildRequests, Record: &BuildRequest{InstanceUUID: inst1, Spec: spec}},
+			{Kind: OpPut, Table: TableBuildRequests, Record: &ServerRequest{InstanceUUID: inst1, Spec: spec}},
 			{Kind: OpPut, Table: TableMapMarkers, Record: &MapMarker{CellUUID: cellA, Marker: inst1}},
 		}},
 	}

@@ -171,20 +171,20 @@ func (r *Reader) Flavor(id string) (*Flavor, error) { return getAs[*Flavor](r.tx
 func (r *Reader) Flavors() ([]*Flavor, error) { return listAs[*Flavor](r.tx, flavorsTable, nil) }
 
 // BuildRequest returns the build request of an instance (ErrNotFound when there is none).
-func (r *Reader) BuildRequest(uuid string) (*BuildRequest, error) {
-	return getAs[*BuildRequest](r.tx, buildRequestsTable, uuid)
+func (r *Reader) BuildRequest(uuid string) (*ServerRequest, error) {
+	return getAs[*ServerRequest](r.tx, buildRequestsTable, uuid)
 }
 
 // BuildRequests returns the build requests of a project, or all when projectID is "".
-func (r *Reader) BuildRequests(projectID string) ([]*BuildRequest, error) {
-	return listAs(r.tx, buildRequestsTable, func(b *BuildRequest) bool {
+func (r *Reader) BuildRequests(projectID string) ([]*ServerRequest, error) {
+	return listAs(r.tx, buildRequestsTable, func(b *ServerRequest) bool {
 		return projectID == "" || b.Spec.ProjectID == projectID
 	})
 }
 
 // RequestSpec returns the request spec of an instance (ErrNotFound when there is none).
-func (r *Reader) RequestSpec(uuid string) (*RequestSpec, error) {
-	return getAs[*RequestSpec](r.tx, requestSpecsTable, uuid)
+func (r *Reader) RequestSpec(uuid string) (*ServerRequest, error) {
+	return getAs[*ServerRequest](r.tx, requestSpecsTable, uuid)
 }
 
 // Cell0Instance returns a server buried in cell0 (ErrNotFound when there is none).

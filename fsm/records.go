@@ -76,16 +76,11 @@ type ServerSpec struct {
 	Metadata         map[string]string
 }
 
-// BuildRequest is a server that has not landed in a cell yet.
-type BuildRequest struct {
-	InstanceUUID string
-	Spec         ServerSpec
-	CreatedAt    time.Time
-	Revision     uint64
-}
-
-// RequestSpec is kept for the life of an instance; a down cell's GET is answered from it.
-type RequestSpec struct {
+// ServerRequest is a server as its user asked for it. Two tables hold it: build requests
+// ([TableBuildRequests]) while the server has not landed in a cell yet, and request specs
+// ([TableRequestSpecs]) for the life of the server, so that a down cell's GET is answered
+// from it.
+type ServerRequest struct {
 	InstanceUUID string
 	Spec         ServerSpec
 	CreatedAt    time.Time

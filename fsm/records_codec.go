@@ -28,8 +28,7 @@ func (c *Cell) rev() uint64            { return c.Revision }
 func (h *HostMapping) rev() uint64     { return h.Revision }
 func (m *InstanceMapping) rev() uint64 { return m.Revision }
 func (f *Flavor) rev() uint64          { return f.Revision }
-func (b *BuildRequest) rev() uint64    { return b.Revision }
-func (r *RequestSpec) rev() uint64     { return r.Revision }
+func (r *ServerRequest) rev() uint64   { return r.Revision }
 func (c *Cell0Instance) rev() uint64   { return c.Revision }
 func (m *MapMarker) rev() uint64       { return m.Revision }
 
@@ -187,40 +186,20 @@ func (s *ServerSpec) unmarshal(d *decoder) {
 	s.Metadata = d.strMap()
 }
 
-func (b *BuildRequest) Key() string { return b.InstanceUUID }
-func (b *BuildRequest) marshal(e *encoder) {
-	e.str(b.InstanceUUID)
-	b.Spec.marshal(e)
-	e.timestamp(b.CreatedAt)
-	e.uvarint(b.Revision)
-}
-func (b *BuildRequest) unmarshal(d *decoder) {
-	b.InstanceUUID = d.str()
-	b.Spec.unmarshal(d)
-	b.CreatedAt = d.timestamp()
-	b.Revision = d.uvarint()
-}
-func (b *BuildRequest) stamp(ac *applyCtx, prev Record) {
-	b.Revision = ac.index
-	if b.CreatedAt.IsZero() {
-		b.CreatedAt = ac.now
-	}
-}
-
-func (r *RequestSpec) Key() string { return r.InstanceUUID }
-func (r *RequestSpec) marshal(e *encoder) {
+func (r *ServerRequest) Key() string { return r.InstanceUUID }
+func (r *ServerRequest) marshal(e *encoder) {
 	e.str(r.InstanceUUID)
 	r.Spec.marshal(e)
 	e.timestamp(r.CreatedAt)
 	e.uvarint(r.Revision)
 }
-func (r *RequestSpec) unmarshal(d *decoder) {
+func (r *ServerRequest) unmarshal(d *decoder) {
 	r.InstanceUUID = d.str()
 	r.Spec.unmarshal(d)
 	r.CreatedAt = d.timestamp()
 	r.Revision = d.uvarint()
 }
-func (r *RequestSpec) stamp(ac *applyCtx, prev Record) {
+func (r *ServerRequest) stamp(ac *applyCtx, prev Record) {
 	r.Revision = ac.index
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = ac.now

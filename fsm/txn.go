@@ -45,10 +45,8 @@ func (t Table) NewRecord() Record {
 		return &InstanceMapping{}
 	case TableHostMappings:
 		return &HostMapping{}
-	case TableBuildRequests:
-		return &BuildRequest{}
-	case TableRequestSpecs:
-		return &RequestSpec{}
+	case TableBuildRequests, TableRequestSpecs:
+		return &ServerRequest{}
 	case TableCell0Instances:
 		return &Cell0Instance{}
 	case TableMapMarkers:

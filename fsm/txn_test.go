@@ -71,8 +71,8 @@ func TestTxnAtomicScheduleAndIndexes(t *testing.T) {
 	spec := ServerSpec{Name: "vm1", ProjectID: "p1", UserID: "u1", ImageRef: "img", Flavor: Flavor{ID: "1", VCPUs: 1}}
 	// API: request spec + build request + mapping (no cell) in one transaction.
 	f.mustApply(&Txn{Ops: []Op{
-		{Kind: OpPut, Table: TableRequestSpecs, Record: &RequestSpec{InstanceUUID: inst1, Spec: spec}, IfAbsent: true},
-		{Kind: OpPut, Table: TableBuildRequests, Record: &BuildRequest{InstanceUUID: inst1, Spec: spec}, IfAbsent: true},
+		{Kind: OpPut, Table: TableRequestSpecs, Record: &ServerRequest{InstanceUUID: inst1, Spec: spec}, IfAbsent: true},
+		{Kind: OpPut, Table: TableBuildRequests, Record: &ServerRequest{InstanceUUID: inst1, Spec: spec}, IfAbsent: true},
 		{Kind: OpPut, Table: TableInstanceMappings, Record: &InstanceMapping{InstanceUUID: inst1, ProjectID: "p1", UserID: "u1"}, IfAbsent: true},
 	}})
 	var created InstanceMapping
