@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/hashicorp/go-hclog"
 )
@@ -61,7 +62,7 @@ func DefaultConfig() *Config {
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
-	if u, err := canonicalUUID("cell uuid", c.CellUUID); err != nil || u != c.CellUUID {
+	if u, err := validate.UUID("cell uuid", c.CellUUID); err != nil || u != c.CellUUID {
 		return fmt.Errorf("conductor: cell uuid %q is not a canonical (lower-case) uuid", c.CellUUID)
 	}
 	if c.DataDir == "" {
@@ -84,8 +85,8 @@ func (c *Config) Validate() error {
 	if _, err := gossip.Profile(c.GossipProfile); err != nil {
 		return fmt.Errorf("conductor: %w", err)
 	}
-	if err := checkName("Name", c.Name, true); err != nil || strings.Contains(c.Name, "/") {
-		return fmt.Errorf("conductor: Name %q must be 1..%d printable bytes without '/'", c.Name, maxNameLen)
+	if err := validate.Name("Name", c.Name, true); err != nil || strings.Contains(c.Name, "/") {
+		return fmt.Errorf("conductor: Name %q must be 1..%d printable bytes without '/'", c.Name, validate.MaxNameLen)
 	}
 	if c.RequestTimeout <= 0 {
 		return errors.New("conductor: RequestTimeout must be positive")

@@ -4,11 +4,15 @@ import (
 	"net/http"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/gorilla/mux"
 )
 
 // pathUUID reads and checks the {uuid} path variable.
-func pathUUID(r *http.Request) (string, error) { return canonicalUUID("uuid", mux.Vars(r)["uuid"]) }
+func pathUUID(r *http.Request) (string, error) {
+	u, err := validate.UUID("uuid", mux.Vars(r)["uuid"])
+	return u, invalid(err)
+}
 
 func (c *Conductor) createInstance(w http.ResponseWriter, r *http.Request) {
 	var req api.InstanceCreate

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -74,9 +75,9 @@ func newInstance(req api.InstanceCreate, host string, now time.Time) api.Instanc
 // transaction. It returns the deleted record; ErrNotFound when the instance is missing or
 // deleted already.
 func (d *DB) DeleteInstance(ctx context.Context, uuid string) (api.Instance, error) {
-	uuid, err := canonicalUUID("uuid", uuid)
+	uuid, err := validate.UUID("uuid", uuid)
 	if err != nil {
-		return api.Instance{}, err
+		return api.Instance{}, invalid(err)
 	}
 	var inst api.Instance
 	err = d.update(ctx, func(tx *bolt.Tx) error {
@@ -115,9 +116,9 @@ func (d *DB) DeleteInstance(ctx context.Context, uuid string) (api.Instance, err
 // Instance reads one instance. deleted is api.DeletedNo (or empty: a deleted instance is not
 // found), api.DeletedYes or api.DeletedOnly.
 func (d *DB) Instance(ctx context.Context, uuid, deleted string) (api.Instance, error) {
-	uuid, err := canonicalUUID("uuid", uuid)
+	uuid, err := validate.UUID("uuid", uuid)
 	if err != nil {
-		return api.Instance{}, err
+		return api.Instance{}, invalid(err)
 	}
 	if deleted, err = checkDeletedMode(deleted); err != nil {
 		return api.Instance{}, err

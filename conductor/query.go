@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 )
 
 // Listing limits (query parameter limit).
@@ -115,8 +116,8 @@ func setTime(key string, field func(*listRow) *time.Time) func(*listRow, string)
 
 func setString(key string, field func(*listRow) *string) func(*listRow, string) error {
 	return func(p *listRow, v string) error {
-		if len(v) > maxNameLen {
-			return invalidf("after: %s value is longer than %d bytes", key, maxNameLen)
+		if len(v) > validate.MaxNameLen {
+			return invalidf("after: %s value is longer than %d bytes", key, validate.MaxNameLen)
 		}
 		*field(p) = v
 		return nil
@@ -124,9 +125,9 @@ func setString(key string, field func(*listRow) *string) func(*listRow, string) 
 }
 
 func setUUID(p *listRow, v string) error {
-	u, err := canonicalUUID("after: uuid", v)
+	u, err := validate.UUID("after: uuid", v)
 	p.UUID = u
-	return err
+	return invalid(err)
 }
 
 // ParseListQuery reads the query parameters of GET /v1/instances (see api/conductor.go) and
@@ -215,8 +216,8 @@ func planList(q ListQuery) (*listPlan, error) {
 	for _, f := range []struct{ name, v string }{
 		{"project_id", q.ProjectID}, {"user_id", q.UserID}, {"host", q.Host}, {"status", q.Status}, {"name", q.Name},
 	} {
-		if err := checkName(f.name, f.v, false); err != nil {
-			return nil, err
+		if err := validate.Name(f.name, f.v, false); err != nil {
+			return nil, invalid(err)
 		}
 	}
 	var err error
@@ -236,8 +237,8 @@ func planList(q ListQuery) (*listPlan, error) {
 		p.cmps = append(p.cmps, sortFields[k.Key].cmp)
 	}
 	if q.Marker != "" {
-		if p.q.Marker, err = canonicalUUID("marker", q.Marker); err != nil {
-			return nil, err
+		if p.q.Marker, err = validate.UUID("marker", q.Marker); err != nil {
+			return nil, invalid(err)
 		}
 		if q.After != nil {
 			return nil, invalidf("marker and after exclude each other")

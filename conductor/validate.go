@@ -3,66 +3,26 @@ package conductor
 import (
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 )
 
-// Bounds of free-form fields (Nova's VARCHAR(255)), of instance metadata (Nova's default quota)
-// and of flavor extra specs.
-const (
-	maxNameLen       = 255
-	maxMetadataItems = 128
-	maxExtraSpecs    = 1024
-)
+// maxExtraSpecs bounds the extra specs of the flavor a build request carries.
+const maxExtraSpecs = 1024
 
-// canonicalUUID checks an RFC 4122 textual uuid (any version, either case) and returns it
-// lower-cased.
-func canonicalUUID(field, s string) (string, error) {
-	if len(s) != 36 {
-		return "", invalidf("%s %q is not a uuid", field, s)
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return "", invalidf("%s %q is not a uuid", field, s)
-			}
-		} else if !isHex(c) {
-			return "", invalidf("%s %q is not a uuid", field, s)
-		}
-	}
-	return strings.ToLower(s), nil
-}
-
-func isHex(c byte) bool {
-	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
-}
-
-// checkName checks a free-form identifier: at most 255 bytes of UTF-8 without control
-// characters; empty only when not required.
-func checkName(field, s string, required bool) error {
-	if s == "" {
-		if required {
-			return invalidf("%s is required", field)
-		}
+// invalid makes a failure of package validate an ErrInvalid of this package, message unchanged.
+func invalid(err error) error {
+	if err == nil {
 		return nil
 	}
-	if len(s) > maxNameLen || !utf8.ValidString(s) {
-		return invalidf("%s must be valid UTF-8 of at most %d bytes", field, maxNameLen)
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return invalidf("%s must not contain control characters", field)
-		}
-	}
-	return nil
+	return invalidf("%v", err)
 }
 
 // checkHostName checks a compute host name; it is a path segment of the API, so no '/'.
 func checkHostName(name string) error {
-	if err := checkName("host name", name, true); err != nil {
-		return err
+	if err := validate.Name("host name", name, true); err != nil {
+		return invalid(err)
 	}
 	if strings.ContainsAny(name, "/:,") {
 		return invalidf("host name %q must not contain '/', ':' or ','", name)
@@ -94,8 +54,8 @@ func checkTime(field string, t time.Time) error {
 // time).
 func checkInstanceCreate(req api.InstanceCreate) (api.InstanceCreate, error) {
 	var err error
-	if req.UUID, err = canonicalUUID("uuid", req.UUID); err != nil {
-		return req, err
+	if req.UUID, err = validate.UUID("uuid", req.UUID); err != nil {
+		return req, invalid(err)
 	}
 	for _, f := range []struct {
 		field, v string
@@ -105,38 +65,22 @@ func checkInstanceCreate(req api.InstanceCreate) (api.InstanceCreate, error) {
 		{"image_ref", req.ImageRef, false}, {"availability_zone", req.AvailabilityZone, false},
 		{"flavor.id", req.Flavor.ID, false}, {"flavor.name", req.Flavor.Name, false},
 	} {
-		if err := checkName(f.field, f.v, f.required); err != nil {
-			return req, err
+		if err := validate.Name(f.field, f.v, f.required); err != nil {
+			return req, invalid(err)
 		}
 	}
 	if req.Flavor.VCPUs <= 0 || req.Flavor.RAMMB <= 0 || req.Flavor.DiskGB < 0 {
 		return req, invalidf("flavor: vcpus and ram_mb must be positive and disk_gb not negative")
 	}
-	if err := checkMetadata("metadata", req.Metadata, maxMetadataItems); err != nil {
-		return req, err
+	if err := validate.Metadata("metadata", req.Metadata, validate.MaxMetadataItems); err != nil {
+		return req, invalid(err)
 	}
-	if err := checkMetadata("flavor.extra_specs", req.Flavor.ExtraSpecs, maxExtraSpecs); err != nil {
-		return req, err
+	if err := validate.Metadata("flavor.extra_specs", req.Flavor.ExtraSpecs, maxExtraSpecs); err != nil {
+		return req, invalid(err)
 	}
 	if err := checkTime("created_at", req.CreatedAt); err != nil {
 		return req, err
 	}
 	req.CreatedAt = req.CreatedAt.UTC()
 	return req, nil
-}
-
-// checkMetadata checks a string map: at most max items, keys 1..255 bytes, values up to 255.
-func checkMetadata(field string, m map[string]string, max int) error {
-	if len(m) > max {
-		return invalidf("%s has %d items, more than %d", field, len(m), max)
-	}
-	for k, v := range m {
-		if err := checkName(field+" key", k, true); err != nil {
-			return err
-		}
-		if len(v) > maxNameLen || !utf8.ValidString(v) {
-			return invalidf("%s value of %q must be valid UTF-8 of at most %d bytes", field, k, maxNameLen)
-		}
-	}
-	return nil
 }

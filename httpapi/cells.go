@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/fsm"
 )
 
@@ -80,11 +81,11 @@ func (s *Service) validCellCreate(req api.CellCreate) (fsm.Cell, error) {
 	if uuid == "" {
 		uuid = newUUID()
 	}
-	uuid, err := canonicalUUID("uuid", uuid)
+	uuid, err := validate.UUID("uuid", uuid)
 	if err != nil {
 		return fsm.Cell{}, err
 	}
-	if err := checkName("name", req.Name, false); err != nil {
+	if err := validate.Name("name", req.Name, false); err != nil {
 		return fsm.Cell{}, err
 	}
 	if err := checkTransportURL(req.TransportURL, s.cfg.BaseTransportURL); err != nil {
@@ -146,7 +147,7 @@ func (s *Service) updateCell(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) validCellUpdate(req api.CellUpdate) error {
 	if req.Name != nil {
-		if err := checkName("name", *req.Name, false); err != nil {
+		if err := validate.Name("name", *req.Name, false); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/gorilla/mux"
 )
 
@@ -29,11 +30,11 @@ func (s *Service) clusterJoin(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
-	if err := checkName("node_id", req.NodeID, true); err != nil {
+	if err := validate.Name("node_id", req.NodeID, true); err != nil {
 		s.failErr(w, err)
 		return
 	}
-	if err := checkName("raft_addr", req.RaftAddr, true); err != nil {
+	if err := validate.Name("raft_addr", req.RaftAddr, true); err != nil {
 		s.failErr(w, err)
 		return
 	}
@@ -46,7 +47,7 @@ func (s *Service) clusterJoin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) clusterRemove(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
-	if err := checkName("id", id, true); err != nil {
+	if err := validate.Name("id", id, true); err != nil {
 		s.failErr(w, err)
 		return
 	}

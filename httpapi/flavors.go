@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/gorilla/mux"
 )
@@ -24,7 +25,7 @@ func (s *Service) listFlavors(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) getFlavor(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
-	if err := checkName("id", id, true); err != nil {
+	if err := validate.Name("id", id, true); err != nil {
 		s.failErr(w, err)
 		return
 	}
@@ -38,10 +39,10 @@ func (s *Service) getFlavor(w http.ResponseWriter, r *http.Request) {
 }
 
 func validFlavor(in api.Flavor) (fsm.Flavor, error) {
-	if err := checkName("id", in.ID, true); err != nil {
+	if err := validate.Name("id", in.ID, true); err != nil {
 		return fsm.Flavor{}, err
 	}
-	if err := checkName("name", in.Name, true); err != nil {
+	if err := validate.Name("name", in.Name, true); err != nil {
 		return fsm.Flavor{}, err
 	}
 	if in.VCPUs < 1 || in.RAMMB < 1 || in.DiskGB < 0 {
@@ -51,10 +52,10 @@ func validFlavor(in api.Flavor) (fsm.Flavor, error) {
 		return fsm.Flavor{}, invalidf("at most 100 extra_specs")
 	}
 	for k, v := range in.ExtraSpecs {
-		if err := checkName("extra_specs key", k, true); err != nil {
+		if err := validate.Name("extra_specs key", k, true); err != nil {
 			return fsm.Flavor{}, err
 		}
-		if err := checkName("extra_specs value", v, false); err != nil {
+		if err := validate.Name("extra_specs value", v, false); err != nil {
 			return fsm.Flavor{}, err
 		}
 	}
@@ -85,7 +86,7 @@ func (s *Service) createFlavor(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) deleteFlavor(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
-	if err := checkName("id", id, true); err != nil {
+	if err := validate.Name("id", id, true); err != nil {
 		s.failErr(w, err)
 		return
 	}

@@ -5,20 +5,21 @@ import (
 	"net/http"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/gorilla/mux"
 )
 
 func pathHost(r *http.Request) (string, error) {
 	h := mux.Vars(r)["host"]
-	return h, checkName("host", h, true)
+	return h, validate.Name("host", h, true)
 }
 
 func (s *Service) listHosts(w http.ResponseWriter, r *http.Request) {
 	cell := r.URL.Query().Get("cell_uuid")
 	if cell != "" {
 		var err error
-		if cell, err = canonicalUUID("cell_uuid", cell); err != nil {
+		if cell, err = validate.UUID("cell_uuid", cell); err != nil {
 			s.failErr(w, err)
 			return
 		}
@@ -79,7 +80,7 @@ func (s *Service) putHost(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
-	cell, err := canonicalUUID("cell_uuid", req.CellUUID)
+	cell, err := validate.UUID("cell_uuid", req.CellUUID)
 	if err != nil {
 		s.failErr(w, err)
 		return
@@ -106,7 +107,7 @@ func (s *Service) deleteHost(w http.ResponseWriter, r *http.Request) {
 	}
 	op := fsm.Op{Kind: fsm.OpDelete, Table: fsm.TableHostMappings, Key: host, IfRevision: ifRev}
 	if cell := r.URL.Query().Get("cell_uuid"); cell != "" {
-		if op.IfCell, err = canonicalUUID("cell_uuid", cell); err != nil {
+		if op.IfCell, err = validate.UUID("cell_uuid", cell); err != nil {
 			s.failErr(w, err)
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/fsm"
 )
 
@@ -103,17 +104,17 @@ func (s *Service) listInstanceMappings(w http.ResponseWriter, r *http.Request) {
 func instanceQuery(r *http.Request) (fsm.InstanceQuery, error) {
 	v := r.URL.Query()
 	q := fsm.InstanceQuery{ProjectID: v.Get("project_id")}
-	if err := checkName("project_id", q.ProjectID, false); err != nil {
+	if err := validate.Name("project_id", q.ProjectID, false); err != nil {
 		return q, err
 	}
 	var err error
 	if c := v.Get("cell_uuid"); c != "" {
-		if q.CellUUID, err = canonicalUUID("cell_uuid", c); err != nil {
+		if q.CellUUID, err = validate.UUID("cell_uuid", c); err != nil {
 			return q, err
 		}
 	}
 	if m := v.Get("marker"); m != "" {
-		if q.Marker, err = canonicalUUID("marker", m); err != nil {
+		if q.Marker, err = validate.UUID("marker", m); err != nil {
 			return q, err
 		}
 	}
@@ -124,17 +125,17 @@ func instanceQuery(r *http.Request) (fsm.InstanceQuery, error) {
 // mappingRecord checks the writable fields of an instance mapping and builds its record.
 func mappingRecord(uuid string, cell *string, project string, user *string, qfd bool, created *time.Time) (*fsm.InstanceMapping, error) {
 	m := &fsm.InstanceMapping{InstanceUUID: uuid, ProjectID: project, QueuedForDelete: qfd}
-	if err := checkName("project_id", project, true); err != nil {
+	if err := validate.Name("project_id", project, true); err != nil {
 		return nil, err
 	}
 	if user != nil {
-		if err := checkName("user_id", *user, true); err != nil {
+		if err := validate.Name("user_id", *user, true); err != nil {
 			return nil, err
 		}
 		m.UserID = *user
 	}
 	if cell != nil {
-		c, err := canonicalUUID("cell_uuid", *cell)
+		c, err := validate.UUID("cell_uuid", *cell)
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/internal/jsonbody"
@@ -90,6 +91,7 @@ var fsmStatus = []struct {
 	{fsm.ErrInstancesExist, http.StatusConflict, api.CodeInstancesExist},
 	{fsm.ErrDeletedInstancesMapped, http.StatusConflict, api.CodeDeletedInstancesMapped},
 	{fsm.ErrInvalid, http.StatusBadRequest, api.CodeInvalid},
+	{validate.ErrInvalid, http.StatusBadRequest, api.CodeInvalid},
 	{fsm.ErrMarkerNotFound, http.StatusBadRequest, api.CodeMarkerNotFound},
 	{node.ErrOutcomeUnknown, http.StatusServiceUnavailable, api.CodeOutcomeUnknown},
 	{node.ErrNoLeader, http.StatusServiceUnavailable, api.CodeNoLeader},

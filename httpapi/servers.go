@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/gorilla/mux"
 )
 
@@ -113,7 +114,7 @@ func (s *Service) listServers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if m := v.Get("marker"); m != "" {
-		if q.Marker, err = canonicalUUID("marker", m); err != nil {
+		if q.Marker, err = validate.UUID("marker", m); err != nil {
 			s.failErr(w, err)
 			return
 		}
@@ -137,7 +138,7 @@ func (s *Service) discoverHosts(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.CellUUID != "" {
 		var err error
-		if req.CellUUID, err = canonicalUUID("cell_uuid", req.CellUUID); err != nil {
+		if req.CellUUID, err = validate.UUID("cell_uuid", req.CellUUID); err != nil {
 			s.failErr(w, err)
 			return
 		}
@@ -172,7 +173,7 @@ func (s *Service) mapInstances(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) verifyInstance(w http.ResponseWriter, r *http.Request) {
-	uuid, err := canonicalUUID("uuid", mux.Vars(r)["uuid"])
+	uuid, err := validate.UUID("uuid", mux.Vars(r)["uuid"])
 	if err != nil {
 		s.failErr(w, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/fsm"
 )
 
@@ -48,7 +49,7 @@ func txnOp(in *api.TxnOp) (fsm.Op, error) {
 	op := fsm.Op{Kind: kind, IfRevision: in.IfRevision, IfAbsent: in.IfAbsent}
 	var err error
 	if in.IfCell != "" {
-		if op.IfCell, err = canonicalUUID("if_cell", in.IfCell); err != nil {
+		if op.IfCell, err = validate.UUID("if_cell", in.IfCell); err != nil {
 			return op, err
 		}
 	}
@@ -61,14 +62,14 @@ func txnOp(in *api.TxnOp) (fsm.Op, error) {
 		}
 		if isPut {
 			v := in.InstanceMapping
-			uuid, err := canonicalUUID("instance_uuid", v.InstanceUUID)
+			uuid, err := validate.UUID("instance_uuid", v.InstanceUUID)
 			if err != nil {
 				return op, err
 			}
 			op.Record, err = mappingRecord(uuid, v.CellUUID, v.ProjectID, v.UserID, v.QueuedForDelete, v.CreatedAt)
 			return op, err
 		}
-		op.Key, err = canonicalUUID("key", in.Key)
+		op.Key, err = validate.UUID("key", in.Key)
 		return op, err
 	case "host_mapping":
 		op.Table = fsm.TableHostMappings
@@ -77,15 +78,15 @@ func txnOp(in *api.TxnOp) (fsm.Op, error) {
 		}
 		if isPut {
 			v := in.HostMapping
-			if err := checkName("host", v.Host, true); err != nil {
+			if err := validate.Name("host", v.Host, true); err != nil {
 				return op, err
 			}
-			cell, err := canonicalUUID("cell_uuid", v.CellUUID)
+			cell, err := validate.UUID("cell_uuid", v.CellUUID)
 			op.Record = &fsm.HostMapping{Host: v.Host, CellUUID: cell}
 			return op, err
 		}
 		op.Key = in.Key
-		return op, checkName("key", in.Key, true)
+		return op, validate.Name("key", in.Key, true)
 	}
 	return op, invalidf("table must be instance_mapping or host_mapping, not %q", in.Table)
 }

@@ -5,61 +5,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/cellurl"
 	"github.com/gorilla/mux"
 )
 
-// maxNameLen bounds names, hosts, project and user ids (Nova's VARCHAR(255)).
-const maxNameLen = 255
-
-// canonicalUUID checks an RFC 4122 textual uuid (any version) and returns it lower-cased.
-func canonicalUUID(field, s string) (string, error) {
-	if len(s) != 36 {
-		return "", invalidf("%s %q is not a uuid", field, s)
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return "", invalidf("%s %q is not a uuid", field, s)
-			}
-		default:
-			if !isHex(c) {
-				return "", invalidf("%s %q is not a uuid", field, s)
-			}
-		}
-	}
-	return strings.ToLower(s), nil
-}
-
-func isHex(c byte) bool {
-	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
-}
-
 // pathUUID reads and checks the {uuid} path variable.
-func pathUUID(r *http.Request) (string, error) { return canonicalUUID("uuid", mux.Vars(r)["uuid"]) }
-
-// checkName checks a free-form identifier: 1..255 bytes of printable UTF-8.
-func checkName(field, s string, required bool) error {
-	if s == "" {
-		if required {
-			return invalidf("%s is required", field)
-		}
-		return nil
-	}
-	if len(s) > maxNameLen || !utf8.ValidString(s) {
-		return invalidf("%s must be valid UTF-8 of at most %d bytes", field, maxNameLen)
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return invalidf("%s must not contain control characters", field)
-		}
-	}
-	return nil
-}
+func pathUUID(r *http.Request) (string, error) { return validate.UUID("uuid", mux.Vars(r)["uuid"]) }
 
 // checkTransportURL applies Nova's check of a transport URL (after template expansion with
 // this server's base): a scheme, and an integer port on every host that has one.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/internal/testcluster"
 )
@@ -357,7 +358,7 @@ func TestHyphenAndUnderscoreSpellings(t *testing.T) {
 		"--database-connection", "mysql://db/hy", "--verbose")
 	r.want(t, exitOK)
 	uuid := strings.TrimSpace(r.stdout)
-	if !isUUID(uuid) {
+	if !validate.IsUUID(uuid) {
 		t.Fatalf("create-cell --verbose printed %q, want a uuid", r.stdout)
 	}
 	ctl(t, n, "cell_v2", "update-cell", "--cell-uuid", uuid, "--database_connection", "mysql://db/hy2").want(t, exitOK)

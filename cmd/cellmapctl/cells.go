@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/client"
 )
 
@@ -240,7 +241,7 @@ func (o *updateCellOptions) addFlags(f *flagSet) {
 // option keeps the stored value, and the base URLs are only used for display and checks.
 func (o *updateCellOptions) run(ctx context.Context, e *env, _ []string) int {
 	r := e.report()
-	if !isUUID(o.cellUUID) {
+	if !validate.IsUUID(o.cellUUID) {
 		r.say(msgCellNotFound, o.cellUUID)
 		return r.done(exitUpdateCellNotFound)
 	}
@@ -367,7 +368,7 @@ func (o *deleteCellOptions) addFlags(f *flagSet) {
 // run executes cell_v2 delete_cell.
 func (o *deleteCellOptions) run(ctx context.Context, e *env, _ []string) int {
 	r := e.report()
-	if !isUUID(o.cellUUID) {
+	if !validate.IsUUID(o.cellUUID) {
 		r.say(msgCellNotFound, o.cellUUID)
 		return r.done(exitDeleteCellNotFound)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/internal/testcluster"
 )
 
@@ -130,7 +131,7 @@ func TestCreateCell(t *testing.T) {
 			if strings.Contains(want, "<uuid>") {
 				lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 				uuid := lines[len(lines)-1]
-				if !isUUID(uuid) {
+				if !validate.IsUUID(uuid) {
 					t.Fatalf("last line %q is not a uuid", uuid)
 				}
 				if _, err := n.Client.Cell(ctxT(t), uuid); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/client"
 )
 
@@ -37,7 +38,7 @@ func (o *listHostsOptions) addFlags(f *flagSet) {
 // run executes cell_v2 list_hosts.
 func (o *listHostsOptions) run(ctx context.Context, e *env, _ []string) int {
 	r := e.report()
-	if o.cellUUID != "" && !isUUID(o.cellUUID) {
+	if o.cellUUID != "" && !validate.IsUUID(o.cellUUID) {
 		r.say(msgCellNotFound, o.cellUUID)
 		return r.done(exitListHostsCellNotFound)
 	}
@@ -98,7 +99,7 @@ func (o *deleteHostOptions) addFlags(f *flagSet) {
 // not_found) and the cell of the mapping (409 cell_mismatch).
 func (o *deleteHostOptions) run(ctx context.Context, e *env, _ []string) int {
 	r := e.report()
-	if !isUUID(o.cellUUID) {
+	if !validate.IsUUID(o.cellUUID) {
 		r.say(msgCellNotFound, o.cellUUID)
 		return r.done(exitDeleteHostCellNotFound)
 	}
@@ -168,7 +169,7 @@ func (o *discoverHostsOptions) addFlags(f *flagSet) {
 // which the verbose lines replay.
 func (o *discoverHostsOptions) run(ctx context.Context, e *env, _ []string) int {
 	r := e.report()
-	if o.cellUUID != "" && !isUUID(o.cellUUID) {
+	if o.cellUUID != "" && !validate.IsUUID(o.cellUUID) {
 		return r.fail(cellMappingNotFound(o.cellUUID))
 	}
 	res, err := e.client.DiscoverHosts(ctx, api.DiscoverHosts{CellUUID: o.cellUUID, ByService: o.byService})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/client"
 )
 
@@ -58,7 +59,7 @@ func (o *verifyInstanceOptions) addFlags(f *flagSet) {
 func (o *verifyInstanceOptions) run(ctx context.Context, e *env, _ []string) int {
 	r := e.report()
 	r.quiet = o.quiet
-	if !isUUID(o.uuid) {
+	if !validate.IsUUID(o.uuid) {
 		return o.notMapped(r)
 	}
 	v, err := e.client.VerifyInstance(ctx, o.uuid)
@@ -190,7 +191,7 @@ func (o *mapInstancesOptions) run(ctx context.Context, e *env, _ []string) int {
 		}
 		batch = n
 	}
-	if !isUUID(o.cellUUID) {
+	if !validate.IsUUID(o.cellUUID) {
 		return r.fail(cellMappingNotFound(o.cellUUID))
 	}
 	run := mapRun{cell: o.cellUUID, batch: batch, reset: o.reset}
@@ -283,7 +284,7 @@ func (o *lookupOptions) run(ctx context.Context, e *env, args []string) int {
 		r.say("Instance %s is not mapped.", uuid)
 		return r.done(exitLookupNotMapped)
 	}
-	if !isUUID(uuid) {
+	if !validate.IsUUID(uuid) {
 		return notMapped()
 	}
 	m, err := e.client.Lookup(ctx, uuid)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/client"
 )
 
@@ -246,7 +247,7 @@ func (o *serverShowOptions) addFlags(f *flagSet) { f.positional("<server-id>", 1
 // run executes server show.
 func (o *serverShowOptions) run(ctx context.Context, e *env, args []string) int {
 	id := args[0]
-	if !isUUID(id) {
+	if !validate.IsUUID(id) {
 		return serverNotFound(e, id)
 	}
 	srv, err := e.client.Server(ctx, id)
@@ -274,7 +275,7 @@ func (o *serverDeleteOptions) addFlags(f *flagSet) { f.positional("<server-id>",
 // run executes server delete.
 func (o *serverDeleteOptions) run(ctx context.Context, e *env, args []string) int {
 	id := args[0]
-	if !isUUID(id) {
+	if !validate.IsUUID(id) {
 		return serverNotFound(e, id)
 	}
 	r := e.report()

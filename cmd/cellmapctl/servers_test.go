@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/internal/testcluster"
 )
 
@@ -32,7 +33,7 @@ func TestServers(t *testing.T) {
 		}
 	}
 	id := vm1["ID"]
-	if !isUUID(id) || vm1["Created"] == "" {
+	if !validate.IsUUID(id) || vm1["Created"] == "" {
 		t.Fatalf("created: %q", vm1)
 	}
 
@@ -41,7 +42,7 @@ func TestServers(t *testing.T) {
 		"--project", "p1", "--user", "u1", "--az", "nova")
 	var vm2 api.Server
 	decodeJSON(t, r, &vm2)
-	if r.code != exitOK || vm2.Status != api.StatusBuild || vm2.AvailabilityZone != "nova" || !isUUID(vm2.ID) {
+	if r.code != exitOK || vm2.Status != api.StatusBuild || vm2.AvailabilityZone != "nova" || !validate.IsUUID(vm2.ID) {
 		t.Fatalf("create without --wait: exit %d %+v", r.code, vm2)
 	}
 	testcluster.WaitFor(t, "vm2 active", waitTimeout, func() bool {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/cellurl"
 )
 
@@ -110,33 +111,11 @@ func cell0Connection(base string) (string, error) {
 	return base[:i+3] + rest[:dbEnd] + "_cell0" + rest[dbEnd:], nil
 }
 
-// isUUID reports whether s is a textual uuid (8-4-4-4-12 hex digits, any case). nova-manage
-// answers "not found" for anything else, without asking the database.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9') && !('a' <= c && c <= 'f') && !('A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // uuidIn returns the first uuid in s (the server names the conflicting cell in its message),
 // or "<unknown>".
 func uuidIn(s string) string {
 	for i := 0; i+36 <= len(s); i++ {
-		if isUUID(s[i : i+36]) {
+		if validate.IsUUID(s[i : i+36]) {
 			return s[i : i+36]
 		}
 	}

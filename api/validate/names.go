@@ -1,0 +1,49 @@
+package validate
+
+import "unicode/utf8"
+
+// Bounds of free-form values.
+const (
+	// MaxNameLen bounds names, hosts, project and user ids, and map keys and values, in bytes
+	// (Nova's VARCHAR(255)).
+	MaxNameLen = 255
+	// MaxMetadataItems bounds a server's metadata (Nova's default quota).
+	MaxMetadataItems = 128
+)
+
+// Name checks the free-form value of field: at most MaxNameLen bytes of valid UTF-8 without
+// control characters (C0 and DEL). The empty string is accepted unless required.
+func Name(field, s string, required bool) error {
+	if s == "" {
+		if required {
+			return invalidf("%s is required", field)
+		}
+		return nil
+	}
+	if len(s) > MaxNameLen || !utf8.ValidString(s) {
+		return invalidf("%s must be valid UTF-8 of at most %d bytes", field, MaxNameLen)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return invalidf("%s must not contain control characters", field)
+		}
+	}
+	return nil
+}
+
+// Metadata checks the string map of field: at most max items, keys that pass Name (required),
+// values of at most MaxNameLen bytes of valid UTF-8.
+func Metadata(field string, m map[string]string, max int) error {
+	if len(m) > max {
+		return invalidf("%s has %d items, more than %d", field, len(m), max)
+	}
+	for k, v := range m {
+		if err := Name(field+" key", k, true); err != nil {
+			return err
+		}
+		if len(v) > MaxNameLen || !utf8.ValidString(v) {
+			return invalidf("%s value of %q must be valid UTF-8 of at most %d bytes", field, k, MaxNameLen)
+		}
+	}
+	return nil
+}
