@@ -48,7 +48,7 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 		return nil, &CellsError{Cells: down, Err: fmt.Errorf("project %s has servers in cells that are down (%v), so its usage cannot be counted: %w",
 			req.ProjectID, down, ErrProjectCellDown)}
 	}
-	uuid, now := newUUID(), p.now().UTC()
+	uuid, now := api.NewUUID(), p.now().UTC()
 	spec := fsm.ServerSpec{Name: req.Name, ProjectID: req.ProjectID, UserID: req.UserID, ImageRef: req.ImageRef,
 		AvailabilityZone: req.AvailabilityZone, Flavor: *flavor, Metadata: req.Metadata}
 	txn := &fsm.Txn{Ops: []fsm.Op{

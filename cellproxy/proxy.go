@@ -2,7 +2,6 @@ package cellproxy
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -101,15 +100,6 @@ func (p *Proxy) cellCall(ctx context.Context, cellUUID string, fn func(ctx conte
 		}
 	}
 	return err
-}
-
-// newUUID returns a random (version 4) uuid.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 // cellsSnapshot reads every cell mapping.

@@ -1,23 +1,12 @@
 package httpapi
 
 import (
-	"crypto/rand"
-	"fmt"
 	"net/http"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/fsm"
 )
-
-// newUUID returns a random (version 4) uuid.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
 
 func (s *Service) listCells(w http.ResponseWriter, r *http.Request) {
 	expand, err := queryBool(r, "expand")
@@ -79,7 +68,7 @@ func (s *Service) createCell(w http.ResponseWriter, r *http.Request) {
 func (s *Service) validCellCreate(req api.CellCreate) (fsm.Cell, error) {
 	uuid := req.UUID
 	if uuid == "" {
-		uuid = newUUID()
+		uuid = api.NewUUID()
 	}
 	uuid, err := validate.UUID("uuid", uuid)
 	if err != nil {
