@@ -130,7 +130,7 @@ func (p *Proxy) schedule(ctx context.Context, uuid string, spec fsm.ServerSpec, 
 		}
 	}
 	req := api.InstanceCreate{UUID: uuid, Name: spec.Name, ProjectID: spec.ProjectID, UserID: spec.UserID,
-		Flavor: flavorToAPI(spec.Flavor), ImageRef: spec.ImageRef, AvailabilityZone: spec.AvailabilityZone,
+		Flavor: specFlavor(spec.Flavor), ImageRef: spec.ImageRef, AvailabilityZone: spec.AvailabilityZone,
 		Metadata: spec.Metadata, CreatedAt: created}
 	for _, cell := range p.candidates(ctx, spec.Flavor) {
 		err := p.cellCall(ctx, cell, func(ctx context.Context, addr string) error {
@@ -184,7 +184,7 @@ func (p *Proxy) candidates(ctx context.Context, flavor fsm.Flavor) []string {
 		go func(uuid string) {
 			defer wg.Done()
 			err := p.cellCall(qctx, uuid, func(ctx context.Context, addr string) error {
-				capa, err := p.cells.capacity(ctx, addr, flavorToAPI(flavor))
+				capa, err := p.cells.capacity(ctx, addr, specFlavor(flavor))
 				if err == nil && capa.Fits > 0 {
 					mu.Lock()
 					out = append(out, cand{uuid, capa.Fits})

@@ -7,12 +7,23 @@ import (
 	"github.com/cellmap/cellmap/fsm"
 )
 
-func flavorToAPI(f fsm.Flavor) api.Flavor {
+// FlavorOut converts a stored flavor to its wire form (extra_specs is {} rather than null).
+func FlavorOut(f *fsm.Flavor) api.Flavor {
 	specs := f.ExtraSpecs
 	if specs == nil {
 		specs = map[string]string{}
 	}
-	return api.Flavor{ID: f.ID, Name: f.Name, VCPUs: f.VCPUs, RAMMB: f.RAMMB, DiskGB: f.DiskGB, ExtraSpecs: specs}
+	return api.Flavor{ID: f.ID, Name: f.Name, VCPUs: f.VCPUs, RAMMB: f.RAMMB, DiskGB: f.DiskGB, ExtraSpecs: specs,
+		CreatedAt: f.CreatedAt, Revision: f.Revision}
+}
+
+// specFlavor is the flavor of a server's spec as the server shows it and its cell gets it: a
+// size with extra specs, without the created_at and revision of the flavor record the spec
+// copied it from.
+func specFlavor(f fsm.Flavor) api.Flavor {
+	out := FlavorOut(&f)
+	out.CreatedAt, out.Revision = time.Time{}, 0
+	return out
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -32,7 +43,7 @@ func fromInstance(in *api.Instance, cellUUID string) api.Server {
 
 // fromSpec is a server known only from what the user asked for.
 func fromSpec(uuid string, spec *fsm.ServerSpec, status string, created, updated time.Time) api.Server {
-	f := flavorToAPI(spec.Flavor)
+	f := specFlavor(spec.Flavor)
 	return api.Server{ID: uuid, Name: spec.Name, Status: status, TenantID: spec.ProjectID, UserID: spec.UserID,
 		Created: created, Updated: timePtr(updated), Flavor: &f, Image: spec.ImageRef, Metadata: spec.Metadata,
 		AvailabilityZone: spec.AvailabilityZone}
@@ -56,7 +67,7 @@ func minimal(m *fsm.InstanceMapping, rs *fsm.ServerRequest) api.Server {
 	s := api.Server{ID: m.InstanceUUID, Status: api.StatusUnknown, TenantID: m.ProjectID, UserID: m.UserID,
 		Created: m.CreatedAt, CellUUID: m.CellUUID}
 	if rs != nil {
-		f := flavorToAPI(rs.Spec.Flavor)
+		f := specFlavor(rs.Spec.Flavor)
 		s.Flavor, s.Image = &f, rs.Spec.ImageRef
 		if s.UserID == "" {
 			s.UserID = rs.Spec.UserID

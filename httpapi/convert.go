@@ -36,25 +36,9 @@ func nullable(s string) *string {
 	return &s
 }
 
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
 // InstanceMappingOut converts a stored instance mapping to its wire form.
 func InstanceMappingOut(m *fsm.InstanceMapping) api.InstanceMapping {
 	return api.InstanceMapping{InstanceUUID: m.InstanceUUID, CellUUID: nullable(m.CellUUID), ProjectID: m.ProjectID,
 		UserID: nullable(m.UserID), QueuedForDelete: m.QueuedForDelete, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
 		Revision: m.Revision}
-}
-
-func flavorOut(f *fsm.Flavor) api.Flavor {
-	specs := f.ExtraSpecs
-	if specs == nil {
-		specs = map[string]string{}
-	}
-	return api.Flavor{ID: f.ID, Name: f.Name, VCPUs: f.VCPUs, RAMMB: f.RAMMB, DiskGB: f.DiskGB, ExtraSpecs: specs,
-		CreatedAt: f.CreatedAt, Revision: f.Revision}
 }

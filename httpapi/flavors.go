@@ -5,6 +5,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/api/validate"
+	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/gorilla/mux"
 )
@@ -17,7 +18,7 @@ func (s *Service) listFlavors(w http.ResponseWriter, r *http.Request) {
 		}
 		out := api.FlavorList{Flavors: make([]api.Flavor, 0, len(fs))}
 		for _, f := range fs {
-			out.Flavors = append(out.Flavors, flavorOut(f))
+			out.Flavors = append(out.Flavors, cellproxy.FlavorOut(f))
 		}
 		return out, nil
 	})
@@ -34,7 +35,7 @@ func (s *Service) getFlavor(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return flavorOut(f), nil
+		return cellproxy.FlavorOut(f), nil
 	})
 }
 

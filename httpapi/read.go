@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/fsm"
 )
 
@@ -123,7 +124,7 @@ func (s *Service) replyWritten(w http.ResponseWriter, status int, res *fsm.Resul
 	case *fsm.Cell:
 		s.reply(w, status, res.Index, s.cellView(rec, false))
 	case *fsm.Flavor:
-		s.reply(w, status, res.Index, flavorOut(rec))
+		s.reply(w, status, res.Index, cellproxy.FlavorOut(rec))
 	default:
 		s.fail(w, http.StatusInternalServerError, api.CodeInternal, fmt.Sprintf("write at index %d returned no record", res.Index))
 	}
