@@ -10,20 +10,22 @@ import (
 )
 
 func TestParseSort(t *testing.T) {
+	asc := func(k string) api.SortKey { return api.SortKey{Key: k} }
+	desc := func(k string) api.SortKey { return api.SortKey{Key: k, Desc: true} }
 	tests := []struct {
 		name       string
 		keys, dirs []string
-		wantKeys   []string
-		wantDesc   []bool
+		want       []api.SortKey
 		wantErr    bool
 	}{
-		{"default", nil, nil, []string{"created_at", "uuid"}, []bool{true, false}, false},
-		{"missing dir is desc", []string{"name", "created_at"}, []string{"asc"}, []string{"name", "created_at", "uuid"}, []bool{false, true, false}, false},
-		{"nova alias", []string{"display_name"}, []string{"ASC"}, []string{"name", "uuid"}, []bool{false, false}, false},
-		{"uuid ends the order", []string{"uuid", "name"}, []string{"desc"}, []string{"uuid"}, []bool{true}, false},
-		{"unknown key", []string{"ram"}, nil, nil, nil, true},
-		{"bad dir", []string{"name"}, []string{"up"}, nil, nil, true},
-		{"too many dirs", []string{"name"}, []string{"asc", "desc"}, nil, nil, true},
+		{"default", nil, nil, []api.SortKey{desc("created_at"), asc("uuid")}, false},
+		{"a direction alone applies to the default key", nil, []string{"asc"}, []api.SortKey{asc("created_at"), asc("uuid")}, false},
+		{"missing dir is desc", []string{"name", "created_at"}, []string{"asc"}, []api.SortKey{asc("name"), desc("created_at"), asc("uuid")}, false},
+		{"nova alias", []string{"display_name"}, []string{"ASC"}, []api.SortKey{asc("name"), asc("uuid")}, false},
+		{"uuid ends the order", []string{"uuid", "name"}, []string{"desc"}, []api.SortKey{desc("uuid")}, false},
+		{"unknown key", []string{"ram"}, nil, nil, true},
+		{"bad dir", []string{"name"}, []string{"up"}, nil, true},
+		{"too many dirs", []string{"name"}, []string{"asc", "desc"}, nil, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -34,8 +36,8 @@ func TestParseSort(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !reflect.DeepEqual(s.keys, tc.wantKeys) || !reflect.DeepEqual(s.desc, tc.wantDesc) {
-				t.Fatalf("got %v %v (%v), want %v %v", s.keys, s.desc, err, tc.wantKeys, tc.wantDesc)
+			if err != nil || !reflect.DeepEqual(s.keys, tc.want) {
+				t.Fatalf("got %v (%v), want %v", s.keys, err, tc.want)
 			}
 		})
 	}
@@ -72,5 +74,23 @@ func TestAfterAndConductorKeys(t *testing.T) {
 	keys, dirs := def.conductorKeys()
 	if !reflect.DeepEqual(keys, []string{"created_at"}) || !reflect.DeepEqual(dirs, []string{"desc"}) {
 		t.Fatalf("conductor keys: got %v %v", keys, dirs)
+	}
+}
+
+func TestUpdatedAtOfAServerWithoutOne(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	later := t0.Add(time.Minute)
+	// A down cell's minimal record has no update time: it sorts by its creation time.
+	minimal := api.Server{ID: "a", Created: later}
+	updated := api.Server{ID: "b", Created: t0, Updated: &t0}
+	byUpdated, err := parseSort([]string{"updated_at"}, []string{"asc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if byUpdated.compare(&updated, &minimal) >= 0 {
+		t.Fatalf("updated_at asc: b (updated %v) must come before a (created %v, never updated)", t0, later)
+	}
+	if got, want := byUpdated.after(&minimal), []string{"2026-01-01T00:01:00Z", "a"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after: got %v, want %v", got, want)
 	}
 }

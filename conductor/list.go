@@ -14,18 +14,7 @@ import (
 const checkEvery = 1024
 
 // compare orders two rows by the plan's keys.
-func (p *listPlan) compare(a, b *listRow) int {
-	for i, cmp := range p.cmps {
-		c := cmp(a, b)
-		if p.keys[i].Desc {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
-	}
-	return 0
-}
+func (p *listPlan) compare(a, b *listRow) int { return api.CompareRows(p.keys, &a.SortRow, &b.SortRow) }
 
 // matches applies the filters.
 func (p *listPlan) matches(r *listRow) bool {
@@ -38,7 +27,7 @@ func (p *listPlan) matches(r *listRow) bool {
 
 // byCreated says whether the order is the created_at index's: created_at (either way), uuid asc.
 func (p *listPlan) byCreated() (desc, ok bool) {
-	if len(p.keys) == 2 && p.keys[0].Key == "created_at" && p.keys[1] == (SortKey{Key: "uuid"}) {
+	if len(p.keys) == 2 && p.keys[0].Key == api.SortCreatedAt && p.keys[1] == (SortKey{Key: api.SortUUID}) {
 		return p.keys[0].Desc, true
 	}
 	return false, false

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cellmap/cellmap/api"
@@ -18,11 +17,9 @@ const (
 	MaxListLimit     = 10000
 )
 
-// SortKey is one key of a listing order.
-type SortKey struct {
-	Key  string // created_at, updated_at, name, uuid, project_id, host or status
-	Desc bool
-}
+// SortKey is one key of a listing order: created_at, updated_at, name, uuid, project_id, host
+// or status. The API tier merges the pages of all cells in the same order (api.CompareRows).
+type SortKey = api.SortKey
 
 // ListQuery selects and orders instances, as GET /v1/instances takes them.
 type ListQuery struct {
@@ -47,87 +44,57 @@ type ListQuery struct {
 // listRow is what the filters and sort keys read of an instance. Listings in memory decode
 // only this much of each record and read the full records of the rows they answer.
 type listRow struct {
-	UUID      string    `json:"uuid"`
-	Name      string    `json:"name"`
-	ProjectID string    `json:"project_id"`
-	UserID    string    `json:"user_id"`
-	Status    string    `json:"status"`
-	Host      string    `json:"host"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-	Deleted   bool      `json:"deleted"`
+	api.SortRow
+	UserID  string `json:"user_id"`
+	Deleted bool   `json:"deleted"`
 }
 
 func rowOf(in *api.Instance) listRow {
-	return listRow{UUID: in.UUID, Name: in.Name, ProjectID: in.ProjectID, UserID: in.UserID, Status: in.Status,
-		Host: in.Host, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt, Deleted: in.Deleted}
+	return listRow{SortRow: api.SortRow{UUID: in.UUID, Name: in.Name, ProjectID: in.ProjectID, Status: in.Status,
+		Host: in.Host, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt}, UserID: in.UserID, Deleted: in.Deleted}
 }
 
-// sortField compares rows on one key and sets that key of a position from text.
-type sortField struct {
-	cmp func(a, b *listRow) int
-	set func(pos *listRow, v string) error
-}
-
-var sortFields = map[string]sortField{
-	"created_at": {
-		cmp: func(a, b *listRow) int { return a.CreatedAt.Compare(b.CreatedAt) },
-		set: setTime("created_at", func(p *listRow) *time.Time { return &p.CreatedAt }),
-	},
-	"updated_at": {
-		cmp: func(a, b *listRow) int { return a.UpdatedAt.Compare(b.UpdatedAt) },
-		set: setTime("updated_at", func(p *listRow) *time.Time { return &p.UpdatedAt }),
-	},
-	"name": {
-		cmp: func(a, b *listRow) int { return strings.Compare(a.Name, b.Name) },
-		set: setString("name", func(p *listRow) *string { return &p.Name }),
-	},
-	"uuid": {
-		cmp: func(a, b *listRow) int { return strings.Compare(a.UUID, b.UUID) },
-		set: setUUID,
-	},
-	"project_id": {
-		cmp: func(a, b *listRow) int { return strings.Compare(a.ProjectID, b.ProjectID) },
-		set: setString("project_id", func(p *listRow) *string { return &p.ProjectID }),
-	},
-	"host": {
-		cmp: func(a, b *listRow) int { return strings.Compare(a.Host, b.Host) },
-		set: setString("host", func(p *listRow) *string { return &p.Host }),
-	},
-	"status": {
-		cmp: func(a, b *listRow) int { return strings.Compare(a.Status, b.Status) },
-		set: setString("status", func(p *listRow) *string { return &p.Status }),
-	},
-}
-
-func setTime(key string, field func(*listRow) *time.Time) func(*listRow, string) error {
-	return func(p *listRow, v string) error {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return invalidf("after: %s value %q is not an RFC 3339 time", key, v)
-		}
-		if err := checkTime("after: "+key, t); err != nil {
-			return err
-		}
-		*field(p) = t.UTC()
-		return nil
+// setSortValue sets the key of a position from its text (api.SortRow.SortValue).
+func setSortValue(pos *api.SortRow, key, v string) error {
+	switch key {
+	case api.SortCreatedAt:
+		return setTime(&pos.CreatedAt, key, v)
+	case api.SortUpdatedAt:
+		return setTime(&pos.UpdatedAt, key, v)
+	case api.SortUUID:
+		u, err := validate.UUID("after: uuid", v)
+		pos.UUID = u
+		return invalid(err)
+	case api.SortName:
+		return setString(&pos.Name, key, v)
+	case api.SortProjectID:
+		return setString(&pos.ProjectID, key, v)
+	case api.SortHost:
+		return setString(&pos.Host, key, v)
+	case api.SortStatus:
+		return setString(&pos.Status, key, v)
 	}
+	return invalidf("unknown sort_key %q", key)
 }
 
-func setString(key string, field func(*listRow) *string) func(*listRow, string) error {
-	return func(p *listRow, v string) error {
-		if len(v) > validate.MaxNameLen {
-			return invalidf("after: %s value is longer than %d bytes", key, validate.MaxNameLen)
-		}
-		*field(p) = v
-		return nil
+func setTime(field *time.Time, key, v string) error {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return invalidf("after: %s value %q is not an RFC 3339 time", key, v)
 	}
+	if err := checkTime("after: "+key, t); err != nil {
+		return err
+	}
+	*field = t.UTC()
+	return nil
 }
 
-func setUUID(p *listRow, v string) error {
-	u, err := validate.UUID("after: uuid", v)
-	p.UUID = u
-	return invalid(err)
+func setString(field *string, key, v string) error {
+	if len(v) > validate.MaxNameLen {
+		return invalidf("after: %s value is longer than %d bytes", key, validate.MaxNameLen)
+	}
+	*field = v
+	return nil
 }
 
 // ParseListQuery reads the query parameters of GET /v1/instances (see api/conductor.go) and
@@ -206,8 +173,7 @@ func parseLimit(vals []string) (int, error) {
 type listPlan struct {
 	q     ListQuery
 	keys  []SortKey // the full order, uuid included
-	cmps  []func(a, b *listRow) int
-	after *listRow // the position of q.After
+	after *listRow  // the position of q.After
 }
 
 // planList checks a query and fills its defaults.
@@ -233,9 +199,6 @@ func planList(q ListQuery) (*listPlan, error) {
 	if p.keys, err = fullOrder(q.Sort); err != nil {
 		return nil, err
 	}
-	for _, k := range p.keys {
-		p.cmps = append(p.cmps, sortFields[k.Key].cmp)
-	}
 	if q.Marker != "" {
 		if p.q.Marker, err = validate.UUID("marker", q.Marker); err != nil {
 			return nil, invalid(err)
@@ -252,27 +215,17 @@ func planList(q ListQuery) (*listPlan, error) {
 	return p, nil
 }
 
-// fullOrder checks sort keys and appends uuid asc unless uuid is among them.
+// fullOrder checks sort keys and returns api.FullOrder of them.
 func fullOrder(sort []SortKey) ([]SortKey, error) {
-	if len(sort) == 0 {
-		sort = []SortKey{{Key: "created_at", Desc: true}}
-	}
-	keys := make([]SortKey, 0, len(sort)+1)
-	hasUUID := false
-	for _, k := range sort {
-		if _, ok := sortFields[k.Key]; !ok {
+	for i, k := range sort {
+		if !api.IsSortKey(k.Key) {
 			return nil, invalidf("unknown sort_key %q (want created_at, updated_at, name, uuid, project_id, host or status)", k.Key)
 		}
-		if slices.ContainsFunc(keys, func(o SortKey) bool { return o.Key == k.Key }) {
+		if slices.ContainsFunc(sort[:i], func(o SortKey) bool { return o.Key == k.Key }) {
 			return nil, invalidf("sort_key %q is given twice", k.Key)
 		}
-		hasUUID = hasUUID || k.Key == "uuid"
-		keys = append(keys, k)
 	}
-	if !hasUUID {
-		keys = append(keys, SortKey{Key: "uuid"})
-	}
-	return keys, nil
+	return api.FullOrder(sort), nil
 }
 
 // position builds the instance-shaped position of after values, one per key of the full order.
@@ -282,7 +235,7 @@ func position(keys []SortKey, after []string) (*listRow, error) {
 	}
 	pos := &listRow{}
 	for i, k := range keys {
-		if err := sortFields[k.Key].set(pos, after[i]); err != nil {
+		if err := setSortValue(&pos.SortRow, k.Key, after[i]); err != nil {
 			return nil, err
 		}
 	}

@@ -461,7 +461,7 @@ func TestTopRowsKeepsTheFirstRows(t *testing.T) {
 		var want []string
 		for i := 0; i < n; i++ {
 			j := (i * 7919) % n // a permutation of 0..n-1
-			top.add(&listRow{UUID: testUUID(j), Name: fmt.Sprintf("vm-%05d", j/2)})
+			top.add(&listRow{SortRow: api.SortRow{UUID: testUUID(j), Name: fmt.Sprintf("vm-%05d", j/2)}})
 			want = append(want, testUUID(i))
 		}
 		var got []string
