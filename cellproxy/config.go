@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -26,6 +27,9 @@ type Config struct {
 	BuildRetryAfter time.Duration
 	// DiscoverInterval runs discover_hosts periodically on the leader; 0 disables it.
 	DiscoverInterval time.Duration
+	// HTTP configures the pooled client of the conductors' HTTP API; nil is
+	// transport.DefaultHTTPConfig.
+	HTTP *transport.HTTPConfig
 	// Logger receives the data plane's messages; nil discards.
 	Logger hclog.Logger
 }
@@ -33,7 +37,7 @@ type Config struct {
 // DefaultConfig returns production settings.
 func DefaultConfig() *Config {
 	return &Config{ListTimeout: 3 * time.Second, CellRequestTimeout: 10 * time.Second, FailureCooldown: 5 * time.Second,
-		ScheduleTimeout: time.Minute, MaxScheduling: 64, BuildRetryAfter: 30 * time.Second}
+		ScheduleTimeout: time.Minute, MaxScheduling: 64, BuildRetryAfter: 30 * time.Second, HTTP: transport.DefaultHTTPConfig()}
 }
 
 // Validate checks the configuration.

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -24,7 +24,7 @@ type Proxy struct {
 	cfg      Config
 	store    Store
 	registry *Registry
-	cells    *conductorClient
+	cells    *cellClient
 	logger   hclog.Logger
 	now      func() time.Time
 
@@ -36,16 +36,13 @@ type Proxy struct {
 	scheduling map[string]bool // instance uuids being scheduled by this node
 }
 
-// New returns a data plane over store, with cell health from registry. hc may be nil.
-func New(cfg *Config, store Store, registry *Registry, hc *http.Client) (*Proxy, error) {
+// New returns a data plane over store, with cell health from registry.
+func New(cfg *Config, store Store, registry *Registry) (*Proxy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}
-	}
-	p := &Proxy{cfg: *cfg, store: store, registry: registry, cells: &conductorClient{http: hc}, logger: cfg.Logger,
-		now: time.Now, schedSlots: make(chan struct{}, cfg.MaxScheduling), scheduling: map[string]bool{}}
+	p := &Proxy{cfg: *cfg, store: store, registry: registry, cells: &cellClient{http: transport.NewHTTPClient(cfg.HTTP)},
+		logger: cfg.Logger, now: time.Now, schedSlots: make(chan struct{}, cfg.MaxScheduling), scheduling: map[string]bool{}}
 	if p.logger == nil {
 		p.logger = hclog.NewNullLogger()
 	}
@@ -53,10 +50,11 @@ func New(cfg *Config, store Store, registry *Registry, hc *http.Client) (*Proxy,
 	return p, nil
 }
 
-// Close stops background scheduling and waits for it.
+// Close stops background scheduling, waits for it and closes idle conductor connections.
 func (p *Proxy) Close() {
 	p.stop()
 	p.wg.Wait()
+	p.cells.http.CloseIdleConnections()
 }
 
 // Registry returns the cell health registry.

@@ -92,7 +92,7 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 	pcfg.ListTimeout, pcfg.DiscoverInterval, pcfg.Logger = cfg.opts.listTimeout, cfg.opts.discoverInterval, cfg.logger.Named("proxy")
 	registry := cellproxy.NewRegistry(pcfg.FailureCooldown, nil)
 	var err error
-	if r.proxy, err = cellproxy.New(pcfg, r.node, registry, nil); err != nil {
+	if r.proxy, err = cellproxy.New(pcfg, r.node, registry); err != nil {
 		return err
 	}
 	gcfg := &gossip.Config{Name: "server/" + cfg.opts.nodeID, BindAddr: cfg.opts.gossipAddr, Profile: cfg.opts.gossipProfile,

@@ -44,7 +44,7 @@ func StartDataPlane(t testing.TB, o *DataPlaneOptions) *DataPlane {
 	registry := cellproxy.NewRegistry(pcfg.FailureCooldown, nil)
 	dp := &DataPlane{Registry: registry}
 	dp.Node = StartNode(t, &Options{DataPlane: func(n *node.Node, acfg *httpapi.Config) httpapi.CellHealth {
-		p, err := cellproxy.New(pcfg, n, registry, nil)
+		p, err := cellproxy.New(pcfg, n, registry)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -39,10 +39,10 @@ func isCellCode(err error, code string) bool {
 	return errors.As(err, &ce) && ce.code == code
 }
 
-// conductorClient calls cell conductors' HTTP API.
-type conductorClient struct{ http *http.Client }
+// cellClient calls the HTTP API of cell conductors (package conductor, cmd/cellconductor).
+type cellClient struct{ http *http.Client }
 
-func (c *conductorClient) do(ctx context.Context, addr, method, path string, in, out any) error {
+func (c *cellClient) do(ctx context.Context, addr, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -87,7 +87,7 @@ func (c *conductorClient) do(ctx context.Context, addr, method, path string, in,
 	return nil
 }
 
-func (c *conductorClient) create(ctx context.Context, addr string, in api.InstanceCreate) (*api.Instance, error) {
+func (c *cellClient) create(ctx context.Context, addr string, in api.InstanceCreate) (*api.Instance, error) {
 	var out api.Instance
 	err := c.do(ctx, addr, http.MethodPost, "/v1/instances", in, &out)
 	if isCellCode(err, api.CodeNoValidHost) {
@@ -99,7 +99,7 @@ func (c *conductorClient) create(ctx context.Context, addr string, in api.Instan
 	return &out, nil
 }
 
-func (c *conductorClient) get(ctx context.Context, addr, uuid string, deleted bool) (*api.Instance, error) {
+func (c *cellClient) get(ctx context.Context, addr, uuid string, deleted bool) (*api.Instance, error) {
 	path := "/v1/instances/" + url.PathEscape(uuid)
 	if deleted {
 		path += "?deleted=yes"
@@ -114,7 +114,7 @@ func (c *conductorClient) get(ctx context.Context, addr, uuid string, deleted bo
 	return &out, nil
 }
 
-func (c *conductorClient) list(ctx context.Context, addr string, q url.Values) ([]api.Instance, error) {
+func (c *cellClient) list(ctx context.Context, addr string, q url.Values) ([]api.Instance, error) {
 	var out api.InstanceList
 	if err := c.do(ctx, addr, http.MethodGet, "/v1/instances?"+q.Encode(), nil, &out); err != nil {
 		if isCellCode(err, api.CodeMarkerNotFound) {
@@ -125,7 +125,7 @@ func (c *conductorClient) list(ctx context.Context, addr string, q url.Values) (
 	return out.Instances, nil
 }
 
-func (c *conductorClient) delete(ctx context.Context, addr, uuid string) error {
+func (c *cellClient) delete(ctx context.Context, addr, uuid string) error {
 	err := c.do(ctx, addr, http.MethodDelete, "/v1/instances/"+url.PathEscape(uuid), nil, nil)
 	if isCellCode(err, api.CodeNotFound) {
 		return fmt.Errorf("instance %s: %w", uuid, ErrNotFound)
@@ -133,7 +133,7 @@ func (c *conductorClient) delete(ctx context.Context, addr, uuid string) error {
 	return err
 }
 
-func (c *conductorClient) capacity(ctx context.Context, addr string, f api.Flavor) (*api.Capacity, error) {
+func (c *cellClient) capacity(ctx context.Context, addr string, f api.Flavor) (*api.Capacity, error) {
 	q := url.Values{"vcpus": {strconv.FormatInt(f.VCPUs, 10)}, "ram_mb": {strconv.FormatInt(f.RAMMB, 10)},
 		"disk_gb": {strconv.FormatInt(f.DiskGB, 10)}}
 	var out api.Capacity
@@ -143,7 +143,7 @@ func (c *conductorClient) capacity(ctx context.Context, addr string, f api.Flavo
 	return &out, nil
 }
 
-func (c *conductorClient) computeHosts(ctx context.Context, addr string, unmappedOnly bool) ([]api.ComputeHost, error) {
+func (c *cellClient) computeHosts(ctx context.Context, addr string, unmappedOnly bool) ([]api.ComputeHost, error) {
 	path := "/v1/compute-hosts"
 	if unmappedOnly {
 		path += "?mapped=false"
@@ -155,11 +155,11 @@ func (c *conductorClient) computeHosts(ctx context.Context, addr string, unmappe
 	return out.Hosts, nil
 }
 
-func (c *conductorClient) setMapped(ctx context.Context, addr, host string, mapped bool) error {
+func (c *cellClient) setMapped(ctx context.Context, addr, host string, mapped bool) error {
 	return c.do(ctx, addr, http.MethodPut, "/v1/compute-hosts/"+url.PathEscape(host)+"/mapped", api.ComputeHostMapped{Mapped: mapped}, nil)
 }
 
-func (c *conductorClient) services(ctx context.Context, addr string) ([]api.Service, error) {
+func (c *cellClient) services(ctx context.Context, addr string) ([]api.Service, error) {
 	var out api.ServiceList
 	if err := c.do(ctx, addr, http.MethodGet, "/v1/services", nil, &out); err != nil {
 		return nil, err
@@ -167,7 +167,7 @@ func (c *conductorClient) services(ctx context.Context, addr string) ([]api.Serv
 	return out.Services, nil
 }
 
-func (c *conductorClient) stats(ctx context.Context, addr string) (*api.CellStats, error) {
+func (c *cellClient) stats(ctx context.Context, addr string) (*api.CellStats, error) {
 	var out api.CellStats
 	if err := c.do(ctx, addr, http.MethodGet, "/v1/stats", nil, &out); err != nil {
 		return nil, err
