@@ -10,14 +10,14 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
 	"github.com/hashicorp/go-hclog"
 )
 
-// Store is what the data plane needs of the replicated state.
+// Store is what the data plane needs of the replicated state (a *node.Node).
 type Store interface {
 	Apply(ctx context.Context, c fsm.Command) (*fsm.Result, error)
-	LinearizableBarrier(ctx context.Context) error
-	FSM() *fsm.FSM
+	Read(ctx context.Context, c node.Consistency, fn func(r *fsm.Reader) error) (node.ReadInfo, error)
 }
 
 // Proxy is the data plane of one cellmapd node.
@@ -63,12 +63,10 @@ func (p *Proxy) Close() {
 // Registry returns the cell health registry.
 func (p *Proxy) Registry() *Registry { return p.registry }
 
-// read runs fn on a linearizable view of the state.
-func (p *Proxy) read(ctx context.Context, fn func(r *fsm.Reader) error) error {
-	if err := p.store.LinearizableBarrier(ctx); err != nil {
-		return err
-	}
-	return p.store.FSM().View(fn)
+// read runs fn on one view of the state, as fresh as c asks.
+func (p *Proxy) read(ctx context.Context, c node.Consistency, fn func(r *fsm.Reader) error) error {
+	_, err := p.store.Read(ctx, c, fn)
+	return err
 }
 
 // apply proposes c and returns its domain error, if any.
@@ -110,15 +108,4 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
-
-// cellsSnapshot reads every cell mapping.
-func (p *Proxy) cellsSnapshot(ctx context.Context) ([]*fsm.Cell, error) {
-	var cells []*fsm.Cell
-	err := p.read(ctx, func(r *fsm.Reader) error {
-		var err error
-		cells, err = r.Cells()
-		return err
-	})
-	return cells, err
 }
