@@ -100,16 +100,16 @@ func New(cfg *Config, n Node, health CellHealth, extra ...func(*mux.Router)) (*S
 	for _, r := range extra {
 		r(s.router)
 	}
+	s.srv = &http.Server{Handler: s.router, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: s.logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 	return s, nil
 }
 
 // Handler returns the API's handler.
 func (s *Service) Handler() http.Handler { return s.router }
 
-// Serve serves the API on ln until Close.
+// Serve serves the API on ln until Shutdown (at once when Shutdown came first).
 func (s *Service) Serve(ln net.Listener) error {
-	s.srv = &http.Server{Handler: s.router, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: s.logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 	err := s.srv.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -118,12 +118,7 @@ func (s *Service) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops accepting requests and waits for those in flight until ctx ends.
-func (s *Service) Shutdown(ctx context.Context) error {
-	if s.srv == nil {
-		return nil
-	}
-	return s.srv.Shutdown(ctx)
-}
+func (s *Service) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
 // withTimeout bounds every request.
 func (s *Service) withTimeout(next http.Handler) http.Handler {
