@@ -33,7 +33,7 @@ var (
 	ErrOutcomeUnknown = node.ErrOutcomeUnknown
 )
 
-// codes are the wire codes of the data plane's own errors (the shared ones have theirs below).
+// codes are the wire codes of the data plane's own errors (the shared ones have fsm's and node's).
 var codes = []struct {
 	err  error
 	code string
