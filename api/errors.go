@@ -1,5 +1,12 @@
 package api
 
+import (
+	"errors"
+	"net/http"
+
+	"github.com/cellmap/cellmap/api/validate"
+)
+
 // Error is the body of every non-2xx answer: {"error": {"code": ..., "message": ...}}.
 type Error struct {
 	Detail ErrorDetail `json:"error"`
@@ -40,6 +47,8 @@ const (
 	CodeStale                  = "stale"
 	CodeUnknownServer          = "unknown_server"
 	CodeInternal               = "internal"
+	// CodeNotLeader travels only between nodes: the asked node no longer leads.
+	CodeNotLeader = "not_leader"
 	// Data plane.
 	CodeCellDown        = "cell_down"
 	CodeProjectCellDown = "project_cell_down"
@@ -48,3 +57,79 @@ const (
 	// CodeHostMappingExists: a concurrent discover_hosts mapped a host first.
 	CodeHostMappingExists = "host_mapping_exists"
 )
+
+// Status is the HTTP status that goes with a code: one list for every service that answers
+// with these codes (the API, the node-to-node protocol, the conductors).
+func Status(code string) int {
+	switch code {
+	case CodeBadRequest, CodeInvalid, CodeMarkerNotFound:
+		return http.StatusBadRequest
+	case CodeNotFound, CodeUnknownCell, CodeUnknownServer, CodeNoSuchEndpoint:
+		return http.StatusNotFound
+	case CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case CodeAlreadyExists, CodeCellMismatch, CodeDuplicateURL, CodeCell0Immutable, CodeHostsMapped,
+		CodeInstancesExist, CodeDeletedInstancesMapped, CodeNoValidHost, CodeHostMappingExists:
+		return http.StatusConflict
+	case CodeRevisionMismatch:
+		return http.StatusPreconditionFailed
+	case CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case CodeNotLeader:
+		return http.StatusMisdirectedRequest
+	case CodeOutcomeUnknown, CodeNoLeader, CodeBusy, CodeUnavailable, CodeStale, CodeCellDown, CodeProjectCellDown:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// Errors of the cell conductor's API: package conductor returns them and answers them with
+// their codes; its client (package cellproxy) turns the codes back into them. The API tier's
+// own errors are its packages' (fsm, node, cellproxy); the conductor is another process.
+var (
+	// ErrNotFound: no such instance (or it is deleted and deleted ones were not asked for), or
+	// no such compute host.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists: the compute host is registered already, or the instance uuid belongs to
+	// a deleted instance.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrNoValidHost: no enabled compute host has room for the flavor; nothing was written.
+	ErrNoValidHost = errors.New("no valid host")
+	// ErrMarkerNotFound: the list marker is not an instance of the cell.
+	ErrMarkerNotFound = errors.New("marker not found")
+	// ErrInvalid: the request is malformed or out of range (every failure of package validate
+	// matches it).
+	ErrInvalid = validate.ErrInvalid
+)
+
+// conductorCodes is the one table of the conductor API's errors and their codes.
+var conductorCodes = []struct {
+	err  error
+	code string
+}{
+	{ErrInvalid, CodeInvalid},
+	{ErrMarkerNotFound, CodeMarkerNotFound},
+	{ErrNotFound, CodeNotFound},
+	{ErrAlreadyExists, CodeAlreadyExists},
+	{ErrNoValidHost, CodeNoValidHost},
+}
+
+// ConductorCode returns the code of a conductor API error, or "" when err is not one.
+func ConductorCode(err error) string {
+	for _, c := range conductorCodes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return ""
+}
+
+// ConductorError returns the conductor API error of code, or nil when code is not one's.
+func ConductorError(code string) error {
+	for _, c := range conductorCodes {
+		if c.code == code {
+			return c.err
+		}
+	}
+	return nil
+}

@@ -34,10 +34,8 @@ func (e *cellError) Error() string {
 	return fmt.Sprintf("cell answered %d %s: %s", e.status, e.code, e.msg)
 }
 
-func isCellCode(err error, code string) bool {
-	var ce *cellError
-	return errors.As(err, &ce) && ce.code == code
-}
+// Unwrap returns the conductor API error of the answer's code (nil for another code).
+func (e *cellError) Unwrap() error { return api.ConductorError(e.code) }
 
 // cellClient calls the HTTP API of cell conductors (package conductor, cmd/cellconductor).
 type cellClient struct{ http *http.Client }
@@ -90,7 +88,7 @@ func (c *cellClient) do(ctx context.Context, addr, method, path string, in, out 
 func (c *cellClient) create(ctx context.Context, addr string, in api.InstanceCreate) (*api.Instance, error) {
 	var out api.Instance
 	err := c.do(ctx, addr, http.MethodPost, "/v1/instances", in, &out)
-	if isCellCode(err, api.CodeNoValidHost) {
+	if errors.Is(err, api.ErrNoValidHost) {
 		return nil, fmt.Errorf("%w: %v", errNoValidHost, err)
 	}
 	if err != nil {
@@ -106,7 +104,7 @@ func (c *cellClient) get(ctx context.Context, addr, uuid string, deleted bool) (
 	}
 	var out api.Instance
 	if err := c.do(ctx, addr, http.MethodGet, path, nil, &out); err != nil {
-		if isCellCode(err, api.CodeNotFound) {
+		if errors.Is(err, api.ErrNotFound) {
 			return nil, fmt.Errorf("instance %s: %w", uuid, ErrNotFound)
 		}
 		return nil, err
@@ -117,7 +115,7 @@ func (c *cellClient) get(ctx context.Context, addr, uuid string, deleted bool) (
 func (c *cellClient) list(ctx context.Context, addr string, q url.Values) ([]api.Instance, error) {
 	var out api.InstanceList
 	if err := c.do(ctx, addr, http.MethodGet, "/v1/instances?"+q.Encode(), nil, &out); err != nil {
-		if isCellCode(err, api.CodeMarkerNotFound) {
+		if errors.Is(err, api.ErrMarkerNotFound) {
 			return nil, fmt.Errorf("%w: %v", ErrMarkerNotFound, err)
 		}
 		return nil, err
@@ -127,7 +125,7 @@ func (c *cellClient) list(ctx context.Context, addr string, q url.Values) ([]api
 
 func (c *cellClient) delete(ctx context.Context, addr, uuid string) error {
 	err := c.do(ctx, addr, http.MethodDelete, "/v1/instances/"+url.PathEscape(uuid), nil, nil)
-	if isCellCode(err, api.CodeNotFound) {
+	if errors.Is(err, api.ErrNotFound) {
 		return fmt.Errorf("instance %s: %w", uuid, ErrNotFound)
 	}
 	return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
 )
 
 // noValidHostFault is the fault of a server buried in cell0.
@@ -24,7 +25,7 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 	}
 	var flavor *fsm.Flavor
 	projectCells := map[string]bool{}
-	err := p.read(ctx, func(r *fsm.Reader) error {
+	err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
 		f, err := r.Flavor(req.FlavorRef)
 		if errors.Is(err, fsm.ErrNotFound) {
 			return fmt.Errorf("flavor %s could not be found: %w", req.FlavorRef, ErrInvalid)
@@ -124,15 +125,25 @@ func (p *Proxy) startScheduling(uuid string, spec fsm.ServerSpec, created time.T
 // schedule builds the server in the first candidate cell that takes it, or buries it in cell0.
 func (p *Proxy) schedule(ctx context.Context, uuid string, spec fsm.ServerSpec, created time.Time, probe bool) {
 	if probe {
-		if cell, inst := p.findInstance(ctx, uuid); inst != nil {
+		cell, inst, err := p.findInstance(ctx, uuid)
+		if err != nil {
+			p.logger.Warn("cannot look for the server in the cells; leaving its build request for a retry", "server", uuid, "error", err)
+			return
+		}
+		if inst != nil {
 			p.finish(ctx, uuid, spec, created, cell)
 			return
 		}
 	}
+	cells, err := p.candidates(ctx, spec.Flavor)
+	if err != nil {
+		p.logger.Warn("cannot read the cells; leaving the build request for a retry", "server", uuid, "error", err)
+		return
+	}
 	req := api.InstanceCreate{UUID: uuid, Name: spec.Name, ProjectID: spec.ProjectID, UserID: spec.UserID,
 		Flavor: specFlavor(spec.Flavor), ImageRef: spec.ImageRef, AvailabilityZone: spec.AvailabilityZone,
 		Metadata: spec.Metadata, CreatedAt: created}
-	for _, cell := range p.candidates(ctx, spec.Flavor) {
+	for _, cell := range cells {
 		err := p.cellCall(ctx, cell, func(ctx context.Context, addr string) error {
 			_, err := p.cells.create(ctx, addr, req)
 			return err
@@ -157,15 +168,14 @@ func (p *Proxy) schedule(ctx context.Context, uuid string, spec fsm.ServerSpec, 
 }
 
 // candidates returns the up, enabled cells (not cell0) with room for the flavor, emptiest first.
-func (p *Proxy) candidates(ctx context.Context, flavor fsm.Flavor) []string {
+func (p *Proxy) candidates(ctx context.Context, flavor fsm.Flavor) ([]string, error) {
 	var cells []*fsm.Cell
-	if err := p.store.FSM().View(func(r *fsm.Reader) error {
+	if err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
 		var err error
 		cells, err = r.Cells()
 		return err
 	}); err != nil {
-		p.logger.Error("read cells", "error", err)
-		return nil
+		return nil, err
 	}
 	type cand struct {
 		uuid string
@@ -208,7 +218,7 @@ func (p *Proxy) candidates(ctx context.Context, flavor fsm.Flavor) []string {
 	for i, c := range out {
 		uuids[i] = c.uuid
 	}
-	return uuids
+	return uuids, nil
 }
 
 // finish records that the server landed in cell: the mapping gets its cell and the build
@@ -254,8 +264,12 @@ func (p *Proxy) bury(ctx context.Context, uuid string, spec fsm.ServerSpec, crea
 }
 
 // findInstance looks for a server in every up cell.
-func (p *Proxy) findInstance(ctx context.Context, uuid string) (string, *api.Instance) {
-	for _, cell := range p.upCells() {
+func (p *Proxy) findInstance(ctx context.Context, uuid string) (string, *api.Instance, error) {
+	cells, err := p.upCells(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, cell := range cells {
 		var inst *api.Instance
 		err := p.cellCall(ctx, cell, func(ctx context.Context, addr string) error {
 			var err error
@@ -263,16 +277,16 @@ func (p *Proxy) findInstance(ctx context.Context, uuid string) (string, *api.Ins
 			return err
 		})
 		if err == nil {
-			return cell, inst
+			return cell, inst, nil
 		}
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 // upCells lists the mapped cells that are up, cell0 excluded.
-func (p *Proxy) upCells() []string {
+func (p *Proxy) upCells(ctx context.Context) ([]string, error) {
 	var out []string
-	p.store.FSM().View(func(r *fsm.Reader) error {
+	err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
 		cells, err := r.Cells()
 		for _, c := range cells {
 			if !c.IsCell0() && p.registry.Up(c.UUID) {
@@ -281,14 +295,14 @@ func (p *Proxy) upCells() []string {
 		}
 		return err
 	})
-	return out
+	return out, err
 }
 
 // RescheduleStale schedules again the build requests older than BuildRetryAfter that nobody on
 // this node is scheduling. The leader runs it periodically.
 func (p *Proxy) RescheduleStale(ctx context.Context) {
 	var brs []*fsm.ServerRequest
-	if err := p.read(ctx, func(r *fsm.Reader) error {
+	if err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
 		var err error
 		brs, err = r.BuildRequests("")
 		return err

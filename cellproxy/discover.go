@@ -9,6 +9,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
 )
 
 // DiscoverHosts maps the compute hosts of the cells (one cell when req.CellUUID is set) that
@@ -75,7 +76,7 @@ func (p *Proxy) DiscoverHosts(ctx context.Context, req api.DiscoverHosts) (*api.
 func (p *Proxy) discoverState(ctx context.Context, only string) ([]*fsm.Cell, map[string]string, error) {
 	var cells []*fsm.Cell
 	mapped := map[string]string{}
-	err := p.read(ctx, func(r *fsm.Reader) error {
+	err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
 		if only != "" {
 			c, err := r.Cell(only)
 			if err != nil {

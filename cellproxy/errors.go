@@ -3,30 +3,55 @@ package cellproxy
 import (
 	"errors"
 
+	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
 )
 
-// Errors of the data plane. Not-found and conflict errors of the state are fsm's sentinels.
+// Errors of the data plane.
 var (
 	// ErrCellDown: the server's cell is down; nothing was changed.
 	ErrCellDown = errors.New("cell is down")
 	// ErrProjectCellDown: the project has servers in a down cell, so its usage cannot be
 	// counted; creating servers is refused until the cell is back.
 	ErrProjectCellDown = errors.New("project has servers in a cell that is down")
-	// ErrMarkerNotFound: the list marker is not a known server.
-	ErrMarkerNotFound = errors.New("marker not found")
-	// ErrInvalid: the request is not acceptable.
-	ErrInvalid = errors.New("invalid request")
-	// ErrOutcomeUnknown: a conductor got the request but its answer was lost.
-	ErrOutcomeUnknown = errors.New("cell request outcome unknown")
 	// ErrHostMappingExists: a concurrent discovery mapped a host first.
 	ErrHostMappingExists = errors.New("duplicate host mapping was encountered")
-
-	// ErrNotFound and ErrInstancesExist are the state's sentinels, so errors.Is matches both
-	// layers.
-	ErrNotFound       = fsm.ErrNotFound
-	ErrInstancesExist = fsm.ErrInstancesExist
 )
+
+// Errors the data plane shares with the layers below, so errors.Is matches every layer.
+var (
+	// ErrNotFound: no such server (or instance in its cell).
+	ErrNotFound = fsm.ErrNotFound
+	// ErrInstancesExist: a cell or host still runs non-deleted instances.
+	ErrInstancesExist = fsm.ErrInstancesExist
+	// ErrInvalid: the request is not acceptable.
+	ErrInvalid = fsm.ErrInvalid
+	// ErrMarkerNotFound: the list marker is not a known server.
+	ErrMarkerNotFound = fsm.ErrMarkerNotFound
+	// ErrOutcomeUnknown: a conductor got a write but its answer was lost; it may have happened.
+	ErrOutcomeUnknown = node.ErrOutcomeUnknown
+)
+
+// codes are the wire codes of the data plane's own errors (the shared ones have fsm's and node's).
+var codes = []struct {
+	err  error
+	code string
+}{
+	{ErrCellDown, api.CodeCellDown},
+	{ErrProjectCellDown, api.CodeProjectCellDown},
+	{ErrHostMappingExists, api.CodeHostMappingExists},
+}
+
+// Code returns the wire code of a data plane error, or "" when err is not one.
+func Code(err error) string {
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return ""
+}
 
 // CellsError carries the cells an error is about (e.g. the down cells of a refused create).
 type CellsError struct {

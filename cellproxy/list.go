@@ -12,6 +12,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
 )
 
 // Listing limits (Nova's [api]max_limit).
@@ -64,7 +65,7 @@ func (p *Proxy) ListServers(ctx context.Context, q api.ServerQuery) (*api.Server
 	sort.SliceStable(rows, func(i, j int) bool { return spec.compare(&rows[i], &rows[j]) < 0 })
 	out := &api.ServerList{DownCells: down, Servers: []api.Server{}}
 	if !q.Paged && len(down) > 0 {
-		mins, err := p.minimalRecords(down, project)
+		mins, err := p.minimalRecords(ctx, down, project)
 		if err != nil {
 			return nil, err
 		}
@@ -79,9 +80,11 @@ func (p *Proxy) ListServers(ctx context.Context, q api.ServerQuery) (*api.Server
 	return out, nil
 }
 
+// readListState reads the replicated part of a listing, the marker's records included, in one
+// linearizable read.
 func (p *Proxy) readListState(ctx context.Context, project, marker string) (*listState, error) {
 	st := &listState{}
-	err := p.read(ctx, func(r *fsm.Reader) error {
+	err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
 		var err error
 		if st.cells, err = r.Cells(); err != nil {
 			return err
@@ -102,17 +105,19 @@ func (p *Proxy) readListState(ctx context.Context, project, marker string) (*lis
 				st.cell0 = append(st.cell0, fromCell0(c))
 			}
 		}
-		return nil
+		if marker == "" {
+			return nil
+		}
+		st.marker, err = serverStateIn(r, marker)
+		if errors.Is(err, fsm.ErrNotFound) {
+			return fmt.Errorf("marker [%s] not found: %w", marker, ErrMarkerNotFound)
+		}
+		return err
 	})
-	if err != nil || marker == "" {
-		return st, err
+	if err != nil {
+		return nil, err
 	}
-	ms, err := p.readServer(ctx, marker)
-	if errors.Is(err, fsm.ErrNotFound) {
-		return nil, fmt.Errorf("marker [%s] not found: %w", marker, ErrMarkerNotFound)
-	}
-	st.marker = ms
-	return st, err
+	return st, nil
 }
 
 // markerPosition returns the marker server (its sort position among cell servers), or, when
@@ -236,9 +241,10 @@ func (p *Proxy) gather(ctx context.Context, cells []*fsm.Cell, spec sortSpec, pr
 }
 
 // minimalRecords lists the non-deleted servers of down cells as minimal records.
-func (p *Proxy) minimalRecords(cells []string, project string) ([]api.Server, error) {
+func (p *Proxy) minimalRecords(ctx context.Context, cells []string, project string) ([]api.Server, error) {
 	var out []api.Server
-	err := p.store.FSM().View(func(r *fsm.Reader) error {
+	// LocalUnchecked: the listing's linearizable read came first and the local state only moves forward.
+	err := p.read(ctx, node.LocalUnchecked{}, func(r *fsm.Reader) error {
 		for _, cell := range cells {
 			ms, err := r.InstanceMappings(fsm.InstanceQuery{CellUUID: cell, ProjectID: project, NotDeletedOnly: true})
 			if err != nil {

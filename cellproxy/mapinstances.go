@@ -9,6 +9,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
 )
 
 // Batch sizes of map_instances.
@@ -32,7 +33,7 @@ func (p *Proxy) MapInstances(ctx context.Context, cellUUID string, req api.MapIn
 	}
 	var cell *fsm.Cell
 	var marker *fsm.MapMarker
-	err := p.read(ctx, func(r *fsm.Reader) error {
+	err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
 		var err error
 		if cell, err = r.Cell(cellUUID); err != nil {
 			return err
@@ -80,7 +81,8 @@ func (p *Proxy) instanceBatch(ctx context.Context, cell, marker string, batch in
 func (p *Proxy) mapBatch(ctx context.Context, cell string, insts []api.Instance, batch int, marker *fsm.MapMarker) (*api.MapInstancesResult, error) {
 	res := &api.MapInstancesResult{Done: len(insts) < batch}
 	var ops []fsm.Op
-	err := p.store.FSM().View(func(r *fsm.Reader) error {
+	// LocalUnchecked: follows MapInstances' linearizable read; put_if_absent skips what was mapped since.
+	err := p.read(ctx, node.LocalUnchecked{}, func(r *fsm.Reader) error {
 		for _, in := range insts {
 			if _, err := r.InstanceMapping(in.UUID); err == nil {
 				res.Skipped++

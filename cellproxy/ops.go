@@ -8,6 +8,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
 )
 
 // VerifyInstance reports where an instance is and whether its cell still has it
@@ -16,7 +17,7 @@ func (p *Proxy) VerifyInstance(ctx context.Context, uuid string) (*api.VerifyIns
 	var m *fsm.InstanceMapping
 	var cell *fsm.Cell
 	var c0 bool
-	err := p.read(ctx, func(r *fsm.Reader) error {
+	err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
 		var err error
 		if m, err = r.InstanceMapping(uuid); err != nil {
 			return err
@@ -83,7 +84,7 @@ func mappingToAPI(m *fsm.InstanceMapping) api.InstanceMapping {
 // own checks. Its hosts are returned so they can be unflagged after a forced delete.
 func (p *Proxy) BeforeDeleteCell(ctx context.Context, cellUUID string) (noLive bool, hosts []string, err error) {
 	var total int
-	err = p.read(ctx, func(r *fsm.Reader) error {
+	err = p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
 		if _, err := r.Cell(cellUUID); err != nil {
 			return err
 		}
@@ -152,7 +153,8 @@ func (p *Proxy) AfterUnmapHosts(ctx context.Context, cellUUID string, hosts []st
 // Conductors lists the conductors of the gossip pool and whether their cell is mapped.
 func (p *Proxy) Conductors(ctx context.Context) ([]api.Conductor, error) {
 	cs := p.registry.Conductors()
-	err := p.store.FSM().View(func(r *fsm.Reader) error {
+	// LocalUnchecked: a diagnostic next to gossip's own view, answered also without a leader.
+	err := p.read(ctx, node.LocalUnchecked{}, func(r *fsm.Reader) error {
 		for i := range cs {
 			_, err := r.Cell(cs[i].CellUUID)
 			cs[i].Mapped = err == nil

@@ -8,15 +8,15 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
 )
 
-// Store is what the data plane needs of the replicated state.
+// Store is what the data plane needs of the replicated state (a *node.Node).
 type Store interface {
 	Apply(ctx context.Context, c fsm.Command) (*fsm.Result, error)
-	LinearizableBarrier(ctx context.Context) error
-	FSM() *fsm.FSM
+	Read(ctx context.Context, c node.Consistency, fn func(r *fsm.Reader) error) (node.ReadInfo, error)
 }
 
 // Proxy is the data plane of one cellmapd node.
@@ -60,12 +60,10 @@ func (p *Proxy) Close() {
 // Registry returns the cell health registry.
 func (p *Proxy) Registry() *Registry { return p.registry }
 
-// read runs fn on a linearizable view of the state.
-func (p *Proxy) read(ctx context.Context, fn func(r *fsm.Reader) error) error {
-	if err := p.store.LinearizableBarrier(ctx); err != nil {
-		return err
-	}
-	return p.store.FSM().View(fn)
+// read runs fn on one view of the state, as fresh as c asks.
+func (p *Proxy) read(ctx context.Context, c node.Consistency, fn func(r *fsm.Reader) error) error {
+	_, err := p.store.Read(ctx, c, fn)
+	return err
 }
 
 // apply proposes c and returns its domain error, if any.
@@ -98,15 +96,4 @@ func (p *Proxy) cellCall(ctx context.Context, cellUUID string, fn func(ctx conte
 		}
 	}
 	return err
-}
-
-// cellsSnapshot reads every cell mapping.
-func (p *Proxy) cellsSnapshot(ctx context.Context) ([]*fsm.Cell, error) {
-	var cells []*fsm.Cell
-	err := p.read(ctx, func(r *fsm.Reader) error {
-		var err error
-		cells, err = r.Cells()
-		return err
-	})
-	return cells, err
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
 )
 
 // serverState is what the replicated state knows of one server.
@@ -19,25 +20,32 @@ type serverState struct {
 
 // readServer reads a server's mapping and the records that go with it (linearizable).
 func (p *Proxy) readServer(ctx context.Context, uuid string) (*serverState, error) {
-	st := &serverState{}
-	err := p.read(ctx, func(r *fsm.Reader) error {
-		m, err := r.InstanceMapping(uuid)
-		if err != nil {
-			return err
-		}
-		st.mapping = m
-		if br, err := r.BuildRequest(uuid); err == nil {
-			st.build = br
-		}
-		if c0, err := r.Cell0Instance(uuid); err == nil {
-			st.cell0 = c0
-		}
-		if rs, err := r.RequestSpec(uuid); err == nil {
-			st.spec = rs
-		}
-		return nil
+	var st *serverState
+	err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
+		var err error
+		st, err = serverStateIn(r, uuid)
+		return err
 	})
 	return st, err
+}
+
+// serverStateIn reads a server's mapping and the records that go with it from r.
+func serverStateIn(r *fsm.Reader, uuid string) (*serverState, error) {
+	m, err := r.InstanceMapping(uuid)
+	if err != nil {
+		return nil, err
+	}
+	st := &serverState{mapping: m}
+	if br, err := r.BuildRequest(uuid); err == nil {
+		st.build = br
+	}
+	if c0, err := r.Cell0Instance(uuid); err == nil {
+		st.cell0 = c0
+	}
+	if rs, err := r.RequestSpec(uuid); err == nil {
+		st.spec = rs
+	}
+	return st, nil
 }
 
 // ShowServer returns a server: from its build request while building (BUILD), from cell0

@@ -1,24 +1,26 @@
 package conductor
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/cellmap/cellmap/api"
 )
 
-// Errors of the cell database. Match them with errors.Is; they come wrapped with detail.
+// Errors of the cell database: those of the conductor's API (package api), which its client
+// turns back into the same sentinels. Match them with errors.Is; they come wrapped with detail.
 var (
 	// ErrNotFound: no such instance (or it is deleted and deleted ones were not asked for), or
 	// no such compute host.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = api.ErrNotFound
 	// ErrAlreadyExists: the compute host is registered already, or the instance uuid belongs to
 	// a deleted instance.
-	ErrAlreadyExists = errors.New("already exists")
+	ErrAlreadyExists = api.ErrAlreadyExists
 	// ErrNoValidHost: no enabled compute host has room for the flavor; nothing was written.
-	ErrNoValidHost = errors.New("no valid host")
+	ErrNoValidHost = api.ErrNoValidHost
 	// ErrMarkerNotFound: the list marker is not an instance of this cell.
-	ErrMarkerNotFound = errors.New("marker not found")
+	ErrMarkerNotFound = api.ErrMarkerNotFound
 	// ErrInvalid: the request is malformed or out of range.
-	ErrInvalid = errors.New("invalid")
+	ErrInvalid = api.ErrInvalid
 )
 
 // invalidError is a validation failure: its message is the detail alone, and it matches

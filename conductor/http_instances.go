@@ -11,7 +11,7 @@ import (
 // pathUUID reads and checks the {uuid} path variable.
 func pathUUID(r *http.Request) (string, error) {
 	u, err := validate.UUID("uuid", mux.Vars(r)["uuid"])
-	return u, invalid(err)
+	return u, err
 }
 
 func (c *Conductor) createInstance(w http.ResponseWriter, r *http.Request) {

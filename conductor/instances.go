@@ -77,7 +77,7 @@ func newInstance(req api.InstanceCreate, host string, now time.Time) api.Instanc
 func (d *DB) DeleteInstance(ctx context.Context, uuid string) (api.Instance, error) {
 	uuid, err := validate.UUID("uuid", uuid)
 	if err != nil {
-		return api.Instance{}, invalid(err)
+		return api.Instance{}, err
 	}
 	var inst api.Instance
 	err = d.update(ctx, func(tx *bolt.Tx) error {
@@ -118,7 +118,7 @@ func (d *DB) DeleteInstance(ctx context.Context, uuid string) (api.Instance, err
 func (d *DB) Instance(ctx context.Context, uuid, deleted string) (api.Instance, error) {
 	uuid, err := validate.UUID("uuid", uuid)
 	if err != nil {
-		return api.Instance{}, invalid(err)
+		return api.Instance{}, err
 	}
 	if deleted, err = checkDeletedMode(deleted); err != nil {
 		return api.Instance{}, err

@@ -64,7 +64,7 @@ func setSortValue(pos *api.SortRow, key, v string) error {
 	case api.SortUUID:
 		u, err := validate.UUID("after: uuid", v)
 		pos.UUID = u
-		return invalid(err)
+		return err
 	case api.SortName:
 		return setString(&pos.Name, key, v)
 	case api.SortProjectID:
@@ -183,7 +183,7 @@ func planList(q ListQuery) (*listPlan, error) {
 		{"project_id", q.ProjectID}, {"user_id", q.UserID}, {"host", q.Host}, {"status", q.Status}, {"name", q.Name},
 	} {
 		if err := validate.Name(f.name, f.v, false); err != nil {
-			return nil, invalid(err)
+			return nil, err
 		}
 	}
 	var err error
@@ -201,7 +201,7 @@ func planList(q ListQuery) (*listPlan, error) {
 	}
 	if q.Marker != "" {
 		if p.q.Marker, err = validate.UUID("marker", q.Marker); err != nil {
-			return nil, invalid(err)
+			return nil, err
 		}
 		if q.After != nil {
 			return nil, invalidf("marker and after exclude each other")

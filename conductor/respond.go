@@ -40,31 +40,21 @@ func (c *Conductor) failErr(w http.ResponseWriter, err error) {
 	c.fail(w, status, code, err.Error())
 }
 
-var errorStatuses = []struct {
-	err    error
-	status int
-	code   string
-}{
-	{ErrInvalid, http.StatusBadRequest, api.CodeInvalid},
-	{ErrMarkerNotFound, http.StatusBadRequest, api.CodeMarkerNotFound},
-	{ErrNotFound, http.StatusNotFound, api.CodeNotFound},
-	{ErrAlreadyExists, http.StatusConflict, api.CodeAlreadyExists},
-	{ErrNoValidHost, http.StatusConflict, api.CodeNoValidHost},
-	{context.DeadlineExceeded, http.StatusServiceUnavailable, api.CodeUnavailable},
-	{context.Canceled, http.StatusServiceUnavailable, api.CodeUnavailable},
-}
-
+// errorStatus returns the status and code of err: the code of a conductor API error
+// (api.ConductorCode), unavailable for a request that ended, else internal.
 func errorStatus(err error) (int, string) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return http.StatusRequestEntityTooLarge, api.CodeTooLarge
 	}
-	for _, m := range errorStatuses {
-		if errors.Is(err, m.err) {
-			return m.status, m.code
-		}
+	code := api.ConductorCode(err)
+	if code == "" && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		code = api.CodeUnavailable
 	}
-	return http.StatusInternalServerError, api.CodeInternal
+	if code == "" {
+		code = api.CodeInternal
+	}
+	return api.Status(code), code
 }
 
 // decode reads a JSON body strictly (jsonbody.Decode), at most maxBodyBytes; a bad body is

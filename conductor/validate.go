@@ -11,18 +11,10 @@ import (
 // maxExtraSpecs bounds the extra specs of the flavor a build request carries.
 const maxExtraSpecs = 1024
 
-// invalid makes a failure of package validate an ErrInvalid of this package, message unchanged.
-func invalid(err error) error {
-	if err == nil {
-		return nil
-	}
-	return invalidf("%v", err)
-}
-
 // checkHostName checks a compute host name; it is a path segment of the API, so no '/'.
 func checkHostName(name string) error {
 	if err := validate.Name("host name", name, true); err != nil {
-		return invalid(err)
+		return err
 	}
 	if strings.ContainsAny(name, "/:,") {
 		return invalidf("host name %q must not contain '/', ':' or ','", name)
@@ -55,7 +47,7 @@ func checkTime(field string, t time.Time) error {
 func checkInstanceCreate(req api.InstanceCreate) (api.InstanceCreate, error) {
 	var err error
 	if req.UUID, err = validate.UUID("uuid", req.UUID); err != nil {
-		return req, invalid(err)
+		return req, err
 	}
 	for _, f := range []struct {
 		field, v string
@@ -66,17 +58,17 @@ func checkInstanceCreate(req api.InstanceCreate) (api.InstanceCreate, error) {
 		{"flavor.id", req.Flavor.ID, false}, {"flavor.name", req.Flavor.Name, false},
 	} {
 		if err := validate.Name(f.field, f.v, f.required); err != nil {
-			return req, invalid(err)
+			return req, err
 		}
 	}
 	if req.Flavor.VCPUs <= 0 || req.Flavor.RAMMB <= 0 || req.Flavor.DiskGB < 0 {
 		return req, invalidf("flavor: vcpus and ram_mb must be positive and disk_gb not negative")
 	}
 	if err := validate.Metadata("metadata", req.Metadata, validate.MaxMetadataItems); err != nil {
-		return req, invalid(err)
+		return req, err
 	}
 	if err := validate.Metadata("flavor.extra_specs", req.Flavor.ExtraSpecs, maxExtraSpecs); err != nil {
-		return req, invalid(err)
+		return req, err
 	}
 	if err := checkTime("created_at", req.CreatedAt); err != nil {
 		return req, err

@@ -164,20 +164,8 @@ func (s *Service) deleteCell(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
-	cmd := &fsm.DeleteCell{UUID: uuid, Force: force}
-	var hosts []string
-	if s.cfg.Guard != nil {
-		if cmd.NoLiveInstances, hosts, err = s.cfg.Guard.BeforeDeleteCell(r.Context(), uuid); err != nil {
-			s.failErr(w, err)
-			return
-		}
+	res, err := s.unmap.DeleteCell(r.Context(), uuid, force)
+	if s.written(w, res, err, false) {
+		s.noContent(w, res.Index)
 	}
-	res, ok := s.applied(w, r, cmd, false)
-	if !ok {
-		return
-	}
-	if s.cfg.Guard != nil {
-		s.cfg.Guard.AfterUnmapHosts(r.Context(), uuid, hosts)
-	}
-	s.noContent(w, res.Index)
 }

@@ -14,14 +14,7 @@ func (s *Service) clusterStatus(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
-	out := api.ClusterStatus{NodeID: st.NodeID, State: st.State, Term: st.Term, LeaderID: st.LeaderID,
-		LeaderRaftAddr: st.LeaderRaftAddr, LeaderHTTPAddr: st.LeaderHTTPAddr, CommitIndex: st.CommitIndex,
-		AppliedIndex: st.AppliedIndex, LastLogIndex: st.LastLogIndex, LastContactMS: st.LastContactMS,
-		FSMChecksum: st.Checksum, FSMChecksumIdx: st.ChecksumIndex, Servers: []api.ClusterServer{}}
-	for _, sv := range st.Servers {
-		out.Servers = append(out.Servers, api.ClusterServer{ID: sv.ID, RaftAddr: sv.RaftAddr, Suffrage: sv.Suffrage})
-	}
-	s.reply(w, http.StatusOK, st.AppliedIndex, out)
+	s.reply(w, http.StatusOK, st.AppliedIndex, st)
 }
 
 func (s *Service) clusterJoin(w http.ResponseWriter, r *http.Request) {

@@ -93,7 +93,7 @@ func (s *Service) putHost(w http.ResponseWriter, r *http.Request) {
 // deleteHost removes a host mapping; with ?cell_uuid= the cell must exist (404 unknown_cell)
 // and the host must be in it (409 cell_mismatch), as delete_host checks. With the data plane
 // running, a host that still runs instances is refused (409 instances_exist) and the cell's
-// mapped flag is cleared afterwards.
+// mapped flag is cleared afterwards (ops.Unmapper.DeleteHost).
 func (s *Service) deleteHost(w http.ResponseWriter, r *http.Request) {
 	host, err := pathHost(r)
 	if err != nil {
@@ -105,66 +105,15 @@ func (s *Service) deleteHost(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
-	op := fsm.Op{Kind: fsm.OpDelete, Table: fsm.TableHostMappings, Key: host, IfRevision: ifRev}
-	if cell := r.URL.Query().Get("cell_uuid"); cell != "" {
-		if op.IfCell, err = validate.UUID("cell_uuid", cell); err != nil {
+	var cell string
+	if c := r.URL.Query().Get("cell_uuid"); c != "" {
+		if cell, err = validate.UUID("cell_uuid", c); err != nil {
 			s.failErr(w, err)
 			return
 		}
-		if !s.cellExists(w, r, op.IfCell) {
-			return
-		}
 	}
-	cell := s.guardHost(w, r, host, op.IfCell)
-	if cell == "-" {
-		return
+	res, err := s.unmap.DeleteHost(r.Context(), host, cell, ifRev)
+	if s.written(w, res, err, ifRev != 0) {
+		s.noContent(w, res.Index)
 	}
-	res, ok := s.applied(w, r, &fsm.Txn{Ops: []fsm.Op{op}}, ifRev != 0)
-	if !ok {
-		return
-	}
-	if s.cfg.Guard != nil && cell != "" {
-		s.cfg.Guard.AfterUnmapHosts(r.Context(), cell, []string{host})
-	}
-	s.noContent(w, res.Index)
-}
-
-// guardHost runs the data plane's check before a host is unmapped and returns the host's cell
-// ("" when unknown or no data plane; "-" after answering an error).
-func (s *Service) guardHost(w http.ResponseWriter, r *http.Request, host, cell string) string {
-	if s.cfg.Guard == nil {
-		return ""
-	}
-	var current string
-	s.node.FSM().View(func(rd *fsm.Reader) error {
-		if h, err := rd.HostMapping(host); err == nil {
-			current = h.CellUUID
-		}
-		return nil
-	})
-	if current == "" || (cell != "" && current != cell) {
-		return "" // the state answers not found / cell mismatch
-	}
-	if err := s.cfg.Guard.BeforeDeleteHost(r.Context(), current, host); err != nil {
-		s.failErr(w, err)
-		return "-"
-	}
-	return current
-}
-
-// cellExists answers 404 unknown_cell (after a linearizable check) when the cell is missing.
-func (s *Service) cellExists(w http.ResponseWriter, r *http.Request, uuid string) bool {
-	if err := s.node.LinearizableBarrier(r.Context()); err != nil {
-		s.failErr(w, err)
-		return false
-	}
-	err := s.node.FSM().View(func(rd *fsm.Reader) error {
-		_, err := rd.Cell(uuid)
-		return err
-	})
-	if err != nil {
-		s.fail(w, http.StatusNotFound, api.CodeUnknownCell, "cell "+uuid+" not found")
-		return false
-	}
-	return true
 }

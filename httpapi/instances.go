@@ -56,27 +56,34 @@ func (s *Service) getInstanceMapping(w http.ResponseWriter, r *http.Request) {
 
 // lookup is the hot path: one mapping, encoded by hand into a pooled buffer.
 func (s *Service) lookup(w http.ResponseWriter, r *http.Request, q url.Values, uuid string) {
-	if !s.barrierQ(w, r, q) {
-		return
+	lk := s.lookups.Get().(*lookupBuf)
+	defer s.lookups.Put(lk)
+	lk.uuid = uuid
+	if index, ok := s.view(w, r, q, lk.encode); ok {
+		s.replyJSON(w, http.StatusOK, index, lk.Bytes())
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
-	defer bufPool.Put(buf)
-	var index uint64
-	err := s.node.FSM().View(func(rd *fsm.Reader) error {
-		index = rd.AppliedIndex()
-		m, err := rd.InstanceMapping(uuid)
+}
+
+// lookupBuf is the pooled state of one lookup. Its read function is made once, with the
+// buffer, so that handing it to Node.Read allocates nothing per lookup.
+type lookupBuf struct {
+	bytes.Buffer
+	uuid   string
+	encode func(rd *fsm.Reader) error
+}
+
+func newLookupBuf() any {
+	lk := &lookupBuf{}
+	lk.encode = func(rd *fsm.Reader) error {
+		m, err := rd.InstanceMapping(lk.uuid)
 		if err != nil {
 			return err
 		}
-		buf.Reset()
-		buf.Write(appendInstanceMapping(buf.AvailableBuffer(), m))
+		lk.Reset()
+		lk.Write(appendInstanceMapping(lk.AvailableBuffer(), m))
 		return nil
-	})
-	if err != nil {
-		s.failErr(w, err)
-		return
 	}
-	s.replyJSON(w, http.StatusOK, index, buf.Bytes())
+	return lk
 }
 
 func (s *Service) listInstanceMappings(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
 )
 
 // Shared header values (never modified after a response is written).
@@ -21,83 +22,72 @@ var (
 	jsonContentType   = []string{"application/json"}
 )
 
-// readOpts are the consistency parameters of a read.
-type readOpts struct {
-	stale    bool
-	maxStale time.Duration
-}
-
-func parseReadOpts(q url.Values) (readOpts, error) {
-	var o readOpts
+// readConsistency parses the consistency parameters of a read.
+func readConsistency(q url.Values) (node.Consistency, error) {
+	stale := false
 	switch q.Get("consistency") {
 	case "", api.Linearizable:
 	case api.Stale:
-		o.stale = true
+		stale = true
 	default:
-		return o, invalidf("consistency must be %q or %q", api.Linearizable, api.Stale)
+		return nil, invalidf("consistency must be %q or %q", api.Linearizable, api.Stale)
 	}
+	var maxStale time.Duration
 	if v := q.Get("max_stale"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return o, invalidf("max_stale must be a positive duration such as 500ms or 5s")
+			return nil, invalidf("max_stale must be a positive duration such as 500ms or 5s")
 		}
-		if !o.stale {
-			return o, invalidf("max_stale applies to consistency=stale only")
+		if !stale {
+			return nil, invalidf("max_stale applies to consistency=stale only")
 		}
-		o.maxStale = d
+		maxStale = d
 	}
-	return o, nil
+	if stale {
+		return node.Stale{MaxStale: maxStale}, nil
+	}
+	return node.Linearizable{}, nil
 }
 
-// barrier prepares a read at the requested consistency. A stale read older than max_stale is
-// served linearizably instead.
-func (s *Service) barrier(w http.ResponseWriter, r *http.Request) bool {
-	return s.barrierQ(w, r, r.URL.Query())
-}
-
-// barrierQ is barrier for an already parsed query.
-func (s *Service) barrierQ(w http.ResponseWriter, r *http.Request, q url.Values) bool {
-	o, err := parseReadOpts(q)
+// view runs fn on one view of the state at the consistency the query asks for (a stale read
+// older than max_stale is served linearizably) and says in the headers how the read was
+// served. It answers a failure itself; it returns the index of the view.
+func (s *Service) view(w http.ResponseWriter, r *http.Request, q url.Values, fn func(rd *fsm.Reader) error) (uint64, bool) {
+	c, err := readConsistency(q)
 	if err != nil {
 		s.failErr(w, err)
-		return false
+		return 0, false
 	}
-	if o.stale {
-		info := s.node.Staleness()
-		h := w.Header()
+	info, err := s.node.Read(r.Context(), c, fn)
+	h := w.Header()
+	if _, ok := c.(node.Stale); ok {
 		h[api.HeaderKnownLeader] = boolValues[info.KnownLeader]
-		if o.maxStale == 0 || info.LastContact <= o.maxStale {
-			h[api.HeaderConsistency] = staleValue
-			h[api.HeaderLastContact] = []string{strconv.FormatInt(info.LastContact.Milliseconds(), 10)}
-			return true
-		}
 	}
-	if err := s.node.LinearizableBarrier(r.Context()); err != nil {
+	switch info.Served.(type) {
+	case node.Stale:
+		h[api.HeaderConsistency] = staleValue
+		h[api.HeaderLastContact] = []string{strconv.FormatInt(info.LastContact.Milliseconds(), 10)}
+	case node.Linearizable:
+		h[api.HeaderConsistency] = linearizableValue
+	}
+	if err != nil {
 		s.failErr(w, err)
-		return false
+		return 0, false
 	}
-	w.Header()[api.HeaderConsistency] = linearizableValue
-	return true
+	return info.Index, true
 }
 
-// read serves a read: barrier, then fn in one read transaction, then the JSON answer.
+// read serves a read: fn's answer, from one view of the state, as JSON.
 func (s *Service) read(w http.ResponseWriter, r *http.Request, fn func(rd *fsm.Reader) (any, error)) {
-	if !s.barrier(w, r) {
-		return
-	}
 	var out any
-	var index uint64
-	err := s.node.FSM().View(func(rd *fsm.Reader) error {
-		index = rd.AppliedIndex()
+	index, ok := s.view(w, r, r.URL.Query(), func(rd *fsm.Reader) error {
 		var err error
 		out, err = fn(rd)
 		return err
 	})
-	if err != nil {
-		s.failErr(w, err)
-		return
+	if ok {
+		s.reply(w, http.StatusOK, index, out)
 	}
-	s.reply(w, http.StatusOK, index, out)
 }
 
 // putOne applies one (possibly conditional) put and answers with the record as now stored.

@@ -75,40 +75,8 @@ func (e *badRequest) Error() string { return e.msg }
 
 func invalidf(format string, args ...any) error { return &badRequest{fmt.Sprintf(format, args...)} }
 
-var fsmStatus = []struct {
-	err    error
-	status int
-	code   string
-}{
-	{fsm.ErrNotFound, http.StatusNotFound, api.CodeNotFound},
-	{fsm.ErrUnknownCell, http.StatusNotFound, api.CodeUnknownCell},
-	{fsm.ErrExists, http.StatusConflict, api.CodeAlreadyExists},
-	{fsm.ErrRevisionMismatch, http.StatusPreconditionFailed, api.CodeRevisionMismatch},
-	{fsm.ErrCellMismatch, http.StatusConflict, api.CodeCellMismatch},
-	{fsm.ErrDuplicateURL, http.StatusConflict, api.CodeDuplicateURL},
-	{fsm.ErrCell0Immutable, http.StatusConflict, api.CodeCell0Immutable},
-	{fsm.ErrHostsMapped, http.StatusConflict, api.CodeHostsMapped},
-	{fsm.ErrInstancesExist, http.StatusConflict, api.CodeInstancesExist},
-	{fsm.ErrDeletedInstancesMapped, http.StatusConflict, api.CodeDeletedInstancesMapped},
-	{fsm.ErrInvalid, http.StatusBadRequest, api.CodeInvalid},
-	{validate.ErrInvalid, http.StatusBadRequest, api.CodeInvalid},
-	{fsm.ErrMarkerNotFound, http.StatusBadRequest, api.CodeMarkerNotFound},
-	{node.ErrOutcomeUnknown, http.StatusServiceUnavailable, api.CodeOutcomeUnknown},
-	{node.ErrNoLeader, http.StatusServiceUnavailable, api.CodeNoLeader},
-	{node.ErrBusy, http.StatusServiceUnavailable, api.CodeBusy},
-	{node.ErrShutdown, http.StatusServiceUnavailable, api.CodeUnavailable},
-	{node.ErrStale, http.StatusServiceUnavailable, api.CodeStale},
-	{node.ErrUnknownServer, http.StatusNotFound, api.CodeUnknownServer},
-	{node.ErrInvalidJoin, http.StatusBadRequest, api.CodeInvalid},
-	{cellproxy.ErrCellDown, http.StatusServiceUnavailable, api.CodeCellDown},
-	{cellproxy.ErrProjectCellDown, http.StatusServiceUnavailable, api.CodeProjectCellDown},
-	{cellproxy.ErrMarkerNotFound, http.StatusBadRequest, api.CodeMarkerNotFound},
-	{cellproxy.ErrInvalid, http.StatusBadRequest, api.CodeInvalid},
-	{cellproxy.ErrOutcomeUnknown, http.StatusServiceUnavailable, api.CodeOutcomeUnknown},
-	{cellproxy.ErrHostMappingExists, http.StatusConflict, api.CodeHostMappingExists},
-	{context.DeadlineExceeded, http.StatusServiceUnavailable, api.CodeUnavailable},
-}
-
+// errorStatus returns the status and code of an error of the node, the state or the data
+// plane; each of those layers names the codes of its own errors.
 func errorStatus(err error) (int, string) {
 	var br *badRequest
 	if errors.As(err, &br) {
@@ -118,12 +86,23 @@ func errorStatus(err error) (int, string) {
 	if errors.As(err, &mbe) {
 		return http.StatusRequestEntityTooLarge, api.CodeTooLarge
 	}
-	for _, m := range fsmStatus {
-		if errors.Is(err, m.err) {
-			return m.status, m.code
+	code := errorCode(err)
+	return api.Status(code), code
+}
+
+func errorCode(err error) string {
+	for _, codeOf := range []func(error) string{fsm.Code, node.Code, cellproxy.Code} {
+		if code := codeOf(err); code != "" {
+			return code
 		}
 	}
-	return http.StatusInternalServerError, api.CodeInternal
+	switch {
+	case errors.Is(err, validate.ErrInvalid):
+		return api.CodeInvalid
+	case errors.Is(err, context.DeadlineExceeded):
+		return api.CodeUnavailable
+	}
+	return api.CodeInternal
 }
 
 // decode reads a JSON body strictly (jsonbody.Decode), at most limit bytes; a bad body is a
@@ -136,13 +115,18 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	return err
 }
 
-// applied runs a write and answers a domain failure; it returns the result only on success.
-// conditional makes "already exists" a 412, as If-None-Match requires.
+// applied runs a write and answers its failure (see written); ok reports success.
 func (s *Service) applied(w http.ResponseWriter, r *http.Request, c fsm.Command, conditional bool) (*fsm.Result, bool) {
 	res, err := s.node.Apply(r.Context(), c)
+	return res, s.written(w, res, err, conditional)
+}
+
+// written answers a failed write, err or the domain error in res, and reports whether the
+// write succeeded. conditional makes "already exists" a 412, as If-None-Match requires.
+func (s *Service) written(w http.ResponseWriter, res *fsm.Result, err error, conditional bool) bool {
 	if err != nil {
 		s.failErr(w, err)
-		return nil, false
+		return false
 	}
 	if res.Err != nil {
 		status, code := errorStatus(res.Err)
@@ -155,7 +139,7 @@ func (s *Service) applied(w http.ResponseWriter, r *http.Request, c fsm.Command,
 			detail.FailedOp = &op
 		}
 		s.reply(w, status, res.Index, api.Error{Detail: detail})
-		return nil, false
+		return false
 	}
-	return res, true
+	return true
 }

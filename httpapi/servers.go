@@ -26,14 +26,6 @@ type CellOps interface {
 	Conductors(ctx context.Context) ([]api.Conductor, error)
 }
 
-// DeleteGuard asks a cell's database before cell and host mappings go, and tells the cell
-// after (package cellproxy).
-type DeleteGuard interface {
-	BeforeDeleteCell(ctx context.Context, cellUUID string) (noLiveInstances bool, hosts []string, err error)
-	BeforeDeleteHost(ctx context.Context, cellUUID, host string) error
-	AfterUnmapHosts(ctx context.Context, cellUUID string, hosts []string)
-}
-
 // dataPlaneRoutes registers the data plane's routes when it runs.
 func (s *Service) dataPlaneRoutes(v1 *prefixed) {
 	if s.cfg.Servers != nil {

@@ -5,23 +5,23 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/node"
+	"github.com/cellmap/cellmap/ops"
 	"github.com/cellmap/cellmap/transport"
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
 )
 
-// Node is what the API needs of a cluster member.
+// Node is what the API needs of a cluster member (a *node.Node).
 type Node interface {
 	Apply(ctx context.Context, c fsm.Command) (*fsm.Result, error)
-	LinearizableBarrier(ctx context.Context) error
-	Staleness() node.StaleInfo
-	FSM() *fsm.FSM
-	Status(ctx context.Context) (*node.Status, error)
+	Read(ctx context.Context, c node.Consistency, fn func(r *fsm.Reader) error) (node.ReadInfo, error)
+	Status(ctx context.Context) (*api.ClusterStatus, error)
 	Join(ctx context.Context, id, raftAddr string) error
 	Remove(ctx context.Context, id string) error
 	Ready() (bool, string)
@@ -52,7 +52,7 @@ type Config struct {
 	// API serves mappings only.
 	Servers Servers
 	CellOps CellOps
-	Guard   DeleteGuard
+	Guard   ops.Guard
 	// Faults, when set, mounts POST /internal/faults (chaos testing only).
 	Faults *transport.Faults
 	// Logger is the API's logger; nil discards.
@@ -77,10 +77,13 @@ func (c *Config) Validate() error {
 type Service struct {
 	cfg    Config
 	node   Node
+	unmap  *ops.Unmapper
 	health CellHealth
 	logger hclog.Logger
 	router *mux.Router
 	srv    *http.Server
+	// lookups pools the state of instance mapping lookups (lookupBuf).
+	lookups sync.Pool
 }
 
 // New builds the API. health may be nil; extra registers more routes (the data plane's).
@@ -88,24 +91,25 @@ func New(cfg *Config, n Node, health CellHealth, extra ...func(*mux.Router)) (*S
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: *cfg, node: n, health: health, logger: cfg.Logger}
+	s := &Service{cfg: *cfg, node: n, unmap: ops.NewUnmapper(n, cfg.Guard), health: health, logger: cfg.Logger}
 	if s.logger == nil {
 		s.logger = hclog.NewNullLogger()
 	}
+	s.lookups.New = newLookupBuf
 	s.router = s.routes()
 	for _, r := range extra {
 		r(s.router)
 	}
+	s.srv = &http.Server{Handler: s.router, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: s.logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 	return s, nil
 }
 
 // Handler returns the API's handler.
 func (s *Service) Handler() http.Handler { return s.router }
 
-// Serve serves the API on ln until Close.
+// Serve serves the API on ln until Shutdown (at once when Shutdown came first).
 func (s *Service) Serve(ln net.Listener) error {
-	s.srv = &http.Server{Handler: s.router, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: s.logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 	err := s.srv.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -114,12 +118,7 @@ func (s *Service) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops accepting requests and waits for those in flight until ctx ends.
-func (s *Service) Shutdown(ctx context.Context) error {
-	if s.srv == nil {
-		return nil
-	}
-	return s.srv.Shutdown(ctx)
-}
+func (s *Service) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
 // withTimeout bounds every request.
 func (s *Service) withTimeout(next http.Handler) http.Handler {

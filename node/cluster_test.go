@@ -136,7 +136,7 @@ func applyRetrying(t testing.TB, n *testNode, c fsm.Command) {
 
 func readMapping(n *testNode, uuid string) (*fsm.InstanceMapping, error) {
 	var m *fsm.InstanceMapping
-	err := n.FSM().View(func(r *fsm.Reader) error {
+	_, err := n.Read(context.Background(), LocalUnchecked{}, func(r *fsm.Reader) error {
 		var err error
 		m, err = r.InstanceMapping(uuid)
 		return err
@@ -219,7 +219,7 @@ func TestRestartedNodeCatchesUp(t *testing.T) {
 	testkit.WaitFor(t, "restarted node to catch up", 30*time.Second, func() bool {
 		a, _ := leader.Status(context.Background())
 		b, _ := back.Status(context.Background())
-		return a != nil && b != nil && a.ChecksumIndex == b.ChecksumIndex && a.Checksum == b.Checksum
+		return a != nil && b != nil && a.FSMChecksumIdx == b.FSMChecksumIdx && a.FSMChecksum == b.FSMChecksum
 	})
 }
 

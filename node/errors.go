@@ -1,6 +1,11 @@
 package node
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cellmap/cellmap/api"
+)
 
 // Errors of the node. Domain errors of the state come back inside *fsm.Result instead.
 var (
@@ -17,4 +22,50 @@ var (
 	// ErrStale: a stale read was refused because the node's data is older than allowed and
 	// no leader could serve a fresh one.
 	ErrStale = errors.New("local data is staler than allowed")
+	// ErrUnknownServer: no server with that id is in the raft configuration.
+	ErrUnknownServer = errors.New("no such server in the cluster")
+	// ErrInvalidJoin: a join or remove request lacks an id or address.
+	ErrInvalidJoin = errors.New("invalid membership request")
 )
+
+// codes are the wire codes of the node's errors: the one table of the node-to-node protocol
+// (forwarded writes, read indexes, membership) and the node's part of the HTTP API's codes.
+var codes = []struct {
+	err  error
+	code string
+}{
+	{ErrOutcomeUnknown, api.CodeOutcomeUnknown},
+	{ErrNoLeader, api.CodeNoLeader},
+	{ErrBusy, api.CodeBusy},
+	{ErrShutdown, api.CodeUnavailable},
+	{ErrStale, api.CodeStale},
+	{ErrUnknownServer, api.CodeUnknownServer},
+	{ErrInvalidJoin, api.CodeInvalid},
+	{ErrNotLeader, api.CodeNotLeader},
+}
+
+// Code returns the wire code of a node error, or "" when err is not one.
+func Code(err error) string {
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return ""
+}
+
+// peerError turns a peer's error answer back into the node error it stands for, with the
+// peer's message; ok is false for a code that is not a node error's. A peer that is shutting
+// down means, to the asking node, that there is no leader to ask (it retries).
+func peerError(code, msg string) (err error, ok bool) {
+	for _, c := range codes {
+		if c.code == code {
+			err = c.err
+			if err == ErrShutdown {
+				err = ErrNoLeader
+			}
+			return fmt.Errorf("%w: %s", err, msg), true
+		}
+	}
+	return nil, false
+}

@@ -9,11 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+
+	"github.com/cellmap/cellmap/api"
 )
 
 // Paths of the node-to-node protocol, served on every node's HTTP listener.
 const (
-	PathApply  = "/internal/apply"
 	PathJoin   = "/internal/join"
 	PathRemove = "/internal/remove"
 )
@@ -21,24 +22,8 @@ const (
 // maxAnswer caps a peer's answer to a membership request.
 const maxAnswer = 1 << 20
 
-// wireError has the shape of the public API's errors: {"error": {"code", "message"}}.
-type wireError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-type wireErrorBody struct {
-	Error wireError `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeInternal(w, status, wireErrorBody{Error: wireError{Code: code, Message: msg}})
-}
-
-// JoinRequest asks the cluster to add a voter.
-type JoinRequest struct {
-	NodeID   string `json:"node_id"`
-	RaftAddr string `json:"raft_addr"`
+func writeError(w http.ResponseWriter, code, msg string) {
+	writeInternal(w, api.Status(code), api.Error{Detail: api.ErrorDetail{Code: code, Message: msg}})
 }
 
 // InternalHandler serves the node-to-node membership requests (joins and removals). Mount it
@@ -49,7 +34,7 @@ func (n *Node) InternalHandler() http.Handler {
 	mux.HandleFunc("POST "+PathJoin, n.serveJoin)
 	mux.HandleFunc("POST "+PathRemove, n.serveRemove)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusNotFound, "no_such_endpoint", "no such internal endpoint")
+		writeError(w, api.CodeNoSuchEndpoint, "no such internal endpoint")
 	})
 	return mux
 }
@@ -60,47 +45,27 @@ func writeInternal(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// internalError maps a node error to the status and code a forwarding peer understands.
+// internalError answers a node error with its code, which a forwarding peer understands.
 func internalError(w http.ResponseWriter, err error) {
-	status, code := http.StatusInternalServerError, "internal"
-	switch {
-	case errors.Is(err, ErrNotLeader):
-		status, code = http.StatusMisdirectedRequest, "not_leader"
-	case errors.Is(err, ErrNoLeader):
-		status, code = http.StatusServiceUnavailable, "no_leader"
-	case errors.Is(err, ErrOutcomeUnknown):
-		status, code = http.StatusServiceUnavailable, "outcome_unknown"
-	case errors.Is(err, ErrBusy):
-		status, code = http.StatusServiceUnavailable, "busy"
-	case errors.Is(err, ErrShutdown):
-		status, code = http.StatusServiceUnavailable, "shutting_down"
-	case errors.Is(err, ErrUnknownServer):
-		status, code = http.StatusNotFound, "unknown_server"
-	case errors.Is(err, ErrInvalidJoin):
-		status, code = http.StatusBadRequest, "invalid"
+	code := Code(err)
+	if code == "" {
+		code = api.CodeInternal
 	}
-	writeError(w, status, code, err.Error())
+	writeError(w, code, err.Error())
 }
 
 // errorFromWire turns a peer's error answer back into the node error it stands for.
 func errorFromWire(status int, body []byte) error {
-	var wb wireErrorBody
-	json.Unmarshal(body, &wb)
-	we := wb.Error
-	for _, e := range []struct {
-		code string
-		err  error
-	}{{"not_leader", ErrNotLeader}, {"no_leader", ErrNoLeader}, {"outcome_unknown", ErrOutcomeUnknown},
-		{"busy", ErrBusy}, {"shutting_down", ErrNoLeader}, {"unknown_server", ErrUnknownServer}, {"invalid", ErrInvalidJoin}} {
-		if we.Code == e.code {
-			return fmt.Errorf("%w: %s", e.err, we.Message)
-		}
+	var e api.Error
+	json.Unmarshal(body, &e)
+	if err, ok := peerError(e.Detail.Code, e.Detail.Message); ok {
+		return err
 	}
 	return fmt.Errorf("node: peer answered %d: %s", status, bytes.TrimSpace(body))
 }
 
 func (n *Node) serveJoin(w http.ResponseWriter, r *http.Request) {
-	var req JoinRequest
+	var req api.JoinRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
 		internalError(w, fmt.Errorf("%w: %v", ErrInvalidJoin, err))
 		return
@@ -113,7 +78,7 @@ func (n *Node) serveJoin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) serveRemove(w http.ResponseWriter, r *http.Request) {
-	var req JoinRequest
+	var req api.JoinRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
 		internalError(w, fmt.Errorf("%w: %v", ErrInvalidJoin, err))
 		return

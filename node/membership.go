@@ -4,20 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/cellmap/cellmap/api"
 	"github.com/hashicorp/raft"
-)
-
-// Membership errors.
-var (
-	// ErrUnknownServer: no server with that id is in the raft configuration.
-	ErrUnknownServer = errors.New("no such server in the cluster")
-	// ErrInvalidJoin: a join or remove request lacks an id or address.
-	ErrInvalidJoin = errors.New("invalid membership request")
 )
 
 // Join adds a voter. A server already present with the same id and address is left as it is;
@@ -29,7 +21,7 @@ func (n *Node) Join(ctx context.Context, id, raftAddr string) error {
 	}
 	return n.onLeader(ctx, func() error {
 		if !n.IsLeader() {
-			body, _ := json.Marshal(JoinRequest{NodeID: id, RaftAddr: raftAddr})
+			body, _ := json.Marshal(api.JoinRequest{NodeID: id, RaftAddr: raftAddr})
 			_, err := n.postLeader(ctx, PathJoin, body, true)
 			return err
 		}
@@ -69,7 +61,7 @@ func (n *Node) Remove(ctx context.Context, id string) error {
 	}
 	return n.onLeader(ctx, func() error {
 		if !n.IsLeader() {
-			body, _ := json.Marshal(JoinRequest{NodeID: id})
+			body, _ := json.Marshal(api.JoinRequest{NodeID: id})
 			_, err := n.postLeader(ctx, PathRemove, body, true)
 			return err
 		}
@@ -96,7 +88,7 @@ func (n *Node) removeLocal(id string) error {
 
 // joinCluster asks each address of Config.Join in turn for admission until one accepts.
 func (n *Node) joinCluster(ctx context.Context) error {
-	body, _ := json.Marshal(JoinRequest{NodeID: n.cfg.NodeID, RaftAddr: n.cfg.advertise()})
+	body, _ := json.Marshal(api.JoinRequest{NodeID: n.cfg.NodeID, RaftAddr: n.cfg.advertise()})
 	var last error
 	for {
 		for _, addr := range n.cfg.Join {

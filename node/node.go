@@ -196,9 +196,6 @@ func (n *Node) Start(ctx context.Context) error {
 	return n.joinCluster(ctx)
 }
 
-// FSM returns the node's state machine, for reads.
-func (n *Node) FSM() *fsm.FSM { return n.fsm }
-
 // ID returns the node id.
 func (n *Node) ID() string { return n.cfg.NodeID }
 

@@ -6,13 +6,37 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cellmap/cellmap/fsm"
 	"github.com/hashicorp/raft"
 )
 
+// Read is the one way to read the state: it makes the local state as fresh as c asks, then
+// runs fn on one read transaction of it. fn must not keep r past its return. The info says
+// what the read was served from, also when fn fails.
+func (n *Node) Read(ctx context.Context, c Consistency, fn func(r *fsm.Reader) error) (ReadInfo, error) {
+	var st staleness
+	if _, ok := c.(Stale); ok {
+		st = n.staleness()
+	}
+	info := ReadInfo{LastContact: st.LastContact, KnownLeader: st.KnownLeader}
+	served := servedAs(c, st)
+	if _, ok := served.(Linearizable); ok {
+		if err := n.LinearizableBarrier(ctx); err != nil {
+			return info, err
+		}
+	}
+	info.Served = served
+	err := n.fsm.View(func(r *fsm.Reader) error {
+		info.Index = r.AppliedIndex()
+		return fn(r)
+	})
+	return info, err
+}
+
 // LinearizableBarrier returns once the local state reflects every write acknowledged before it
-// was called, so a read that follows is linearizable. It notes the leader's commit index,
-// confirms leadership with a quorum round shared by concurrent callers, and waits for the
-// local state to apply that index.
+// was called: what [Read] does before a [Linearizable] read, for callers that only wait. It
+// notes the leader's commit index, confirms leadership with a quorum round shared by
+// concurrent callers, and waits for the local state to apply that index.
 func (n *Node) LinearizableBarrier(ctx context.Context) error {
 	if unsafeLocalReads {
 		return nil
@@ -84,28 +108,27 @@ func (n *Node) verifyLeader() (uint64, error) {
 	return 0, nil
 }
 
-// StaleInfo describes how old a local (stale) read may be.
-type StaleInfo struct {
+// staleness is how old this node's state may be.
+type staleness struct {
 	// LastContact is the time since the last contact with a leader (0 on the leader).
 	LastContact time.Duration
 	// KnownLeader is whether this node knows a leader.
 	KnownLeader bool
 }
 
-// Staleness reports how old this node's state may be.
-func (n *Node) Staleness() StaleInfo {
+func (n *Node) staleness() staleness {
 	addr, _ := n.raft.LeaderWithID()
 	if n.IsLeader() {
-		return StaleInfo{KnownLeader: true}
+		return staleness{KnownLeader: true}
 	}
 	lc := n.raft.LastContact()
-	info := StaleInfo{KnownLeader: addr != ""}
+	st := staleness{KnownLeader: addr != ""}
 	if lc.IsZero() {
-		info.LastContact = time.Duration(1<<63 - 1)
+		st.LastContact = time.Duration(1<<63 - 1)
 	} else {
-		info.LastContact = time.Since(lc)
+		st.LastContact = time.Since(lc)
 	}
-	return info
+	return st
 }
 
 // AppliedIndex is the raft index the local state reflects.

@@ -12,38 +12,19 @@ import (
 )
 
 // Node-to-node requests on the raft port (transport.ProtoApply, transport.ProtoReadIndex).
-// An answer starts with a status byte; an OK apply answer then carries the fsm.Result, an OK
-// read-index answer the index, and an error answer its message.
+// An answer starts with a status byte: an OK apply answer then carries the fsm.Result, an OK
+// read-index answer the index, and an error answer the error's code (see codes) and message.
 const (
 	rpcOK byte = iota
-	rpcNotLeader
-	rpcNoLeader
-	rpcOutcomeUnknown
-	rpcBusy
 	rpcFailed
 )
-
-var rpcErrors = []struct {
-	status byte
-	err    error
-}{
-	{rpcNotLeader, ErrNotLeader}, {rpcNoLeader, ErrNoLeader}, {rpcOutcomeUnknown, ErrOutcomeUnknown},
-	{rpcBusy, ErrBusy}, {rpcNoLeader, ErrShutdown},
-}
 
 func (n *Node) rpcHandlers() map[byte]transport.RPCHandler {
 	return map[byte]transport.RPCHandler{transport.ProtoApply: n.rpcApply, transport.ProtoReadIndex: n.rpcReadIndex}
 }
 
 func errorAnswer(err error) []byte {
-	status := rpcFailed
-	for _, e := range rpcErrors {
-		if errors.Is(err, e.err) {
-			status = e.status
-			break
-		}
-	}
-	return appendString([]byte{status}, err.Error())
+	return appendString(appendString([]byte{rpcFailed}, Code(err)), err.Error())
 }
 
 // rpcApply applies a follower's forwarded entry; only the leader does.
@@ -105,11 +86,10 @@ func (n *Node) callLeader(ctx context.Context, c *transport.RPCClient, req []byt
 }
 
 func decodeErrorAnswer(resp []byte) error {
-	msg, _ := readString(resp[1:])
-	for _, e := range rpcErrors {
-		if e.status == resp[0] {
-			return fmt.Errorf("%w: %s", e.err, msg)
-		}
+	code, rest := readString(resp[1:])
+	msg, _ := readString(rest)
+	if err, ok := peerError(code, msg); ok {
+		return err
 	}
 	return fmt.Errorf("node: leader failed: %s", msg)
 }
