@@ -4,7 +4,7 @@ BIN     := bin
 PKGS    := ./...
 RUN_DIR ?= data
 
-.PHONY: all build run test lint bench clean jepsen bench-tools bench-compare bench-scale bench-list bench-profile bench-etcd-test
+.PHONY: all build run test lint bench clean jepsen bench-tools bench-compare bench-scale bench-list bench-profile bench-write-profile bench-etcd bench-etcd-test
 
 all: build
 
@@ -49,8 +49,13 @@ bench-tools:
 	$(GO) build -o $(BIN)/ ./cmd/cellmapd ./cmd/cellmap-bench
 	cd bench/etcd && $(GO) build -o ../../$(BIN)/etcd-bench ./cmd/etcd-bench
 
-## bench-compare: cellmap vs etcd, 3 nodes each on 127.0.0.1 (installs etcd-server if missing); QUICK=1 for ~2 min
-bench-compare: bench-tools
+## bench-etcd: the newest etcd server (nested module bench/etcd/server, version in its go.mod) into ./bin/etcd
+bench-etcd:
+	cd bench/etcd/server && $(GO) build -o ../../../$(BIN)/etcd .
+
+## bench-compare: cellmap vs etcd, 3 nodes each on 127.0.0.1; QUICK=1 for ~3 min; ETCD=debian for
+## Debian's etcd 3.4 (installs etcd-server if missing) instead of ./bin/etcd
+bench-compare: bench-tools bench-etcd
 	BIN=$(CURDIR)/$(BIN) scripts/bench-compare.sh
 
 ## bench-scale: 1,000,000 mappings in a 3-node cluster: load time, sizes, RSS, restart, snapshots
@@ -66,9 +71,14 @@ bench-list:
 bench-profile: bench-tools
 	BIN=$(CURDIR)/$(BIN) scripts/bench-profile.sh
 
-## bench-etcd-test: vet and test the etcd driver module (its etcd tests skip without etcd)
-bench-etcd-test:
-	cd bench/etcd && $(GO) vet ./... && $(GO) test -count=1 ./...
+## bench-write-profile: the leader's CPU profile under create at 64 clients, top 15 (flat, then cum)
+bench-write-profile: bench-tools
+	BIN=$(CURDIR)/$(BIN) WORKLOADS=create CLIENTS=64 ROLES=leader KINDS=cpu NODECOUNT=15 scripts/bench-profile.sh
+
+## bench-etcd-test: vet the etcd modules and test the driver against ./bin/etcd (the newest etcd)
+bench-etcd-test: bench-etcd
+	cd bench/etcd/server && $(GO) vet ./...
+	cd bench/etcd && $(GO) vet ./... && ETCD_BIN=$(CURDIR)/$(BIN)/etcd $(GO) test -count=1 ./...
 
 clean:
 	rm -rf $(BIN)

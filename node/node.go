@@ -87,14 +87,10 @@ func New(cfg *Config) (*Node, error) {
 	return n, nil
 }
 
+// openStores opens the raft log and the snapshots, then the state file, which is checked
+// against them (statefile.go).
 func (n *Node) openStores() error {
-	fcfg := fsm.DefaultConfig(filepath.Join(n.cfg.DataDir, "fsm.db"))
-	fcfg.InitialMmapSize, fcfg.NoSync, fcfg.Logger = n.cfg.InitialMmapSize, n.cfg.FSMNoSync, n.logger.Named("fsm")
-	f, err := fsm.Open(fcfg)
-	if err != nil {
-		return err
-	}
-	n.fsm = f
+	var err error
 	n.logStore, err = raftboltdb.New(raftboltdb.Options{
 		Path:        filepath.Join(n.cfg.DataDir, "raft.db"),
 		BoltOptions: &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType},
@@ -106,27 +102,7 @@ func (n *Node) openStores() error {
 	if err != nil {
 		return fmt.Errorf("node: open snapshots: %w", err)
 	}
-	return n.catchUpFromSnapshot()
-}
-
-// catchUpFromSnapshot restores the newest snapshot when the state file is older than it. raft
-// runs with NoSnapshotRestoreOnStart and replays only entries after its newest snapshot, so a
-// state file left behind by a crash during a snapshot install must be brought up to it first.
-func (n *Node) catchUpFromSnapshot() error {
-	snaps, err := n.snapshots.List()
-	if err != nil || len(snaps) == 0 {
-		return err
-	}
-	latest := snaps[0]
-	if latest.Index <= n.fsm.AppliedIndex() {
-		return nil
-	}
-	n.logger.Warn("state file is behind the newest snapshot; restoring it", "applied", n.fsm.AppliedIndex(), "snapshot", latest.Index)
-	_, rc, err := n.snapshots.Open(latest.ID)
-	if err != nil {
-		return fmt.Errorf("node: open snapshot %s: %w", latest.ID, err)
-	}
-	return n.fsm.Restore(rc)
+	return n.openState()
 }
 
 func (n *Node) raftConfig() *raft.Config {

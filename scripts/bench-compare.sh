@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # bench-compare: cellmap against etcd on this machine, side by side.
 #
-# Starts a 3-node etcd (Debian's etcd-server, installed when missing; fsync on, its defaults)
-# and a 3-node cellmap (raft profile lan, fsync on) on 127.0.0.1, loads the same key space into
-# both through transactions, then runs every workload against both alternately (cellmap, etcd,
-# cellmap, etcd, ...) with the same clients, key space and value size, and prints one table of
-# ratios cellmap/etcd from the medians of the rounds. Everything it started is stopped on exit,
+# Starts a 3-node etcd (fsync on, its defaults) and a 3-node cellmap (raft profile lan, fsync
+# on) on 127.0.0.1, loads the same key space into both through transactions, then runs every
+# workload against both alternately (cellmap, etcd, cellmap, etcd, ...) with the same clients,
+# key space and value size, and prints one table of ratios cellmap/etcd from the medians of the
+# rounds, with the etcd version and the load average. Everything it started is stopped on exit,
 # failure or Ctrl-C.
 #
 #   scripts/bench-compare.sh            # ~10 min: 10 s runs, 2 rounds, 100,000 keys
 #   QUICK=1 scripts/bench-compare.sh    # ~3 min: 2 s runs, 2 rounds, 20,000 keys
+#   ETCD=debian scripts/bench-compare.sh
 #
-# Knobs (environment): ROUNDS, DURATION, WARMUP, KEYS, VALUE_SIZE, OUT (results dir, kept),
-# KEEP=1 (keep data dirs and logs), BIN (prebuilt binaries).
+# Knobs (environment): MATRIX, ROUNDS, DURATION, WARMUP, KEYS, VALUE_SIZE, OUT (results dir, kept),
+# KEEP=1 (keep data dirs and logs), BIN (prebuilt binaries), ETCD: which etcd server —
+# unset: the newest etcd built from the Go module proxy (nested module bench/etcd/server, version
+# pinned in its go.mod); ETCD=debian: Debian's etcd-server (3.4, installed when missing), the
+# anchor of the earlier runs; ETCD=/path/to/etcd: that binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
@@ -26,14 +30,15 @@ fi
 : "${ROUNDS:=2}" "${VALUE_SIZE:=36}"
 (( ROUNDS >= 2 )) || die "ROUNDS must be at least 2"
 
-# workload:clients pairs, in report order.
-MATRIX=(lookup:1 lookup:16 lookup:64 lookup-stale:1 lookup-stale:16 lookup-stale:64 create:64 cas:64 mixed:16 mixed:64)
+# workload:clients pairs, in report order (MATRIX="create:1 create:64" runs only those).
+read -r -a MATRIX <<<"${MATRIX:-lookup:1 lookup:16 lookup:64 lookup-stale:1 lookup-stale:16 lookup-stale:64 create:1 create:16 create:64 cas:64 mixed:16 mixed:64}"
 
 bench_setup
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/cellmap-bench-results.XXXXXX")}
 mkdir -p "$OUT"
-ensure_etcd
 build_bench
+ensure_etcd
+log "etcd $ETCD_VERSION ($ETCD_BIN); load average (1/5/15 min) now: $(cut -d' ' -f1-3 /proc/loadavg)"
 start_etcd 3
 start_cellmap 3
 
@@ -75,7 +80,7 @@ done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
 echo "cellmap vs etcd on $(nproc) cores, 3 nodes each on 127.0.0.1, fsync on; $KEYS keys, value $VALUE_SIZE B, $DURATION runs, $ROUNDS rounds (A B A B)"
-echo "etcd: $(etcd --version | head -1); create = etcd Put vs cellmap PUT If-None-Match; cas = etcd Txn(ModRevision==rev) vs cellmap PUT If-Match"
+echo "etcd $ETCD_VERSION ($ETCD_BIN); create = etcd Put vs cellmap PUT If-None-Match; cas = etcd Txn(ModRevision==rev) vs cellmap PUT If-Match"
 echo "load average (1/5/15 min) before the runs: $load_before; after: $load_after (other processes share the machine)"
 "$BIN/cellmap-bench" compare --a cellmap --b etcd "$OUT"
 "$BIN/cellmap-bench" compare --a cellmap --b etcd --json "$OUT" >"$OUT/compare.json"

@@ -58,12 +58,36 @@ build_bench() {
 	(cd bench/etcd && go build -o "$BIN/etcd-bench" ./cmd/etcd-bench)
 }
 
-# ensure_etcd installs Debian's etcd-server package (binary /usr/bin/etcd) when etcd is missing.
+# ensure_etcd sets ETCD_BIN to the etcd server the comparison runs against, chosen by ETCD:
+#   (unset) or "built": the newest etcd, built from the Go module proxy in the nested module
+#           bench/etcd/server into $BIN/etcd (the version is pinned in its go.mod);
+#   "debian": Debian's etcd-server package (/usr/bin/etcd, 3.4 on bookworm), installed when missing;
+#   a path: that etcd binary.
 ensure_etcd() {
-	if command -v etcd >/dev/null 2>&1; then
-		return
-	fi
-	log "etcd is missing: installing Debian's etcd-server package"
+	case "${ETCD:-built}" in
+	built)
+		ETCD_BIN=$BIN/etcd
+		if [[ ! -x "$ETCD_BIN" ]]; then
+			log "building etcd (bench/etcd/server) into $BIN"
+			(cd bench/etcd/server && go build -o "$ETCD_BIN" .)
+		fi
+		;;
+	debian)
+		ETCD_BIN=/usr/bin/etcd
+		[[ -x "$ETCD_BIN" ]] || install_debian_etcd
+		;;
+	*)
+		ETCD_BIN=$ETCD
+		[[ -x "$ETCD_BIN" ]] || die "ETCD=$ETCD: not an executable (want built, debian or a path)"
+		;;
+	esac
+	ETCD_VERSION=$("$ETCD_BIN" --version | head -1 | awk '{print $3}')
+	[[ -n "$ETCD_VERSION" ]] || die "$ETCD_BIN --version printed no version"
+}
+
+# install_debian_etcd installs Debian's etcd-server package (binary /usr/bin/etcd).
+install_debian_etcd() {
+	log "Debian's etcd is missing: installing the etcd-server package"
 	local sudo=""
 	if [[ $(id -u) != 0 ]]; then
 		command -v sudo >/dev/null 2>&1 || die "etcd is missing and neither root nor sudo is available"
@@ -74,7 +98,7 @@ ensure_etcd() {
 		$sudo apt-get update -q >&2
 		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q etcd-server >&2
 	fi
-	command -v etcd >/dev/null 2>&1 || die "etcd-server installed but no etcd binary on PATH"
+	[[ -x /usr/bin/etcd ]] || die "etcd-server installed but there is no /usr/bin/etcd"
 }
 
 # start_cellmap N [extra cellmapd flags...]: an N-node cellmapd cluster (raft profile lan, fsync
@@ -105,8 +129,8 @@ start_cellmap() {
 	log "cellmap: $n nodes at $CELLMAP_ENDPOINTS"
 }
 
-# start_etcd N: an N-member etcd cluster (fsync on, etcd's defaults) whose transactions may hold
-# 10000 ops, like cellmap's. Sets ETCD_ENDPOINTS and ETCD_PIDS.
+# start_etcd N: an N-member cluster of $ETCD_BIN (see ensure_etcd; fsync on, etcd's defaults)
+# whose transactions may hold 10000 ops, like cellmap's. Sets ETCD_ENDPOINTS and ETCD_PIDS.
 start_etcd() {
 	local n=$1 i cluster="" names=() clients=() peers=()
 	for i in $(seq 1 "$n"); do
@@ -117,7 +141,7 @@ start_etcd() {
 	for i in $(seq 0 $((n - 1))); do
 		local dir=$BENCH_TMP/etcd/${names[$i]}
 		mkdir -p "$dir"
-		etcd --name "${names[$i]}" --data-dir "$dir" \
+		"$ETCD_BIN" --name "${names[$i]}" --data-dir "$dir" \
 			--listen-client-urls "http://${clients[$i]}" --advertise-client-urls "http://${clients[$i]}" \
 			--listen-peer-urls "http://${peers[$i]}" --initial-advertise-peer-urls "http://${peers[$i]}" \
 			--initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token cellmap-bench \
@@ -127,5 +151,5 @@ start_etcd() {
 		ETCD_ENDPOINTS=${ETCD_ENDPOINTS:+$ETCD_ENDPOINTS,}${clients[$i]}
 	done
 	"$BIN/etcd-bench" wait --endpoints "$ETCD_ENDPOINTS" --members "$n" --timeout 90s || die "etcd cluster not ready (logs in $BENCH_TMP/etcd)"
-	log "etcd $(etcd --version | head -1 | awk '{print $3}'): $n members at $ETCD_ENDPOINTS"
+	log "etcd $ETCD_VERSION ($ETCD_BIN): $n members at $ETCD_ENDPOINTS"
 }

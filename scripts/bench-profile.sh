@@ -8,11 +8,16 @@
 #
 #   scripts/bench-profile.sh            # lookup and create, 15 s windows
 #   WORKLOADS="lookup-stale" SECONDS_PER_PROFILE=10 scripts/bench-profile.sh
+#   WORKLOADS=create ROLES=leader KINDS=cpu NODECOUNT=15 scripts/bench-profile.sh   # make bench-write-profile
+#
+# Knobs (environment): WORKLOADS, CLIENTS, KEYS, SECONDS_PER_PROFILE, NODECOUNT (lines per
+# table), ROLES ("leader follower"), KINDS ("cpu allocs"), OUT (profiles dir, kept), BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
-: "${KEYS:=100000}" "${CLIENTS:=64}" "${SECONDS_PER_PROFILE:=15}" "${WORKLOADS:=lookup create}" "${NODECOUNT:=30}"
+: "${KEYS:=100000}" "${CLIENTS:=64}" "${SECONDS_PER_PROFILE:=15}" "${WORKLOADS:=lookup create}" "${NODECOUNT:=30}" \
+	"${ROLES:=leader follower}" "${KINDS:=cpu allocs}"
 bench_setup
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/cellmap-profile.XXXXXX")}
 mkdir -p "$OUT"
@@ -45,6 +50,16 @@ start_cellmap_pprof() {
 	"$BIN/cellmap-bench" wait --endpoints "$CELLMAP_ENDPOINTS" --voters 3 --timeout 90s
 }
 start_cellmap_pprof
+
+# pprof_top PROFILE [pprof flags...]: the profile's duration and total, then the column header
+# and the top NODECOUNT rows of `go tool pprof -top`.
+pprof_top() {
+	local profile=$1
+	shift
+	go tool pprof -top -nodecount="$NODECOUNT" "$@" "$BIN/cellmapd" "$profile" 2>/dev/null |
+		awk -v n="$NODECOUNT" '/^Duration:/ { print } /^ +flat +flat%/ { rows = 1; print; next } rows && rows++ <= n { print }'
+}
+
 leader_index() {
 	local i
 	for i in 0 1 2; do
@@ -66,22 +81,31 @@ for w in $WORKLOADS; do
 	bench_pid=$!
 	sleep 2
 	curls=()
-	for role in leader follower; do
+	for role in $ROLES; do
 		idx=$L
 		[[ $role == follower ]] && idx=$F
-		curl -s -o "$OUT/$w-$role-cpu.pb.gz" "http://${PPROF[$idx]}/debug/pprof/profile?seconds=$SECONDS_PER_PROFILE" &
-		curls+=($!)
-		curl -s -o "$OUT/$w-$role-allocs.pb.gz" "http://${PPROF[$idx]}/debug/pprof/allocs?seconds=$SECONDS_PER_PROFILE" &
-		curls+=($!)
+		if [[ " $KINDS " == *" cpu "* ]]; then
+			curl -s -o "$OUT/$w-$role-cpu.pb.gz" "http://${PPROF[$idx]}/debug/pprof/profile?seconds=$SECONDS_PER_PROFILE" &
+			curls+=($!)
+		fi
+		if [[ " $KINDS " == *" allocs "* ]]; then
+			curl -s -o "$OUT/$w-$role-allocs.pb.gz" "http://${PPROF[$idx]}/debug/pprof/allocs?seconds=$SECONDS_PER_PROFILE" &
+			curls+=($!)
+		fi
 	done
 	wait "$bench_pid" "${curls[@]}"
 	cat "$OUT/$w-result.txt"
-	for role in leader follower; do
-		echo "== $w, $role: CPU (top $NODECOUNT by flat, then by cum) =="
-		go tool pprof -top -nodecount="$NODECOUNT" "$BIN/cellmapd" "$OUT/$w-$role-cpu.pb.gz" 2>/dev/null | sed -n '1,'"$((NODECOUNT + 6))"'p'
-		go tool pprof -top -cum -nodecount="$NODECOUNT" "$BIN/cellmapd" "$OUT/$w-$role-cpu.pb.gz" 2>/dev/null | sed -n '6,'"$((NODECOUNT + 6))"'p'
-		echo "== $w, $role: allocations over the window (alloc_space, top $NODECOUNT) =="
-		go tool pprof -top -sample_index=alloc_space -nodecount="$NODECOUNT" "$BIN/cellmapd" "$OUT/$w-$role-allocs.pb.gz" 2>/dev/null | sed -n '1,'"$((NODECOUNT + 6))"'p'
+	log "load average (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
+	for role in $ROLES; do
+		if [[ " $KINDS " == *" cpu "* ]]; then
+			echo "== $w, $role: CPU (top $NODECOUNT by flat, then by cum) =="
+			pprof_top "$OUT/$w-$role-cpu.pb.gz"
+			pprof_top "$OUT/$w-$role-cpu.pb.gz" -cum
+		fi
+		if [[ " $KINDS " == *" allocs "* ]]; then
+			echo "== $w, $role: allocations over the window (alloc_space, top $NODECOUNT) =="
+			pprof_top "$OUT/$w-$role-allocs.pb.gz" -sample_index=alloc_space
+		fi
 	done
 done
 echo "profiles: $OUT"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -22,12 +23,16 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startEtcd runs a one-member etcd when the etcd binary is installed (else the test skips).
+// startEtcd runs a one-member etcd: the binary named by $ETCD_BIN (`make bench-etcd-test` sets
+// it to the etcd it builds), else etcd on PATH, else the test skips.
 func startEtcd(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("etcd")
-	if err != nil {
-		t.Skip("etcd is not installed (apt-get install etcd-server)")
+	bin := os.Getenv("ETCD_BIN")
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("etcd"); err != nil {
+			t.Skip("no etcd: set ETCD_BIN (make bench-etcd-test builds one) or install etcd-server")
+		}
 	}
 	client, peer := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(bin, "--name", "t1", "--data-dir", t.TempDir(),
