@@ -128,7 +128,7 @@ func TestDamagedStateFileIsRebuilt(t *testing.T) {
 		t.Fatalf("snapshot: %v", err)
 	}
 	writeMappings(t, n, "after", 10)
-	_, want, err := n.FSM().Checksum()
+	_, want, err := n.fsm.Checksum()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestDamagedStateFileIsRebuilt(t *testing.T) {
 		}
 	}
 	// The rebuilt state has every entry (and the leader's new no-op, which changes no data).
-	if _, got, _ := m.FSM().Checksum(); got != want {
+	if _, got, _ := m.fsm.Checksum(); got != want {
 		t.Fatalf("checksum after the rebuild %s, want %s", got, want)
 	}
 }
