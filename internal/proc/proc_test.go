@@ -1,36 +1,17 @@
 package proc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func start(t *testing.T, out *syncBuf, argv ...string) *Process {
+func start(t *testing.T, out *Buffer, argv ...string) *Process {
 	t.Helper()
 	s := Spec{Argv: argv}
 	if out != nil {
@@ -45,7 +26,7 @@ func start(t *testing.T, out *syncBuf, argv ...string) *Process {
 }
 
 func TestOutputAndExit(t *testing.T) {
-	var out syncBuf
+	var out Buffer
 	p := start(t, &out, "sh", "-c", "echo out; echo err >&2; exit 3")
 	if !p.Wait(context.Background(), 30*time.Second) {
 		t.Fatal("sh did not exit within 30s")
@@ -66,7 +47,7 @@ func TestOutputAndExit(t *testing.T) {
 
 // Kill reaches the whole process group: a child the process started goes too.
 func TestKillTakesTheGroup(t *testing.T) {
-	var out syncBuf
+	var out Buffer
 	p := start(t, &out, "sh", "-c", "sleep 60 & echo $!; wait")
 	var child int
 	deadline := time.Now().Add(30 * time.Second)
@@ -108,7 +89,7 @@ func TestStop(t *testing.T) {
 		{"ignores SIGTERM", []string{"sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"}, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var out syncBuf
+			var out Buffer
 			p := start(t, &out, tc.argv...)
 			if tc.killed { // the trap must be set before the signal comes
 				deadline := time.Now().Add(30 * time.Second)

@@ -1,7 +1,6 @@
 package testcluster
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -52,31 +51,14 @@ func Binary(t testing.TB, name string) string {
 type Process struct {
 	*proc.Process
 	Name string
-	out  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	out  *proc.Buffer
 }
 
 // Start runs bin with args in its own process group. It is killed at test cleanup, and its
 // output is logged if the test failed.
 func Start(t testing.TB, name, bin string, args ...string) *Process {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &proc.Buffer{}
 	p, err := proc.Start(proc.Spec{Argv: append([]string{bin}, args...), Out: out})
 	if err != nil {
 		t.Fatalf("start %s: %v", name, err)
