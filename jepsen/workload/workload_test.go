@@ -113,6 +113,10 @@ func TestCatalog(t *testing.T) {
 	if !ok || len(p.Nemeses()) != 1 || p.Nemeses()[0].Name() != "conductor-cut" {
 		t.Fatal("cells does not bring the conductor-cut nemesis")
 	}
+	w, _ = Lookup("register")
+	if p, ok := w.(NemesisProvider); !ok || len(p.Nemeses()) != 1 || p.Nemeses()[0].Name() != IsolateLeader {
+		t.Fatal("register does not bring isolate-leader with its stale-read probe")
+	}
 }
 
 func TestErrorTextIsShort(t *testing.T) {
