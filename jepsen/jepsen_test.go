@@ -3,11 +3,14 @@ package jepsen
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cellmap/cellmap/jepsen/check"
+	"github.com/cellmap/cellmap/jepsen/history"
 	"github.com/cellmap/cellmap/jepsen/netns"
 )
 
@@ -142,9 +145,33 @@ func TestHarnessCatchesUnsafeReads(t *testing.T) {
 	if res.Verdict != check.Fail || res.ExitCode != ExitFail {
 		t.Fatalf("got %s (exit %d), want FAIL:\n%s", res.Verdict, res.ExitCode, res.Summary)
 	}
+	var illegal []string
 	for _, c := range res.Report.Checkers {
 		if c.Name == "linearizable" && c.Valid {
 			t.Fatalf("the linearizability checker passed the unsafe build:\n%s", res.Summary)
+		}
+		if d, ok := c.Details.(check.LinearDetails); ok {
+			illegal = d.Illegal
+		}
+	}
+	// The failure does not rest on the random load: the key of every stale-read probe is
+	// among the keys found not linearizable.
+	events, err := history.Load(filepath.Join(res.Dir, HistoryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probes := map[string]bool{}
+	for _, e := range events {
+		if e.Kind == history.KindInvoke && e.Workload == "register" && strings.HasPrefix(e.Value, "probe-") {
+			probes[e.Key] = true
+		}
+	}
+	if len(probes) == 0 {
+		t.Fatalf("no stale-read probe in the run:\n%s", res.Summary)
+	}
+	for key := range probes {
+		if !slices.Contains(illegal, key) {
+			t.Fatalf("probe key %s not found illegal (illegal keys: %v)", key, illegal)
 		}
 	}
 	for _, f := range []string{HistoryFile, ResultsFile, PlotFile, HTMLFile, SummaryFile, NodesDir} {
