@@ -3,42 +3,55 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 RUN_DIR ?= data
+# The chaos harness is a Go module of its own (jepsen/, as bench/etcd is): porcupine stays out
+# of the service's go.mod. Its tests and commands are run from there, its programs from here.
+JEPSEN  := jepsen
+# staticcheck, pinned; `go run` fetches it through the module proxy on a clean machine.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test lint bench clean jepsen bench-tools bench-compare bench-scale bench-list bench-profile bench-write-profile bench-etcd bench-etcd-test
+.PHONY: all build run test lint bench clean jepsen jepsen-tool bench-tools bench-compare bench-scale bench-list bench-profile bench-write-profile bench-etcd bench-etcd-test
 
 all: build
 
-## build: compile every command into ./bin
+## build: compile every command (the chaos harness's cellmap-jepsen too) into ./bin
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) -C $(JEPSEN) build -o $(CURDIR)/$(BIN)/ ./cmd/...
 
 ## run: a working single-node cellmap on 127.0.0.1 with its data under ./data
 run: build
 	$(BIN)/cellmapd --dev --data-dir $(RUN_DIR)
 
-## test: the whole test suite (race detector on), then the CI-sized chaos run, as CI runs it.
-## The chaos parts need root and network namespaces; without them they say so in one line
-## (with CELLMAP_JEPSEN_REQUIRED=1, as in CI, that is a failure instead).
-test:
-	$(GO) vet $(PKGS)
+## test: lint, the whole test suite of both modules (race detector on), then the CI-sized
+## chaos run, as CI runs it. The chaos parts need root and network namespaces; without them
+## they say so in one line (with CELLMAP_JEPSEN_REQUIRED=1, as in CI, that is a failure instead).
+test: lint jepsen-tool
 	$(GO) test -race -count=1 -timeout 18m $(PKGS)
-	@if $(GO) run ./cmd/cellmap-jepsen probe >/dev/null 2>&1; then \
-		$(GO) run ./cmd/cellmap-jepsen run; \
+	$(GO) -C $(JEPSEN) test -race -count=1 -timeout 18m $(PKGS)
+	@if $(BIN)/cellmap-jepsen probe >/dev/null 2>&1; then \
+		$(BIN)/cellmap-jepsen run; \
 	elif [ "$$CELLMAP_JEPSEN_REQUIRED" = 1 ]; then \
-		$(GO) run ./cmd/cellmap-jepsen probe; exit 1; \
+		$(BIN)/cellmap-jepsen probe; exit 1; \
 	else \
-		echo "jepsen: chaos harness SKIPPED: $$($(GO) run ./cmd/cellmap-jepsen probe 2>&1 | sed 's/^cellmap-jepsen: //')"; \
+		echo "jepsen: chaos harness SKIPPED: $$($(BIN)/cellmap-jepsen probe 2>&1 | sed 's/^cellmap-jepsen: //')"; \
 	fi
 
 ## jepsen: the CI-sized chaos run (3 nodes, 3 episodes of 60 s, mixed faults; needs root)
-jepsen:
-	$(GO) run ./cmd/cellmap-jepsen run $(JEPSEN_FLAGS)
+jepsen: jepsen-tool
+	$(BIN)/cellmap-jepsen run $(JEPSEN_FLAGS)
 
-## lint: gofmt check and go vet
+## jepsen-tool: build the chaos harness's command into ./bin
+jepsen-tool:
+	$(GO) -C $(JEPSEN) build -o $(CURDIR)/$(BIN)/cellmap-jepsen ./cmd/cellmap-jepsen
+
+## lint: gofmt check, go vet and staticcheck (pinned) over both modules
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) -C $(JEPSEN) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
+	$(GO) -C $(JEPSEN) run $(STATICCHECK) $(PKGS)
 
 ## bench: Go micro-benchmarks of the hot paths
 bench:

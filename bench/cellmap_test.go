@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cellmap/cellmap/internal/testcluster"
-	"github.com/cellmap/cellmap/internal/testkit"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 // TestCellmapWorkloads runs every workload for a small count against an in-process node.

@@ -8,25 +8,23 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
+	"github.com/cellmap/cellmap/internal/poll"
+	iproc "github.com/cellmap/cellmap/internal/proc"
 )
 
 // ErrNotReady is returned when a cluster does not become ready in time.
 var ErrNotReady = errors.New("bench: cluster not ready")
 
-// proc is a child process in its own process group, killed if this process dies.
+// proc is a cellmapd child process (see internal/proc) with its log file.
 type proc struct {
-	cmd  *exec.Cmd
-	log  *os.File
-	done chan struct{}
+	*iproc.Process
 }
 
 func startProc(bin string, args []string, logPath string) (*proc, error) {
@@ -34,52 +32,30 @@ func startProc(bin string, args []string, logPath string) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	p, err := iproc.Start(iproc.Spec{Argv: append([]string{bin}, args...), Out: lf})
+	if err != nil {
 		lf.Close()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, err
 	}
-	p := &proc{cmd: cmd, log: lf, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); lf.Close(); close(p.done) }()
-	return p, nil
+	go func() {
+		<-p.Done()
+		lf.Close()
+	}()
+	return &proc{p}, nil
 }
 
-func (p *proc) pid() int { return p.cmd.Process.Pid }
-
-// kill sends SIGKILL to the process group and waits for the exit.
-func (p *proc) kill() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
-	<-p.done
-}
+// kill is a crash: SIGKILL to the process group, then a (bounded) wait for the exit.
+func (p *proc) kill() { _ = p.Kill() }
 
 // stop sends SIGTERM and waits up to timeout before killing.
-func (p *proc) stop(timeout time.Duration) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		p.kill()
-	}
-}
+func (p *proc) stop(timeout time.Duration) { _ = p.Stop(timeout) }
 
 // memory is a process's resident memory from /proc/PID/status: the total (VmRSS), its
 // anonymous part (heap, stacks) and its file-backed part (mostly the mmap of fsm.db).
 type memory struct{ rss, anon, file int64 }
 
 func (p *proc) memory() (memory, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.pid()))
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	if err != nil {
 		return memory{}, err
 	}
@@ -98,7 +74,7 @@ func (p *proc) memory() (memory, error) {
 		}
 	}
 	if m.rss == 0 {
-		return m, fmt.Errorf("no VmRSS for pid %d", p.pid())
+		return m, fmt.Errorf("no VmRSS for pid %d", p.Pid())
 	}
 	return m, sc.Err()
 }
@@ -166,7 +142,7 @@ func (lc *localCluster) boot(ctx context.Context) error {
 	if err := lc.start(first, "--bootstrap"); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, 60*time.Second, func(c context.Context) bool { return first.c.Ready(c) == nil }); err != nil {
+	if err := poll.Until(ctx, 60*time.Second, func(c context.Context) bool { return first.c.Ready(c) == nil }); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrNotReady, first.id, err)
 	}
 	for _, nd := range lc.nodes[1:] {
@@ -215,7 +191,7 @@ func status(ctx context.Context, nd *localNode) (*api.ClusterStatus, error) {
 func WaitCluster(ctx context.Context, endpoints []string, voters int, timeout time.Duration) error {
 	for _, e := range endpoints {
 		c := client.New(e, nil)
-		err := waitFor(ctx, timeout, func(ctx context.Context) bool {
+		err := poll.Until(ctx, timeout, func(ctx context.Context) bool {
 			st, err := c.ClusterStatus(ctx)
 			if err != nil || st.LeaderHTTPAddr == "" || len(st.Servers) < voters {
 				return false
@@ -228,25 +204,6 @@ func WaitCluster(ctx context.Context, endpoints []string, voters int, timeout ti
 		}
 	}
 	return nil
-}
-
-// waitFor polls cond every 10 ms (each call bounded by 1 s) until it holds or timeout passes.
-func waitFor(ctx context.Context, timeout time.Duration, cond func(context.Context) bool) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		c, cc := context.WithTimeout(ctx, time.Second)
-		ok := cond(c)
-		cc()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
 }
 
 // dirSize is the total size of the regular files under path (0 if it does not exist).

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/client"
+	"github.com/cellmap/cellmap/internal/poll"
 )
 
 // ScaleConfig is the scale run: a local cellmapd cluster loaded with Mappings mappings.
@@ -231,7 +232,7 @@ func (s *scaleRun) restart(ctx context.Context, leader bool) error {
 		return err
 	}
 	key := Key(rand.IntN(s.cfg.Mappings))
-	err := waitFor(ctx, 2*time.Minute, func(c context.Context) bool {
+	err := poll.Until(ctx, 2*time.Minute, func(c context.Context) bool {
 		if r.HTTPUpSec == 0 {
 			if _, err := nd.c.Do(c, http.MethodGet, "/healthz", nil, nil, nil); err == nil {
 				r.HTTPUpSec = time.Since(t0).Seconds()
@@ -289,7 +290,7 @@ func (s *scaleRun) waitApplied(ctx context.Context, nodes []*localNode, timeout 
 	if nodes == nil {
 		nodes = s.lc.nodes
 	}
-	return waitFor(ctx, timeout, func(c context.Context) bool {
+	return poll.Until(ctx, timeout, func(c context.Context) bool {
 		l := s.lc.leader(c)
 		if l == nil {
 			return false

@@ -10,7 +10,8 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/client"
-	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 const (
@@ -45,7 +46,7 @@ func createAndWait(t *testing.T, c *client.Client, name, project, flavor string)
 		t.Fatalf("create %s: got status %s, want BUILD", name, s.Status)
 	}
 	var got *api.Server
-	testcluster.WaitFor(t, name+" scheduled", 30*time.Second, func() bool {
+	testkit.WaitFor(t, name+" scheduled", 30*time.Second, func() bool {
 		got, err = c.Server(ctxT(t), s.ID)
 		return err == nil && got.Status != api.StatusBuild
 	})
@@ -90,7 +91,7 @@ func TestDownCell(t *testing.T) {
 	live2 := byCell[cell2][1:]
 
 	c2.Stop()
-	testcluster.WaitFor(t, "cell2 down", 15*time.Second, func() bool { return !dp.Registry.Up(cell2) })
+	testkit.WaitFor(t, "cell2 down", 15*time.Second, func() bool { return !dp.Registry.Up(cell2) })
 	if h := dp.Registry.CellHealth(cell2); h.Status != "down" {
 		t.Fatalf("cell2 health: got %+v, want down", h)
 	}
@@ -139,7 +140,7 @@ func TestDownCell(t *testing.T) {
 
 	// The cell comes back: full records again.
 	testcluster.StartConductor(t, cell2, c2.Dir, dp.GossipAddr, hosts)
-	testcluster.WaitFor(t, "cell2 up", 15*time.Second, func() bool { return dp.Registry.Up(cell2) })
+	testkit.WaitFor(t, "cell2 up", 15*time.Second, func() bool { return dp.Registry.Up(cell2) })
 	back, err := c.Servers(ctxT(t), api.ServerQuery{AllTenants: true})
 	if err != nil || len(back.DownCells) != 0 {
 		t.Fatalf("listing after the cell returned: down %v (%v)", back.DownCells, err)
@@ -267,12 +268,12 @@ func TestDeleteWhileBuilding(t *testing.T) {
 		if err := c.DeleteServer(ctxT(t), s.ID); err != nil {
 			t.Fatalf("delete while building: %v", err)
 		}
-		testcluster.WaitFor(t, "server gone", 15*time.Second, func() bool {
+		testkit.WaitFor(t, "server gone", 15*time.Second, func() bool {
 			_, err := c.Server(ctxT(t), s.ID)
 			return client.IsNotFound(err)
 		})
 		stats := cellStats(t, cond.Addr)
-		testcluster.WaitFor(t, "no live instance in the cell", 15*time.Second, func() bool {
+		testkit.WaitFor(t, "no live instance in the cell", 15*time.Second, func() bool {
 			stats = cellStats(t, cond.Addr)
 			return stats.Instances == 0
 		})
@@ -390,7 +391,7 @@ func TestPeriodicDiscoveryRunsOnTheLeader(t *testing.T) {
 		api.ComputeHostCreate{Name: "late", VCPUs: 4, RAMMB: 4096, DiskGB: 10}, nil); err != nil {
 		t.Fatal(err)
 	}
-	testcluster.WaitFor(t, "the new host mapped by the leader", 15*time.Second, func() bool {
+	testkit.WaitFor(t, "the new host mapped by the leader", 15*time.Second, func() bool {
 		h, _ := dp.Client.Hosts(ctxT(t), cell1)
 		for _, m := range h {
 			if m.Host == "late" {

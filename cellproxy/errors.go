@@ -2,6 +2,7 @@ package cellproxy
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
@@ -61,3 +62,18 @@ type CellsError struct {
 
 func (e *CellsError) Error() string { return e.Err.Error() }
 func (e *CellsError) Unwrap() error { return e.Err }
+
+// refusal is a domain error whose message is nova-manage's own sentence (capitalised, as
+// operators know it), followed by the sentinel it matches.
+type refusal struct {
+	msg string
+	err error
+}
+
+func (e *refusal) Error() string { return e.msg + ": " + e.err.Error() }
+func (e *refusal) Unwrap() error { return e.err }
+
+// novaRefusal returns err with nova-manage's message for it.
+func novaRefusal(err error, format string, args ...any) error {
+	return &refusal{msg: fmt.Sprintf(format, args...), err: err}
+}

@@ -3,7 +3,6 @@ package cellproxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 
 	"github.com/cellmap/cellmap/api"
@@ -115,7 +114,7 @@ func (p *Proxy) BeforeDeleteCell(ctx context.Context, cellUUID string) (noLive b
 		return false, nil, err
 	}
 	if stats.Instances > 0 {
-		return false, nil, fmt.Errorf("There are existing instances mapped to cell with uuid %s: %w", cellUUID, ErrInstancesExist)
+		return false, nil, novaRefusal(ErrInstancesExist, "There are existing instances mapped to cell with uuid %s", cellUUID)
 	}
 	return true, hosts, nil
 }
@@ -137,7 +136,7 @@ func (p *Proxy) BeforeDeleteHost(ctx context.Context, cellUUID, host string) err
 		return err
 	}
 	if len(insts) > 0 {
-		return fmt.Errorf("There are instances on the host %s: %w", host, ErrInstancesExist)
+		return novaRefusal(ErrInstancesExist, "There are instances on the host %s", host)
 	}
 	return nil
 }

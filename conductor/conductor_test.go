@@ -12,7 +12,7 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/gossip/gossiptest"
-	"github.com/cellmap/cellmap/internal/testkit"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 func TestConductorJoinsPoolAndLeaves(t *testing.T) {
@@ -30,7 +30,7 @@ func TestConductorJoinsPoolAndLeaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := "conductor/" + testCell + "/t1"
-	waitFor(t, "the conductor seen alive by the seed", func() bool { _, ok := rec.Seen(name, true); return ok })
+	testkit.WaitFor(t, "the conductor seen alive by the seed", 15*time.Second, func() bool { _, ok := rec.Seen(name, true); return ok })
 	meta, _ := rec.Seen(name, true)
 	want := api.GossipMeta{Role: api.RoleConductor, CellUUID: testCell, HTTPAddr: strings.TrimPrefix(base, "http://")}
 	if meta != want {
@@ -47,7 +47,7 @@ func TestConductorJoinsPoolAndLeaves(t *testing.T) {
 	if err := c.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the conductor seen gone after its goodbye", func() bool { _, ok := rec.Seen(name, false); return ok })
+	testkit.WaitFor(t, "the conductor seen gone after its goodbye", 15*time.Second, func() bool { _, ok := rec.Seen(name, false); return ok })
 	if err := c.Shutdown(ctx); err != nil {
 		t.Fatalf("second shutdown: got %v, want nil", err)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
-	"github.com/cellmap/cellmap/internal/testkit"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -116,14 +116,6 @@ func mustHost(t testing.TB, db *DB, name string) api.ComputeHost {
 	}
 	t.Fatalf("host %s not found", name)
 	return api.ComputeHost{}
-}
-
-// freeUDPTCP finds a port free for both UDP and TCP on 127.0.0.1 (gossip binds both).
-
-// waitFor polls cond until it holds or a deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	testkit.WaitFor(t, what, 15*time.Second, cond)
 }
 
 // newTestConductor runs a conductor on real loopback sockets: HTTP served, gossip bound (not

@@ -20,7 +20,6 @@ func (e *encoder) byte1(v byte)     { e.b = append(e.b, v) }
 func (e *encoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
 func (e *encoder) varint(v int64)   { e.b = binary.AppendVarint(e.b, v) }
 func (e *encoder) str(s string)     { e.uvarint(uint64(len(s))); e.b = append(e.b, s...) }
-func (e *encoder) bytes(p []byte)   { e.uvarint(uint64(len(p))); e.b = append(e.b, p...) }
 func (e *encoder) boolean(v bool)   { e.byte1(boolByte(v)) }
 func (e *encoder) timestamp(t time.Time) {
 	if t.IsZero() {
@@ -115,8 +114,6 @@ func (d *decoder) rawBytes() []byte {
 }
 
 func (d *decoder) str() string { return string(d.rawBytes()) }
-
-func (d *decoder) bytes() []byte { return append([]byte(nil), d.rawBytes()...) }
 
 func (d *decoder) boolean() bool {
 	switch d.byte1() {

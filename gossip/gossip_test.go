@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
-	"github.com/cellmap/cellmap/internal/testkit"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 type recorder struct {
@@ -32,11 +32,6 @@ func (r *recorder) is(name string, alive bool) bool {
 	return ok && a == alive
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	testkit.WaitFor(t, what, 10*time.Second, cond)
-}
-
 // pair starts a server member with rec as its handler and a conductor member (bcfg, joining
 // the server), and waits until the server sees the conductor alive. Both stop with the test.
 func pair(t *testing.T, rec *recorder, bcfg *Config) (a, b *Gossip) {
@@ -57,7 +52,7 @@ func pair(t *testing.T, rec *recorder, bcfg *Config) (a, b *Gossip) {
 	if err := b.Join(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "conductor seen alive", func() bool { return rec.is(bcfg.Name, true) })
+	testkit.WaitFor(t, "conductor seen alive", 10*time.Second, func() bool { return rec.is(bcfg.Name, true) })
 	return a, b
 }
 
@@ -76,7 +71,7 @@ func TestJoinMetaAndFailure(t *testing.T) {
 		t.Fatalf("meta: got %+v, want %+v", got, want)
 	}
 	b.Shutdown() // no goodbye: the pool must detect the failure
-	waitFor(t, "conductor seen dead", func() bool { return rec.is("conductor/c1/x", false) })
+	testkit.WaitFor(t, "conductor seen dead", 10*time.Second, func() bool { return rec.is("conductor/c1/x", false) })
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -106,7 +101,7 @@ func TestReconnectAfterFailure(t *testing.T) {
 	bcfg := &Config{Name: "conductor/c1/x", BindAddr: testkit.FreeUDPTCPAddr(t), Profile: "test"}
 	_, b := pair(t, rec, bcfg)
 	b.Shutdown()
-	waitFor(t, "conductor seen dead", func() bool { return rec.is("conductor/c1/x", false) })
+	testkit.WaitFor(t, "conductor seen dead", 10*time.Second, func() bool { return rec.is("conductor/c1/x", false) })
 
 	bcfg.Join = nil // it contacts nobody: only the server's reconnect loop can bring it back
 	b2, err := New(bcfg)
@@ -114,8 +109,8 @@ func TestReconnectAfterFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b2.Shutdown()
-	waitFor(t, "conductor seen alive again", func() bool { return rec.is("conductor/c1/x", true) })
-	waitFor(t, "the conductor sees the server", func() bool { return b2.ml.NumMembers() == 2 })
+	testkit.WaitFor(t, "conductor seen alive again", 10*time.Second, func() bool { return rec.is("conductor/c1/x", true) })
+	testkit.WaitFor(t, "the conductor sees the server", 10*time.Second, func() bool { return b2.ml.NumMembers() == 2 })
 }
 
 func TestFailuresForget(t *testing.T) {

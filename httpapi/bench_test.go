@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
 )
 
 // BenchmarkLookup measures the instance-mapping lookup handler (stale and linearizable) on a

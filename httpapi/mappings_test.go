@@ -7,7 +7,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/httpapi"
-	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
 	"github.com/cellmap/cellmap/transport"
 )
 

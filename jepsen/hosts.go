@@ -72,7 +72,7 @@ func (h *hosts) Binary(ctx context.Context, program string) (string, error) {
 	if h.binDir == "" {
 		return "", errors.New("jepsen: no build directory")
 	}
-	p, err := cluster.BuildCommand(ctx, h.binDir, "", program)
+	p, err := cluster.BuildCommand(ctx, h.binDir, program)
 	if err != nil {
 		return "", err
 	}

@@ -3,11 +3,14 @@ package jepsen
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cellmap/cellmap/jepsen/check"
+	"github.com/cellmap/cellmap/jepsen/history"
 	"github.com/cellmap/cellmap/jepsen/netns"
 )
 
@@ -109,8 +112,15 @@ func TestHarnessCellsPassesNormalBuild(t *testing.T) {
 	if cells == nil {
 		t.Fatalf("no cells checker in the report:\n%s", res.Summary)
 	}
-	if len(cells.Windows) == 0 || cells.Windows[0].Down < 0 || cells.Windows[0].Listings == 0 || cells.Windows[0].Refused == 0 {
-		t.Fatalf("the conductor cut was not exercised: %+v", cells.Windows)
+	// The cut itself lists and deletes known servers of the cut cell inside its window, so
+	// every window that opened holds judged listings and deletes refused with cell_down.
+	if len(cells.Windows) == 0 {
+		t.Fatalf("no conductor cut:\n%s", res.Summary)
+	}
+	for _, w := range cells.Windows {
+		if w.Down < 0 || w.Listings == 0 || w.Refused == 0 {
+			t.Fatalf("the conductor cut was not exercised: %+v", cells.Windows)
+		}
 	}
 	if cells.Creates.OK < 20 || cells.Deletes.OK < 10 || cells.FinalListings != 1 {
 		t.Fatalf("too little cells load: %+v", cells)
@@ -123,7 +133,9 @@ func TestHarnessCellsPassesNormalBuild(t *testing.T) {
 
 // TestHarnessCatchesUnsafeReads is the harness's proof that it can fail: the server built
 // with reads that skip the leadership check, under leader isolation and leader pauses, must
-// be found not linearizable.
+// be found not linearizable. Every isolation reads through the cut-off leader after a write
+// through the new one (the register workload's stale-read probe), so the stale read does not
+// depend on where the random load falls.
 func TestHarnessCatchesUnsafeReads(t *testing.T) {
 	requireNetns(t)
 	cfg := shortRun(t, 11, 25*time.Second)
@@ -133,9 +145,33 @@ func TestHarnessCatchesUnsafeReads(t *testing.T) {
 	if res.Verdict != check.Fail || res.ExitCode != ExitFail {
 		t.Fatalf("got %s (exit %d), want FAIL:\n%s", res.Verdict, res.ExitCode, res.Summary)
 	}
+	var illegal []string
 	for _, c := range res.Report.Checkers {
 		if c.Name == "linearizable" && c.Valid {
 			t.Fatalf("the linearizability checker passed the unsafe build:\n%s", res.Summary)
+		}
+		if d, ok := c.Details.(check.LinearDetails); ok {
+			illegal = d.Illegal
+		}
+	}
+	// The failure does not rest on the random load: the key of every stale-read probe is
+	// among the keys found not linearizable.
+	events, err := history.Load(filepath.Join(res.Dir, HistoryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probes := map[string]bool{}
+	for _, e := range events {
+		if e.Kind == history.KindInvoke && e.Workload == "register" && strings.HasPrefix(e.Value, "probe-") {
+			probes[e.Key] = true
+		}
+	}
+	if len(probes) == 0 {
+		t.Fatalf("no stale-read probe in the run:\n%s", res.Summary)
+	}
+	for key := range probes {
+		if !slices.Contains(illegal, key) {
+			t.Fatalf("probe key %s not found illegal (illegal keys: %v)", key, illegal)
 		}
 	}
 	for _, f := range []string{HistoryFile, ResultsFile, PlotFile, HTMLFile, SummaryFile, NodesDir} {

@@ -191,7 +191,7 @@ func (r *runner) setup(ctx context.Context) error {
 			return err
 		}
 		r.logf("building cellmapd (unsafe reads: %v)", r.cfg.UnsafeReads)
-		if bin, err = cluster.Build(ctx, tmp, "", r.cfg.UnsafeReads); err != nil {
+		if bin, err = cluster.Build(ctx, tmp, r.cfg.UnsafeReads); err != nil {
 			os.RemoveAll(tmp)
 			return err
 		}

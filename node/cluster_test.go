@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/fsm"
-	"github.com/cellmap/cellmap/internal/testkit"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -77,7 +77,7 @@ func (tn *testNode) stop() {
 	tn.Shutdown(ctx)
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// newCluster starts size nodes: n1 bootstraps, the others join it.
 func newCluster(t *testing.T, size int) []*testNode {
 	t.Helper()
 	nodes := []*testNode{startNode(t, "n1", t.TempDir(), freeAddr(t), true)}

@@ -14,12 +14,13 @@ import (
 // wait for it) and start the leader duties; on losing it, stop them.
 func (n *Node) leaderLoop() {
 	defer n.wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
+	cancel := context.CancelFunc(func() {})
 	for {
 		select {
 		case isLeader := <-n.notifyCh:
 			cancel()
 			n.ready.Broadcast()
+			var ctx context.Context
 			ctx, cancel = context.WithCancel(context.Background())
 			if isLeader {
 				go n.establishLeadership(ctx)

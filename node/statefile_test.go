@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cellmap/cellmap/internal/testkit"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 // singleNode starts a bootstrapped one-node cluster in dir (no HTTP listener: it needs none)

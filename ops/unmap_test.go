@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/fsm"
-	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
 	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/ops"
 )

@@ -12,7 +12,7 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/gossip/gossiptest"
-	"github.com/cellmap/cellmap/internal/testkit"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -121,11 +121,6 @@ func TestRunExitCodes(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	testkit.WaitFor(t, what, 15*time.Second, cond)
-}
-
 // TestServe runs the command's serve loop against a gossip seed: the conductor joins with its
 // bound HTTP address, answers there, and leaves the pool when its context ends.
 func TestServe(t *testing.T) {
@@ -152,7 +147,7 @@ func TestServe(t *testing.T) {
 	go func() { done <- serve(ctx, cfg) }()
 
 	name := "conductor/" + cell + "/c1"
-	waitFor(t, "the conductor joining the pool", func() bool { _, ok := rec.Seen(name, true); return ok })
+	testkit.WaitFor(t, "the conductor joining the pool", 15*time.Second, func() bool { _, ok := rec.Seen(name, true); return ok })
 	meta, _ := rec.Seen(name, true)
 	if meta.Role != api.RoleConductor || meta.CellUUID != cell || strings.HasSuffix(meta.HTTPAddr, ":0") {
 		t.Fatalf("got meta %+v, want a conductor of %s with its bound HTTP address", meta, cell)
@@ -174,5 +169,5 @@ func TestServe(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not return after its context ended")
 	}
-	waitFor(t, "the conductor leaving the pool", func() bool { _, ok := rec.Seen(name, false); return ok })
+	testkit.WaitFor(t, "the conductor leaving the pool", 15*time.Second, func() bool { _, ok := rec.Seen(name, false); return ok })
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/cellmap/cellmap/bench"
-	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
 )
 
 func TestUsageErrors(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/client"
-	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
 )
 
 // result is what one cellmapctl run produced.

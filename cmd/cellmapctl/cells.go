@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/cellmap/cellmap/api"
@@ -28,7 +27,7 @@ const (
 )
 
 // cellMappingNotFound is the uncaught CellMappingNotFound of discover_hosts and map_instances.
-func cellMappingNotFound(uuid string) error { return fmt.Errorf(msgCellNoMapping, uuid) }
+func cellMappingNotFound(uuid string) error { return messagef(msgCellNoMapping, uuid) }
 
 // isCellNotFound reports whether err is the server's answer for an unknown cell.
 func isCellNotFound(err error) bool {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/api/validate"
-	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
 )
 
 func TestMapCell0(t *testing.T) {

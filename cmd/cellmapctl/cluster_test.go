@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
-	"github.com/cellmap/cellmap/internal/testcluster"
-	"github.com/cellmap/cellmap/internal/testkit"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/cellmap/cellmap/node"
 )
 

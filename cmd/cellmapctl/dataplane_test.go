@@ -11,7 +11,8 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
-	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 // Cell uuids of the data plane tests (each test has its own data plane).
@@ -73,7 +74,7 @@ func (p *plane) addCell(name, cell, hosts string) *testcluster.Conductor {
 func (p *plane) startConductor(cell, hosts string) *testcluster.Conductor {
 	p.tb.Helper()
 	c := testcluster.StartConductor(p.tb, cell, "", p.GossipAddr, hosts)
-	testcluster.WaitFor(p.tb, "cell "+cell+" up", waitTimeout, func() bool { return p.Registry.Up(cell) })
+	testkit.WaitFor(p.tb, "cell "+cell+" up", waitTimeout, func() bool { return p.Registry.Up(cell) })
 	return c
 }
 
@@ -81,7 +82,7 @@ func (p *plane) startConductor(cell, hosts string) *testcluster.Conductor {
 func (p *plane) stopCell(t *testing.T, c *testcluster.Conductor) {
 	t.Helper()
 	c.Stop()
-	testcluster.WaitFor(t, "cell "+c.CellUUID+" down", waitTimeout, func() bool { return !p.Registry.Up(c.CellUUID) })
+	testkit.WaitFor(t, "cell "+c.CellUUID+" down", waitTimeout, func() bool { return !p.Registry.Up(c.CellUUID) })
 }
 
 // conductorDo calls a cell conductor's own HTTP API (api/conductor.go).

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/cellmap/cellmap/api"
-	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
 )
 
 // hostsOf lists the hosts mapped to cell, sorted.

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/cellmap/cellmap/api"
-	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
 )
 
 func TestFlavors(t *testing.T) {

@@ -191,7 +191,7 @@ func (o *discoverHostsOptions) run(ctx context.Context, e *env, _ []string) int 
 	r.result = res
 	if len(res.FailedCells) > 0 {
 		// Nova stops at the first cell it cannot reach; the server maps the others' hosts.
-		return r.failDone(fmt.Errorf(msgCellsDown, strings.Join(res.FailedCells, ", ")))
+		return r.failDone(messagef(msgCellsDown, strings.Join(res.FailedCells, ", ")))
 	}
 	if o.strict && len(res.Mapped) == 0 {
 		return r.done(exitDiscoverNothingNew)

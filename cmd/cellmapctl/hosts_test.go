@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/cellmap/cellmap/api"
-	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
 )
 
 func TestListHosts(t *testing.T) {

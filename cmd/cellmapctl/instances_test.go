@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
-	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
 )
 
 func TestVerifyInstance(t *testing.T) {

@@ -24,9 +24,6 @@ const (
 	waitPollInterval   = 250 * time.Millisecond
 )
 
-// serverExits is the exit code help of the server commands.
-const serverExits = "  0 done\n  1 not found, or invalid input\n  3 refused because a cell is down\n"
-
 // serverFailure says what went wrong with server id ("" when there is none); ok is false for
 // an unexpected error (the caller then exits 255).
 func serverFailure(r *report, id string, err error) (code int, ok bool) {

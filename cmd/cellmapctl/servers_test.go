@@ -7,7 +7,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/api/validate"
-	"github.com/cellmap/cellmap/internal/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 func TestServers(t *testing.T) {
@@ -45,7 +45,7 @@ func TestServers(t *testing.T) {
 	if r.code != exitOK || vm2.Status != api.StatusBuild || vm2.AvailabilityZone != "nova" || !validate.IsUUID(vm2.ID) {
 		t.Fatalf("create without --wait: exit %d %+v", r.code, vm2)
 	}
-	testcluster.WaitFor(t, "vm2 active", waitTimeout, func() bool {
+	testkit.WaitFor(t, "vm2 active", waitTimeout, func() bool {
 		s, err := n.Client.Server(ctxT(t), vm2.ID)
 		return err == nil && s.Status == api.StatusActive
 	})

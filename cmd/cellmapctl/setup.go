@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/cellmap/cellmap/api"
@@ -80,7 +79,7 @@ func (o *simpleCellSetupOptions) run(ctx context.Context, e *env, _ []string) in
 		return r.fail(err)
 	}
 	if failed := res.Discovered.FailedCells; len(failed) > 0 {
-		return r.failDone(fmt.Errorf(msgCellsDown, strings.Join(failed, ", ")))
+		return r.failDone(messagef(msgCellsDown, strings.Join(failed, ", ")))
 	}
 	checked := 0
 	for _, c := range res.Discovered.Cells {

@@ -103,10 +103,10 @@ func (t *table) pad(s string, width int) string {
 	if excess <= 0 {
 		return s
 	}
-	if t.align == alignLeft {
-		return s + strings.Repeat(" ", excess)
+	if t.align == alignCenter {
+		return center(s, excess)
 	}
-	return center(s, excess)
+	return s + strings.Repeat(" ", excess)
 }
 
 // center splits excess spaces around s like Python's str.center (and PrettyTable): with an

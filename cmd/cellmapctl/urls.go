@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,7 +11,7 @@ import (
 
 // checkTransportURL is what nova-manage checks of a transport URL: oslo.messaging's
 // TransportURL.parse of the URL expanded with the base. It needs a scheme, and every host of
-// the netloc that names a port needs an integer one. The error texts are Python's.
+// the netloc that names a port needs an integer one. The errors are Python's texts (messages).
 //
 // Unlike Nova, a port that is still a template variable ("{port}", when the caller has no
 // base to fill it) is accepted: whoever uses the URL expands it with their own base, and the
@@ -21,7 +20,7 @@ func checkTransportURL(raw, base string) error {
 	u := cellurl.Expand(raw, base)
 	_, rest, ok := splitScheme(u)
 	if !ok {
-		return fmt.Errorf("No scheme specified in \"%s\"", u)
+		return messagef("No scheme specified in \"%s\"", u)
 	}
 	if !strings.HasPrefix(rest, "//") {
 		return nil
@@ -38,7 +37,7 @@ func checkTransportURL(raw, base string) error {
 		}
 		if port != "" && !cellurl.IsTemplate(port) {
 			if _, err := strconv.Atoi(strings.TrimSpace(port)); err != nil {
-				return fmt.Errorf("invalid literal for int() with base 10: '%s'", port)
+				return messagef("invalid literal for int() with base 10: '%s'", port)
 			}
 		}
 	}
@@ -50,7 +49,7 @@ func portOf(hostname string) (string, error) {
 	if strings.HasPrefix(hostname, "[") {
 		end := strings.IndexByte(hostname, ']')
 		if end < 0 {
-			return "", errors.New("Invalid IPv6 URL")
+			return "", message("Invalid IPv6 URL")
 		}
 		_, port, _ := strings.Cut(hostname[end:], ":")
 		return port, nil

@@ -9,8 +9,8 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
-	"github.com/cellmap/cellmap/internal/testcluster"
-	"github.com/cellmap/cellmap/internal/testkit"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 // proc is one cellmapd process of a test cluster.
@@ -37,7 +37,7 @@ func ctx(t *testing.T, d time.Duration) context.Context {
 func leaderOf(t *testing.T, procs []*proc) *proc {
 	t.Helper()
 	var leader *proc
-	testcluster.WaitFor(t, "one leader", 30*time.Second, func() bool {
+	testkit.WaitFor(t, "one leader", 30*time.Second, func() bool {
 		for _, pr := range procs {
 			if pr == nil || pr.p.Exited() {
 				continue
@@ -76,7 +76,7 @@ func TestThreeNodeCluster(t *testing.T) {
 	for _, pr := range procs[1:] {
 		startProc(t, pr, "--join", procs[0].http)
 	}
-	testcluster.WaitFor(t, "three voters", 30*time.Second, func() bool {
+	testkit.WaitFor(t, "three voters", 30*time.Second, func() bool {
 		st, err := procs[0].c.ClusterStatus(ctx(t, time.Second))
 		return err == nil && len(st.Servers) == 3
 	})
@@ -115,7 +115,7 @@ func TestThreeNodeCluster(t *testing.T) {
 
 	// Restart the killed node on its data dir, without --bootstrap or --join.
 	startProc(t, leader)
-	testcluster.WaitFor(t, "equal state checksums on all nodes", 60*time.Second, func() bool {
+	testkit.WaitFor(t, "equal state checksums on all nodes", 60*time.Second, func() bool {
 		var sums []string
 		for _, pr := range procs {
 			st, err := pr.c.ClusterStatus(ctx(t, time.Second))
@@ -155,12 +155,14 @@ func writeWhileKilling(t *testing.T, procs []*proc, leader *proc) []string {
 			}
 		}(w, pr.c)
 	}
-	testcluster.WaitFor(t, "some acknowledged writes", 30*time.Second, func() bool {
+	testkit.WaitFor(t, "some acknowledged writes", 30*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acked) >= 10
 	})
-	leader.p.Kill()
+	if err := leader.p.Kill(); err != nil {
+		t.Fatal(err)
+	}
 	wg.Wait()
 	return acked
 }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
-	"github.com/cellmap/cellmap/internal/testcluster"
-	"github.com/cellmap/cellmap/internal/testkit"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 // conductorProc is one cellconductor process.
@@ -39,7 +39,7 @@ func dataPlaneCluster(t *testing.T, size int) ([]*proc, []string, []*conductorPr
 		startProc(t, pr, "--join", procs[0].http, "--gossip-addr", gossips[i+1], "--gossip-join", gossips[0], "--gossip-profile", "test", "--list-timeout", "20s")
 	}
 	c := procs[0].c
-	testcluster.WaitFor(t, "all voters", 30*time.Second, func() bool {
+	testkit.WaitFor(t, "all voters", 30*time.Second, func() bool {
 		st, err := c.ClusterStatus(ctx(t, time.Second))
 		return err == nil && len(st.Servers) == size
 	})
@@ -60,7 +60,7 @@ func dataPlaneCluster(t *testing.T, size int) ([]*proc, []string, []*conductorPr
 		conds = append(conds, cp)
 	}
 	for _, pr := range procs { // health is each node's own gossip view
-		testcluster.WaitFor(t, pr.id+" sees both cells up", 30*time.Second, func() bool {
+		testkit.WaitFor(t, pr.id+" sees both cells up", 30*time.Second, func() bool {
 			return cellStatus(t, pr.c, conds[0].cell) == "up" && cellStatus(t, pr.c, conds[1].cell) == "up"
 		})
 	}
@@ -101,7 +101,7 @@ func dataPlaneScenario(t *testing.T, size int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		testcluster.WaitFor(t, "server scheduled", 30*time.Second, func() bool {
+		testkit.WaitFor(t, "server scheduled", 30*time.Second, func() bool {
 			got, err := c.Server(ctx(t, 5*time.Second), s.ID)
 			if err == nil && got.Status == api.StatusActive {
 				cellOf[s.ID] = got.CellUUID
@@ -120,9 +120,11 @@ func dataPlaneScenario(t *testing.T, size int) {
 		t.Fatalf("servers not spread over both cells: %v", cellOf)
 	}
 
-	conds[1].p.Kill()
+	if err := conds[1].p.Kill(); err != nil {
+		t.Fatal(err)
+	}
 	killed := time.Now()
-	testcluster.WaitFor(t, "cell2 reported down", 30*time.Second, func() bool { return cellStatus(t, c, down) == "down" })
+	testkit.WaitFor(t, "cell2 reported down", 30*time.Second, func() bool { return cellStatus(t, c, down) == "down" })
 	t.Logf("%d-node: cell down detected %v after kill -9 of its only conductor (gossip test profile)", size, time.Since(killed).Round(10*time.Millisecond))
 
 	start := time.Now()
@@ -151,7 +153,7 @@ func dataPlaneScenario(t *testing.T, size int) {
 	}
 
 	startConductor(t, conds[1], gossips[0])
-	testcluster.WaitFor(t, "cell2 up again", 30*time.Second, func() bool { return cellStatus(t, c, down) == "up" })
+	testkit.WaitFor(t, "cell2 up again", 30*time.Second, func() bool { return cellStatus(t, c, down) == "up" })
 	back, err := c.Servers(ctx(t, 30*time.Second), api.ServerQuery{AllTenants: true})
 	if err != nil || len(back.DownCells) != 0 || len(back.Servers) != len(cellOf) {
 		t.Fatalf("after the conductor returned: %d servers, down %v (%v)", len(back.Servers), back.DownCells, err)

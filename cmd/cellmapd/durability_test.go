@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/client"
-	"github.com/cellmap/cellmap/internal/testcluster"
-	"github.com/cellmap/cellmap/internal/testkit"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -35,7 +35,7 @@ func startThree(t *testing.T) []*proc {
 	for _, pr := range procs[1:] {
 		startProc(t, pr, "--join", procs[0].http)
 	}
-	testcluster.WaitFor(t, "three voters", 30*time.Second, func() bool {
+	testkit.WaitFor(t, "three voters", 30*time.Second, func() bool {
 		st, err := procs[0].c.ClusterStatus(ctx(t, time.Second))
 		return err == nil && len(st.Servers) == 3
 	})
@@ -106,7 +106,7 @@ func writeN(t *testing.T, procs []*proc, a *acks, n int) {
 	target := a.count() + n
 	lctx, cancel := context.WithCancel(context.Background())
 	wait := createLoad(lctx, procs, a, 4, n)
-	testcluster.WaitFor(t, fmt.Sprintf("%d acknowledged creates", target), 60*time.Second, func() bool { return a.count() >= target })
+	testkit.WaitFor(t, fmt.Sprintf("%d acknowledged creates", target), 60*time.Second, func() bool { return a.count() >= target })
 	cancel()
 	wait()
 }
@@ -115,7 +115,7 @@ func writeN(t *testing.T, procs []*proc, a *acks, n int) {
 func waitSameChecksum(t *testing.T, procs []*proc) string {
 	t.Helper()
 	var sum string
-	testcluster.WaitFor(t, "equal state checksums on all nodes", 60*time.Second, func() bool {
+	testkit.WaitFor(t, "equal state checksums on all nodes", 60*time.Second, func() bool {
 		var sums []string
 		for _, pr := range procs {
 			if pr.p.Exited() {
@@ -175,7 +175,7 @@ func TestKillAllNodesUnderCreateLoad(t *testing.T) {
 		target := a.count() + 100
 		lctx, cancel := context.WithCancel(context.Background())
 		wait := createLoad(lctx, procs, a, 6, 200)
-		testcluster.WaitFor(t, fmt.Sprintf("round %d: %d acknowledged creates", round, target), 60*time.Second,
+		testkit.WaitFor(t, fmt.Sprintf("round %d: %d acknowledged creates", round, target), 60*time.Second,
 			func() bool { return a.count() >= target })
 		// Writes are in flight: kill every node at once.
 		for _, pr := range procs {
@@ -285,7 +285,7 @@ func TestStartOnOldStateFile(t *testing.T) {
 		startProc(t, f)
 		writeN(t, procs, a, tc.after)
 		if tc.snap {
-			testcluster.WaitFor(t, f.id+" snapshot newer than the copy", 60*time.Second, func() bool {
+			testkit.WaitFor(t, f.id+" snapshot newer than the copy", 60*time.Second, func() bool {
 				return newestSnapshot(f) > copied+100
 			})
 		}

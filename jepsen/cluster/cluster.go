@@ -17,6 +17,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
+	"github.com/cellmap/cellmap/internal/proc"
 	"github.com/cellmap/cellmap/jepsen/netns"
 )
 
@@ -30,6 +31,8 @@ var (
 	ErrNotConverged = errors.New("cluster: not converged")
 	// ErrDiverged: two nodes hold different state at the same applied index.
 	ErrDiverged = errors.New("cluster: replicas diverged")
+	// ErrNotRunning: the node has no live process.
+	ErrNotRunning = errors.New("cluster: node not running")
 )
 
 // Config configures a [Cluster].
@@ -90,7 +93,7 @@ type Node struct {
 	Client *client.Client
 
 	mu      sync.Mutex
-	proc    *process
+	proc    *proc.Process
 	starts  int
 	paused  bool
 	logFile *os.File
@@ -223,7 +226,7 @@ func (c *Cluster) Start(id string) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.proc != nil && !n.proc.exited() {
+	if n.proc != nil && !n.proc.Exited() {
 		return nil
 	}
 	if n.logFile == nil {
@@ -238,7 +241,7 @@ func (c *Cluster) Start(id string) error {
 	}
 	argv := c.argv(n, n.starts == 0)
 	fmt.Fprintf(n.logFile, "=== cellmap-jepsen: start #%d at %s: %v\n", n.starts+1, time.Now().Format(time.RFC3339Nano), argv)
-	p, err := startProcess(argv, c.env(), n.logFile)
+	p, err := proc.Start(proc.Spec{Argv: argv, Env: c.env(), Out: n.logFile})
 	if err != nil {
 		return err
 	}
@@ -259,7 +262,7 @@ func (c *Cluster) Kill(id string) error {
 		return nil
 	}
 	n.paused = false
-	return n.proc.kill()
+	return n.proc.Kill()
 }
 
 // Pause SIGSTOPs node id.
@@ -278,7 +281,9 @@ func (c *Cluster) signal(id string, sig syscall.Signal, paused bool) error {
 	if n.proc == nil {
 		return ErrNotRunning
 	}
-	if err := n.proc.signal(sig); err != nil {
+	if err := n.proc.Signal(sig); errors.Is(err, proc.ErrExited) {
+		return ErrNotRunning
+	} else if err != nil {
 		return err
 	}
 	n.paused = paused
@@ -293,7 +298,7 @@ func (c *Cluster) Running(id string) bool {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.proc != nil && !n.proc.exited()
+	return n.proc != nil && !n.proc.Exited()
 }
 
 // Paused reports whether node id was paused and not resumed.
@@ -304,7 +309,7 @@ func (c *Cluster) Paused(id string) bool {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.paused && n.proc != nil && !n.proc.exited()
+	return n.paused && n.proc != nil && !n.proc.Exited()
 }
 
 // Shutdown stops every node and every extra process (SIGTERM, then SIGKILL after grace) and
@@ -324,7 +329,7 @@ func (c *Cluster) Shutdown(grace time.Duration) error {
 			n.mu.Lock()
 			defer n.mu.Unlock()
 			if n.proc != nil {
-				errs[i] = n.proc.stop(grace)
+				errs[i] = n.proc.Stop(grace)
 			}
 			if n.logFile != nil {
 				n.logFile.Close()

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/cellmap/cellmap/internal/proc"
 )
 
 // ErrUnknownProc: no extra process has that name.
@@ -23,7 +25,7 @@ type Proc struct {
 	LogPath string
 
 	mu      sync.Mutex
-	proc    *process
+	proc    *proc.Process
 	starts  int
 	logFile *os.File
 }
@@ -48,7 +50,7 @@ func (c *Cluster) StartProc(name, ns string, argv []string) error {
 }
 
 func (c *Cluster) startProcLocked(p *Proc) error {
-	if p.proc != nil && !p.proc.exited() {
+	if p.proc != nil && !p.proc.Exited() {
 		return nil
 	}
 	if p.logFile == nil {
@@ -63,7 +65,7 @@ func (c *Cluster) startProcLocked(p *Proc) error {
 	}
 	argv := append([]string{"ip", "netns", "exec", p.NS}, p.Argv...)
 	fmt.Fprintf(p.logFile, "=== cellmap-jepsen: start #%d at %s: %v\n", p.starts+1, time.Now().Format(time.RFC3339Nano), argv)
-	pr, err := startProcess(argv, c.env(), p.logFile)
+	pr, err := proc.Start(proc.Spec{Argv: argv, Env: c.env(), Out: p.logFile})
 	if err != nil {
 		return err
 	}
@@ -92,7 +94,7 @@ func (c *Cluster) RestartProc(name string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.proc != nil {
-		if err := p.proc.kill(); err != nil {
+		if err := p.proc.Kill(); err != nil {
 			return err
 		}
 	}
@@ -108,7 +110,7 @@ func (c *Cluster) EnsureProc(name string) (bool, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.proc != nil && !p.proc.exited() {
+	if p.proc != nil && !p.proc.Exited() {
 		return false, nil
 	}
 	return true, c.startProcLocked(p)
@@ -122,7 +124,7 @@ func (c *Cluster) ProcRunning(name string) bool {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.proc != nil && !p.proc.exited()
+	return p.proc != nil && !p.proc.Exited()
 }
 
 // ProcNames lists the extra processes, sorted.
@@ -154,7 +156,7 @@ func (c *Cluster) stopProcs(grace time.Duration) error {
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			if p.proc != nil {
-				errs[i] = p.proc.stop(grace)
+				errs[i] = p.proc.Stop(grace)
 			}
 			if p.logFile != nil {
 				p.logFile.Close()

@@ -104,8 +104,14 @@ const GoalHoldMax = 30 * time.Second
 
 func (d *Driver) hold(ctx context.Context, f *Fault, planned time.Duration) string {
 	if f.Hold == nil {
-		wait(ctx, planned)
-		return ""
+		start, note := time.Now(), ""
+		if f.During != nil {
+			dctx, cancel := context.WithTimeout(ctx, GoalHoldMax)
+			note = f.During(dctx)
+			cancel()
+		}
+		wait(ctx, planned-time.Since(start))
+		return note
 	}
 	hctx, cancel := context.WithTimeout(ctx, max(planned, GoalHoldMax))
 	defer cancel()

@@ -66,6 +66,11 @@ type Fault struct {
 	// Hold, when set, replaces the plan's fixed hold: it returns when the fault reached its
 	// goal or ctx ended, with a note for the history.
 	Hold func(ctx context.Context) string
+	// During, when set (and Hold is not), runs at the start of the fixed hold, which lasts as
+	// planned or until During returns, whichever is later (During gets at most GoalHoldMax):
+	// deliberate operations inside the fault's window (e.g. a read through an isolated
+	// leader). It returns a note for the history.
+	During func(ctx context.Context) string
 	// Stop undoes the fault and says how that went.
 	Stop func(ctx context.Context) (string, error)
 }

@@ -254,3 +254,48 @@ func TestDriverStopsActiveFaultOnCancel(t *testing.T) {
 		t.Fatalf("calls: %v, want pause then resume", f.calls)
 	}
 }
+
+// During runs inside the fault's window: after the start, before the stop, and its note is
+// the stop's note.
+func TestDriverRunsDuringInsideTheHold(t *testing.T) {
+	rec := history.NewRecorder(nil)
+	var during []string
+	n := funcNemesis{name: "probe", start: func() *Fault {
+		return &Fault{Targets: []string{"n1"},
+			During: func(ctx context.Context) string {
+				if _, ok := ctx.Deadline(); !ok {
+					t.Error("During without a deadline")
+				}
+				during = append(during, "during")
+				return "probed"
+			},
+			Stop: func(context.Context) (string, error) { during = append(during, "stop"); return "healed", nil }}
+	}}
+	d := NewDriver(newFake(), rec)
+	d.Register(n)
+	d.Run(context.Background(), Plan{Steps: []Step{{Name: "probe", Hold: time.Millisecond, Seed: 1}}})
+	ws := history.Windows(rec.Events())
+	if strings.Join(during, ",") != "during,stop" || len(ws) != 1 {
+		t.Fatalf("calls %v, windows %+v", during, ws)
+	}
+	var stop history.Event
+	for _, e := range rec.Events() {
+		if e.Kind == history.KindNemesis && e.Phase == history.PhaseStop {
+			stop = e
+		}
+	}
+	if stop.Detail != "probed; healed" {
+		t.Fatalf("stop note %q, want the During note then the stop's", stop.Detail)
+	}
+}
+
+// funcNemesis is a nemesis whose fault start returns.
+type funcNemesis struct {
+	name  string
+	start func() *Fault
+}
+
+func (f funcNemesis) Name() string { return f.name }
+func (f funcNemesis) Start(context.Context, Env, *rand.Rand) (*Fault, error) {
+	return f.start(), nil
+}

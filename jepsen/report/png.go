@@ -22,7 +22,6 @@ const (
 )
 
 var (
-	white = color.RGBA{255, 255, 255, 255}
 	black = color.RGBA{0, 0, 0, 255}
 	grey  = color.RGBA{200, 200, 200, 255}
 	// opColors colour successful operations by kind; failures and unknown outcomes have

@@ -2,7 +2,6 @@ package workload
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -38,21 +37,41 @@ type CellSpec struct {
 	Name, UUID string
 	// Hosts is the conductor's --hosts (compute hosts with their capacity).
 	Hosts string
+	// Flavor fits this cell's hosts only, so a server created with it lands in this cell (the
+	// conductor cut creates servers with it when it knows too few of the cell to delete).
+	// They are created in the last project (FlavorBig's) when LastProject is set, else in the
+	// first.
+	Flavor      string
+	LastProject bool
 }
 
 // The flavors: every project but the last uses FlavorSmall, which fits both cells equally
-// (so its servers spread over both); the last uses FlavorBig, whose disk only cell2's hosts
-// have, so that project lives in cell2 alone and can still create servers while cell1 is cut.
+// (so its servers spread over both: both cells have as many vCPUs, which bound it); the last
+// uses FlavorBig, whose disk only cell2's hosts have, so that project lives in cell2 alone
+// and can still create servers while cell1 is cut. FlavorCell1 needs more RAM than cell2's
+// hosts have: it lands in cell1 only (the first project, whose servers are in both cells).
 const (
 	FlavorSmall = "jepsen-small"
 	FlavorBig   = "jepsen-big"
+	FlavorCell1 = "jepsen-cell1"
 )
+
+// flavors are the flavors Prepare creates.
+func flavors() []api.Flavor {
+	return []api.Flavor{
+		{ID: FlavorSmall, Name: FlavorSmall, VCPUs: 1, RAMMB: 64, DiskGB: 0},
+		{ID: FlavorBig, Name: FlavorBig, VCPUs: 1, RAMMB: 64, DiskGB: 500},
+		{ID: FlavorCell1, Name: FlavorCell1, VCPUs: 1, RAMMB: 20000000, DiskGB: 0},
+	}
+}
 
 // CellSpecs returns the two cells, with fixed uuids.
 func CellSpecs() []CellSpec {
 	return []CellSpec{
-		{Name: "cell1", UUID: "c0000001-0000-4000-8000-00000000ce11", Hosts: "c1h1:100000:10000000:100,c1h2:100000:10000000:100"},
-		{Name: "cell2", UUID: "c0000002-0000-4000-8000-00000000ce12", Hosts: "c2h1:100000:10000000:100000000,c2h2:100000:10000000:100000000"},
+		{Name: "cell1", UUID: "c0000001-0000-4000-8000-00000000ce11", Hosts: "c1h1:100000:1000000000:100,c1h2:100000:1000000000:100",
+			Flavor: FlavorCell1},
+		{Name: "cell2", UUID: "c0000002-0000-4000-8000-00000000ce12", Hosts: "c2h1:100000:10000000:100000000,c2h2:100000:10000000:100000000",
+			Flavor: FlavorBig, LastProject: true},
 	}
 }
 
@@ -111,9 +130,15 @@ type Cells struct {
 	mu   sync.Mutex
 	last []history.ListedServer // the latest successful listing
 	seen bool
-	// settled are the servers not to delete again: deleted, answered not_found, or deleted
-	// with an unknown outcome (never retried, so the server may stay or go; see the checker).
+	// settled are the servers no client is to delete (again): deleted, answered not_found,
+	// deleted with an unknown outcome (never retried, so the server may stay or go; see the
+	// checker), or being deleted by a client (a deleter, or a conductor cut that took them).
 	settled map[string]bool
+	// env is what the workload runs against now (set by Prepare, then by each Run): the
+	// conductor cut makes its own operations through it.
+	env *Env
+	// named numbers the servers the conductor cut creates.
+	named int
 }
 
 // NewCells returns the workload.
@@ -124,7 +149,7 @@ func (c *Cells) Name() string { return CellsName }
 
 // Nemeses implements NemesisProvider: the conductor cut.
 func (c *Cells) Nemeses() []nemesis.Nemesis {
-	return []nemesis.Nemesis{conductorCut{t: defaultCutTiming()}}
+	return []nemesis.Nemesis{conductorCut{t: defaultCutTiming(), w: c}}
 }
 
 // CellsProject is the i-th project (0-based) of the cells workload.
@@ -139,6 +164,7 @@ func (c *Cells) Prepare(ctx context.Context, env *Env) error {
 	if env.Hosts == nil {
 		return errors.New("workload: the cells workload needs hosts for its conductors")
 	}
+	c.setEnv(env)
 	bin, err := env.Hosts.Binary(ctx, "cellconductor") // a build has a bound of its own
 	if err != nil {
 		return err
@@ -169,10 +195,7 @@ func (c *Cells) Prepare(ctx context.Context, env *Env) error {
 			return err
 		}},
 		{"flavors", func(ctx context.Context, cl *client.Client) error {
-			for _, f := range []api.Flavor{
-				{ID: FlavorSmall, Name: FlavorSmall, VCPUs: 1, RAMMB: 64, DiskGB: 0},
-				{ID: FlavorBig, Name: FlavorBig, VCPUs: 1, RAMMB: 64, DiskGB: 500},
-			} {
+			for _, f := range flavors() {
 				if _, err := cl.CreateFlavor(ctx, f); err != nil && !exists(err) {
 					return err
 				}
@@ -308,6 +331,7 @@ func (c *Cells) Run(ctx context.Context, env *Env) error {
 	if err := c.cfg.Validate(); err != nil {
 		return err
 	}
+	c.setEnv(env)
 	var wg sync.WaitGroup
 	start := func(i int, fn func(ctx context.Context, env *Env, w int, rng *rand.Rand)) {
 		rng := rand.New(rand.NewPCG(env.Seed^0x63656c6c73, uint64(env.Episode)<<20|uint64(i)))
@@ -361,20 +385,8 @@ func (c *Cells) creator(ctx context.Context, env *Env, w int, rng *rand.Rand) {
 		if p == c.cfg.Projects-1 && c.cfg.Projects > 1 {
 			flavor = FlavorBig
 		}
-		node := env.Nodes[(w+n)%len(env.Nodes)]
 		name := fmt.Sprintf("jc-s%d-e%d-w%d-%d", env.Seed, env.Episode, w, n)
-		inv := env.Rec.Invoke(history.Event{Process: process, Workload: CellsName, F: FCreate, Key: CellsProject(p), Node: node, Value: name})
-		octx, cancel := context.WithTimeout(env.OpCtx, c.cfg.CreateTimeout)
-		s, err := env.Client(node).CreateServer(octx, api.ServerCreateSpec{Name: name, FlavorRef: flavor, ImageRef: "jepsen-image",
-			ProjectID: CellsProject(p), UserID: "jepsen"})
-		cancel()
-		kind, code := ClassifyCells(err)
-		done := history.Event{Value: name, Error: code}
-		if kind == history.KindOK {
-			done.Data, _ = json.Marshal(history.ServerCreated{ID: s.ID, Status: s.Status})
-		}
-		env.Rec.Complete(inv, kind, done)
-		if kind == history.KindInfo {
+		if _, kind := c.create(env, process, env.Nodes[(w+n)%len(env.Nodes)], p, flavor, name); kind == history.KindInfo {
 			process = env.Rec.NewProcess()
 		}
 	}
@@ -400,19 +412,7 @@ func (c *Cells) deleter(ctx context.Context, env *Env, w int, rng *rand.Rand) {
 		id := cands[rng.IntN(len(cands))]
 		c.settled[id] = true // no other deleter takes it while this one runs
 		c.mu.Unlock()
-		node := env.Nodes[(w+n)%len(env.Nodes)]
-		inv := env.Rec.Invoke(history.Event{Process: process, Workload: CellsName, F: FDelete, Key: id, Node: node})
-		octx, cancel := context.WithTimeout(env.OpCtx, c.cfg.DeleteTimeout)
-		err := env.Client(node).DeleteServer(octx, id)
-		cancel()
-		kind, code := ClassifyCells(err)
-		env.Rec.Complete(inv, kind, history.Event{Error: code})
-		if kind == history.KindFail && client.CodeOf(err) != api.CodeNotFound {
-			c.mu.Lock()
-			delete(c.settled, id) // refused (e.g. cell_down): changed nothing, may be tried again
-			c.mu.Unlock()
-		}
-		if kind == history.KindInfo {
+		if kind, _ := c.delete(env, process, env.Nodes[(w+n)%len(env.Nodes)], id); kind == history.KindInfo {
 			process = env.Rec.NewProcess()
 		}
 	}
@@ -427,35 +427,6 @@ func (c *Cells) lister(ctx context.Context, env *Env, w int, _ *rand.Rand) {
 		c.list(env.OpCtx, env, process, env.Nodes[(w+n)%len(env.Nodes)], "")
 	}
 }
-
-// list makes one listing (all tenants, no paging) and records it; value marks the final one.
-func (c *Cells) list(ctx context.Context, env *Env, process int, node, value string) error {
-	inv := env.Rec.Invoke(history.Event{Process: process, Workload: CellsName, F: FList, Node: node, Value: value})
-	octx, cancel := context.WithTimeout(ctx, c.cfg.ListTimeout)
-	l, err := env.Client(node).Servers(octx, api.ServerQuery{AllTenants: true})
-	cancel()
-	if err != nil {
-		env.Rec.Complete(inv, history.KindFail, history.Event{Value: value, Error: orMessage(client.CodeOf(err), err)})
-		return err
-	}
-	listing := history.ServerListing{DownCells: l.DownCells, Servers: make([]history.ListedServer, len(l.Servers)),
-		Truncated: len(l.Servers) >= listPageLimit}
-	if listing.DownCells == nil {
-		listing.DownCells = []string{}
-	}
-	for i, s := range l.Servers {
-		listing.Servers[i] = history.ListedServer{s.ID, s.Status, s.CellUUID, s.Name}
-	}
-	data, _ := json.Marshal(listing)
-	env.Rec.Complete(inv, history.KindOK, history.Event{Value: value, Data: data})
-	c.mu.Lock()
-	c.last, c.seen = listing.Servers, true
-	c.mu.Unlock()
-	return nil
-}
-
-// listPageLimit is the API's default (and largest) page: a listing that long may be cut.
-const listPageLimit = 1000
 
 // Final implements Workload: bring both cells back (see recover), then list all servers,
 // trying the nodes in turn until one listing succeeds.

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
+	"github.com/cellmap/cellmap/jepsen/check"
 	"github.com/cellmap/cellmap/jepsen/history"
 	"github.com/cellmap/cellmap/jepsen/nemesis"
 	"github.com/cellmap/cellmap/jepsen/netns"
@@ -21,7 +25,9 @@ import (
 
 // fakeCells is a cluster whose nodes answer GET /v1/cells with the health the fake hosts
 // decide: a cell is down while its conductor is isolated, and after the heal up again only
-// when rejoin is set or the conductor was restarted.
+// when rejoin is set or the conductor was restarted. Its servers API places a server by its
+// flavor (a cell's own flavor in that cell, others alternately), lists the servers of a down
+// cell as UNKNOWN minimal records and refuses their deletes with 503 cell_down.
 type fakeCells struct {
 	mu        sync.Mutex
 	isolated  map[string]bool
@@ -31,26 +37,105 @@ type fakeCells struct {
 	neverUp   bool
 	calls     []string
 	events    []history.Event
-	srv       *httptest.Server
+	rec       *history.Recorder // also gets the events recorded through HostsEnv, when set
+	servers   map[string]fakeServer
+	placed    int
+	// cellsAsked counts the GET /v1/cells requests (every node's view of cell health).
+	cellsAsked int
+	srv        *httptest.Server
 }
 
+type fakeServer struct{ name, cell, cellName string }
+
 func newFakeCells(t *testing.T) *fakeCells {
-	f := &fakeCells{isolated: map[string]bool{}, gone: map[string]bool{}}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		var out api.CellList
-		for _, c := range CellSpecs() {
-			st := "up"
-			if (f.isolated[c.Name] && !f.neverDown) || f.gone[c.Name] || f.neverUp {
-				st = "down"
-			}
-			out.Cells = append(out.Cells, api.Cell{UUID: c.UUID, Name: c.Name, Health: &api.CellHealth{Status: st}})
-		}
-		json.NewEncoder(w).Encode(out)
-	}))
+	f := &fakeCells{isolated: map[string]bool{}, gone: map[string]bool{}, servers: map[string]fakeServer{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/cells", f.cells)
+	mux.HandleFunc("POST /v1/servers", f.createServer)
+	mux.HandleFunc("GET /v1/servers", f.listServers)
+	mux.HandleFunc("DELETE /v1/servers/{id}", f.deleteServer)
+	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// down reports whether the cell called name is down (f.mu held).
+func (f *fakeCells) down(name string) bool {
+	return (f.isolated[name] && !f.neverDown) || f.gone[name] || f.neverUp
+}
+
+func (f *fakeCells) cells(w http.ResponseWriter, _ *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cellsAsked++
+	var out api.CellList
+	for _, c := range CellSpecs() {
+		st := "up"
+		if f.down(c.Name) {
+			st = "down"
+		}
+		out.Cells = append(out.Cells, api.Cell{UUID: c.UUID, Name: c.Name, Health: &api.CellHealth{Status: st}})
+	}
+	json.NewEncoder(w).Encode(out)
+}
+
+func (f *fakeCells) createServer(w http.ResponseWriter, r *http.Request) {
+	var req api.ServerCreate
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	specs := CellSpecs()
+	cell := specs[f.placed%len(specs)]
+	for _, c := range specs {
+		if c.Flavor == req.Server.FlavorRef {
+			cell = c
+		}
+	}
+	f.placed++
+	id := fmt.Sprintf("5e000000-0000-4000-8000-%012d", f.placed)
+	f.servers[id] = fakeServer{name: req.Server.Name, cell: cell.UUID, cellName: cell.Name}
+	w.WriteHeader(http.StatusAccepted)
+	json.NewEncoder(w).Encode(api.ServerResponse{Server: api.Server{ID: id, Name: req.Server.Name, Status: api.StatusBuild}})
+}
+
+func (f *fakeCells) listServers(w http.ResponseWriter, _ *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := api.ServerList{Servers: []api.Server{}, DownCells: []string{}}
+	for _, c := range CellSpecs() {
+		if f.down(c.Name) {
+			out.DownCells = append(out.DownCells, c.UUID)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(f.servers)) {
+		s := f.servers[id]
+		if f.down(s.cellName) {
+			out.Servers = append(out.Servers, api.Server{ID: id, Status: api.StatusUnknown, CellUUID: s.cell})
+			continue
+		}
+		out.Servers = append(out.Servers, api.Server{ID: id, Name: s.name, Status: api.StatusActive, CellUUID: s.cell})
+	}
+	json.NewEncoder(w).Encode(out)
+}
+
+func (f *fakeCells) deleteServer(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.servers[r.PathValue("id")]
+	switch {
+	case !ok:
+		w.WriteHeader(http.StatusNotFound)
+		json.NewEncoder(w).Encode(api.Error{Detail: api.ErrorDetail{Code: api.CodeNotFound, Message: "no such server"}})
+	case f.down(s.cellName):
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(api.Error{Detail: api.ErrorDetail{Code: api.CodeCellDown, Message: "cell down"}})
+	default:
+		delete(f.servers, r.PathValue("id"))
+		w.WriteHeader(http.StatusNoContent)
+	}
 }
 
 func (f *fakeCells) call(s string) {
@@ -108,6 +193,9 @@ func (f *fakeCells) SetDelay(context.Context, string, int) error             { r
 func (f *fakeCells) ReadLog(string, int64) ([]byte, int64, error)            { return nil, 0, nil }
 
 func (f *fakeCells) Record(e history.Event) history.Event {
+	if f.rec != nil {
+		e = f.rec.Record(e)
+	}
 	f.mu.Lock()
 	f.events = append(f.events, e)
 	f.mu.Unlock()
@@ -126,17 +214,21 @@ type hostsEnv struct{ nodeEnv }
 
 func (h hostsEnv) Hosts() Hosts { return h.fakeCells }
 
-// fastCut is the conductor cut with the waits shortened for the fakes.
-func fastCut() conductorCut {
-	return conductorCut{t: cutTiming{DownWait: time.Second, UpWait: 500 * time.Millisecond, UpBefore: 300 * time.Millisecond,
-		KeepMin: 50 * time.Millisecond, KeepMax: 50 * time.Millisecond, Poll: 20 * time.Millisecond}}
+// fastCut is the conductor cut with the waits shortened for the fakes, its operations made
+// by a cells workload running against f and recorded in rec.
+func fastCut(f *fakeCells, rec *history.Recorder) conductorCut {
+	w := NewCells(DefaultCellsConfig())
+	w.setEnv(&Env{Rec: rec, Nodes: f.Nodes(), Client: f.Client, Seed: 1, Episode: 1, OpCtx: context.Background()})
+	return conductorCut{w: w, t: cutTiming{DownWait: time.Second, UpWait: 500 * time.Millisecond, UpBefore: 300 * time.Millisecond,
+		KeepMin: 50 * time.Millisecond, KeepMax: 50 * time.Millisecond, Poll: 20 * time.Millisecond,
+		Deletes: 3, KnownWait: 2 * time.Second}}
 }
 
 // runCut runs one conductor cut through the driver's steps and returns the phases recorded.
 func runCut(t *testing.T, f *fakeCells) ([]string, *nemesis.Fault, string) {
 	t.Helper()
 	env := hostsEnv{nodeEnv{f}}
-	fault, err := fastCut().Start(context.Background(), env, rand.New(rand.NewPCG(1, 1)))
+	fault, err := fastCut(f, history.NewRecorder(nil)).Start(context.Background(), env, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +293,7 @@ func TestConductorCutNeverDown(t *testing.T) {
 
 func TestConductorCutNeedsHosts(t *testing.T) {
 	f := newFakeCells(t)
-	if _, err := fastCut().Start(context.Background(), nodeEnv{f}, rand.New(rand.NewPCG(1, 1))); !errors.Is(err, nemesis.ErrSkipped) {
+	if _, err := fastCut(f, history.NewRecorder(nil)).Start(context.Background(), nodeEnv{f}, rand.New(rand.NewPCG(1, 1))); !errors.Is(err, nemesis.ErrSkipped) {
 		t.Fatalf("got %v, want ErrSkipped", err)
 	}
 }
@@ -223,7 +315,7 @@ func TestConductorCutStartsFromAnUpCell(t *testing.T) {
 
 	f = newFakeCells(t)
 	f.neverUp = true
-	_, err := fastCut().Start(context.Background(), hostsEnv{nodeEnv{f}}, rand.New(rand.NewPCG(1, 1)))
+	_, err := fastCut(f, history.NewRecorder(nil)).Start(context.Background(), hostsEnv{nodeEnv{f}}, rand.New(rand.NewPCG(1, 1)))
 	if !errors.Is(err, nemesis.ErrSkipped) || !strings.Contains(err.Error(), "even after restarting its conductor (n1 down, n2 down)") {
 		t.Fatalf("got %v, calls %v", err, f.calls)
 	}
@@ -256,21 +348,99 @@ func TestClassifyCells(t *testing.T) {
 // phase, or the teardown after an interrupt, takes over).
 func TestConductorCutEpisodeOver(t *testing.T) {
 	f := newFakeCells(t)
-	fault, err := fastCut().Start(context.Background(), hostsEnv{nodeEnv{f}}, rand.New(rand.NewPCG(1, 1)))
+	fault, err := fastCut(f, history.NewRecorder(nil)).Start(context.Background(), hostsEnv{nodeEnv{f}}, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	fault.Hold(ctx)
-	start := time.Now()
+	f.mu.Lock()
+	asked := f.cellsAsked
+	f.mu.Unlock()
 	note, err := fault.Stop(context.Background())
-	if err != nil || !strings.Contains(note, "the episode is over") || time.Since(start) > 200*time.Millisecond {
-		t.Fatalf("stop after the episode: %q %v (%v)", note, err, time.Since(start))
+	if err != nil || !strings.Contains(note, "the episode is over") {
+		t.Fatalf("stop after the episode: %q %v", note, err)
+	}
+	if f.cellsAsked != asked {
+		t.Fatalf("the heal asked the nodes for the cell's health %d times after the episode ended; want no wait", f.cellsAsked-asked)
 	}
 	for _, c := range f.calls {
 		if strings.HasPrefix(c, "restart") {
 			t.Fatalf("restarted after the episode: %v", f.calls)
 		}
+	}
+}
+
+// The cut does not leave its window to the random load: it lists and deletes known servers
+// of the cut cell itself while every node reports the cell down (creating servers with the
+// cell's own flavor first when it knows too few), so the cells checker always has deletes
+// refused with cell_down and listings inside the window to judge.
+func TestConductorCutExercisesItsWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		seed    uint64 // picks the cell: 1 cell1, 4 cell2
+		cell    string
+		known   int // servers created and listed by the workload before the cut
+		creates int // creates the cut itself must make
+	}{
+		{"cell1, no servers yet", 1, "cell1", 0, 3},
+		{"cell2, no servers yet", 4, "cell2", 0, 3},
+		{"cell1, servers known from a listing", 1, "cell1", 12, 0},
+		{"cell2, too few known", 4, "cell2", 4, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeCells(t)
+			f.rejoin = true
+			rec := history.NewRecorder(nil)
+			info, _ := json.Marshal(check.RunInfo{Workloads: []string{CellsName}})
+			rec.Record(history.Event{Kind: history.KindPhase, F: history.PhaseRunStart, Data: info})
+			f.rec = rec
+			cut := fastCut(f, rec)
+			env := cut.w.currentEnv()
+			for i := 0; i < tc.known; i++ {
+				cut.w.create(env, 1, "n1", 0, FlavorSmall, fmt.Sprintf("before-%d", i))
+			}
+			if tc.known > 0 {
+				if err := cut.w.list(env.OpCtx, env, 1, "n1", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := len(rec.Events())
+			d := nemesis.NewDriver(hostsEnv{nodeEnv{f}}, rec)
+			d.Register(cut)
+			d.Run(context.Background(), nemesis.Plan{Steps: []nemesis.Step{{Name: ConductorCut, Hold: time.Second, Seed: tc.seed}}})
+			if err := cut.w.list(env.OpCtx, env, 1, "n2", history.ListFinal); err != nil {
+				t.Fatal(err)
+			}
+
+			creates := 0
+			for _, e := range rec.Events()[before:] {
+				if e.Kind == history.KindInvoke && e.F == FCreate {
+					creates++
+				}
+			}
+			res := check.Analyze(rec.Events(), check.Options{}).Checkers
+			var cells *check.CellsFinding
+			for _, r := range res {
+				if r.Name == "cells" {
+					if !r.Valid {
+						t.Fatalf("cells checker: %s", r.Summary)
+					}
+					cells, _ = r.Details.(*check.CellsFinding)
+				}
+			}
+			if cells == nil || len(cells.Windows) != 1 {
+				t.Fatalf("no cut window judged: %+v", cells)
+			}
+			w := cells.Windows[0]
+			if w.Conductor != tc.cell || w.Down < 0 || w.Listings < 2 || w.Deletes != 3 || w.Refused != 3 || creates != tc.creates {
+				t.Fatalf("window %+v after %d creates by the cut, want %s cut, 2 listings, 3 deletes refused with cell_down, %d creates",
+					w, creates, tc.cell, tc.creates)
+			}
+			if got := len(cut.w.knownIn(w.Cell)); got < 3 {
+				t.Fatalf("the refused deletes did not release their servers: %d deletable in the cut cell", got)
+			}
+		})
 	}
 }

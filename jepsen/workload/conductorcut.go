@@ -28,11 +28,16 @@ type cutTiming struct {
 	// KeepMin and KeepMax bound how long the cell stays cut once every node saw it down.
 	KeepMin, KeepMax time.Duration
 	Poll             time.Duration
+	// Deletes is how many known servers of the cut cell the cut deletes inside its window;
+	// KnownWait bounds making them known (creating and listing them) before the cut.
+	Deletes   int
+	KnownWait time.Duration
 }
 
 func defaultCutTiming() cutTiming {
 	return cutTiming{DownWait: 15 * time.Second, UpWait: 6 * time.Second, UpBefore: 5 * time.Second,
-		KeepMin: 5 * time.Second, KeepMax: 9 * time.Second, Poll: 200 * time.Millisecond}
+		KeepMin: 5 * time.Second, KeepMax: 9 * time.Second, Poll: 200 * time.Millisecond,
+		Deletes: 3, KnownWait: 6 * time.Second}
 }
 
 // conductorCut cuts one cell's conductor off from everything (gossip and HTTP: all its
@@ -40,7 +45,12 @@ func defaultCutTiming() cutTiming {
 // down, keeps it so for a while, then heals and waits until every node reports it up again.
 // It records when the cell was seen down on all nodes, when the heal began and when the cell
 // was up again (history.PhaseCellDown, PhaseHeal, PhaseCellUp), for the cells checker.
-type conductorCut struct{ t cutTiming }
+// Inside the window it lists and deletes known servers of the cut cell itself, through the
+// workload w (see cutprobe.go).
+type conductorCut struct {
+	t cutTiming
+	w *Cells
+}
 
 func (conductorCut) Name() string { return ConductorCut }
 
@@ -56,7 +66,7 @@ func (n conductorCut) Start(ctx context.Context, env nemesis.Env, rng *rand.Rand
 	if !h.Running(cell.Name) {
 		return nil, fmt.Errorf("%w: conductor %s is not running", nemesis.ErrSkipped, cell.Name)
 	}
-	c := &cut{env: he, hosts: h, cell: cell, keep: keep, t: n.t}
+	c := &cut{env: he, hosts: h, w: n.w, cell: cell, keep: keep, t: n.t}
 	if st, _, ok := c.waitAll(ctx, "up", c.t.UpBefore); !ok {
 		// The pool lost the conductor earlier (e.g. every node was restarted): bring it back
 		// first, recorded like the workload's own recovery, or the cut would prove nothing.
@@ -68,12 +78,19 @@ func (n conductorCut) Start(ctx context.Context, env nemesis.Env, rng *rand.Rand
 				nemesis.ErrSkipped, cell.Name, describeStatuses(st))
 		}
 	}
+	known, err := n.w.takeKnown(ctx, cell, n.t.Deletes, n.t.KnownWait, n.t.Poll)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", nemesis.ErrSkipped, err)
+	}
+	c.known = known
 	f := &nemesis.Fault{Targets: []string{cell.Name},
-		Detail: fmt.Sprintf("conductor %s (cell %s) cut off: every packet dropped, TCP connections aborted; kept %v after every node reports the cell down",
-			cell.Name, cell.UUID, keep),
+		Detail: fmt.Sprintf("conductor %s (cell %s) cut off: every packet dropped, TCP connections aborted; kept %v after every node reports the cell down; %d known servers of the cell to delete meanwhile",
+			cell.Name, cell.UUID, keep, len(known)),
 		Hold: c.hold, Stop: c.stop}
 	c.cutAt = time.Now()
 	if err := h.Isolate(ctx, cell.Name); err != nil {
+		n.w.release(known...)
+		c.known = nil
 		return f, err
 	}
 	return f, nil
@@ -83,6 +100,9 @@ func (n conductorCut) Start(ctx context.Context, env nemesis.Env, rng *rand.Rand
 type cut struct {
 	env   HostsEnv
 	hosts Hosts
+	w     *Cells
+	// known are the servers of the cell taken to be deleted inside the window.
+	known []string
 	cell  CellSpec
 	keep  time.Duration
 	t     cutTiming
@@ -121,7 +141,11 @@ func (c *cut) waitAll(ctx context.Context, want string, d time.Duration) (map[st
 }
 
 func (c *cut) hold(ctx context.Context) string {
-	defer func() { c.over = ctx.Err() != nil }()
+	defer func() {
+		c.over = ctx.Err() != nil
+		c.w.release(c.known...) // the window never opened: nothing deleted them
+		c.known = nil
+	}()
 	st, waited, ok := c.waitAll(ctx, "down", c.t.DownWait)
 	if !ok {
 		if ctx.Err() != nil {
@@ -133,6 +157,9 @@ func (c *cut) hold(ctx context.Context) string {
 	}
 	note := fmt.Sprintf("every node reported cell %s down %.2fs after the cut", c.cell.Name, time.Since(c.cutAt).Seconds())
 	c.record(history.PhaseCellDown, note, history.CellEvent{Statuses: st, WaitedMS: time.Since(c.cutAt).Milliseconds()})
+	known := c.known
+	c.known = nil
+	note += "; " + c.w.exerciseCut(known)
 	select {
 	case <-ctx.Done():
 	case <-time.After(c.keep):

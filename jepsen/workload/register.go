@@ -60,6 +60,12 @@ func (c RegisterConfig) Validate() error {
 // user_id. Stale reads of the same keys are recorded as stale-read.
 type Register struct {
 	cfg RegisterConfig
+
+	mu sync.Mutex
+	// env is the running episode's environment: the stale-read probe of isolate-leader makes
+	// its operations through it. probes numbers the probes.
+	env    *Env
+	probes int
 }
 
 // NewRegister returns the workload.
@@ -76,6 +82,9 @@ func (r *Register) Run(ctx context.Context, env *Env) error {
 	if err := r.cfg.Validate(); err != nil {
 		return err
 	}
+	r.mu.Lock()
+	r.env = env
+	r.mu.Unlock()
 	var wg sync.WaitGroup
 	for k := 0; k < r.cfg.Keys; k++ {
 		s := newSlot(rand.New(rand.NewPCG(env.Seed, uint64(env.Episode)<<20|uint64(k))), r.cfg)
@@ -151,6 +160,8 @@ type regWorker struct {
 	id      string
 	process int
 	n       int
+	// key is the one key of a stale-read probe's worker ("" for the workload's workers).
+	key string
 }
 
 func (w *regWorker) run(ctx context.Context) {

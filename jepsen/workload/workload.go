@@ -215,8 +215,10 @@ func (l *Limiter) Wait(ctx context.Context) bool {
 }
 
 // NemesisProvider is implemented by workloads that bring faults of their own (e.g. a cells
-// workload cutting a cell conductor's gossip and HTTP); the runner registers them with the
-// fault driver, and --nemesis can name them like the built-in ones.
+// workload cutting a cell conductor's gossip and HTTP), or a built-in fault with deliberate
+// operations of the workload inside its window (the register workload's isolate-leader); the
+// runner registers them with the fault driver (replacing a built-in one of the same name),
+// and --nemesis can name them like the built-in ones.
 type NemesisProvider interface {
 	Nemeses() []nemesis.Nemesis
 }

@@ -73,16 +73,26 @@ func TestSlotRotation(t *testing.T) {
 	}
 }
 
+// The limiter never hands out permits faster than its rate (a busy machine only makes them
+// slower), and Wait gives up once its context ends.
 func TestLimiterPaces(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	start := time.Now()
 	l := NewLimiter(ctx, 50)
-	n := 0
-	for l.Wait(ctx) {
-		n++
+	for i := 0; i < 5; i++ {
+		if !l.Wait(ctx) {
+			t.Fatalf("permit %d not handed out within 10s", i+1)
+		}
 	}
-	if n < 5 || n > 20 {
-		t.Fatalf("got %d permits in 300ms at 50/s", n)
+	if took := time.Since(start); took < 5*20*time.Millisecond {
+		t.Fatalf("5 permits at 50/s in %v, want at least 100ms", took)
+	}
+	slow := NewLimiter(ctx, 0.001) // its first permit comes after 1000s
+	wctx, wcancel := context.WithCancel(context.Background())
+	wcancel()
+	if slow.Wait(wctx) {
+		t.Fatal("Wait handed out a permit after its context ended")
 	}
 }
 
@@ -102,6 +112,10 @@ func TestCatalog(t *testing.T) {
 	p, ok := w.(NemesisProvider)
 	if !ok || len(p.Nemeses()) != 1 || p.Nemeses()[0].Name() != "conductor-cut" {
 		t.Fatal("cells does not bring the conductor-cut nemesis")
+	}
+	w, _ = Lookup("register")
+	if p, ok := w.(NemesisProvider); !ok || len(p.Nemeses()) != 1 || p.Nemeses()[0].Name() != IsolateLeader {
+		t.Fatal("register does not bring isolate-leader with its stale-read probe")
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/httpapi"
-	"github.com/cellmap/cellmap/internal/testkit"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/cellmap/cellmap/node"
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"

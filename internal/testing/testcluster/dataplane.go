@@ -12,7 +12,7 @@ import (
 	"github.com/cellmap/cellmap/conductor"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
-	"github.com/cellmap/cellmap/internal/testkit"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/cellmap/cellmap/node"
 )
 
@@ -135,7 +135,7 @@ func (dp *DataPlane) AddCell(t testing.TB, name, cellUUID, hosts string) *Conduc
 		TransportURL: "http://" + c.Addr + "/", DatabaseConnection: "bbolt:///" + c.Dir + "/cell.db"}); err != nil {
 		t.Fatalf("create cell %s: %v", name, err)
 	}
-	WaitFor(t, name+" up", 15*time.Second, func() bool { return dp.Registry.Up(cellUUID) })
+	testkit.WaitFor(t, name+" up", 15*time.Second, func() bool { return dp.Registry.Up(cellUUID) })
 	if _, err := dp.Client.DiscoverHosts(ctx, api.DiscoverHosts{CellUUID: cellUUID}); err != nil {
 		t.Fatalf("discover %s: %v", name, err)
 	}

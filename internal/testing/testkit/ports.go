@@ -1,6 +1,6 @@
-// Package testkit holds small helpers for tests: free loopback addresses and polling for a
-// condition with a deadline. It imports nothing of cellmap, so the tests of any package
-// (gossip and conductor included) can use it.
+// Package testkit holds small helpers for tests: free loopback addresses and waiting for a
+// condition with a deadline. It imports no cellmap package but internal/poll, so the tests of
+// any package (gossip and conductor included) can use it.
 package testkit
 
 import (
