@@ -208,4 +208,3 @@ func (o *tlsCertCreateOptions) run(_ context.Context, e *env, _ []string) int {
 	r.result = certResult(kp, certFile, keyFile)
 	return r.done(exitOK)
 }
-
