@@ -41,8 +41,40 @@ func clientHandshake(ctx context.Context, c net.Conn, addr string, cfg *tls.Conf
 	return tc, nil
 }
 
-// serverHandshake runs the server side of TLS on an accepted connection when it is one, within
-// timeout; a plain connection passes unchanged.
+// muxAccepted is the byte a TLS mux writes once a connection's handshake completed with the
+// client's certificate accepted. Under TLS 1.3 a client's handshake completes before the
+// server has verified its certificate; waiting for this byte lets the dialer know that the
+// connection was accepted before it sends anything, so a refused certificate is a definite
+// failure (ErrHandshake) rather than a request of unknown fate.
+const muxAccepted byte = 0x06
+
+// dialMux opens a connection to a mux's shared port: with TLS, the handshake and the mux's
+// acceptance byte.
+func dialMux(ctx context.Context, addr string, cfg *tls.Config) (net.Conn, error) {
+	c, err := dialConn(ctx, &net.Dialer{}, addr, cfg)
+	if err != nil || cfg == nil {
+		return c, err
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(handshakeTimeout)
+	}
+	c.SetReadDeadline(deadline)
+	var b [1]byte
+	if _, err := c.Read(b[:]); err != nil || b[0] != muxAccepted {
+		c.Close()
+		if err == nil {
+			err = fmt.Errorf("unexpected byte %#x", b[0])
+		}
+		return nil, fmt.Errorf("%w with %s: the peer did not accept the connection: %w", ErrHandshake, addr, err)
+	}
+	c.SetReadDeadline(time.Time{})
+	return c, nil
+}
+
+// serverHandshake runs the server side of TLS on an accepted connection of a mux when it is
+// one, within timeout, and tells the client it was accepted (muxAccepted); a plain connection
+// passes unchanged.
 func serverHandshake(c net.Conn, timeout time.Duration) error {
 	tc, ok := c.(*tls.Conn)
 	if !ok {
@@ -53,6 +85,11 @@ func serverHandshake(c net.Conn, timeout time.Duration) error {
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return fmt.Errorf("%w with %s: %w", ErrHandshake, c.RemoteAddr(), err)
 	}
+	tc.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := tc.Write([]byte{muxAccepted}); err != nil {
+		return fmt.Errorf("transport: accept %s: %w", c.RemoteAddr(), err)
+	}
+	tc.SetWriteDeadline(time.Time{})
 	return nil
 }
 

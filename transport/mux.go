@@ -198,7 +198,7 @@ func (l *RaftLayer) Dial(address string, timeout time.Duration) (net.Conn, error
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	c, err := dialConn(ctx, &net.Dialer{}, address, l.tls)
+	c, err := dialMux(ctx, address, l.tls)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (l *RaftLayer) Dial(address string, timeout time.Duration) (net.Conn, error
 
 // QueryMeta asks the node listening on raftAddr who it is, over TLS with clientTLS when set.
 func QueryMeta(ctx context.Context, raftAddr string, clientTLS *tls.Config) (Meta, error) {
-	c, err := dialConn(ctx, &net.Dialer{}, raftAddr, clientTLS)
+	c, err := dialMux(ctx, raftAddr, clientTLS)
 	if err != nil {
 		return Meta{}, fmt.Errorf("transport: query meta of %s: %w", raftAddr, err)
 	}

@@ -142,7 +142,7 @@ func (c *RPCClient) conn(ctx context.Context, addr string) (*rpcConn, error) {
 	if err := c.faults.dialAllowed(addr); err != nil {
 		return nil, err
 	}
-	nc, err := dialConn(ctx, &net.Dialer{}, addr, c.tls)
+	nc, err := dialMux(ctx, addr, c.tls)
 	if err != nil {
 		return nil, err
 	}
