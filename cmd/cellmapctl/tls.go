@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"time"
 
@@ -39,9 +40,9 @@ func tlsCACreateCommand() command {
 
 // addFlags defines the options of tls ca create.
 func (o *tlsCACreateOptions) addFlags(f *flagSet) {
-	f.fs.StringVar(&o.dir, "dir", ".", "`DIR`ECTORY to write the files to")
+	f.fs.StringVar(&o.dir, "dir", ".", "`DIR`ectory to write the files to (default: the current one)")
 	f.fs.StringVar(&o.commonName, "common-name", "cellmap CA", "`NAME` of the CA (its subject's common name)")
-	f.fs.IntVar(&o.days, "days", int(pki.CALifetime/day), "validity in `DAYS`")
+	f.fs.IntVar(&o.days, "days", int(pki.CALifetime/day), fmt.Sprintf("validity in `DAYS` (default %d)", int(pki.CALifetime/day)))
 	f.fs.BoolVar(&o.force, "force", false, "overwrite existing files")
 }
 
@@ -127,10 +128,10 @@ func (o *tlsCertCreateOptions) addFlags(f *flagSet) {
 	f.fs.StringVar(&o.cell, "cell", "", "issue a conductor certificate for cell `UUID` (cellmap://cell/UUID)")
 	f.fs.Var(&o.ips, "ip", "`IP` address the certificate is valid for (repeatable; nodes and conductors)")
 	f.fs.Var(&o.dnsNames, "dns", "DNS `NAME` the certificate is valid for (repeatable; nodes and conductors)")
-	f.fs.StringVar(&o.dir, "dir", ".", "`DIR`ECTORY to write the files to (and where the CA is by default)")
+	f.fs.StringVar(&o.dir, "dir", ".", "`DIR`ectory to write the files to, where the CA is by default (default: the current one)")
 	f.fs.StringVar(&o.caFile, "ca", "", "CA certificate `FILE` (default <dir>/cellmap-ca.pem)")
 	f.fs.StringVar(&o.caKey, "ca-key", "", "CA key `FILE` (default <dir>/cellmap-ca-key.pem)")
-	f.fs.IntVar(&o.days, "days", int(pki.CertLifetime/day), "validity in `DAYS` (capped by the CA's)")
+	f.fs.IntVar(&o.days, "days", int(pki.CertLifetime/day), fmt.Sprintf("validity in `DAYS` (default %d, capped by the CA's)", int(pki.CertLifetime/day)))
 	f.fs.BoolVar(&o.force, "force", false, "overwrite existing files")
 }
 
@@ -169,7 +170,7 @@ func (o *tlsCertCreateOptions) validate([]string) error {
 	}
 	req := o.request()
 	if err := req.Validate(); err != nil {
-		return usagef("%v", errors.Unwrap(err))
+		return usagef("%v", err)
 	}
 	return nil
 }
