@@ -10,8 +10,10 @@ import (
 // fakeTLS stands for a configured certificate.
 type fakeTLS struct{}
 
-func (fakeTLS) ServerConfig(tls.ClientAuthType, transport.PeerCheck) *tls.Config { return &tls.Config{} }
-func (fakeTLS) ClientConfig(string, transport.PeerCheck) *tls.Config            { return &tls.Config{} }
+func (fakeTLS) ServerConfig(tls.ClientAuthType, transport.PeerCheck) *tls.Config {
+	return &tls.Config{}
+}
+func (fakeTLS) ClientConfig(string, transport.PeerCheck) *tls.Config { return &tls.Config{} }
 
 // TestJoinSchemes: join addresses may be host:port or a URL whose scheme matches the TLS
 // setting; a bare address takes the scheme of the setting.

@@ -126,4 +126,3 @@ func TestTLSConductorProcess(t *testing.T) {
 		t.Fatalf("the reload was not logged:\n%s", proc.Output())
 	}
 }
-
