@@ -1,8 +1,16 @@
 package client
 
 import (
+	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/cellmap/cellmap/api"
 )
 
 func TestConfig(t *testing.T) {
@@ -36,5 +44,24 @@ func TestConfig(t *testing.T) {
 	}
 	if got := DefaultConfig(); got.Validate() != nil || got.baseURL() != "http://127.0.0.1:8480" {
 		t.Errorf("default config: %+v", got)
+	}
+}
+
+// TestHandshakeFailureIsNotSent: a write whose TLS handshake fails (the server's certificate
+// is not trusted) was never sent, so its outcome is not unknown.
+func TestHandshakeFailureIsNotSent(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	c, err := NewWithConfig(&Config{Addr: srv.URL, TLS: &tls.Config{RootCAs: x509.NewCertPool()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _, err = c.PutInstanceMapping(ctx, "6f1c2a3b-0000-4000-8000-000000000001", api.InstanceMappingPut{ProjectID: "p"}, Condition{})
+	if err == nil || IsOutcomeUnknown(err) || hits.Load() != 0 {
+		t.Fatalf("got %v (outcome unknown %v), %d requests served; want a definite failure, none served", err, IsOutcomeUnknown(err), hits.Load())
 	}
 }
