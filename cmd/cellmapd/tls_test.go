@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
@@ -129,5 +130,43 @@ func TestTLSCluster(t *testing.T) {
 		if _, _, err := leader.Client.PutInstanceMapping(ctx(t, 10*time.Second), uuidN(4), mapping("p"), client.Condition{IfAbsent: true}); err != nil {
 			t.Fatalf("the cluster is no longer writable: %v", err)
 		}
+	})
+}
+
+// TestTLSDataPlaneProcesses: a cellmapd process and a cellconductor process, both with TLS,
+// schedule a server: the API tier reaches the conductor over mutual TLS, the conductor's
+// certificate naming its cell.
+func TestTLSDataPlaneProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	p := testcluster.NewPKI(t)
+	c := testcluster.StartCluster(t, &testcluster.ClusterOptions{Size: 1, PKI: p})
+	n := c.Nodes[0]
+	cp := &conductorProc{cell: "c1111111-0000-4000-8000-000000000001", dir: t.TempDir(), http: testkit.FreeAddr(t), gossip: testkit.FreeUDPTCPAddr(t)}
+	cp.p = testcluster.Start(t, "conductor", testcluster.Binary(t, "cellconductor"), append([]string{
+		"--cell-uuid", cp.cell, "--data-dir", cp.dir, "--http-addr", cp.http, "--gossip-addr", cp.gossip,
+		"--join", n.Gossip, "--gossip-profile", "test", "--hosts", "h1:16:32768:500"}, p.Args(t, transport.CellIdentity(cp.cell))...)...)
+	if _, _, err := n.Client.MapCell0(ctx(t, 10*time.Second), "cellmap://replicated-state/cell0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Client.CreateFlavor(ctx(t, 10*time.Second), api.Flavor{ID: "1", Name: "tiny", VCPUs: 1, RAMMB: 256, DiskGB: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Client.CreateCell(ctx(t, 10*time.Second), api.CellCreate{UUID: cp.cell, Name: "cell1",
+		TransportURL: "https://" + cp.http + "/", DatabaseConnection: "bbolt:///" + cp.dir}); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "hosts discovered in cell1", 30*time.Second, func() bool {
+		res, err := n.Client.DiscoverHosts(ctx(t, 5*time.Second), api.DiscoverHosts{CellUUID: cp.cell})
+		return err == nil && len(res.Mapped) == 1
+	})
+	s, err := n.Client.CreateServer(ctx(t, 10*time.Second), api.ServerCreateSpec{Name: "vm", FlavorRef: "1", ImageRef: "img", ProjectID: "p", UserID: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "the server active in cell1", 30*time.Second, func() bool {
+		got, err := n.Client.Server(ctx(t, 5*time.Second), s.ID)
+		return err == nil && got.Status == api.StatusActive && got.CellUUID == cp.cell
 	})
 }
