@@ -11,8 +11,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/transport"
 )
 
 // Conductor errors.
@@ -38,9 +41,88 @@ func (e *cellError) Error() string {
 func (e *cellError) Unwrap() error { return api.ConductorError(e.code) }
 
 // cellClient calls the HTTP API of cell conductors (package conductor, cmd/cellconductor).
-type cellClient struct{ http *http.Client }
+// Without TLS one pool of connections serves every cell. With TLS each cell has its own pool
+// whose connections were verified to reach a conductor of that cell (its certificate carries
+// cellmap://cell/<uuid>): a conductor presenting another cell's certificate fails the
+// handshake, before a byte of the request is written.
+type cellClient struct {
+	cfg   transport.HTTPConfig
+	tls   ClientTLS
+	plain *http.Client
+
+	mu     sync.Mutex
+	byCell map[string]*http.Client
+}
+
+func newCellClient(cfg *transport.HTTPConfig, tls ClientTLS) *cellClient {
+	if cfg == nil {
+		cfg = transport.DefaultHTTPConfig()
+	}
+	c := &cellClient{cfg: *cfg, tls: tls, byCell: map[string]*http.Client{}}
+	if tls == nil {
+		c.plain = transport.NewHTTPClient(cfg)
+	}
+	return c
+}
+
+type cellKey struct{}
+
+// withCell names the cell a conductor call is for; cellCall sets it.
+func withCell(ctx context.Context, cellUUID string) context.Context {
+	return context.WithValue(ctx, cellKey{}, cellUUID)
+}
+
+// target returns the client and base URL of a call to the conductor at addr (host:port, or
+// a URL) of the cell named in ctx.
+func (c *cellClient) target(ctx context.Context, addr string) (*http.Client, string, error) {
+	scheme, hostport, explicit := strings.Cut(strings.TrimRight(addr, "/"), "://")
+	if !explicit {
+		scheme, hostport = "http", addr
+		if c.tls != nil {
+			scheme = "https"
+		}
+	}
+	switch {
+	case c.tls == nil && scheme == "http":
+		return c.plain, "http://" + hostport, nil
+	case c.tls == nil:
+		return nil, "", fmt.Errorf("%w: %s needs TLS, which is not configured", errUnreachable, addr)
+	case scheme != "https":
+		return nil, "", fmt.Errorf("%w: TLS is configured; refusing to call %s without it", errUnreachable, addr)
+	}
+	cell, _ := ctx.Value(cellKey{}).(string)
+	if cell == "" {
+		return nil, "", fmt.Errorf("%w: no cell named for the call to %s", errUnreachable, addr)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	hc := c.byCell[cell]
+	if hc == nil {
+		cfg := c.cfg
+		cfg.TLS = c.tls.ClientConfig("", transport.RequireIdentity(transport.CellIdentity(cell)))
+		hc = transport.NewHTTPClient(&cfg)
+		c.byCell[cell] = hc
+	}
+	return hc, "https://" + hostport, nil
+}
+
+// closeIdle closes every idle connection.
+func (c *cellClient) closeIdle() {
+	if c.plain != nil {
+		c.plain.CloseIdleConnections()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, hc := range c.byCell {
+		hc.CloseIdleConnections()
+	}
+}
 
 func (c *cellClient) do(ctx context.Context, addr, method, path string, in, out any) error {
+	hc, base, err := c.target(ctx, addr)
+	if err != nil {
+		return err
+	}
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -49,17 +131,17 @@ func (c *cellClient) do(ctx context.Context, addr, method, path string, in, out 
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {
 		return err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		var op *net.OpError
-		if (errors.As(err, &op) && op.Op == "dial") || method == http.MethodGet {
+		if (errors.As(err, &op) && op.Op == "dial") || errors.Is(err, transport.ErrHandshake) || method == http.MethodGet {
 			return fmt.Errorf("%w: %v", errUnreachable, err)
 		}
 		return fmt.Errorf("%w: %v", ErrOutcomeUnknown, err)

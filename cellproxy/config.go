@@ -1,6 +1,7 @@
 package cellproxy
 
 import (
+	"crypto/tls"
 	"errors"
 	"time"
 
@@ -30,8 +31,18 @@ type Config struct {
 	// HTTP configures the pooled client of the conductors' HTTP API; nil is
 	// transport.DefaultHTTPConfig.
 	HTTP *transport.HTTPConfig
+	// TLS, when set, makes every conductor call mutual TLS: this node presents its certificate
+	// and the conductor must present one of the cluster CA naming the cell called
+	// (cellmap://cell/<uuid>). Plain http:// conductors are then refused.
+	TLS ClientTLS
 	// Logger receives the data plane's messages; nil discards.
 	Logger hclog.Logger
+}
+
+// ClientTLS hands out client TLS configurations that follow certificate reloads (a
+// *transport.TLSReloader).
+type ClientTLS interface {
+	ClientConfig(serverName string, check transport.PeerCheck) *tls.Config
 }
 
 // DefaultConfig returns production settings.

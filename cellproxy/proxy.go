@@ -9,7 +9,6 @@ import (
 
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/node"
-	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -41,7 +40,7 @@ func New(cfg *Config, store Store, registry *Registry) (*Proxy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Proxy{cfg: *cfg, store: store, registry: registry, cells: &cellClient{http: transport.NewHTTPClient(cfg.HTTP)},
+	p := &Proxy{cfg: *cfg, store: store, registry: registry, cells: newCellClient(cfg.HTTP, cfg.TLS),
 		logger: cfg.Logger, now: time.Now, schedSlots: make(chan struct{}, cfg.MaxScheduling), scheduling: map[string]bool{}}
 	if p.logger == nil {
 		p.logger = hclog.NewNullLogger()
@@ -54,7 +53,7 @@ func New(cfg *Config, store Store, registry *Registry) (*Proxy, error) {
 func (p *Proxy) Close() {
 	p.stop()
 	p.wg.Wait()
-	p.cells.http.CloseIdleConnections()
+	p.cells.closeIdle()
 }
 
 // Registry returns the cell health registry.
@@ -79,13 +78,14 @@ func (p *Proxy) apply(ctx context.Context, c fsm.Command) (*fsm.Result, error) {
 }
 
 // cellCall runs fn against a usable conductor of the cell. A cell with none is ErrCellDown; a
-// conductor that fails at the transport level is marked failed.
+// conductor that fails at the transport level (its TLS identity refused included) is marked
+// failed. fn's context names the cell, which the conductor's certificate must carry.
 func (p *Proxy) cellCall(ctx context.Context, cellUUID string, fn func(ctx context.Context, addr string) error) error {
 	addr, ok := p.registry.Conductor(cellUUID)
 	if !ok {
 		return fmt.Errorf("cell %s: %w", cellUUID, ErrCellDown)
 	}
-	cctx, cancel := context.WithTimeout(ctx, p.cfg.CellRequestTimeout)
+	cctx, cancel := context.WithTimeout(withCell(ctx, cellUUID), p.cfg.CellRequestTimeout)
 	defer cancel()
 	err := fn(cctx, addr)
 	if errors.Is(err, errUnreachable) || errors.Is(err, ErrOutcomeUnknown) {

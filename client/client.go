@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -72,20 +71,15 @@ type Client struct {
 	http *http.Client
 }
 
-// New returns a client of the node at addr ("host:port" or "http://host:port"). hc may be nil
-// for a keep-alive client with no overall timeout (use contexts).
+// New returns a client of the node at addr ("host:port", "http://host:port" or
+// "https://host:port" with the system roots; see NewWithConfig for a cluster CA and client
+// certificates). hc may be nil for a keep-alive client with no overall timeout (use contexts).
 func New(addr string, hc *http.Client) *Client {
 	if !strings.Contains(addr, "://") {
 		addr = "http://" + addr
 	}
 	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{
-			Proxy:               nil,
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        1024,
-			MaxIdleConnsPerHost: 1024,
-			IdleConnTimeout:     90 * time.Second,
-		}}
+		hc = &http.Client{Transport: newTransport(nil)}
 	}
 	return &Client{base: strings.TrimRight(addr, "/"), http: hc}
 }
@@ -119,7 +113,7 @@ func (c *Client) Do(ctx context.Context, method, path string, hdr http.Header, i
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if method != http.MethodGet && !isDialError(err) {
+		if method != http.MethodGet && !notSent(err) {
 			return Meta{}, fmt.Errorf("%w: %v", ErrUnknownOutcome, err)
 		}
 		return Meta{}, err
@@ -142,11 +136,6 @@ func (c *Client) Do(ctx context.Context, method, path string, hdr http.Header, i
 		}
 	}
 	return m, nil
-}
-
-func isDialError(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
 }
 
 func metaOf(resp *http.Response) Meta {

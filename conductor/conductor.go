@@ -2,6 +2,7 @@ package conductor
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -93,8 +94,12 @@ func (c *Conductor) Handler() http.Handler { return c.router }
 // GossipAddr is the gossip address this conductor advertises.
 func (c *Conductor) GossipAddr() string { return c.gossip.LocalAddr() }
 
-// Serve serves the HTTP API on ln until Shutdown; it then returns nil.
+// Serve serves the HTTP API on ln (over TLS when Config.TLS is set) until Shutdown; it then
+// returns nil.
 func (c *Conductor) Serve(ln net.Listener) error {
+	if c.cfg.TLS != nil {
+		ln = tls.NewListener(ln, c.cfg.TLS)
+	}
 	err := c.srv.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

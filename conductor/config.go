@@ -1,6 +1,7 @@
 package conductor
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -41,6 +42,9 @@ type Config struct {
 	Hosts []api.ComputeHostCreate
 	// RequestTimeout bounds each HTTP request.
 	RequestTimeout time.Duration
+	// TLS, when set, makes Serve speak TLS with it: mutual TLS where only the API tier's node
+	// certificates are accepted (see cmd/cellconductor). nil serves plain HTTP.
+	TLS *tls.Config
 	// Logger is the root logger; nil discards.
 	Logger hclog.Logger
 }

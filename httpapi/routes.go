@@ -5,12 +5,16 @@ import (
 	"strconv"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/transport"
 	"github.com/gorilla/mux"
 )
 
 // routes registers every route of the API in one place.
 func (s *Service) routes() *mux.Router {
 	r := mux.NewRouter()
+	// The identity of a verified client certificate (HTTPS) goes in the request's context:
+	// transport.IdentityFromContext.
+	r.Use(transport.WithPeerIdentity)
 	r.Use(s.withTimeout)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		s.fail(w, http.StatusNotFound, api.CodeNoSuchEndpoint, "no such endpoint")

@@ -1,9 +1,11 @@
 package node
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/cellmap/cellmap/transport"
@@ -91,8 +93,20 @@ type Config struct {
 	InitialMmapSize int
 	// Faults, when set, injects user-space network faults into raft traffic (chaos tests).
 	Faults *transport.Faults
+	// TLS, when set, secures the raft port with mutual TLS (peers must present a node
+	// certificate of the cluster CA, in both directions) and makes node-to-node HTTP (joins,
+	// forwarded membership changes) HTTPS to node certificates. The HTTP API's own listener is
+	// the caller's.
+	TLS PeerTLS
 	// Logger is the root logger; the node names sub-loggers from it. nil discards.
 	Logger hclog.Logger
+}
+
+// PeerTLS hands out TLS configurations that follow certificate reloads (a
+// *transport.TLSReloader).
+type PeerTLS interface {
+	ServerConfig(auth tls.ClientAuthType, check transport.PeerCheck) *tls.Config
+	ClientConfig(serverName string, check transport.PeerCheck) *tls.Config
 }
 
 // DefaultConfig returns a LAN configuration; the caller sets ids, addresses and DataDir.
@@ -115,6 +129,11 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.RaftAddr); err != nil {
 		return fmt.Errorf("node: RaftAddr: %w", err)
 	}
+	for _, j := range c.Join {
+		if err := c.checkScheme(j); err != nil {
+			return fmt.Errorf("node: Join: %w", err)
+		}
+	}
 	r := c.Raft
 	if r.HeartbeatTimeout <= 0 || r.ElectionTimeout < r.HeartbeatTimeout || r.LeaderLeaseTimeout <= 0 || r.LeaderLeaseTimeout > r.HeartbeatTimeout {
 		return errors.New("node: want 0 < LeaderLeaseTimeout <= HeartbeatTimeout <= ElectionTimeout")
@@ -133,4 +152,42 @@ func (c *Config) advertise() string {
 		return c.RaftAdvertise
 	}
 	return c.RaftAddr
+}
+
+// checkScheme accepts a member's HTTP address as host:port or as a URL whose scheme matches the
+// TLS setting: no plaintext to a member when TLS is on, and https needs TLS.
+func (c *Config) checkScheme(addr string) error {
+	scheme, _, ok := strings.Cut(addr, "://")
+	switch {
+	case !ok:
+		return nil
+	case scheme == "https" && c.TLS == nil:
+		return fmt.Errorf("%s is https but TLS is not configured", addr)
+	case scheme == "http" && c.TLS != nil:
+		return fmt.Errorf("%s is plain http but TLS is configured", addr)
+	case scheme != "http" && scheme != "https":
+		return fmt.Errorf("%s: want host:port, http:// or https://", addr)
+	}
+	return nil
+}
+
+// peerURL is the base URL of a member's HTTP address (host:port or a URL).
+func (c *Config) peerURL(addr string) string {
+	if strings.Contains(addr, "://") {
+		return strings.TrimRight(addr, "/")
+	}
+	if c.TLS != nil {
+		return "https://" + addr
+	}
+	return "http://" + addr
+}
+
+// peerTLS returns the server and client configurations of node-to-node traffic (nil without
+// TLS): node certificates of the cluster CA only.
+func (c *Config) peerTLS() (server, client *tls.Config) {
+	if c.TLS == nil {
+		return nil, nil
+	}
+	nodes := transport.RequireKind(transport.KindNode)
+	return c.TLS.ServerConfig(tls.RequireAndVerifyClientCert, nodes), c.TLS.ClientConfig("", nodes)
 }

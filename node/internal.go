@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/transport"
 )
 
 // Paths of the node-to-node protocol, served on every node's HTTP listener.
@@ -97,14 +98,14 @@ func (n *Node) postLeader(ctx context.Context, path string, body []byte, unknown
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.peerURL(addr)+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	resp, err := n.client.Do(req)
 	if err != nil {
 		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
+		if (errors.As(err, &op) && op.Op == "dial") || errors.Is(err, transport.ErrHandshake) {
 			if raftAddr, _ := n.raft.LeaderWithID(); raftAddr != "" {
 				n.forgetPeer(string(raftAddr))
 			}

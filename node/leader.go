@@ -134,7 +134,7 @@ func (n *Node) peerHTTP(ctx context.Context, raftAddr string) (string, error) {
 	}
 	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	m, err := transport.QueryMeta(qctx, raftAddr)
+	m, err := transport.QueryMeta(qctx, raftAddr, n.clientTLS)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrNoLeader, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/raft"
 )
 
@@ -25,11 +26,33 @@ func (n *Node) Join(ctx context.Context, id, raftAddr string) error {
 			_, err := n.postLeader(ctx, PathJoin, body, true)
 			return err
 		}
-		return n.joinLocal(id, raftAddr)
+		return n.joinLocal(ctx, id, raftAddr)
 	})
 }
 
-func (n *Node) joinLocal(id, raftAddr string) error {
+// verifyJoiner checks, when TLS is on, that the joiner's raft port presents the certificate
+// of node id from the cluster CA and says it is id: a server that cannot talk to the
+// cluster never becomes a voter (which would cost the cluster its quorum).
+func (n *Node) verifyJoiner(ctx context.Context, id, raftAddr string) error {
+	if n.cfg.TLS == nil {
+		return nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	meta, err := transport.QueryMeta(qctx, raftAddr, n.cfg.TLS.ClientConfig("", transport.RequireIdentity(transport.NodeIdentity(id))))
+	if err == nil && meta.NodeID != id {
+		err = fmt.Errorf("it says it is node %q", meta.NodeID)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: the raft port %s did not prove it is node %s of this cluster: %v", ErrInvalidJoin, raftAddr, id, err)
+	}
+	return nil
+}
+
+func (n *Node) joinLocal(ctx context.Context, id, raftAddr string) error {
+	if err := n.verifyJoiner(ctx, id, raftAddr); err != nil {
+		return err
+	}
 	cf := n.raft.GetConfiguration()
 	if err := cf.Error(); err != nil {
 		return classifyApplyError(err)
@@ -92,7 +115,7 @@ func (n *Node) joinCluster(ctx context.Context) error {
 	var last error
 	for {
 		for _, addr := range n.cfg.Join {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+PathJoin, bytes.NewReader(body))
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.peerURL(addr)+PathJoin, bytes.NewReader(body))
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -34,6 +35,8 @@ type Node struct {
 	client    *http.Client
 	// applyRPC and readIndexRPC reach the leader's raft port.
 	applyRPC, readIndexRPC *transport.RPCClient
+	// serverTLS and clientTLS secure node-to-node traffic (nil without TLS).
+	serverTLS, clientTLS *tls.Config
 
 	notifyCh  chan bool
 	readyTerm atomic.Uint64
@@ -62,10 +65,14 @@ func New(cfg *Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	serverTLS, clientTLS := cfg.peerTLS()
+	hcfg := transport.DefaultHTTPConfig()
+	hcfg.TLS = clientTLS
 	n := &Node{cfg: *cfg, logger: cfg.Logger, notifyCh: make(chan bool, 16), ready: newSignal(),
-		metaCache: map[string]transport.Meta{}, done: make(chan struct{}), client: transport.NewHTTPClient(nil),
-		applyRPC:     transport.NewRPCClient(transport.ProtoApply, 128, cfg.Faults),
-		readIndexRPC: transport.NewRPCClient(transport.ProtoReadIndex, 2, cfg.Faults)}
+		metaCache: map[string]transport.Meta{}, done: make(chan struct{}), client: transport.NewHTTPClient(hcfg),
+		applyRPC:     transport.NewRPCClient(transport.ProtoApply, 128, cfg.Faults, clientTLS),
+		readIndexRPC: transport.NewRPCClient(transport.ProtoReadIndex, 2, cfg.Faults, clientTLS),
+		serverTLS:    serverTLS, clientTLS: clientTLS}
 	if n.logger == nil {
 		n.logger = hclog.NewNullLogger()
 	}
@@ -125,9 +132,9 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("node: listen raft: %w", err)
 	}
-	n.mux = transport.NewMux(ln, n.meta, n.rpcHandlers(), 2*n.cfg.Raft.ApplyTimeout, n.cfg.Faults, n.logger.Named("mux"))
+	n.mux = transport.NewMux(transport.TLSListener(ln, n.serverTLS), n.meta, n.rpcHandlers(), 2*n.cfg.Raft.ApplyTimeout, n.cfg.Faults, n.logger.Named("mux"))
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: streamLayer{n.mux.RaftLayer()}, MaxPool: 8, Timeout: 10 * time.Second,
+		Stream: streamLayer{n.mux.RaftLayer(n.clientTLS)}, MaxPool: 8, Timeout: 10 * time.Second,
 		Logger: n.logger.Named("transport"),
 	})
 	logs, err := raft.NewLogCache(512, n.logStore)

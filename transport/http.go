@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"time"
@@ -18,6 +20,10 @@ type HTTPConfig struct {
 	// ResponseHeaderTimeout bounds the wait for a peer's answer once the request is sent;
 	// 0 leaves it to the request's context.
 	ResponseHeaderTimeout time.Duration
+	// TLS, when set, makes the client speak HTTPS with this configuration (see
+	// TLSReloader.ClientConfig); a failed handshake wraps ErrHandshake, so the caller knows
+	// that nothing was sent.
+	TLS *tls.Config
 }
 
 // DefaultHTTPConfig returns settings for node-to-node forwarding on a LAN.
@@ -40,6 +46,11 @@ func NewHTTPClient(cfg *HTTPConfig) *http.Client {
 		IdleConnTimeout:       cfg.IdleConnTimeout,
 		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
 		ForceAttemptHTTP2:     false,
+	}
+	if cfg.TLS != nil {
+		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return dialConn(ctx, dialer, addr, cfg.TLS)
+		}
 	}
 	return &http.Client{
 		Transport:     tr,

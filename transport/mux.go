@@ -3,6 +3,7 @@ package transport
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,7 +40,10 @@ type Meta struct {
 }
 
 // Mux shares one TCP listener between raft's stream layer and metadata queries, so a node is
-// found by its raft address alone (raft only knows peers by that address).
+// found by its raft address alone (raft only knows peers by that address). When the listener
+// speaks TLS (TLSListener), every connection completes its handshake, peer certificate
+// verified, before its first byte is read: a connection refused there never reaches raft or
+// an RPC handler.
 type Mux struct {
 	ln         net.Listener
 	meta       func() Meta
@@ -107,6 +111,11 @@ func (m *Mux) serve() {
 }
 
 func (m *Mux) route(c net.Conn) {
+	if err := serverHandshake(c, handshakeTimeout); err != nil {
+		m.logger.Warn("connection refused on the raft port", "remote", c.RemoteAddr(), "error", err)
+		c.Close()
+		return
+	}
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var b [1]byte
 	if _, err := io.ReadFull(c, b[:]); err != nil {
@@ -153,12 +162,18 @@ func (m *Mux) Close() error {
 // Addr is the listener's address.
 func (m *Mux) Addr() net.Addr { return m.ln.Addr() }
 
-// RaftLayer returns the listener-and-dialer raft's network transport runs on.
-func (m *Mux) RaftLayer() *RaftLayer { return &RaftLayer{mux: m} }
+// RaftLayer returns the listener-and-dialer raft's network transport runs on. Its dialer
+// speaks TLS with clientTLS when set (nil: plain TCP).
+func (m *Mux) RaftLayer(clientTLS *tls.Config) *RaftLayer {
+	return &RaftLayer{mux: m, tls: clientTLS}
+}
 
 // RaftLayer is raft's side of the mux: a net.Listener of raft connections and a dialer that
 // marks its connections as raft's.
-type RaftLayer struct{ mux *Mux }
+type RaftLayer struct {
+	mux *Mux
+	tls *tls.Config
+}
 
 // Accept returns the next raft connection.
 func (l *RaftLayer) Accept() (net.Conn, error) {
@@ -181,7 +196,9 @@ func (l *RaftLayer) Dial(address string, timeout time.Duration) (net.Conn, error
 	if err := l.mux.faults.dialAllowed(address); err != nil {
 		return nil, err
 	}
-	c, err := net.DialTimeout("tcp", address, timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, err := dialMux(ctx, address, l.tls)
 	if err != nil {
 		return nil, err
 	}
@@ -192,10 +209,9 @@ func (l *RaftLayer) Dial(address string, timeout time.Duration) (net.Conn, error
 	return l.mux.faults.wrap(c), nil
 }
 
-// QueryMeta asks the node listening on raftAddr who it is.
-func QueryMeta(ctx context.Context, raftAddr string) (Meta, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", raftAddr)
+// QueryMeta asks the node listening on raftAddr who it is, over TLS with clientTLS when set.
+func QueryMeta(ctx context.Context, raftAddr string, clientTLS *tls.Config) (Meta, error) {
+	c, err := dialMux(ctx, raftAddr, clientTLS)
 	if err != nil {
 		return Meta{}, fmt.Errorf("transport: query meta of %s: %w", raftAddr, err)
 	}

@@ -23,11 +23,11 @@ func newTestMux(t *testing.T, meta Meta, faults *Faults) *Mux {
 func TestMuxRoutesRaftAndMeta(t *testing.T) {
 	want := Meta{NodeID: "n1", HTTPAddr: "127.0.0.1:8480"}
 	m := newTestMux(t, want, nil)
-	layer := m.RaftLayer()
+	layer := m.RaftLayer(nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	got, err := QueryMeta(ctx, m.Addr().String())
+	got, err := QueryMeta(ctx, m.Addr().String(), nil)
 	if err != nil || got != want {
 		t.Fatalf("meta: got %+v (%v), want %+v", got, err, want)
 	}
@@ -54,7 +54,7 @@ func TestMuxRoutesRaftAndMeta(t *testing.T) {
 func TestMuxAcceptAfterClose(t *testing.T) {
 	m := newTestMux(t, Meta{}, nil)
 	m.Close()
-	if _, err := m.RaftLayer().Accept(); !errors.Is(err, ErrMuxClosed) {
+	if _, err := m.RaftLayer(nil).Accept(); !errors.Is(err, ErrMuxClosed) {
 		t.Fatalf("got %v, want ErrMuxClosed", err)
 	}
 }
@@ -64,11 +64,11 @@ func TestFaultsDropDial(t *testing.T) {
 	m := newTestMux(t, Meta{}, f)
 	addr := m.Addr().String()
 	f.SetDropped(addr, true)
-	if _, err := m.RaftLayer().Dial(addr, time.Second); !errors.Is(err, ErrFaultDrop) {
+	if _, err := m.RaftLayer(nil).Dial(addr, time.Second); !errors.Is(err, ErrFaultDrop) {
 		t.Fatalf("dropped peer: got %v, want ErrFaultDrop", err)
 	}
 	f.SetDropped(addr, false)
-	c, err := m.RaftLayer().Dial(addr, time.Second)
+	c, err := m.RaftLayer(nil).Dial(addr, time.Second)
 	if err != nil {
 		t.Fatalf("healed peer: %v", err)
 	}

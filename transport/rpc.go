@@ -3,6 +3,7 @@ package transport
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -78,6 +79,7 @@ var ErrNotSent = errors.New("transport: request not sent")
 type RPCClient struct {
 	proto   byte
 	faults  *Faults
+	tls     *tls.Config
 	maxIdle int
 
 	mu   sync.Mutex
@@ -90,9 +92,9 @@ type rpcConn struct {
 }
 
 // NewRPCClient returns a client of proto keeping up to maxIdle idle connections per peer.
-// faults may be nil.
-func NewRPCClient(proto byte, maxIdle int, faults *Faults) *RPCClient {
-	return &RPCClient{proto: proto, faults: faults, maxIdle: maxIdle, idle: map[string][]*rpcConn{}}
+// faults may be nil; clientTLS, when set, secures every connection (nil: plain TCP).
+func NewRPCClient(proto byte, maxIdle int, faults *Faults, clientTLS *tls.Config) *RPCClient {
+	return &RPCClient{proto: proto, faults: faults, tls: clientTLS, maxIdle: maxIdle, idle: map[string][]*rpcConn{}}
 }
 
 // Call sends req to the peer at addr and returns its answer. An error wrapping ErrNotSent
@@ -140,8 +142,7 @@ func (c *RPCClient) conn(ctx context.Context, addr string) (*rpcConn, error) {
 	if err := c.faults.dialAllowed(addr); err != nil {
 		return nil, err
 	}
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	nc, err := dialMux(ctx, addr, c.tls)
 	if err != nil {
 		return nil, err
 	}

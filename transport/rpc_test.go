@@ -20,7 +20,7 @@ func TestRPCCallsReuseConnections(t *testing.T) {
 		ProtoApply: func(ctx context.Context, req []byte) []byte { return append([]byte("echo:"), req...) },
 	}, time.Second, nil, nil)
 	defer m.Close()
-	c := NewRPCClient(ProtoApply, 4, nil)
+	c := NewRPCClient(ProtoApply, 4, nil, nil)
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -60,7 +60,7 @@ func TestRPCDeadPeer(t *testing.T) {
 		ProtoReadIndex: func(context.Context, []byte) []byte { return []byte{1} },
 	}, time.Second, nil, nil)
 	addr := m.Addr().String()
-	c := NewRPCClient(ProtoReadIndex, 2, nil)
+	c := NewRPCClient(ProtoReadIndex, 2, nil, nil)
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -77,7 +77,7 @@ func TestRPCDeadPeer(t *testing.T) {
 	}
 	f := NewFaults()
 	f.SetDropped(addr, true)
-	if _, err := NewRPCClient(ProtoReadIndex, 1, f).Call(ctx, addr, nil); !errors.Is(err, ErrNotSent) || !errors.Is(err, ErrFaultDrop) {
+	if _, err := NewRPCClient(ProtoReadIndex, 1, f, nil).Call(ctx, addr, nil); !errors.Is(err, ErrNotSent) || !errors.Is(err, ErrFaultDrop) {
 		t.Fatalf("dropped peer: got %v, want ErrNotSent and ErrFaultDrop", err)
 	}
 }

@@ -4,7 +4,12 @@
 //
 //	cellconductor --cell-uuid 4f1c...-... --data-dir /var/lib/cellconductor \
 //	    --http-addr 10.0.1.5:8490 --gossip-addr 10.0.1.5:8492 --join 10.0.0.1:8482 \
-//	    --hosts cmp1:16:65536:500,cmp2:16:65536:500
+//	    --hosts cmp1:16:65536:500,cmp2:16:65536:500 \
+//	    --tls-cert cell-4f1c....pem --tls-key cell-4f1c...-key.pem --tls-ca cellmap-ca.pem
+//
+// With TLS (cellmapctl tls cert create --cell UUID) the HTTP API is mutual TLS: only the API
+// tier's node certificates of the cluster CA are accepted. SIGHUP reloads the files. Without
+// TLS, a listen address beyond loopback is refused unless --insecure.
 //
 // Every flag is also an environment variable: --cell-uuid is CELLCONDUCTOR_CELL_UUID. A bad
 // flag exits 2; a failure while running exits 1.
@@ -12,6 +17,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +31,8 @@ import (
 
 	"github.com/cellmap/cellmap/conductor"
 	"github.com/cellmap/cellmap/internal/flagenv"
+	"github.com/cellmap/cellmap/internal/tlsconf"
+	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -40,6 +48,11 @@ type options struct {
 	cellUUID, dataDir, httpAddr, gossipAddr, gossipAdvertise string
 	join, hosts, gossipProfile, name, logLevel               string
 	requestTimeout                                           time.Duration
+	tls                                                      tlsconf.Flags
+	insecure                                                 bool
+
+	// reloader holds the TLS files once config loaded them (nil without TLS).
+	reloader *transport.TLSReloader
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -57,6 +70,8 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.name, "name", "", "name of this conductor within its cell (default: the host name)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "upper bound of one API request")
+	o.tls.Register(fs)
+	fs.BoolVar(&o.insecure, "insecure", false, "allow listening beyond loopback without TLS (logged at WARN on every start)")
 	fs.Usage = flagenv.Usage(fs, envPrefix, "usage: cellconductor --cell-uuid UUID --data-dir DIR --join GOSSIP_ADDR [flags]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -70,10 +85,29 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	return o, nil
 }
 
-// config turns the options into the conductor's configuration and checks it.
+// listeners are the conductor's ports for the secure-by-default check.
+func (o *options) listeners() []tlsconf.Listener {
+	tlsOn := o.tls.Files().Enabled()
+	return []tlsconf.Listener{
+		{Name: "HTTP API", Addr: o.httpAddr, Protected: tlsOn, Unprotected: "plain HTTP"},
+		// Hook for gossip encryption (keyring): Protected becomes "a gossip key is
+		// configured". Until then configured TLS is what lets gossip leave loopback.
+		{Name: "gossip", Addr: o.gossipAddr, Protected: tlsOn, Unprotected: "unencrypted gossip"},
+	}
+}
+
+// config turns the options into the conductor's configuration and checks it; it loads the TLS
+// files (o.reloader) and applies the secure-by-default rule.
 func (o *options) config(logger hclog.Logger) (*conductor.Config, error) {
 	if o.join == "" {
 		return nil, errors.New("--join is required: the gossip address of a member of the pool")
+	}
+	if err := tlsconf.Check(o.listeners(), o.insecure, logger); err != nil {
+		return nil, err
+	}
+	var err error
+	if o.reloader, err = o.tls.Load(); err != nil {
+		return nil, err
 	}
 	hosts, err := conductor.ParseHosts(o.hosts)
 	if err != nil {
@@ -85,6 +119,10 @@ func (o *options) config(logger hclog.Logger) (*conductor.Config, error) {
 	cfg.Join, cfg.Hosts, cfg.RequestTimeout, cfg.Logger = splitList(o.join), hosts, o.requestTimeout, logger
 	if o.name != "" {
 		cfg.Name = o.name
+	}
+	if o.reloader != nil {
+		// Only the API tier calls a conductor: node certificates of the cluster CA.
+		cfg.TLS = o.reloader.ServerConfig(tls.RequireAndVerifyClientCert, transport.RequireKind(transport.KindNode))
 	}
 	return cfg, cfg.Validate()
 }
@@ -121,6 +159,12 @@ func run(args []string, stderr io.Writer, lookup func(string) (string, bool)) in
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var reload []*transport.TLSReloader
+	if o.reloader != nil {
+		reload = append(reload, o.reloader)
+	}
+	stopHUP := tlsconf.ReloadOnSIGHUP(ctx, logger, reload...)
+	defer stopHUP()
 	if err := serve(ctx, cfg); err != nil {
 		logger.Error("stopped", "error", err)
 		return 1
@@ -153,7 +197,7 @@ func serve(ctx context.Context, cfg *conductor.Config) error {
 			cfg.Logger.Error("gossip", "error", err)
 		}
 	}()
-	cfg.Logger.Info("serving", "cell", cfg.CellUUID, "http", cfg.HTTPAddr, "gossip", c.GossipAddr())
+	cfg.Logger.Info("serving", "cell", cfg.CellUUID, "http", cfg.HTTPAddr, "gossip", c.GossipAddr(), "tls", cfg.TLS != nil)
 	select {
 	case <-ctx.Done():
 	case err = <-errc:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/internal/flagenv"
+	"github.com/cellmap/cellmap/transport"
 )
 
 // Exit codes shared by every command. Each command defines its own codes next to it.
@@ -47,11 +48,26 @@ type globalOptions struct {
 	// map_cell0's fallbacks.
 	baseTransportURL       string
 	baseDatabaseConnection string
+	// caCert verifies the node's HTTPS certificate; clientCert and clientKey, when given, are
+	// presented as a client certificate.
+	caCert, clientCert, clientKey string
 }
 
 // globalNames are the names of the global options, in help order.
 func globalNames() []string {
-	return []string{"addr", "format", "timeout", "base-transport-url", "base-database-connection"}
+	return []string{"addr", "format", "timeout", "base-transport-url", "base-database-connection", "ca-cert", "client-cert", "client-key"}
+}
+
+// envNames are the environment variables whose name is not the flagenv one (Consul's and
+// etcd's spelling of the CA variable).
+var envNames = map[string]string{"ca-cert": "CELLMAP_CACERT"}
+
+// envName is the environment variable of global option name.
+func envName(name string) string {
+	if n, ok := envNames[name]; ok {
+		return n
+	}
+	return flagenv.EnvName(envPrefix, name)
 }
 
 // addFlags registers the global options on f (the top-level set, and every command's set so
@@ -64,6 +80,26 @@ func (g *globalOptions) addFlags(f *flagSet) {
 		"`URL` filling template transport URLs; create_cell's default ([DEFAULT]/transport_url)")
 	f.fs.StringVar(&g.baseDatabaseConnection, "base-database-connection", "",
 		"`URL` filling template database URLs; create_cell's and map_cell0's default ([database]/connection)")
+	f.fs.StringVar(&g.caCert, "ca-cert", "", "CA certificate `FILE` that verifies the node's HTTPS certificate (the cluster CA)")
+	f.fs.StringVar(&g.clientCert, "client-cert", "", "client certificate `FILE` to present (with --client-key)")
+	f.fs.StringVar(&g.clientKey, "client-key", "", "key `FILE` of --client-cert")
+}
+
+// newClient returns the client of --addr: HTTPS with --ca-cert and the client certificate when
+// the address is https:// or any TLS option is given.
+func (g *globalOptions) newClient() (*client.Client, error) {
+	if g.caCert == "" && g.clientCert == "" && g.clientKey == "" && !strings.HasPrefix(g.addr, "https://") {
+		return client.New(g.addr, nil), nil
+	}
+	tlsCfg, err := transport.ClientTLSFromFiles(g.caCert, g.clientCert, g.clientKey)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	c, err := client.NewWithConfig(&client.Config{Addr: g.addr, TLS: tlsCfg})
+	if err != nil {
+		return nil, usagef("--addr: %v", err)
+	}
+	return c, nil
 }
 
 // markGlobal hides the global options from a command's help.
@@ -82,7 +118,7 @@ func (g *globalOptions) applyEnv(f *flagSet, lookup func(string) (string, bool))
 		if err != nil || given[f.canonical(fl.Name)] || f.canonical(fl.Name) != fl.Name {
 			return
 		}
-		name := flagenv.EnvName(envPrefix, fl.Name)
+		name := envName(fl.Name)
 		if v, ok := lookup(name); ok {
 			if e := fl.Value.Set(v); e != nil {
 				err = usagef("%s=%q: %v", name, v, e)
@@ -265,6 +301,21 @@ type command struct {
 	new     func() options
 }
 
+// matches reports whether args start with the command's name, which may be two words
+// ("ca create"); n is how many arguments the name took.
+func (c command) matches(args []string) (n int, ok bool) {
+	words := strings.Fields(c.name)
+	if len(args) < len(words) {
+		return 0, false
+	}
+	for i, w := range words {
+		if normalize(args[i]) != w {
+			return 0, false
+		}
+	}
+	return len(words), true
+}
+
 // group is a command group (cell_v2, cluster, flavor) or, with direct set, a group that is
 // itself a command (lookup).
 type group struct {
@@ -290,6 +341,8 @@ func groups() []group {
 			commands: []command{flavorCreateCommand(), flavorListCommand(), flavorShowCommand(), flavorDeleteCommand()}},
 		{name: "server", summary: "servers across the cells (needs the cells data plane)",
 			commands: []command{serverCreateCommand(), serverListCommand(), serverShowCommand(), serverDeleteCommand()}},
+		{name: "tls", summary: "the cluster CA and the certificates of nodes, clients and cell conductors (no server needed)",
+			commands: []command{tlsCACreateCommand(), tlsCertCreateCommand()}},
 	}
 }
 
@@ -350,8 +403,8 @@ func dispatch(g *globalOptions, grp group, args []string, stdout, stderr io.Writ
 		return exitOK
 	}
 	for _, c := range grp.commands {
-		if c.name == normalize(args[0]) {
-			return runCommand(g, "cellmapctl "+grp.name+" "+c.name, c, args[1:], stdout, stderr)
+		if n, ok := c.matches(args); ok {
+			return runCommand(g, "cellmapctl "+grp.name+" "+c.name, c, args[n:], stdout, stderr)
 		}
 	}
 	return usageExit(stdout, stderr, "cellmapctl "+grp.name, usagef("invalid choice: %q (choose from %s)", args[0], commandNames(grp)), usage)
@@ -379,7 +432,11 @@ func runCommand(g *globalOptions, path string, c command, args []string, stdout,
 	if err != nil {
 		return usageExit(stdout, stderr, path, err, usage)
 	}
-	e := &env{globalOptions: *g, stdout: stdout, stderr: stderr, client: client.New(g.addr, nil), tty: isTerminal(stdout)}
+	cl, err := g.newClient()
+	if err != nil {
+		return usageExit(stdout, stderr, path, err, usage)
+	}
+	e := &env{globalOptions: *g, stdout: stdout, stderr: stderr, client: cl, tty: isTerminal(stdout)}
 	defer e.client.Close()
 	timeout := g.timeout
 	if w, ok := opts.(waiter); ok {
@@ -434,7 +491,7 @@ func mainUsage(w io.Writer, gf *flagSet) {
 	for _, name := range globalNames() {
 		fl := gf.fs.Lookup(name)
 		metavar, usage := flag.UnquoteUsage(fl)
-		fmt.Fprintf(w, "  --%s %s (%s)\n        %s", name, metavar, flagenv.EnvName(envPrefix, name), usage)
+		fmt.Fprintf(w, "  --%s %s (%s)\n        %s", name, metavar, envName(name), usage)
 		if fl.DefValue != "" {
 			fmt.Fprintf(w, " (default %s)", fl.DefValue)
 		}

@@ -12,7 +12,11 @@
 //	cellmapctl lookup 6f1c...
 //	cellmapctl server create --name vm1 --flavor m1 --image cirros --project p1 --user u1 --wait
 //
-// --addr (CELLMAP_ADDR) names any node of the cluster; --base-transport-url and
+//	cellmapctl tls ca create && cellmapctl tls cert create --node n1 --ip 10.0.0.1
+//	cellmapctl --addr https://10.0.0.1:8480 --ca-cert cellmap-ca.pem cluster status
+//
+// --addr (CELLMAP_ADDR) names any node of the cluster (https:// with --ca-cert, CELLMAP_CACERT,
+// and optionally --client-cert and --client-key); --base-transport-url and
 // --base-database-connection play nova.conf's [DEFAULT]/transport_url and
 // [database]/connection. Exit codes: each command's own (see its --help), 2 for a bad
 // command line, 255 for an unexpected error.

@@ -39,6 +39,7 @@ func startDevConductor(ctx context.Context, r *running, cfg *serverConfig) (*con
 	ccfg.CellUUID, ccfg.DataDir, ccfg.Name = devCell1UUID, filepath.Join(cfg.opts.dataDir, "cell1"), "dev"
 	ccfg.HTTPAddr, ccfg.GossipAddr, ccfg.Join = cfg.opts.devConductorAddr, cfg.opts.devConductorGossip, []string{r.gossip.LocalAddr()}
 	ccfg.GossipProfile, ccfg.Hosts, ccfg.Logger = cfg.opts.gossipProfile, hosts, cfg.logger.Named("cell1")
+	ccfg.TLS = cfg.devConductorServerTLS()
 	ln, err := net.Listen("tcp", ccfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("dev conductor: %w", err)
@@ -67,10 +68,8 @@ func devSetup(ctx context.Context, r *running, cfg *serverConfig, stdout io.Writ
 	if _, err := startDevConductor(wctx, r, cfg); err != nil {
 		return err
 	}
-	cell := fsm.Cell{UUID: devCell1UUID, Name: "cell1", TransportURL: "http://" + cfg.opts.devConductorAddr + "/",
-		DatabaseConnection: "bbolt:///" + filepath.Join(cfg.opts.dataDir, "cell1", "cell.db")}
-	if res, err := r.node.Apply(wctx, &fsm.CreateCell{Cell: cell}); err != nil || (res.Err != nil && !errors.Is(res.Err, fsm.ErrExists)) {
-		return fmt.Errorf("map cell1: %v %v", err, res)
+	if err := mapDevCell(wctx, r, cfg); err != nil {
+		return err
 	}
 	for _, f := range devFlavors {
 		if _, err := r.node.Apply(wctx, &fsm.PutFlavor{Flavor: f}); err != nil {
@@ -88,6 +87,22 @@ func devSetup(ctx context.Context, r *running, cfg *serverConfig, stdout io.Writ
 	return nil
 }
 
+// mapDevCell maps cell1, or points its transport URL at the conductor as this start serves it
+// (https with --dev-tls, http without).
+func mapDevCell(ctx context.Context, r *running, cfg *serverConfig) error {
+	url := cfg.scheme() + "://" + cfg.opts.devConductorAddr + "/"
+	cell := fsm.Cell{UUID: devCell1UUID, Name: "cell1", TransportURL: url,
+		DatabaseConnection: "bbolt:///" + filepath.Join(cfg.opts.dataDir, "cell1", "cell.db")}
+	res, err := r.node.Apply(ctx, &fsm.CreateCell{Cell: cell})
+	if err == nil && errors.Is(res.Err, fsm.ErrExists) {
+		res, err = r.node.Apply(ctx, &fsm.UpdateCell{UUID: devCell1UUID, TransportURL: &url})
+	}
+	if err != nil || res.Err != nil {
+		return fmt.Errorf("map cell1: %v %v", err, res)
+	}
+	return nil
+}
+
 func waitCellUp(ctx context.Context, reg *cellproxy.Registry, cell string) error {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
@@ -102,21 +117,26 @@ func waitCellUp(ctx context.Context, reg *cellproxy.Registry, cell string) error
 }
 
 func printDevHelp(w io.Writer, cfg *serverConfig, newHosts int) {
-	addr := cfg.opts.httpAddr
+	addr := cfg.scheme() + "://" + cfg.opts.httpAddr
+	exports, curl := "", "curl -s"
+	if cfg.tls != nil {
+		exports = fmt.Sprintf("\n  export CELLMAP_CACERT=%s", cfg.tls.Files().CAFile)
+		curl = "curl -s --cacert $CELLMAP_CACERT"
+	}
 	fmt.Fprintf(w, `
-cellmap is running: node %q, data in %s, HTTP on %s.
+cellmap is running: node %q, data in %s, API on %s.
 cell0 is mapped; cell1 (%s) is served by a local conductor on %s with 3 simulated
 compute hosts (%d newly discovered). Flavors: 1 m1.tiny, 2 m1.small, 3 m1.medium.
 
 Try, in another terminal:
-  export CELLMAP_ADDR=http://%s
+  export CELLMAP_ADDR=%s%s
   go run ./cmd/cellmapctl cell_v2 list_cells
   go run ./cmd/cellmapctl cell_v2 list_hosts
   go run ./cmd/cellmapctl server create --name vm1 --flavor 1 --image cirros --project demo --user alice --wait
   go run ./cmd/cellmapctl server list --project demo
   go run ./cmd/cellmapctl cluster status
-  curl -s http://%s/v1/cells
+  %s %s/v1/cells
 
 Stop with Ctrl-C.
-`, cfg.opts.nodeID, cfg.opts.dataDir, addr, devCell1UUID, cfg.opts.devConductorAddr, newHosts, addr, addr)
+`, cfg.opts.nodeID, cfg.opts.dataDir, addr, devCell1UUID, cfg.opts.devConductorAddr, newHosts, addr, exports, curl, addr)
 }

@@ -3,9 +3,13 @@
 //
 //	cellmapd --dev                                   # single node, data under ./data, cell0 mapped
 //	cellmapd --node-id n1 --data-dir /var/lib/cellmap --bootstrap ...
-//	cellmapd --node-id n2 --data-dir ... --join 10.0.0.1:8480
+//	cellmapd --node-id n2 --data-dir ... --join https://10.0.0.1:8480 \
+//	    --tls-cert node-n2.pem --tls-key node-n2-key.pem --tls-ca cellmap-ca.pem
 //
-// Every flag is also an environment variable: --node-id is CELLMAP_NODE_ID.
+// Every flag is also an environment variable: --node-id is CELLMAP_NODE_ID. With TLS the HTTP
+// API is HTTPS (client certificates optional), the raft port mutual TLS between node
+// certificates, and conductors are called over mutual TLS; SIGHUP reloads the files. Without
+// TLS a listen address beyond loopback is refused unless --insecure.
 package main
 
 import (
@@ -21,6 +25,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/internal/flagenv"
+	"github.com/cellmap/cellmap/internal/tlsconf"
 	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
@@ -42,6 +47,8 @@ type options struct {
 	gossipJoin, gossipProfile                                      string
 	discoverInterval, listTimeout                                  time.Duration
 	devConductorAddr, devConductorGossip                           string
+	tls                                                            tlsconf.Flags
+	insecure, devTLS                                               bool
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -71,6 +78,9 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "upper bound of one API request")
 	fs.BoolVar(&o.fsmNoSync, "unsafe-fsm-nosync", false, "skip fsync of the state file (benchmarks only; the raft log stays durable)")
 	fs.BoolVar(&o.faults, "enable-fault-injection", false, "serve POST /internal/faults (user-space network faults for the chaos harness; never in production)")
+	o.tls.Register(fs)
+	fs.BoolVar(&o.insecure, "insecure", false, "allow listening beyond loopback without TLS (logged at WARN on every start)")
+	fs.BoolVar(&o.devTLS, "dev-tls", false, "with --dev: serve HTTPS with a CA and certificates generated under <data-dir>/tls/")
 	fs.Usage = flagenv.Usage(fs, "CELLMAP_", "usage: cellmapd [flags]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -111,7 +121,39 @@ func (o *options) fill() error {
 	if o.bootstrap && o.join != "" {
 		return errors.New("--bootstrap and --join exclude each other")
 	}
+	return o.checkDev()
+}
+
+// checkDev enforces what --dev and --dev-tls promise: loopback only, generated certificates.
+func (o *options) checkDev() error {
+	if o.devTLS && !o.dev {
+		return errors.New("--dev-tls goes with --dev (production nodes take --tls-cert, --tls-key and --tls-ca)")
+	}
+	if o.devTLS && o.tls.Files().Enabled() {
+		return errors.New("--dev-tls generates its certificates; do not combine it with --tls-cert, --tls-key or --tls-ca")
+	}
+	if !o.dev {
+		return nil
+	}
+	for _, a := range []struct{ flag, addr string }{{"--http-addr", o.httpAddr}, {"--raft-addr", o.raftAddr},
+		{"--gossip-addr", o.gossipAddr}, {"--dev-conductor-addr", o.devConductorAddr}, {"--dev-conductor-gossip-addr", o.devConductorGossip}} {
+		if !tlsconf.IsLoopback(a.addr) {
+			return fmt.Errorf("--dev listens on loopback only: %s %s", a.flag, a.addr)
+		}
+	}
 	return nil
+}
+
+// listeners are the node's ports for the secure-by-default check.
+func (o *options) listeners() []tlsconf.Listener {
+	tlsOn := o.tls.Files().Enabled() || o.devTLS
+	return []tlsconf.Listener{
+		{Name: "HTTP API", Addr: o.httpAddr, Protected: tlsOn, Unprotected: "plain HTTP"},
+		{Name: "raft", Addr: o.raftAddr, Protected: tlsOn, Unprotected: "plain TCP"},
+		// Hook for gossip encryption (keyring): Protected becomes "a gossip key is
+		// configured". Until then configured TLS is what lets gossip leave loopback.
+		{Name: "gossip", Addr: o.gossipAddr, Protected: tlsOn, Unprotected: "unencrypted gossip"},
+	}
 }
 
 func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
@@ -131,6 +173,8 @@ func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, b
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopHUP := tlsconf.ReloadOnSIGHUP(ctx, logger, cfg.reloaders()...)
+	defer stopHUP()
 	if err := serve(ctx, cfg, stdout); err != nil {
 		logger.Error("stopped", "error", err)
 		return 1
@@ -138,11 +182,31 @@ func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, b
 	return 0
 }
 
+// serverConfig checks the listeners against the secure-by-default rule, loads (with
+// --dev-tls: first generates) the TLS files, and builds the node's configuration.
 func (o *options) serverConfig(logger hclog.Logger) (*serverConfig, error) {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
 	ncfg := node.DefaultConfig()
 	raftCfg, err := node.RaftProfile(o.raftProfile)
 	if err != nil {
 		return nil, err
+	}
+	if err := tlsconf.Check(o.listeners(), o.insecure, logger); err != nil {
+		return nil, err
+	}
+	scfg := &serverConfig{opts: o, node: ncfg, logger: logger}
+	if o.devTLS {
+		if err := scfg.devTLSFiles(); err != nil {
+			return nil, err
+		}
+	}
+	if scfg.tls, err = o.tls.Load(); err != nil {
+		return nil, err
+	}
+	if scfg.tls != nil {
+		ncfg.TLS = scfg.tls
 	}
 	ncfg.NodeID, ncfg.DataDir, ncfg.RaftAddr, ncfg.RaftAdvertise = o.nodeID, o.dataDir, o.raftAddr, o.raftAdvertise
 	ncfg.HTTPAddr, ncfg.Bootstrap, ncfg.Raft, ncfg.FSMNoSync = o.httpAddr, o.bootstrap, raftCfg, o.fsmNoSync
@@ -153,5 +217,5 @@ func (o *options) serverConfig(logger hclog.Logger) (*serverConfig, error) {
 		ncfg.Faults = transport.NewFaults()
 	}
 	ncfg.Logger = logger
-	return &serverConfig{opts: o, node: ncfg, logger: logger}, nil
+	return scfg, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
 	"github.com/cellmap/cellmap/node"
+	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -24,6 +26,29 @@ type serverConfig struct {
 	opts   *options
 	node   *node.Config
 	logger hclog.Logger
+	// tls holds this node's certificate (nil without TLS); devConductorTLS the embedded cell1
+	// conductor's (--dev-tls only).
+	tls, devConductorTLS *transport.TLSReloader
+}
+
+// reloaders are the TLS files SIGHUP reloads.
+func (cfg *serverConfig) reloaders() []*transport.TLSReloader {
+	var rs []*transport.TLSReloader
+	for _, r := range []*transport.TLSReloader{cfg.tls, cfg.devConductorTLS} {
+		if r != nil {
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}
+
+// apiTLS is the HTTP API's listener configuration: HTTPS, a client certificate optional and
+// verified against the cluster CA when presented (nil without TLS).
+func (cfg *serverConfig) apiTLS() *tls.Config {
+	if cfg.tls == nil {
+		return nil
+	}
+	return cfg.tls.ServerConfig(tls.VerifyClientCertIfGiven, nil)
 }
 
 // serve runs a node, its data plane and its API until ctx ends, then shuts down gracefully.
@@ -53,7 +78,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 		return err
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- r.api.Serve(ln) }()
+	go func() { errc <- r.api.Serve(transport.TLSListener(ln, cfg.apiTLS())) }()
 	stopPprof := startPprof(cfg.opts.pprofAddr, cfg.logger)
 	defer stopPprof()
 
@@ -61,7 +86,8 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 		return err
 	}
 	r.runDuties(ctx)
-	cfg.logger.Info("serving", "node", cfg.opts.nodeID, "http", cfg.opts.httpAddr, "raft", cfg.opts.raftAddr, "gossip", cfg.opts.gossipAddr)
+	cfg.logger.Info("serving", "node", cfg.opts.nodeID, "http", cfg.opts.httpAddr, "raft", cfg.opts.raftAddr, "gossip", cfg.opts.gossipAddr,
+		"tls", cfg.tls != nil)
 	if cfg.opts.dev {
 		if err := devSetup(ctx, r, cfg, stdout); err != nil {
 			cfg.logger.Error("dev setup failed", "error", err)
@@ -90,6 +116,9 @@ type running struct {
 func (r *running) startDataPlane(cfg *serverConfig) error {
 	pcfg := cellproxy.DefaultConfig()
 	pcfg.ListTimeout, pcfg.DiscoverInterval, pcfg.Logger = cfg.opts.listTimeout, cfg.opts.discoverInterval, cfg.logger.Named("proxy")
+	if cfg.tls != nil {
+		pcfg.TLS = cfg.tls
+	}
 	registry := cellproxy.NewRegistry(pcfg.FailureCooldown, nil)
 	var err error
 	if r.proxy, err = cellproxy.New(pcfg, r.node, registry); err != nil {

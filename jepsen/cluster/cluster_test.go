@@ -19,7 +19,7 @@ func TestNodeCommandLines(t *testing.T) {
 	n3, _ := c.Node("n3")
 	first := strings.Join(c.argv(n1, true), " ")
 	for _, want := range []string{"ip netns exec cmj-n1 /bin/cellmapd", "--node-id n1", "--http-addr 10.77.0.1:8480",
-		"--raft-addr 10.77.0.1:8481", "--gossip-addr 10.77.0.1:8482", "--raft-profile test", "--enable-fault-injection", "--bootstrap"} {
+		"--raft-addr 10.77.0.1:8481", "--gossip-addr 10.77.0.1:8482", "--raft-profile test", "--enable-fault-injection", "--insecure", "--bootstrap"} {
 		if !strings.Contains(first, want) {
 			t.Fatalf("n1 first start lacks %q: %s", want, first)
 		}

@@ -2,6 +2,7 @@ package testcluster
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/cellmap/cellmap/httpapi"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/cellmap/cellmap/node"
+	"github.com/cellmap/cellmap/transport"
 )
 
 // DataPlane is an in-process cellmap node with the cells data plane and gossip.
@@ -23,12 +25,18 @@ type DataPlane struct {
 	Registry   *cellproxy.Registry
 	Gossip     *gossip.Gossip
 	GossipAddr string
+	// PKI is the cluster CA when the data plane runs with TLS (nil without).
+	PKI *PKI
 }
 
 // DataPlaneOptions tune StartDataPlane.
 type DataPlaneOptions struct {
 	// Proxy changes the data plane's configuration.
 	Proxy func(*cellproxy.Config)
+	// PKI, when set, secures everything with it: the node (certificate of node n1) serves
+	// HTTPS, calls conductors over mutual TLS, and AddCell's conductors hold their cell's
+	// certificate.
+	PKI *PKI
 }
 
 // StartDataPlane starts a single-node cellmap with cell0 mapped, the data plane, and a gossip
@@ -43,7 +51,13 @@ func StartDataPlane(t testing.TB, o *DataPlaneOptions) *DataPlane {
 	}
 	registry := cellproxy.NewRegistry(pcfg.FailureCooldown, nil)
 	dp := &DataPlane{Registry: registry}
-	dp.Node = StartNode(t, &Options{DataPlane: func(n *node.Node, acfg *httpapi.Config) httpapi.CellHealth {
+	nopts := &Options{}
+	if o != nil && o.PKI != nil {
+		dp.PKI = o.PKI
+		nopts.TLS = o.PKI.Reloader(t, transport.NodeIdentity("n1"))
+		pcfg.TLS = nopts.TLS
+	}
+	nopts.DataPlane = func(n *node.Node, acfg *httpapi.Config) httpapi.CellHealth {
 		p, err := cellproxy.New(pcfg, n, registry)
 		if err != nil {
 			t.Fatal(err)
@@ -51,7 +65,8 @@ func StartDataPlane(t testing.TB, o *DataPlaneOptions) *DataPlane {
 		dp.Proxy = p
 		acfg.Servers, acfg.CellOps, acfg.Guard = p, p, p
 		return registry
-	}})
+	}
+	dp.Node = StartNode(t, nopts)
 	t.Cleanup(dp.Proxy.Close) // before the node stops (cleanups run last-in first-out)
 	dp.GossipAddr = testkit.FreeUDPTCPAddr(t)
 	g, err := gossip.New(&gossip.Config{Name: "server/n1", BindAddr: dp.GossipAddr, Profile: "test", Handler: registry,
@@ -82,6 +97,13 @@ type Conductor struct {
 // the pool at joinAddr, with the given hosts (conductor.ParseHosts syntax).
 func StartConductor(t testing.TB, cellUUID, dir, joinAddr, hosts string) *Conductor {
 	t.Helper()
+	return StartConductorTLS(t, cellUUID, dir, joinAddr, hosts, nil)
+}
+
+// StartConductorTLS is StartConductor serving mutual TLS with cert (node certificates only,
+// as cellconductor does); nil cert serves plain HTTP.
+func StartConductorTLS(t testing.TB, cellUUID, dir, joinAddr, hosts string, cert *transport.TLSReloader) *Conductor {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -97,6 +119,9 @@ func StartConductor(t testing.TB, cellUUID, dir, joinAddr, hosts string) *Conduc
 	cfg.CellUUID, cfg.DataDir, cfg.HTTPAddr, cfg.GossipAddr = cellUUID, dir, ln.Addr().String(), testkit.FreeUDPTCPAddr(t)
 	cfg.Join, cfg.GossipProfile, cfg.Name, cfg.Hosts = []string{joinAddr}, "test", "c-"+cellUUID[:8], hs
 	cfg.Logger = Logger(t, "conductor")
+	if cert != nil {
+		cfg.TLS = cert.ServerConfig(tls.RequireAndVerifyClientCert, transport.RequireKind(transport.KindNode))
+	}
 	c, err := conductor.New(cfg)
 	if err != nil {
 		ln.Close()
@@ -128,11 +153,16 @@ func (c *Conductor) Stop() {
 // until the data plane sees the cell up.
 func (dp *DataPlane) AddCell(t testing.TB, name, cellUUID, hosts string) *Conductor {
 	t.Helper()
-	c := StartConductor(t, cellUUID, "", dp.GossipAddr, hosts)
+	var cert *transport.TLSReloader
+	scheme := "http"
+	if dp.PKI != nil {
+		cert, scheme = dp.PKI.Reloader(t, transport.CellIdentity(cellUUID)), "https"
+	}
+	c := StartConductorTLS(t, cellUUID, "", dp.GossipAddr, hosts, cert)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if _, err := dp.Client.CreateCell(ctx, api.CellCreate{UUID: cellUUID, Name: name,
-		TransportURL: "http://" + c.Addr + "/", DatabaseConnection: "bbolt:///" + c.Dir + "/cell.db"}); err != nil {
+		TransportURL: scheme + "://" + c.Addr + "/", DatabaseConnection: "bbolt:///" + c.Dir + "/cell.db"}); err != nil {
 		t.Fatalf("create cell %s: %v", name, err)
 	}
 	testkit.WaitFor(t, name+" up", 15*time.Second, func() bool { return dp.Registry.Up(cellUUID) })
@@ -143,4 +173,9 @@ func (dp *DataPlane) AddCell(t testing.TB, name, cellUUID, hosts string) *Conduc
 }
 
 // NewClient returns a new client of the data plane's node.
-func (dp *DataPlane) NewClient() *client.Client { return client.New(dp.Addr, nil) }
+func (dp *DataPlane) NewClient(t testing.TB) *client.Client {
+	if dp.PKI != nil {
+		return tlsClient(t, dp.Addr, dp.PKI.CAFile())
+	}
+	return client.New(dp.Addr, nil)
+}

@@ -5,6 +5,7 @@ package testcluster
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/cellmap/cellmap/httpapi"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/cellmap/cellmap/node"
+	"github.com/cellmap/cellmap/transport"
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
 )
@@ -21,6 +23,7 @@ import (
 // Node is an in-process cellmap node with its HTTP API.
 type Node struct {
 	Addr   string // HTTP host:port
+	URL    string // http:// or https:// Addr
 	Node   *node.Node
 	API    *httpapi.Service
 	Client *client.Client
@@ -40,6 +43,9 @@ type Options struct {
 	// DataPlane, when set, is called once the node exists and before the API is built: it
 	// may set the API's data plane fields and returns the cell health the API reports.
 	DataPlane func(n *node.Node, acfg *httpapi.Config) httpapi.CellHealth
+	// TLS, when set, is the node's certificate (PKI.Reloader): the API serves HTTPS (client
+	// certificates optional), the raft port mutual TLS, and Client trusts the CA.
+	TLS *transport.TLSReloader
 }
 
 // Logger writes through t.Log so output shows only for failing tests. Lines written once the
@@ -80,6 +86,9 @@ func StartNode(t testing.TB, o *Options) *Node {
 	cfg.Bootstrap, cfg.Raft, cfg.FSMNoSync, cfg.InitialMmapSize = true, node.TestRaftConfig(), true, 1<<20
 	cfg.Raft.HeartbeatTimeout, cfg.Raft.ElectionTimeout, cfg.Raft.LeaderLeaseTimeout = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
 	cfg.Logger = Logger(t, "node")
+	if o.TLS != nil {
+		cfg.TLS = o.TLS
+	}
 	if o.NodeConfig != nil {
 		o.NodeConfig(cfg)
 	}
@@ -103,8 +112,15 @@ func StartNode(t testing.TB, o *Options) *Node {
 		n.Shutdown(context.Background())
 		t.Fatal(err)
 	}
-	go svc.Serve(ln)
-	tn := &Node{Addr: ln.Addr().String(), Node: n, API: svc, Client: client.New(ln.Addr().String(), nil), Dir: dir}
+	tn := &Node{Addr: ln.Addr().String(), URL: "http://" + ln.Addr().String(), Node: n, API: svc, Dir: dir}
+	if o.TLS != nil {
+		go svc.Serve(transport.TLSListener(ln, o.TLS.ServerConfig(tls.VerifyClientCertIfGiven, nil)))
+		tn.URL = "https://" + tn.Addr
+		tn.Client = tlsClient(t, tn.Addr, o.TLS.Files().CAFile)
+	} else {
+		go svc.Serve(ln)
+		tn.Client = client.New(tn.Addr, nil)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -117,4 +133,18 @@ func StartNode(t testing.TB, o *Options) *Node {
 		t.Fatalf("node never became ready: %v", err)
 	}
 	return tn
+}
+
+// tlsClient returns an HTTPS client of addr trusting caFile.
+func tlsClient(t testing.TB, addr, caFile string) *client.Client {
+	t.Helper()
+	cfg, err := transport.ClientTLSFromFiles(caFile, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewWithConfig(&client.Config{Addr: addr, TLS: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

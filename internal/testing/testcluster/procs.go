@@ -80,8 +80,13 @@ func (p *Process) Output() string { return p.out.String() }
 // WaitReady waits until the node at addr answers /readyz.
 func WaitReady(t testing.TB, addr string, timeout time.Duration) {
 	t.Helper()
-	c := client.New(addr, nil)
-	testkit.WaitFor(t, addr+" ready", timeout, func() bool {
+	WaitClientReady(t, client.New(addr, nil), timeout)
+}
+
+// WaitClientReady waits until c's node answers /readyz (over HTTPS when c is an HTTPS client).
+func WaitClientReady(t testing.TB, c *client.Client, timeout time.Duration) {
+	t.Helper()
+	testkit.WaitFor(t, c.Addr()+" ready", timeout, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		return c.Ready(ctx) == nil

@@ -1,0 +1,103 @@
+package client
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config configures a Client.
+type Config struct {
+	// Addr is the node to talk to: "host:port", "http://host:port" or "https://host:port".
+	// A bare host:port means https when TLS is set, http otherwise.
+	Addr string
+	// TLS is the client side of HTTPS: RootCAs verifies the node (nil: the system roots) and
+	// Certificates, when set, is presented as the client certificate. nil with an https Addr
+	// uses the system roots.
+	TLS *tls.Config
+	// HTTP, when set, is used as is instead of a client built from the fields above.
+	HTTP *http.Client
+}
+
+// DefaultConfig returns a configuration for a node on this machine.
+func DefaultConfig() *Config { return &Config{Addr: "127.0.0.1:8480"} }
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if c.Addr == "" {
+		return errors.New("client: Addr is required")
+	}
+	u, err := url.Parse(c.baseURL())
+	if err != nil {
+		return fmt.Errorf("client: Addr %q: %w", c.Addr, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("client: Addr %q: want http:// or https://", c.Addr)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("client: Addr %q has no host", c.Addr)
+	}
+	if u.Scheme == "http" && c.TLS != nil && c.HTTP == nil {
+		return fmt.Errorf("client: Addr %q is plain http but TLS is configured", c.Addr)
+	}
+	return nil
+}
+
+// baseURL is Addr with its scheme.
+func (c *Config) baseURL() string {
+	if strings.Contains(c.Addr, "://") {
+		return strings.TrimRight(c.Addr, "/")
+	}
+	if c.TLS != nil {
+		return "https://" + c.Addr
+	}
+	return "http://" + c.Addr
+}
+
+// NewWithConfig returns a client configured by cfg.
+func NewWithConfig(cfg *Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	hc := cfg.HTTP
+	if hc == nil {
+		hc = &http.Client{Transport: newTransport(cfg.TLS)}
+	}
+	return &Client{base: cfg.baseURL(), http: hc}, nil
+}
+
+// newTransport is the keep-alive transport of a client without an overall timeout (requests
+// are bounded by their contexts).
+func newTransport(tlsCfg *tls.Config) *http.Transport {
+	return &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     tlsCfg,
+		TLSHandshakeTimeout: 10 * time.Second,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 1024,
+		IdleConnTimeout:     90 * time.Second,
+	}
+}
+
+// notSent reports whether a transport error happened before the request was sent: the
+// connection could not be opened, or its TLS handshake failed.
+func notSent(err error) bool {
+	var (
+		op        *net.OpError
+		verify    *tls.CertificateVerificationError
+		record    tls.RecordHeaderError
+		alert     tls.AlertError
+		authority x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+	)
+	return (errors.As(err, &op) && op.Op == "dial") || errors.As(err, &verify) || errors.As(err, &record) ||
+		errors.As(err, &alert) || errors.As(err, &authority) || errors.As(err, &hostname) || errors.As(err, &invalid)
+}
