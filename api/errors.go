@@ -49,6 +49,8 @@ const (
 	CodeInternal               = "internal"
 	// CodeNotLeader travels only between nodes: the asked node no longer leads.
 	CodeNotLeader = "not_leader"
+	// CodeUnsupportedVersion: the write needs a log version some member does not read yet.
+	CodeUnsupportedVersion = "unsupported_version"
 	// Data plane.
 	CodeCellDown        = "cell_down"
 	CodeProjectCellDown = "project_cell_down"
@@ -77,7 +79,8 @@ func Status(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case CodeNotLeader:
 		return http.StatusMisdirectedRequest
-	case CodeOutcomeUnknown, CodeNoLeader, CodeBusy, CodeUnavailable, CodeStale, CodeCellDown, CodeProjectCellDown:
+	case CodeOutcomeUnknown, CodeNoLeader, CodeBusy, CodeUnavailable, CodeStale, CodeCellDown, CodeProjectCellDown,
+		CodeUnsupportedVersion:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

@@ -14,29 +14,34 @@ import (
 const retryBackoff = 25 * time.Millisecond
 
 // Apply proposes c, stamped with the current time, and returns what the state machine made of
-// it. On a follower the entry is forwarded to the leader. Errors: ErrNoLeader and ErrBusy are
-// definite failures; ErrOutcomeUnknown means the write may or may not have happened.
+// it. On a follower the entry is forwarded to the leader, which checks it again (rpcApply):
+// nothing that fails [fsm.Command.Validate] is ever proposed. Errors: ErrInvalid,
+// ErrUnsupportedVersion, ErrNoLeader and ErrBusy are definite failures; ErrOutcomeUnknown
+// means the write may or may not have happened.
 func (n *Node) Apply(ctx context.Context, c fsm.Command) (*fsm.Result, error) {
-	if txn, ok := c.(*fsm.Txn); ok {
-		if err := txn.Validate(); err != nil {
-			return nil, err
-		}
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
-	return n.ApplyEncoded(ctx, fsm.Encode(c, time.Now().UTC()))
-}
-
-// ApplyEncoded is Apply for an already encoded entry.
-func (n *Node) ApplyEncoded(ctx context.Context, data []byte) (*fsm.Result, error) {
+	data, version := fsm.Encode(c, time.Now().UTC()), fsm.Version(c)
 	var res *fsm.Result
 	err := n.onLeader(ctx, func() (err error) {
 		if n.IsLeader() {
-			res, err = n.applyLocal(ctx, data)
+			res, err = n.propose(ctx, data, version)
 		} else {
 			res, err = n.forwardApply(ctx, data)
 		}
 		return err
 	})
 	return res, err
+}
+
+// propose proposes a checked entry of the given log version on this node, which must be the
+// leader, once every member reads that version.
+func (n *Node) propose(ctx context.Context, data []byte, version uint64) (*fsm.Result, error) {
+	if err := n.checkLogVersion(ctx, version); err != nil {
+		return nil, err
+	}
+	return n.applyLocal(ctx, data)
 }
 
 // onLeader runs fn until it succeeds or fails for another reason than a missing or moved
@@ -66,7 +71,8 @@ func (n *Node) backoff(ctx context.Context) error {
 	}
 }
 
-// applyLocal proposes on this node, which must be the leader.
+// applyLocal proposes on this node, which must be the leader. data must have been checked
+// (propose); only the leader's own no-op comes here directly.
 func (n *Node) applyLocal(ctx context.Context, data []byte) (*fsm.Result, error) {
 	f := n.raft.Apply(data, n.cfg.Raft.ApplyTimeout)
 	done := make(chan error, 1)

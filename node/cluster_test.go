@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -113,9 +114,16 @@ func leaderOf(t testing.TB, nodes []*testNode) *testNode {
 	return leader
 }
 
-func mapping(uuid string) *fsm.Txn {
+// uuidOf is the instance uuid a test names by key.
+func uuidOf(key string) string {
+	h := fmt.Sprintf("%x", sha256.Sum256([]byte(key)))
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// mapping is a transaction that puts the instance mapping of key (see uuidOf).
+func mapping(key string) *fsm.Txn {
 	return &fsm.Txn{Ops: []fsm.Op{{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings,
-		Record: &fsm.InstanceMapping{InstanceUUID: uuid, ProjectID: "p"}}}}
+		Record: &fsm.InstanceMapping{InstanceUUID: uuidOf(key), ProjectID: "p"}}}}
 }
 
 // applyRetrying applies an idempotent command, retrying while leadership moves (a two-node
@@ -134,11 +142,11 @@ func applyRetrying(t testing.TB, n *testNode, c fsm.Command) {
 	}
 }
 
-func readMapping(n *testNode, uuid string) (*fsm.InstanceMapping, error) {
+func readMapping(n *testNode, key string) (*fsm.InstanceMapping, error) {
 	var m *fsm.InstanceMapping
 	_, err := n.Read(context.Background(), LocalUnchecked{}, func(r *fsm.Reader) error {
 		var err error
-		m, err = r.InstanceMapping(uuid)
+		m, err = r.InstanceMapping(uuidOf(key))
 		return err
 	})
 	return m, err
@@ -301,5 +309,40 @@ func TestRunAsLeaderReturnsWhenContextEnds(t *testing.T) {
 	<-done
 	if runs > 1 {
 		t.Fatalf("duty started %d times while leading in one term, want at most once", runs)
+	}
+}
+
+// TestLeaderChecksForwardedEntries: whatever arrives on the leader's raft port as a forwarded
+// write is decoded and validated before it is proposed. Undecodable bytes and commands that
+// break the API's rules are refused as invalid, an entry of a newer log version as
+// unsupported_version; none of them reaches the log, and a valid entry still commits.
+func TestLeaderChecksForwardedEntries(t *testing.T) {
+	nodes := newCluster(t, 3)
+	leader := leaderOf(t, nodes)
+	now := time.Now()
+	tests := []struct {
+		name  string
+		entry []byte
+		want  error
+	}{
+		{"unknown type", []byte{0x63}, ErrInvalid},
+		{"empty", nil, ErrInvalid},
+		{"truncated", fsm.Encode(mapping("t"), now)[:4], ErrInvalid},
+		{"not a uuid", fsm.Encode(&fsm.DeleteCell{UUID: "cell1"}, now), ErrInvalid},
+		{"newer log version", []byte{0, fsm.LogVersion + 1, byte(fsm.CmdNoop), 0}, ErrUnsupportedVersion},
+	}
+	before := leader.Node.raft.LastIndex()
+	for _, tc := range tests {
+		_, err := leader.forwardApply(ctxT(t), tc.entry)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if after := leader.Node.raft.LastIndex(); after != before {
+		t.Fatalf("the log grew from %d to %d with refused entries", before, after)
+	}
+	res, err := leader.forwardApply(ctxT(t), fsm.Encode(mapping("ok"), now))
+	if err != nil || res.Err != nil {
+		t.Fatalf("valid entry: %v %v", err, res)
 	}
 }

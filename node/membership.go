@@ -17,7 +17,7 @@ import (
 // leader.
 func (n *Node) Join(ctx context.Context, id, raftAddr string) error {
 	if id == "" || raftAddr == "" {
-		return fmt.Errorf("%w: node_id and raft_addr are required", ErrInvalidJoin)
+		return fmt.Errorf("%w: node_id and raft_addr are required", ErrInvalid)
 	}
 	return n.onLeader(ctx, func() error {
 		if !n.IsLeader() {
@@ -57,7 +57,7 @@ func (n *Node) joinLocal(id, raftAddr string) error {
 // leader.
 func (n *Node) Remove(ctx context.Context, id string) error {
 	if id == "" {
-		return fmt.Errorf("%w: node_id is required", ErrInvalidJoin)
+		return fmt.Errorf("%w: node_id is required", ErrInvalid)
 	}
 	return n.onLeader(ctx, func() error {
 		if !n.IsLeader() {

@@ -41,8 +41,9 @@ type Node struct {
 	verify    *coalescer // leader: one VerifyLeader round for concurrent reads
 	remoteIdx *coalescer // follower: one read-index request to the leader for concurrent reads
 
-	metaMu    sync.Mutex
-	metaCache map[string]transport.Meta // raft address → meta
+	metaMu      sync.Mutex
+	metaCache   map[string]transport.Meta // raft address → meta
+	logVersions map[string]uint64         // raft address → newest log version it reads
 
 	freshJoin bool
 	done      chan struct{}
@@ -63,7 +64,7 @@ func New(cfg *Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: *cfg, logger: cfg.Logger, notifyCh: make(chan bool, 16), ready: newSignal(),
-		metaCache: map[string]transport.Meta{}, done: make(chan struct{}), client: transport.NewHTTPClient(nil),
+		metaCache: map[string]transport.Meta{}, logVersions: map[string]uint64{}, done: make(chan struct{}), client: transport.NewHTTPClient(nil),
 		applyRPC:     transport.NewRPCClient(transport.ProtoApply, 128, cfg.Faults),
 		readIndexRPC: transport.NewRPCClient(transport.ProtoReadIndex, 2, cfg.Faults)}
 	if n.logger == nil {
@@ -160,7 +161,7 @@ func (n *Node) startRaft() error {
 }
 
 func (n *Node) meta() transport.Meta {
-	return transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr}
+	return transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr, LogVersion: fsm.LogVersion}
 }
 
 // Start asks the members in Config.Join for admission when this is a first start; it retries

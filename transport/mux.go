@@ -36,6 +36,9 @@ func (nopLogger) Error(string, ...interface{}) {}
 type Meta struct {
 	NodeID   string `json:"node_id"`
 	HTTPAddr string `json:"http_addr"`
+	// LogVersion is the newest log entry version the node reads (0 from releases before
+	// log versions: they read version 1).
+	LogVersion uint64 `json:"log_version,omitempty"`
 }
 
 // Mux shares one TCP listener between raft's stream layer and metadata queries, so a node is
