@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/hashicorp/go-hclog"
@@ -248,10 +249,10 @@ func TestRemoveAndReadd(t *testing.T) {
 	if err := leader.Remove(ctxT(t), "ghost"); !errors.Is(err, ErrUnknownServer) {
 		t.Fatalf("remove unknown: got %v, want ErrUnknownServer", err)
 	}
-	if err := leader.Join(ctxT(t), victim.ID(), victim.raft); err != nil {
+	if err := leader.Join(ctxT(t), api.JoinRequest{NodeID: victim.ID(), RaftAddr: victim.raft}); err != nil {
 		t.Fatalf("re-add: %v", err)
 	}
-	if err := leader.Join(ctxT(t), victim.ID(), victim.raft); err != nil {
+	if err := leader.Join(ctxT(t), api.JoinRequest{NodeID: victim.ID(), RaftAddr: victim.raft}); err != nil {
 		t.Fatalf("re-add twice must be a no-op: %v", err)
 	}
 	st, _ = leader.Status(ctxT(t))

@@ -30,6 +30,13 @@ var (
 	// sentinel, so a write refused by the leader and one refused by the state machine's
 	// checks match the same error.
 	ErrInvalid = fsm.ErrInvalid
+	// ErrMemberExists: a join names the id or the address of another member and did not ask
+	// to replace it; nothing changed.
+	ErrMemberExists = errors.New("another member has this id or address")
+	// ErrMemberUnreachable: the joiner did not answer as that node at its raft address.
+	ErrMemberUnreachable = errors.New("joining node cannot be reached at its raft address")
+	// ErrQuorumAtRisk: the membership change would leave fewer live voters than a quorum.
+	ErrQuorumAtRisk = errors.New("membership change would leave the cluster without a quorum")
 	// ErrUnsupportedVersion: the write needs a log version that the leader or another member
 	// does not read yet (a rolling upgrade is under way); nothing was proposed.
 	ErrUnsupportedVersion = fsm.ErrUnsupportedVersion
@@ -48,6 +55,9 @@ var codes = []struct {
 	{ErrStale, api.CodeStale},
 	{ErrUnknownServer, api.CodeUnknownServer},
 	{ErrInvalid, api.CodeInvalid},
+	{ErrMemberExists, api.CodeMemberExists},
+	{ErrMemberUnreachable, api.CodeMemberUnreachable},
+	{ErrQuorumAtRisk, api.CodeQuorumAtRisk},
 	{ErrUnsupportedVersion, api.CodeUnsupportedVersion},
 	{ErrNotLeader, api.CodeNotLeader},
 }

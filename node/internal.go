@@ -70,7 +70,7 @@ func (n *Node) serveJoin(w http.ResponseWriter, r *http.Request) {
 		internalError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
 		return
 	}
-	if err := n.Join(r.Context(), req.NodeID, req.RaftAddr); err != nil {
+	if err := n.Join(r.Context(), req); err != nil {
 		internalError(w, err)
 		return
 	}

@@ -2,10 +2,14 @@ package node
 
 import (
 	"context"
+	"errors"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
+	"github.com/hashicorp/raft"
 )
 
 // servers returns the raft configuration as id → address, as the leader sees it.
@@ -38,7 +42,7 @@ func writable(t *testing.T, n *testNode, key string) {
 func TestJoinRefusesUnreachableRaftAddr(t *testing.T) {
 	nodes := newCluster(t, 1)
 	leader := leaderOf(t, nodes)
-	err := leader.Join(ctxT(t), "evil", testkit.FreeAddr(t))
+	err := leader.Join(ctxT(t), api.JoinRequest{NodeID: "evil", RaftAddr: testkit.FreeAddr(t)})
 	if err == nil {
 		t.Errorf("join of an unreachable raft address: got nil error")
 	}
@@ -61,12 +65,12 @@ func TestJoinRefusesToReplaceLiveVoter(t *testing.T) {
 	before := servers(t, leader)
 	// A second node calling itself like the victim, at a new address.
 	impostor := startNode(t, victim.ID(), t.TempDir(), freeAddr(t), false)
-	err := leader.Join(ctxT(t), victim.ID(), impostor.raft)
+	err := leader.Join(ctxT(t), api.JoinRequest{NodeID: victim.ID(), RaftAddr: impostor.raft})
 	if Code(err) != "member_exists" {
 		t.Errorf("join of a live voter's id at another address: got %v (code %q), want member_exists", err, Code(err))
 	}
 	// Another id at the victim's address: the node there is not that node.
-	if err := leader.Join(ctxT(t), "n9", victim.raft); err == nil {
+	if err := leader.Join(ctxT(t), api.JoinRequest{NodeID: "n9", RaftAddr: victim.raft}); err == nil {
 		t.Errorf("join of another id at a live voter's address: got nil error")
 	}
 	if got := servers(t, leader); len(got) != len(before) || got[victim.ID()] != before[victim.ID()] {
@@ -95,4 +99,80 @@ func TestMembershipChangeRefusesQuorumLoss(t *testing.T) {
 		t.Fatalf("configuration after the refused removal: %v, want all three", got)
 	}
 	writable(t, leader, "after-refused-remove")
+}
+
+// TestJoinReplaceTakesAMembersPlace: a node rebuilt at a new address under a dead member's id
+// is refused without replace, and takes the member's place with it.
+func TestJoinReplaceTakesAMembersPlace(t *testing.T) {
+	nodes := newCluster(t, 3)
+	leader := leaderOf(t, nodes)
+	dead := nodes[2]
+	if dead == leader {
+		dead = nodes[1]
+	}
+	dead.stop()
+	rebuilt := startNode(t, dead.ID(), t.TempDir(), freeAddr(t), false)
+	req := api.JoinRequest{NodeID: dead.ID(), RaftAddr: rebuilt.raft}
+	if err := leader.Join(ctxT(t), req); !errors.Is(err, ErrMemberExists) {
+		t.Fatalf("join without replace: got %v, want ErrMemberExists", err)
+	}
+	req.Replace = true
+	if err := leader.Join(ctxT(t), req); err != nil {
+		t.Fatalf("join with replace: %v", err)
+	}
+	if got := servers(t, leader); len(got) != 3 || got[dead.ID()] != rebuilt.raft {
+		t.Fatalf("configuration %v, want %s at %s", got, dead.ID(), rebuilt.raft)
+	}
+	writable(t, leader, "after-replace")
+	testkit.WaitFor(t, "the rebuilt node to catch up", 30*time.Second, func() bool {
+		a, _ := leader.Status(context.Background())
+		b, _ := rebuilt.Status(context.Background())
+		return a != nil && b != nil && a.FSMChecksumIdx == b.FSMChecksumIdx && a.FSMChecksum == b.FSMChecksum
+	})
+}
+
+func TestKeepsQuorum(t *testing.T) {
+	voter := func(id string) raft.Server { return raft.Server{ID: raft.ServerID(id), Suffrage: raft.Voter} }
+	three := []raft.Server{voter("a"), voter("b"), voter("c")}
+	tests := []struct {
+		name string
+		plan [][]raft.Server
+		live []string
+		ok   bool
+	}{
+		{"add a live joiner to a healthy three", [][]raft.Server{append(three, voter("d"))}, []string{"a", "b", "c", "d"}, true},
+		{"add to three with one down", [][]raft.Server{append(three, voter("d"))}, []string{"a", "b", "d"}, true},
+		{"add to two with one down", [][]raft.Server{{voter("a"), voter("b"), voter("d")}}, []string{"a", "d"}, true},
+		{"add an unreachable joiner to one", [][]raft.Server{{voter("a"), voter("d")}}, []string{"a"}, false},
+		{"remove the dead one of three", [][]raft.Server{{voter("a"), voter("b")}}, []string{"a", "b"}, true},
+		{"remove a live one while another is down", [][]raft.Server{{voter("a"), voter("c")}}, []string{"a", "b"}, false},
+		{"remove the last voter", [][]raft.Server{{}}, []string{"a"}, false},
+		{"non-voters do not count", [][]raft.Server{{voter("a"), voter("b"), {ID: "n", Suffrage: raft.Nonvoter}}}, []string{"a", "n"}, false},
+		{"replace: a step of the plan loses quorum", [][]raft.Server{{voter("a"), voter("c")}, {voter("a"), voter("c"), voter("b2")}}, []string{"a", "b2"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			live := map[raft.ServerID]bool{}
+			for _, id := range tc.live {
+				live[raft.ServerID(id)] = true
+			}
+			err := keepsQuorum(tc.plan, live)
+			if tc.ok && err != nil {
+				t.Fatalf("got %v, want nil", err)
+			}
+			if !tc.ok && !errors.Is(err, ErrQuorumAtRisk) {
+				t.Fatalf("got %v, want ErrQuorumAtRisk", err)
+			}
+		})
+	}
+}
+
+func TestJoinPlan(t *testing.T) {
+	a, b, c := raft.Server{ID: "a", Address: "1"}, raft.Server{ID: "b", Address: "2"}, raft.Server{ID: "c", Address: "3"}
+	b2 := raft.Server{ID: "b", Address: "9", Suffrage: raft.Voter}
+	plan := joinPlan([]raft.Server{a, b, c}, []raft.Server{b}, b2)
+	want := [][]raft.Server{{a, c}, {a, c, b2}}
+	if !reflect.DeepEqual(plan, want) {
+		t.Fatalf("got %v, want %v", plan, want)
+	}
 }
