@@ -126,7 +126,12 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("node: listen raft: %w", err)
 	}
-	n.mux = transport.NewMux(ln, n.meta, n.rpcHandlers(), 2*n.cfg.Raft.ApplyTimeout, n.cfg.Faults, n.logger.Named("mux"))
+	mcfg := transport.DefaultMuxConfig()
+	mcfg.RPCTimeout, mcfg.Faults, mcfg.Logger = 2*n.cfg.Raft.ApplyTimeout, n.cfg.Faults, n.logger.Named("mux")
+	if n.mux, err = transport.NewMux(ln, n.meta, n.rpcHandlers(), mcfg); err != nil {
+		ln.Close()
+		return fmt.Errorf("node: %w", err)
+	}
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: streamLayer{n.mux.RaftLayer()}, MaxPool: 8, Timeout: 10 * time.Second,
 		Logger: n.logger.Named("transport"),

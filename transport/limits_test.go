@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -112,29 +113,119 @@ func (c *countedConn) Close() error {
 	return c.Conn.Close()
 }
 
+// dialFrom opens a connection to addr from the loopback address ip and starts a request that
+// it never finishes.
+func dialFrom(t *testing.T, ip, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.Write([]byte{ProtoApply, 100, 'x'}) // a 100-byte request, never finished
+	return c
+}
+
 // TestMuxCapsConnectionsPerPeer: one peer opening many connections that each start a request
-// and never finish it must not get more than the per-peer cap served at once; the rest are
-// closed as soon as they are accepted.
+// and never finish it must not get more than the per-peer cap served at once, nor all peers
+// together more than the total cap; the rest are closed as soon as they are accepted, and a
+// closed connection gives its place back.
 func TestMuxCapsConnectionsPerPeer(t *testing.T) {
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ln := &countingListener{Listener: raw}
-	m := NewMux(ln, func() Meta { return Meta{} }, map[byte]RPCHandler{
-		ProtoApply: func(context.Context, []byte) []byte { return nil },
-	}, time.Second, nil, nil)
+	cfg := DefaultMuxConfig()
+	cfg.MaxConnsPerPeer, cfg.MaxConns, cfg.FrameTimeout = 4, 6, time.Hour
+	m := mustMux(t, ln, map[byte]RPCHandler{ProtoApply: func(context.Context, []byte) []byte { return nil }}, cfg)
 	t.Cleanup(func() { m.Close() })
-	const conns, perPeerCap = 300, 256
-	for i := 0; i < conns; i++ {
-		c, err := net.Dial("tcp", m.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		c.Write([]byte{ProtoApply, 100, 'x'}) // a 100-byte request, never finished
+	addr := m.Addr().String()
+	served := func() int64 { return ln.accepted.Load() - ln.closed.Load() }
+
+	var first []net.Conn
+	for i := 0; i < 10; i++ {
+		first = append(first, dialFrom(t, "127.0.0.1", addr))
 	}
-	testkit.WaitFor(t, "the connections above the cap to be closed", 20*time.Second, func() bool {
-		return ln.accepted.Load() == conns && ln.accepted.Load()-ln.closed.Load() <= perPeerCap
+	testkit.WaitFor(t, "one peer held to its cap", 20*time.Second, func() bool {
+		return ln.accepted.Load() == 10 && served() == 4 && m.limits.open() == 4
+	})
+	for i := 0; i < 10; i++ {
+		dialFrom(t, "127.0.0.2", addr)
+	}
+	testkit.WaitFor(t, "all peers held to the total cap", 20*time.Second, func() bool {
+		return ln.accepted.Load() == 20 && served() == 6 && m.limits.open() == 6
+	})
+	for _, c := range first {
+		c.Close()
+	}
+	testkit.WaitFor(t, "the first peer's places given back", 20*time.Second, func() bool {
+		return m.limits.open() == 2
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := QueryMeta(ctx, addr); err != nil {
+		t.Fatalf("a new connection after places were given back: %v", err)
+	}
+}
+
+// TestRPCClientStaysUnderItsCap: a client never opens more than maxConns connections to one
+// peer; a call that finds them all busy waits, and one whose context ends while it waits
+// fails as not sent (definite).
+func TestRPCClientStaysUnderItsCap(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}, 4), make(chan struct{})
+	m := mustMux(t, ln, map[byte]RPCHandler{ProtoApply: func(context.Context, []byte) []byte {
+		entered <- struct{}{}
+		<-release
+		return []byte("ok")
+	}}, DefaultMuxConfig())
+	t.Cleanup(func() { m.Close() })
+	c := NewRPCClient(ProtoApply, 1, nil)
+	defer c.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Call(context.Background(), m.Addr().String(), []byte("a"))
+		done <- err
+	}()
+	<-entered
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Call(ctx, m.Addr().String(), []byte("b")); !errors.Is(err, ErrNotSent) {
+		t.Fatalf("call while the only connection is busy: got %v, want ErrNotSent", err)
+	}
+	if got := m.limits.open(); got != 1 {
+		t.Fatalf("the peer serves %d connections of a client capped at 1", got)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+}
+
+// FuzzReadFrame feeds arbitrary bytes to the RPC frame reader: it never panics, never returns
+// more than it was given, and never holds much more memory than it was given.
+func FuzzReadFrame(f *testing.F) {
+	f.Add([]byte{3, 'a', 'b', 'c'})
+	f.Add([]byte{0})
+	f.Add(binary.AppendUvarint(nil, maxFrame))
+	f.Add(binary.AppendUvarint(nil, maxFrame+1))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add(append(binary.AppendUvarint(nil, 70000), make([]byte, 1000)...))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		b, err := readFrame(bufio.NewReader(bytes.NewReader(in)))
+		if err != nil {
+			return
+		}
+		if len(b) > len(in) {
+			t.Fatalf("read a frame of %d bytes from %d bytes", len(b), len(in))
+		}
+		if cap(b) > 2*len(in)+frameChunk {
+			t.Fatalf("a frame of %d bytes holds %d", len(b), cap(b))
+		}
 	})
 }
