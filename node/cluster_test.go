@@ -46,13 +46,19 @@ func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return le
 // startNode starts a node; dir and raftAddr are reused on restart.
 func startNode(t testing.TB, id, dir, raftAddr string, bootstrap bool, join ...string) *testNode {
 	t.Helper()
+	return startNodeWith(t, TestRaftConfig(), id, dir, raftAddr, bootstrap, join...)
+}
+
+// startNodeWith is startNode with raft settings of the test's own.
+func startNodeWith(t testing.TB, rc RaftConfig, id, dir, raftAddr string, bootstrap bool, join ...string) *testNode {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := DefaultConfig()
 	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = id, dir, raftAddr, ln.Addr().String()
-	cfg.Bootstrap, cfg.Join, cfg.Raft, cfg.FSMNoSync = bootstrap, join, TestRaftConfig(), true
+	cfg.Bootstrap, cfg.Join, cfg.Raft, cfg.FSMNoSync = bootstrap, join, rc, true
 	cfg.InitialMmapSize = 1 << 20
 	cfg.Logger = testLogger(t, id)
 	n, err := New(cfg)
@@ -82,10 +88,16 @@ func (tn *testNode) stop() {
 // newCluster starts size nodes: n1 bootstraps, the others join it.
 func newCluster(t *testing.T, size int) []*testNode {
 	t.Helper()
-	nodes := []*testNode{startNode(t, "n1", t.TempDir(), freeAddr(t), true)}
-	testkit.WaitFor(t, "first leader", 10*time.Second, nodes[0].IsLeader)
+	return newClusterWith(t, size, TestRaftConfig())
+}
+
+// newClusterWith is newCluster with raft settings of the test's own.
+func newClusterWith(t *testing.T, size int, rc RaftConfig) []*testNode {
+	t.Helper()
+	nodes := []*testNode{startNodeWith(t, rc, "n1", t.TempDir(), freeAddr(t), true)}
+	testkit.WaitFor(t, "first leader", 10*time.Second+2*rc.ElectionTimeout, nodes[0].IsLeader)
 	for i := 2; i <= size; i++ {
-		nodes = append(nodes, startNode(t, fmt.Sprintf("n%d", i), t.TempDir(), freeAddr(t), false, nodes[0].http))
+		nodes = append(nodes, startNodeWith(t, rc, fmt.Sprintf("n%d", i), t.TempDir(), freeAddr(t), false, nodes[0].http))
 	}
 	testkit.WaitFor(t, "all members", 10*time.Second, func() bool {
 		st, err := nodes[0].Status(context.Background())
