@@ -45,17 +45,34 @@ func (n *Node) propose(ctx context.Context, data []byte, version uint64) (*fsm.R
 }
 
 // onLeader runs fn until it succeeds or fails for another reason than a missing or moved
-// leader. Those failures are definite (nothing was done), so repeating fn is safe.
+// leader. Those failures are definite (nothing was done), so repeating fn is safe; it is
+// repeated for at most Raft.LeaderWait (an election under way), after which the failure is
+// ErrNoLeader: a node that knows no leader answers soon instead of at the caller's deadline.
 func (n *Node) onLeader(ctx context.Context, fn func() error) error {
+	var waitUntil time.Time
 	for {
 		err := fn()
 		if !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrNoLeader) {
 			return err
 		}
+		if waitUntil.IsZero() {
+			waitUntil = time.Now().Add(n.cfg.Raft.LeaderWait)
+		}
+		if time.Now().After(waitUntil) {
+			return noLeader(err)
+		}
 		if werr := n.backoff(ctx); werr != nil {
-			return fmt.Errorf("%w: %v", ErrNoLeader, err)
+			return noLeader(err)
 		}
 	}
+}
+
+// noLeader reports a missing or moved leader as ErrNoLeader.
+func noLeader(err error) error {
+	if errors.Is(err, ErrNoLeader) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrNoLeader, err)
 }
 
 func (n *Node) backoff(ctx context.Context) error {
@@ -74,6 +91,7 @@ func (n *Node) backoff(ctx context.Context) error {
 // applyLocal proposes on this node, which must be the leader. data must have been checked
 // (propose); only the leader's own no-op comes here directly.
 func (n *Node) applyLocal(ctx context.Context, data []byte) (*fsm.Result, error) {
+	proposed := time.Now()
 	f := n.raft.Apply(data, n.cfg.Raft.ApplyTimeout)
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
@@ -82,6 +100,7 @@ func (n *Node) applyLocal(ctx context.Context, data []byte) (*fsm.Result, error)
 		if err != nil {
 			return nil, classifyApplyError(err)
 		}
+		n.contact.note(proposed) // committed: a quorum stored it after it was proposed
 		res, ok := f.Response().(*fsm.Result)
 		if !ok {
 			return nil, fmt.Errorf("node: apply returned %T", f.Response())
@@ -98,6 +117,9 @@ func classifyApplyError(err error) error {
 		return ErrNotLeader
 	case errors.Is(err, raft.ErrEnqueueTimeout):
 		return fmt.Errorf("%w: %v", ErrBusy, err)
+	case errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		// Refused before it was proposed: leadership is moving, retried like a missing leader.
+		return fmt.Errorf("%w: %v", ErrNoLeader, err)
 	default:
 		// ErrLeadershipLost, ErrRaftShutdown, ErrAbortedByRestore: the entry may still commit.
 		return fmt.Errorf("%w: %v", ErrOutcomeUnknown, err)

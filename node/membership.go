@@ -164,9 +164,13 @@ func (n *Node) joinCluster(ctx context.Context) error {
 	}
 }
 
-// askToJoin posts the join request to the member at addr.
+// askToJoin posts the join request to the member at addr (an entry of Config.Join).
 func (n *Node) askToJoin(ctx context.Context, addr string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+PathJoin, bytes.NewReader(body))
+	base, err := JoinURL(addr)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+PathJoin, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

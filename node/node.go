@@ -38,8 +38,9 @@ type Node struct {
 	notifyCh  chan bool
 	readyTerm atomic.Uint64
 	ready     *signal
-	verify    *coalescer // leader: one VerifyLeader round for concurrent reads
-	remoteIdx *coalescer // follower: one read-index request to the leader for concurrent reads
+	verify    *coalescer   // leader: one VerifyLeader round for concurrent reads
+	contact   contactClock // leader: when a quorum last confirmed it
+	remoteIdx *coalescer   // follower: one read-index request to the leader for concurrent reads
 
 	metaMu      sync.Mutex
 	metaCache   map[string]transport.Meta // raft address → meta
