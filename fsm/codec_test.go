@@ -1,9 +1,12 @@
 package fsm
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +209,29 @@ func TestLogVersions(t *testing.T) {
 				t.Fatalf("got %v, want a plain decode error", err)
 			}
 		})
+	}
+}
+
+// TestDecodeAllocatesAboutWhatItReads: a forwarded entry is decoded before it is checked, so
+// the decoder must not size anything by a count the entry declares: a transaction declaring
+// a million ops (or a map a million items) in 1 MB of garbage used to allocate ~70 MB up front.
+func TestDecodeAllocatesAboutWhatItReads(t *testing.T) {
+	garbage := bytes.Repeat([]byte{0xff}, 1<<20)
+	count := binary.AppendUvarint(nil, 1<<20)
+	txn := append(append([]byte{byte(CmdTxn), 0}, count...), garbage...)
+	// A put_flavor whose extra specs declare a million items.
+	flavor := []byte{byte(CmdPutFlavor), 0, 1, 'i', 1, 'n', 2, 2, 2}
+	flavor = append(append(flavor, count...), garbage...)
+	for name, entry := range map[string][]byte{"txn ops": txn, "map items": flavor} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, _, err := Decode(entry)
+		runtime.ReadMemStats(&after)
+		if err == nil {
+			t.Fatalf("%s: garbage decoded", name)
+		}
+		if got := after.TotalAlloc - before.TotalAlloc; got > 4<<20 {
+			t.Errorf("%s: decoding %d bytes allocated %d bytes", name, len(entry), got)
+		}
 	}
 }
