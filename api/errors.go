@@ -49,6 +49,14 @@ const (
 	CodeInternal               = "internal"
 	// CodeNotLeader travels only between nodes: the asked node no longer leads.
 	CodeNotLeader = "not_leader"
+	// CodeUnsupportedVersion: the write needs a log version some member does not read yet.
+	CodeUnsupportedVersion = "unsupported_version"
+	// Membership: a join whose id or address another member has (without replace); a joiner
+	// that does not answer as that node at its raft address; a change that would leave the
+	// cluster without a quorum of live voters.
+	CodeMemberExists      = "member_exists"
+	CodeMemberUnreachable = "member_unreachable"
+	CodeQuorumAtRisk      = "quorum_at_risk"
 	// Data plane.
 	CodeCellDown        = "cell_down"
 	CodeProjectCellDown = "project_cell_down"
@@ -62,14 +70,15 @@ const (
 // with these codes (the API, the node-to-node protocol, the conductors).
 func Status(code string) int {
 	switch code {
-	case CodeBadRequest, CodeInvalid, CodeMarkerNotFound:
+	case CodeBadRequest, CodeInvalid, CodeMarkerNotFound, CodeMemberUnreachable:
 		return http.StatusBadRequest
 	case CodeNotFound, CodeUnknownCell, CodeUnknownServer, CodeNoSuchEndpoint:
 		return http.StatusNotFound
 	case CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
 	case CodeAlreadyExists, CodeCellMismatch, CodeDuplicateURL, CodeCell0Immutable, CodeHostsMapped,
-		CodeInstancesExist, CodeDeletedInstancesMapped, CodeNoValidHost, CodeHostMappingExists:
+		CodeInstancesExist, CodeDeletedInstancesMapped, CodeNoValidHost, CodeHostMappingExists,
+		CodeMemberExists, CodeQuorumAtRisk:
 		return http.StatusConflict
 	case CodeRevisionMismatch:
 		return http.StatusPreconditionFailed
@@ -77,7 +86,8 @@ func Status(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case CodeNotLeader:
 		return http.StatusMisdirectedRequest
-	case CodeOutcomeUnknown, CodeNoLeader, CodeBusy, CodeUnavailable, CodeStale, CodeCellDown, CodeProjectCellDown:
+	case CodeOutcomeUnknown, CodeNoLeader, CodeBusy, CodeUnavailable, CodeStale, CodeCellDown, CodeProjectCellDown,
+		CodeUnsupportedVersion:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

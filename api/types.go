@@ -163,6 +163,10 @@ type FlavorList struct {
 type JoinRequest struct {
 	NodeID   string `json:"node_id"`
 	RaftAddr string `json:"raft_addr"`
+	// Replace lets the join take the place of the member that has its id or its address
+	// (a node moved to a new address, or a new node on a dead one's address); without it
+	// such a join is refused with member_exists.
+	Replace bool `json:"replace,omitempty"`
 }
 
 // ClusterServer is one member of the raft configuration.

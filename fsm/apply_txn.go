@@ -52,8 +52,9 @@ func (f *FSM) applyTxn(ac *applyCtx, t *Txn) (*Result, error) {
 }
 
 // Validate checks the shape of every op (known table and kind, a record of the table's type for
-// puts, a key for the others, no key twice) without looking at any state. Proposers call it
-// before encoding: an op whose record does not match its table cannot even be decoded.
+// puts, a key for the others, no key twice) and what it carries (validate.go), without looking
+// at any state. Apply checks the shape only: an op whose record does not match its table
+// cannot even be decoded, while content rules may change between releases.
 func (t *Txn) Validate() error {
 	if len(t.Ops) == 0 {
 		return fmt.Errorf("txn: no ops: %w", ErrInvalid)
@@ -62,6 +63,9 @@ func (t *Txn) Validate() error {
 	for i := range t.Ops {
 		if err := validateOpShape(i, &t.Ops[i], seen); err != nil {
 			return err
+		}
+		if err := validateOpContent(&t.Ops[i]); err != nil {
+			return invalid(fmt.Sprintf("op %d", i), err)
 		}
 	}
 	return nil

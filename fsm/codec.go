@@ -146,13 +146,20 @@ func (d *decoder) strMap() map[string]string {
 		d.fail(errShortBuffer)
 		return nil
 	}
-	m := make(map[string]string, n)
+	m := make(map[string]string, d.sizeHint(n))
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		k := d.str()
 		m[k] = d.str()
 	}
 	return m
 }
+
+// maxSizeHint bounds the room made up front for a declared count of items: entries are
+// decoded before they are checked (a leader decodes what peers forward), so a count only
+// says how much may follow, and memory grows with the items actually decoded.
+const maxSizeHint = 64
+
+func (d *decoder) sizeHint(n uint64) int { return int(min(n, maxSizeHint)) }
 
 // finish reports a decode error or trailing garbage.
 func (d *decoder) finish(what string) error {

@@ -1,8 +1,12 @@
 package fsm
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -88,13 +92,27 @@ func toString(v any) string {
 	return ""
 }
 
+// FuzzDecode feeds arbitrary entries to the decoder a leader runs on forwarded entries: it
+// never panics, refuses what it cannot read, and what it accepts re-encodes to the same
+// command (in the layout of its log version).
 func FuzzDecode(f *testing.F) {
-	f.Add(Encode(&Txn{Ops: []Op{{Kind: OpDelete, Table: TableHostMappings, Key: "h"}}}, time.Now()))
-	f.Add(Encode(createCell(cellA, "n", "t", "d"), time.Now()))
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	f.Add(Encode(&Txn{Ops: []Op{{Kind: OpDelete, Table: TableHostMappings, Key: "h"}}}, now))
+	f.Add(Encode(createCell(cellA, "n", "t", "d"), now))
+	f.Add(Encode(putMapping(inst1, cellA, "p"), now))
+	f.Add([]byte{0x63})
+	f.Add([]byte{versionedEntry, 1, byte(CmdNoop), 0})
+	f.Add([]byte{versionedEntry, LogVersion + 1, byte(CmdNoop), 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, now, err := Decode(b)
 		if err != nil {
+			if _, verr := DecodeValid(b); verr == nil {
+				t.Fatalf("DecodeValid accepted an entry Decode refuses: %v", err)
+			}
 			return
+		}
+		if verr := c.Validate(); verr != nil && !errors.Is(verr, ErrInvalid) {
+			t.Fatalf("validation failed with %v, want ErrInvalid", verr)
 		}
 		again, _, err := Decode(Encode(c, now))
 		if err != nil || !reflect.DeepEqual(again, c) {
@@ -139,5 +157,81 @@ func TestResultCarriesTheWrittenRecord(t *testing.T) {
 	res = f.mustApply(&Txn{Ops: []Op{{Kind: OpDelete, Table: TableInstanceMappings, Key: inst1}}})
 	if res.Record != nil {
 		t.Fatalf("delete: got record %#v, want none", res.Record)
+	}
+}
+
+// TestLogVersions: entries written before log versions existed (type byte first) decode as
+// version 1; the versioned layout decodes up to LogVersion and is refused beyond it with
+// ErrUnsupportedVersion; version 1 commands are still written in the original layout, so
+// older releases read what this one writes.
+func TestLogVersions(t *testing.T) {
+	// A create_cell entry as written by the releases before log versions (golden bytes).
+	legacy := []byte{byte(CmdCreateCell), 0x00, 0x24}
+	legacy = append(legacy, cellA...)
+	legacy = append(legacy, 1, 'n', 1, 't', 1, 'd', 0, 0, 0, 0)
+	c, _, err := Decode(legacy)
+	if err != nil {
+		t.Fatalf("legacy entry: %v", err)
+	}
+	if cc, ok := c.(*CreateCell); !ok || cc.Cell.UUID != cellA || cc.Cell.Name != "n" {
+		t.Fatalf("legacy entry: got %#v", c)
+	}
+	if got := Encode(c, time.Time{}); string(got) != string(legacy) {
+		t.Fatalf("a version 1 command is encoded as %x, want the original layout %x", got, legacy)
+	}
+	if Version(c) != 1 {
+		t.Fatalf("create_cell has log version %d, want 1", Version(c))
+	}
+	tests := []struct {
+		name    string
+		entry   []byte
+		wantErr error // nil: decodes
+	}{
+		{"versioned, version 1", []byte{versionedEntry, 1, byte(CmdNoop), 0}, nil},
+		{"versioned, newer version", []byte{versionedEntry, LogVersion + 1, byte(CmdNoop), 0}, ErrUnsupportedVersion},
+		{"versioned, huge version", []byte{versionedEntry, 0xff, 0xff, 0xff, 0xff, 0x0f, byte(CmdNoop), 0}, ErrUnsupportedVersion},
+		{"versioned, version 0", []byte{versionedEntry, 0, byte(CmdNoop), 0}, errAny},
+		{"versioned, no version", []byte{versionedEntry}, errAny},
+		{"versioned, unknown type", []byte{versionedEntry, 1, 99, 0}, errAny},
+		{"legacy, unknown type", []byte{99, 0}, errAny},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Decode(tc.entry)
+			switch {
+			case tc.wantErr == nil && err != nil:
+				t.Fatalf("got %v, want it decoded", err)
+			case tc.wantErr != nil && err == nil:
+				t.Fatalf("decoded, want an error")
+			case tc.wantErr == ErrUnsupportedVersion && !errors.Is(err, ErrUnsupportedVersion):
+				t.Fatalf("got %v, want ErrUnsupportedVersion", err)
+			case tc.wantErr == errAny && errors.Is(err, ErrUnsupportedVersion):
+				t.Fatalf("got %v, want a plain decode error", err)
+			}
+		})
+	}
+}
+
+// TestDecodeAllocatesAboutWhatItReads: a forwarded entry is decoded before it is checked, so
+// the decoder must not size anything by a count the entry declares: a transaction declaring
+// a million ops (or a map a million items) in 1 MB of garbage used to allocate ~70 MB up front.
+func TestDecodeAllocatesAboutWhatItReads(t *testing.T) {
+	garbage := bytes.Repeat([]byte{0xff}, 1<<20)
+	count := binary.AppendUvarint(nil, 1<<20)
+	txn := append(append([]byte{byte(CmdTxn), 0}, count...), garbage...)
+	// A put_flavor whose extra specs declare a million items.
+	flavor := []byte{byte(CmdPutFlavor), 0, 1, 'i', 1, 'n', 2, 2, 2}
+	flavor = append(append(flavor, count...), garbage...)
+	for name, entry := range map[string][]byte{"txn ops": txn, "map items": flavor} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, _, err := Decode(entry)
+		runtime.ReadMemStats(&after)
+		if err == nil {
+			t.Fatalf("%s: garbage decoded", name)
+		}
+		if got := after.TotalAlloc - before.TotalAlloc; got > 4<<20 {
+			t.Errorf("%s: decoding %d bytes allocated %d bytes", name, len(entry), got)
+		}
 	}
 }

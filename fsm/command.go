@@ -6,10 +6,12 @@ import (
 	"time"
 )
 
-// CommandType is the first byte of every log entry.
+// CommandType names what a log entry does.
 type CommandType uint8
 
-// Command types. Values are part of the log format: never renumber, only add.
+// Command types. Values are part of the log format: never renumber, only add. A type added
+// after log version 1 gets its version in commandVersions and is written in the versioned
+// layout (see Encode).
 const (
 	CmdNoop         CommandType = 1
 	CmdCreateCell   CommandType = 2
@@ -34,39 +36,103 @@ func (t CommandType) String() string {
 	return fmt.Sprintf("command(%d)", uint8(t))
 }
 
+// LogVersion is the newest log entry format this build reads and writes. A release that adds
+// a command type (or changes a body) raises it; entries of a higher version are refused by
+// Decode with ErrUnsupportedVersion. Version 1 is the format of every entry written before
+// versions existed.
+const LogVersion = 1
+
+// commandVersions is the log version that introduced each command type.
+var commandVersions = map[CommandType]uint64{
+	CmdNoop: 1, CmdCreateCell: 1, CmdUpdateCell: 1, CmdDeleteCell: 1,
+	CmdMapCell0: 1, CmdTxn: 1, CmdPutFlavor: 1, CmdDeleteFlavor: 1,
+}
+
+// versionedEntry is the first byte of an entry in the versioned layout. No command type is 0,
+// so it never starts a version 1 entry.
+const versionedEntry byte = 0
+
+// ErrUnsupportedVersion: the entry was written in a log version newer than this build reads.
+var ErrUnsupportedVersion = errors.New("log entry of a newer version than this node supports")
+
 // Command is the body of a log entry.
 type Command interface {
 	Type() CommandType
+	// Validate checks the command's content with the API's rules, without looking at any
+	// state; a leader proposes nothing that fails it.
+	Validate() error
 	marshal(e *encoder)
 	unmarshal(d *decoder)
 }
 
-// Encode builds a log entry: type byte, the proposer's time, body. now is the time Apply will
-// stamp on records; it is taken here, before proposing, so every replica stamps the same value.
+// Version is the log version an entry of c is written in: the version that introduced its type.
+func Version(c Command) uint64 { return commandVersions[c.Type()] }
+
+// Encode builds a log entry: the command type, the proposer's time, the body. now is the time
+// Apply will stamp on records; it is taken here, before proposing, so every replica stamps the
+// same value.
+//
+// A command of log version 1 is written as it always was (type byte, time, body), so every
+// release reads it; a command of a later version is written as 0, the version (uvarint), then
+// type, time and body, and a release that does not know that version refuses it.
 func Encode(c Command, now time.Time) []byte {
 	e := encoder{b: make([]byte, 0, 96)}
+	if v := Version(c); v > 1 {
+		e.byte1(versionedEntry)
+		e.uvarint(v)
+	}
 	e.byte1(byte(c.Type()))
 	e.timestamp(now)
 	c.marshal(&e)
 	return e.b
 }
 
-// Decode parses a log entry written by [Encode].
+// Decode parses a log entry written by [Encode] (of any log version up to [LogVersion]). An
+// entry of a later version fails with an error matching [ErrUnsupportedVersion].
 func Decode(b []byte) (Command, time.Time, error) {
 	if len(b) == 0 {
 		return nil, time.Time{}, errors.New("decode command: empty entry")
 	}
-	c := newCommand(CommandType(b[0]))
-	if c == nil {
-		return nil, time.Time{}, fmt.Errorf("decode command: unknown type %d", b[0])
+	version := uint64(1)
+	d := decoder{b: b}
+	if b[0] == versionedEntry {
+		d.b = b[1:]
+		version = d.uvarint()
+		switch {
+		case d.err != nil || version == 0:
+			return nil, time.Time{}, errors.New("decode command: bad log version")
+		case version > LogVersion:
+			return nil, time.Time{}, fmt.Errorf("decode command: log version %d, this node reads up to %d: %w",
+				version, LogVersion, ErrUnsupportedVersion)
+		}
 	}
-	d := decoder{b: b[1:]}
+	t := CommandType(d.byte1())
+	c := newCommand(t)
+	if c == nil || d.err != nil {
+		return nil, time.Time{}, fmt.Errorf("decode command: unknown type %d", t)
+	}
+	if since := commandVersions[t]; since > version {
+		return nil, time.Time{}, fmt.Errorf("decode command: %s needs log version %d, the entry has %d", t, since, version)
+	}
 	now := d.timestamp()
 	c.unmarshal(&d)
 	if err := d.finish(c.Type().String()); err != nil {
 		return nil, time.Time{}, err
 	}
 	return c, now, nil
+}
+
+// DecodeValid decodes an entry and validates its command: what a leader does with an entry a
+// peer forwards before it proposes it.
+func DecodeValid(b []byte) (Command, error) {
+	c, _, err := Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func newCommand(t CommandType) Command {

@@ -244,6 +244,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 
 func (f *FSM) dispatch(ac *applyCtx, l *raft.Log) (*Result, error) {
 	cmd, now, err := Decode(l.Data)
+	if errors.Is(err, ErrUnsupportedVersion) {
+		panic(fmt.Errorf("fsm: entry %d: %w; a newer release proposed it: upgrade this node (README, Upgrades)", l.Index, err))
+	}
 	if err != nil {
 		panic(fmt.Errorf("fsm: entry %d: %w", l.Index, err))
 	}

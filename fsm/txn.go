@@ -141,9 +141,11 @@ func (t *Txn) unmarshal(d *decoder) {
 		d.fail(errShortBuffer)
 		return
 	}
-	t.Ops = make([]Op, n)
-	for i := range t.Ops {
-		o := &t.Ops[i]
+	// Grown as ops decode, never sized by the declared count alone (see decoder.sizeHint).
+	t.Ops = make([]Op, 0, d.sizeHint(n))
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		t.Ops = append(t.Ops, Op{})
+		o := &t.Ops[len(t.Ops)-1]
 		o.Kind, o.Table = OpKind(d.byte1()), Table(d.byte1())
 		o.Key = d.str()
 		o.IfRevision = d.uvarint()

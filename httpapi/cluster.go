@@ -31,7 +31,7 @@ func (s *Service) clusterJoin(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
-	if err := s.node.Join(r.Context(), req.NodeID, req.RaftAddr); err != nil {
+	if err := s.node.Join(r.Context(), req); err != nil {
 		s.failErr(w, err)
 		return
 	}

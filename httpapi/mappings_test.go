@@ -154,6 +154,9 @@ func TestFlavorsClusterHealth(t *testing.T) {
 			}
 		}},
 		{name: "join without id", method: "POST", path: "/v1/cluster/join", body: `{"raft_addr":"127.0.0.1:1"}`, status: 400, code: api.CodeInvalid},
+		{name: "join of an address where no node answers", method: "POST", path: "/v1/cluster/join", body: `{"node_id":"evil","raft_addr":"127.0.0.1:1"}`, status: 400, code: api.CodeMemberUnreachable},
+		{name: "join of the leader's id elsewhere", method: "POST", path: "/v1/cluster/join", body: `{"node_id":"n1","raft_addr":"127.0.0.1:1"}`, status: 409, code: api.CodeMemberExists},
+		{name: "remove the only voter", method: "DELETE", path: "/v1/cluster/servers/n1", status: 409, code: api.CodeQuorumAtRisk},
 		{name: "remove unknown", method: "DELETE", path: "/v1/cluster/servers/ghost", status: 404, code: api.CodeUnknownServer},
 		{name: "healthz", method: "GET", path: "/healthz", status: 200, check: field("status", "ok")},
 		{name: "readyz", method: "GET", path: "/readyz", status: 200, check: field("status", "ok")},

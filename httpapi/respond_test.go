@@ -41,7 +41,7 @@ func TestErrorStatus(t *testing.T) {
 		{node.ErrShutdown, http.StatusServiceUnavailable, api.CodeUnavailable},
 		{node.ErrStale, http.StatusServiceUnavailable, api.CodeStale},
 		{node.ErrUnknownServer, http.StatusNotFound, api.CodeUnknownServer},
-		{wrap(node.ErrInvalidJoin), http.StatusBadRequest, api.CodeInvalid},
+		{wrap(node.ErrInvalid), http.StatusBadRequest, api.CodeInvalid},
 		{&cellproxy.CellsError{Cells: []string{"c"}, Err: wrap(cellproxy.ErrCellDown)}, http.StatusServiceUnavailable, api.CodeCellDown},
 		{cellproxy.ErrProjectCellDown, http.StatusServiceUnavailable, api.CodeProjectCellDown},
 		{wrap(cellproxy.ErrMarkerNotFound), http.StatusBadRequest, api.CodeMarkerNotFound},

@@ -22,7 +22,7 @@ type Node interface {
 	Apply(ctx context.Context, c fsm.Command) (*fsm.Result, error)
 	Read(ctx context.Context, c node.Consistency, fn func(r *fsm.Reader) error) (node.ReadInfo, error)
 	Status(ctx context.Context) (*api.ClusterStatus, error)
-	Join(ctx context.Context, id, raftAddr string) error
+	Join(ctx context.Context, req api.JoinRequest) error
 	Remove(ctx context.Context, id string) error
 	Ready() (bool, string)
 	AppliedIndex() uint64

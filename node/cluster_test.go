@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/hashicorp/go-hclog"
@@ -44,13 +46,19 @@ func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return le
 // startNode starts a node; dir and raftAddr are reused on restart.
 func startNode(t testing.TB, id, dir, raftAddr string, bootstrap bool, join ...string) *testNode {
 	t.Helper()
+	return startNodeWith(t, TestRaftConfig(), id, dir, raftAddr, bootstrap, join...)
+}
+
+// startNodeWith is startNode with raft settings of the test's own.
+func startNodeWith(t testing.TB, rc RaftConfig, id, dir, raftAddr string, bootstrap bool, join ...string) *testNode {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := DefaultConfig()
 	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = id, dir, raftAddr, ln.Addr().String()
-	cfg.Bootstrap, cfg.Join, cfg.Raft, cfg.FSMNoSync = bootstrap, join, TestRaftConfig(), true
+	cfg.Bootstrap, cfg.Join, cfg.Raft, cfg.FSMNoSync = bootstrap, join, rc, true
 	cfg.InitialMmapSize = 1 << 20
 	cfg.Logger = testLogger(t, id)
 	n, err := New(cfg)
@@ -80,10 +88,16 @@ func (tn *testNode) stop() {
 // newCluster starts size nodes: n1 bootstraps, the others join it.
 func newCluster(t *testing.T, size int) []*testNode {
 	t.Helper()
-	nodes := []*testNode{startNode(t, "n1", t.TempDir(), freeAddr(t), true)}
-	testkit.WaitFor(t, "first leader", 10*time.Second, nodes[0].IsLeader)
+	return newClusterWith(t, size, TestRaftConfig())
+}
+
+// newClusterWith is newCluster with raft settings of the test's own.
+func newClusterWith(t *testing.T, size int, rc RaftConfig) []*testNode {
+	t.Helper()
+	nodes := []*testNode{startNodeWith(t, rc, "n1", t.TempDir(), freeAddr(t), true)}
+	testkit.WaitFor(t, "first leader", 10*time.Second+2*rc.ElectionTimeout, nodes[0].IsLeader)
 	for i := 2; i <= size; i++ {
-		nodes = append(nodes, startNode(t, fmt.Sprintf("n%d", i), t.TempDir(), freeAddr(t), false, nodes[0].http))
+		nodes = append(nodes, startNodeWith(t, rc, fmt.Sprintf("n%d", i), t.TempDir(), freeAddr(t), false, nodes[0].http))
 	}
 	testkit.WaitFor(t, "all members", 10*time.Second, func() bool {
 		st, err := nodes[0].Status(context.Background())
@@ -113,9 +127,16 @@ func leaderOf(t testing.TB, nodes []*testNode) *testNode {
 	return leader
 }
 
-func mapping(uuid string) *fsm.Txn {
+// uuidOf is the instance uuid a test names by key.
+func uuidOf(key string) string {
+	h := fmt.Sprintf("%x", sha256.Sum256([]byte(key)))
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// mapping is a transaction that puts the instance mapping of key (see uuidOf).
+func mapping(key string) *fsm.Txn {
 	return &fsm.Txn{Ops: []fsm.Op{{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings,
-		Record: &fsm.InstanceMapping{InstanceUUID: uuid, ProjectID: "p"}}}}
+		Record: &fsm.InstanceMapping{InstanceUUID: uuidOf(key), ProjectID: "p"}}}}
 }
 
 // applyRetrying applies an idempotent command, retrying while leadership moves (a two-node
@@ -134,11 +155,11 @@ func applyRetrying(t testing.TB, n *testNode, c fsm.Command) {
 	}
 }
 
-func readMapping(n *testNode, uuid string) (*fsm.InstanceMapping, error) {
+func readMapping(n *testNode, key string) (*fsm.InstanceMapping, error) {
 	var m *fsm.InstanceMapping
 	_, err := n.Read(context.Background(), LocalUnchecked{}, func(r *fsm.Reader) error {
 		var err error
-		m, err = r.InstanceMapping(uuid)
+		m, err = r.InstanceMapping(uuidOf(key))
 		return err
 	})
 	return m, err
@@ -240,10 +261,10 @@ func TestRemoveAndReadd(t *testing.T) {
 	if err := leader.Remove(ctxT(t), "ghost"); !errors.Is(err, ErrUnknownServer) {
 		t.Fatalf("remove unknown: got %v, want ErrUnknownServer", err)
 	}
-	if err := leader.Join(ctxT(t), victim.ID(), victim.raft); err != nil {
+	if err := leader.Join(ctxT(t), api.JoinRequest{NodeID: victim.ID(), RaftAddr: victim.raft}); err != nil {
 		t.Fatalf("re-add: %v", err)
 	}
-	if err := leader.Join(ctxT(t), victim.ID(), victim.raft); err != nil {
+	if err := leader.Join(ctxT(t), api.JoinRequest{NodeID: victim.ID(), RaftAddr: victim.raft}); err != nil {
 		t.Fatalf("re-add twice must be a no-op: %v", err)
 	}
 	st, _ = leader.Status(ctxT(t))
@@ -301,5 +322,40 @@ func TestRunAsLeaderReturnsWhenContextEnds(t *testing.T) {
 	<-done
 	if runs > 1 {
 		t.Fatalf("duty started %d times while leading in one term, want at most once", runs)
+	}
+}
+
+// TestLeaderChecksForwardedEntries: whatever arrives on the leader's raft port as a forwarded
+// write is decoded and validated before it is proposed. Undecodable bytes and commands that
+// break the API's rules are refused as invalid, an entry of a newer log version as
+// unsupported_version; none of them reaches the log, and a valid entry still commits.
+func TestLeaderChecksForwardedEntries(t *testing.T) {
+	nodes := newCluster(t, 3)
+	leader := leaderOf(t, nodes)
+	now := time.Now()
+	tests := []struct {
+		name  string
+		entry []byte
+		want  error
+	}{
+		{"unknown type", []byte{0x63}, ErrInvalid},
+		{"empty", nil, ErrInvalid},
+		{"truncated", fsm.Encode(mapping("t"), now)[:4], ErrInvalid},
+		{"not a uuid", fsm.Encode(&fsm.DeleteCell{UUID: "cell1"}, now), ErrInvalid},
+		{"newer log version", []byte{0, fsm.LogVersion + 1, byte(fsm.CmdNoop), 0}, ErrUnsupportedVersion},
+	}
+	before := leader.Node.raft.LastIndex()
+	for _, tc := range tests {
+		_, err := leader.forwardApply(ctxT(t), tc.entry)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if after := leader.Node.raft.LastIndex(); after != before {
+		t.Fatalf("the log grew from %d to %d with refused entries", before, after)
+	}
+	res, err := leader.forwardApply(ctxT(t), fsm.Encode(mapping("ok"), now))
+	if err != nil || res.Err != nil {
+		t.Fatalf("valid entry: %v %v", err, res)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
@@ -34,6 +33,9 @@ type RaftConfig struct {
 	TrailingLogs uint64
 	// ApplyTimeout bounds enqueueing a write on the leader.
 	ApplyTimeout time.Duration
+	// LeaderWait is how long a write, a linearizable read or a membership change waits for a
+	// leader (an election under way, leadership moving) before it fails with ErrNoLeader.
+	LeaderWait time.Duration
 }
 
 // LANRaftConfig returns production settings for a LAN (hashicorp/raft's defaults, larger batches).
@@ -42,7 +44,7 @@ func LANRaftConfig() RaftConfig {
 		HeartbeatTimeout: time.Second, ElectionTimeout: time.Second, LeaderLeaseTimeout: 500 * time.Millisecond,
 		CommitTimeout: 50 * time.Millisecond, MaxAppendEntries: 512,
 		SnapshotInterval: 30 * time.Second, SnapshotThreshold: 16384, TrailingLogs: 20480,
-		ApplyTimeout: 10 * time.Second,
+		ApplyTimeout: 10 * time.Second, LeaderWait: 2 * time.Second,
 	}
 }
 
@@ -53,7 +55,7 @@ func TestRaftConfig() RaftConfig {
 	c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = 500*time.Millisecond, 500*time.Millisecond, 250*time.Millisecond
 	c.CommitTimeout = 20 * time.Millisecond
 	c.SnapshotInterval, c.SnapshotThreshold, c.TrailingLogs = 2*time.Second, 1024, 512
-	c.ApplyTimeout = 5 * time.Second
+	c.ApplyTimeout, c.LeaderWait = 5*time.Second, time.Second
 	return c
 }
 
@@ -82,8 +84,8 @@ type Config struct {
 	HTTPAddr string
 	// Bootstrap forms a one-node cluster on first start. Ignored when state exists.
 	Bootstrap bool
-	// Join lists HTTP addresses of members to ask for admission on first start. Ignored when
-	// state exists.
+	// Join lists HTTP addresses of members to ask for admission on first start, each
+	// host:port or http(s)://host:port (see JoinURL). Ignored when state exists.
 	Join []string
 	// Raft holds timings and log settings.
 	Raft RaftConfig
@@ -126,10 +128,18 @@ func (c *Config) Validate() error {
 	case c.Bootstrap && len(c.Join) > 0:
 		return errors.New("node: Bootstrap and Join are mutually exclusive")
 	}
-	if _, _, err := net.SplitHostPort(c.RaftAddr); err != nil {
+	if err := CheckHostPort(c.RaftAddr, false); err != nil {
 		return fmt.Errorf("node: RaftAddr: %w", err)
 	}
+	if c.RaftAdvertise != "" {
+		if err := CheckHostPort(c.RaftAdvertise, true); err != nil {
+			return fmt.Errorf("node: RaftAdvertise: %w", err)
+		}
+	}
 	for _, j := range c.Join {
+		if _, err := JoinURL(j); err != nil {
+			return fmt.Errorf("node: Join: %w", err)
+		}
 		if err := c.checkScheme(j); err != nil {
 			return fmt.Errorf("node: Join: %w", err)
 		}
@@ -141,8 +151,8 @@ func (c *Config) Validate() error {
 	if r.MaxAppendEntries <= 0 || r.MaxAppendEntries > 1024 {
 		return errors.New("node: MaxAppendEntries must be in 1..1024")
 	}
-	if r.ApplyTimeout <= 0 {
-		return errors.New("node: ApplyTimeout must be positive")
+	if r.ApplyTimeout <= 0 || r.LeaderWait <= 0 {
+		return errors.New("node: ApplyTimeout and LeaderWait must be positive")
 	}
 	return nil
 }

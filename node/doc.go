@@ -12,5 +12,9 @@
 // before it has committed an entry of its own term.
 //
 // Writes whose outcome is unknown (leadership lost after proposing, the caller's deadline)
-// return [ErrOutcomeUnknown]; every other failure is definite.
+// return [ErrOutcomeUnknown]; every other failure is definite. The leader proposes only
+// entries that decode and validate ([fsm.DecodeValid]) in a log version every member reads
+// (logversion.go), wherever they came from. Membership changes are checked by the leader: a
+// joiner must answer on its raft address as itself, a join never silently replaces a member,
+// and no change may leave fewer live voters than a quorum (membership.go, quorum.go).
 package node

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/fsm"
 )
 
 // Errors of the node. Domain errors of the state come back inside *fsm.Result instead.
@@ -24,8 +25,21 @@ var (
 	ErrStale = errors.New("local data is staler than allowed")
 	// ErrUnknownServer: no server with that id is in the raft configuration.
 	ErrUnknownServer = errors.New("no such server in the cluster")
-	// ErrInvalidJoin: a join or remove request lacks an id or address.
-	ErrInvalidJoin = errors.New("invalid membership request")
+	// ErrInvalid: a membership request lacks an id or address, or a write breaks the API's
+	// rules (an entry that does not decode or validate); nothing was done. It is fsm's
+	// sentinel, so a write refused by the leader and one refused by the state machine's
+	// checks match the same error.
+	ErrInvalid = fsm.ErrInvalid
+	// ErrMemberExists: a join names the id or the address of another member and did not ask
+	// to replace it; nothing changed.
+	ErrMemberExists = errors.New("another member has this id or address")
+	// ErrMemberUnreachable: the joiner did not answer as that node at its raft address.
+	ErrMemberUnreachable = errors.New("joining node cannot be reached at its raft address")
+	// ErrQuorumAtRisk: the membership change would leave fewer live voters than a quorum.
+	ErrQuorumAtRisk = errors.New("membership change would leave the cluster without a quorum")
+	// ErrUnsupportedVersion: the write needs a log version that the leader or another member
+	// does not read yet (a rolling upgrade is under way); nothing was proposed.
+	ErrUnsupportedVersion = fsm.ErrUnsupportedVersion
 )
 
 // codes are the wire codes of the node's errors: the one table of the node-to-node protocol
@@ -40,7 +54,11 @@ var codes = []struct {
 	{ErrShutdown, api.CodeUnavailable},
 	{ErrStale, api.CodeStale},
 	{ErrUnknownServer, api.CodeUnknownServer},
-	{ErrInvalidJoin, api.CodeInvalid},
+	{ErrInvalid, api.CodeInvalid},
+	{ErrMemberExists, api.CodeMemberExists},
+	{ErrMemberUnreachable, api.CodeMemberUnreachable},
+	{ErrQuorumAtRisk, api.CodeQuorumAtRisk},
+	{ErrUnsupportedVersion, api.CodeUnsupportedVersion},
 	{ErrNotLeader, api.CodeNotLeader},
 }
 

@@ -21,7 +21,7 @@ func TestPeerErrorsRoundTrip(t *testing.T) {
 		{ErrBusy, ErrBusy},
 		{ErrShutdown, ErrNoLeader},
 		{ErrUnknownServer, ErrUnknownServer},
-		{fmt.Errorf("%w: node_id is required", ErrInvalidJoin), ErrInvalidJoin},
+		{fmt.Errorf("%w: node_id is required", ErrInvalid), ErrInvalid},
 		{errors.New("disk on fire"), nil},
 	} {
 		rec := httptest.NewRecorder()

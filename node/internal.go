@@ -68,10 +68,10 @@ func errorFromWire(status int, body []byte) error {
 func (n *Node) serveJoin(w http.ResponseWriter, r *http.Request) {
 	var req api.JoinRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
-		internalError(w, fmt.Errorf("%w: %v", ErrInvalidJoin, err))
+		internalError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
 		return
 	}
-	if err := n.Join(r.Context(), req.NodeID, req.RaftAddr); err != nil {
+	if err := n.Join(r.Context(), req); err != nil {
 		internalError(w, err)
 		return
 	}
@@ -81,7 +81,7 @@ func (n *Node) serveJoin(w http.ResponseWriter, r *http.Request) {
 func (n *Node) serveRemove(w http.ResponseWriter, r *http.Request) {
 	var req api.JoinRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
-		internalError(w, fmt.Errorf("%w: %v", ErrInvalidJoin, err))
+		internalError(w, fmt.Errorf("%w: %v", ErrInvalid, err))
 		return
 	}
 	if err := n.Remove(r.Context(), req.NodeID); err != nil {

@@ -19,6 +19,7 @@ func (n *Node) leaderLoop() {
 		select {
 		case isLeader := <-n.notifyCh:
 			cancel()
+			n.contact.reset()
 			n.ready.Broadcast()
 			var ctx context.Context
 			ctx, cancel = context.WithCancel(context.Background())

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -13,74 +16,90 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// Join adds a voter. A server already present with the same id and address is left as it is;
-// one with the same id or the same address is replaced. On a follower the request goes to the
-// leader.
-func (n *Node) Join(ctx context.Context, id, raftAddr string) error {
-	if id == "" || raftAddr == "" {
-		return fmt.Errorf("%w: node_id and raft_addr are required", ErrInvalidJoin)
+// Join adds the node req names as a voter. The leader first asks the node at req.RaftAddr who
+// it is (it must answer as req.NodeID), and refuses a join whose id or address another member
+// has unless req.Replace is set, and any change that would leave fewer live voters than a
+// quorum. A member already present with the same id and address is left as it is. On a
+// follower the request goes to the leader.
+func (n *Node) Join(ctx context.Context, req api.JoinRequest) error {
+	if req.NodeID == "" || req.RaftAddr == "" {
+		return fmt.Errorf("%w: node_id and raft_addr are required", ErrInvalid)
+	}
+	if _, _, err := net.SplitHostPort(req.RaftAddr); err != nil {
+		return fmt.Errorf("%w: raft_addr %q is not host:port", ErrInvalid, req.RaftAddr)
 	}
 	return n.onLeader(ctx, func() error {
 		if !n.IsLeader() {
-			body, _ := json.Marshal(api.JoinRequest{NodeID: id, RaftAddr: raftAddr})
+			body, _ := json.Marshal(req)
 			_, err := n.postLeader(ctx, PathJoin, body, true)
 			return err
 		}
-		return n.joinLocal(ctx, id, raftAddr)
+		return n.joinLocal(ctx, req)
 	})
 }
 
-// verifyJoiner checks, when TLS is on, that the joiner's raft port presents the certificate
-// of node id from the cluster CA and says it is id: a server that cannot talk to the
-// cluster never becomes a voter (which would cost the cluster its quorum).
-func (n *Node) verifyJoiner(ctx context.Context, id, raftAddr string) error {
-	if n.cfg.TLS == nil {
-		return nil
-	}
-	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	meta, err := transport.QueryMeta(qctx, raftAddr, n.cfg.TLS.ClientConfig("", transport.RequireIdentity(transport.NodeIdentity(id))))
-	if err == nil && meta.NodeID != id {
-		err = fmt.Errorf("it says it is node %q", meta.NodeID)
-	}
-	if err != nil {
-		return fmt.Errorf("%w: the raft port %s did not prove it is node %s of this cluster: %v", ErrInvalidJoin, raftAddr, id, err)
-	}
-	return nil
-}
-
-func (n *Node) joinLocal(ctx context.Context, id, raftAddr string) error {
-	if err := n.verifyJoiner(ctx, id, raftAddr); err != nil {
-		return err
-	}
+func (n *Node) joinLocal(ctx context.Context, req api.JoinRequest) error {
 	cf := n.raft.GetConfiguration()
 	if err := cf.Error(); err != nil {
 		return classifyApplyError(err)
 	}
-	for _, s := range cf.Configuration().Servers {
-		sameID, sameAddr := string(s.ID) == id, string(s.Address) == raftAddr
+	servers := cf.Configuration().Servers
+	var clash []raft.Server // members sharing the joiner's id or address
+	for _, s := range servers {
+		sameID, sameAddr := string(s.ID) == req.NodeID, string(s.Address) == req.RaftAddr
 		if sameID && sameAddr {
-			n.logger.Info("join: already a member", "id", id, "addr", raftAddr)
+			n.logger.Info("join: already a member", "id", req.NodeID, "addr", req.RaftAddr)
 			return nil
 		}
 		if sameID || sameAddr {
-			if err := n.raft.RemoveServer(s.ID, 0, n.cfg.Raft.ApplyTimeout).Error(); err != nil {
-				return classifyApplyError(err)
-			}
+			clash = append(clash, s)
 		}
 	}
-	if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(raftAddr), 0, n.cfg.Raft.ApplyTimeout).Error(); err != nil {
+	if len(clash) > 0 && !req.Replace {
+		return fmt.Errorf("%w: %s is at %s; join with replace to take its place", ErrMemberExists, clash[0].ID, clash[0].Address)
+	}
+	if err := n.checkJoiner(ctx, req.NodeID, req.RaftAddr); err != nil {
+		return err
+	}
+	plan := joinPlan(servers, clash, raft.Server{ID: raft.ServerID(req.NodeID), Address: raft.ServerAddress(req.RaftAddr), Suffrage: raft.Voter})
+	live := n.liveVoters(ctx, servers)
+	live[raft.ServerID(req.NodeID)] = true
+	if err := keepsQuorum(plan, live); err != nil {
+		return err
+	}
+	for _, s := range clash {
+		if err := n.raft.RemoveServer(s.ID, 0, n.cfg.Raft.ApplyTimeout).Error(); err != nil {
+			return classifyApplyError(err)
+		}
+		n.logger.Info("join: removed the member replaced", "id", s.ID, "addr", s.Address)
+	}
+	if err := n.raft.AddVoter(raft.ServerID(req.NodeID), raft.ServerAddress(req.RaftAddr), 0, n.cfg.Raft.ApplyTimeout).Error(); err != nil {
 		return classifyApplyError(err)
 	}
-	n.logger.Info("join: added voter", "id", id, "addr", raftAddr)
+	n.logger.Info("join: added voter", "id", req.NodeID, "addr", req.RaftAddr)
 	return nil
 }
 
-// Remove takes a server out of the raft configuration. On a follower the request goes to the
-// leader.
+// checkJoiner proves that the node joining answers the raft port's protocol at its address,
+// as the node it says it is.
+func (n *Node) checkJoiner(ctx context.Context, id, raftAddr string) error {
+	qctx, cancel := context.WithTimeout(ctx, memberProbeTimeout)
+	defer cancel()
+	m, err := transport.QueryMeta(qctx, raftAddr, n.nodeTLS(id))
+	if err != nil {
+		return fmt.Errorf("%w: %s at %s: %v", ErrMemberUnreachable, id, raftAddr, err)
+	}
+	if m.NodeID != id {
+		return fmt.Errorf("%w: the node at %s is %q, not %q", ErrMemberUnreachable, raftAddr, m.NodeID, id)
+	}
+	return nil
+}
+
+// Remove takes a server out of the raft configuration, unless that would leave fewer live
+// voters than a quorum. On a follower the request goes to the leader.
 func (n *Node) Remove(ctx context.Context, id string) error {
 	if id == "" {
-		return fmt.Errorf("%w: node_id is required", ErrInvalidJoin)
+		return fmt.Errorf("%w: node_id is required", ErrInvalid)
 	}
 	return n.onLeader(ctx, func() error {
 		if !n.IsLeader() {
@@ -88,48 +107,48 @@ func (n *Node) Remove(ctx context.Context, id string) error {
 			_, err := n.postLeader(ctx, PathRemove, body, true)
 			return err
 		}
-		return n.removeLocal(id)
+		return n.removeLocal(ctx, id)
 	})
 }
 
-func (n *Node) removeLocal(id string) error {
+func (n *Node) removeLocal(ctx context.Context, id string) error {
 	cf := n.raft.GetConfiguration()
 	if err := cf.Error(); err != nil {
 		return classifyApplyError(err)
 	}
-	for _, s := range cf.Configuration().Servers {
-		if string(s.ID) == id {
-			if err := n.raft.RemoveServer(s.ID, 0, n.cfg.Raft.ApplyTimeout).Error(); err != nil {
-				return classifyApplyError(err)
-			}
-			n.logger.Info("removed server", "id", id)
-			return nil
+	servers := cf.Configuration().Servers
+	for _, s := range servers {
+		if string(s.ID) != id {
+			continue
 		}
+		if err := keepsQuorum([][]raft.Server{without(servers, s)}, n.liveVoters(ctx, servers)); err != nil {
+			return err
+		}
+		if err := n.raft.RemoveServer(s.ID, 0, n.cfg.Raft.ApplyTimeout).Error(); err != nil {
+			return classifyApplyError(err)
+		}
+		n.logger.Info("removed server", "id", id)
+		return nil
 	}
 	return fmt.Errorf("%w: %s", ErrUnknownServer, id)
 }
 
-// joinCluster asks each address of Config.Join in turn for admission until one accepts.
+// joinCluster asks each address of Config.Join in turn for admission until one accepts. A
+// refusal that asking again cannot change (member_exists, invalid) ends it with that error.
 func (n *Node) joinCluster(ctx context.Context) error {
 	body, _ := json.Marshal(api.JoinRequest{NodeID: n.cfg.NodeID, RaftAddr: n.cfg.advertise()})
 	var last error
 	for {
 		for _, addr := range n.cfg.Join {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.peerURL(addr)+PathJoin, bytes.NewReader(body))
-			if err != nil {
-				return err
-			}
-			resp, err := n.client.Do(req)
-			if err != nil {
-				last = err
-				continue
-			}
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			err := n.askToJoin(ctx, addr, body)
+			if err == nil {
 				n.logger.Info("joined the cluster", "via", addr)
 				return nil
 			}
-			last = fmt.Errorf("%s answered %s", addr, resp.Status)
+			if errors.Is(err, ErrMemberExists) || errors.Is(err, ErrInvalid) {
+				return fmt.Errorf("node: join via %s refused: %w", addr, err)
+			}
+			last = err
 		}
 		n.logger.Warn("join failed; retrying", "error", last)
 		t := time.NewTimer(time.Second)
@@ -143,4 +162,26 @@ func (n *Node) joinCluster(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// askToJoin posts the join request to the member at addr (an entry of Config.Join).
+func (n *Node) askToJoin(ctx context.Context, addr string, body []byte) error {
+	base, err := JoinURL(addr)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+PathJoin, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := n.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		return nil
+	}
+	out, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	return fmt.Errorf("%s answered %s: %w", addr, resp.Status, errorFromWire(resp.StatusCode, out))
 }

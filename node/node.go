@@ -41,11 +41,13 @@ type Node struct {
 	notifyCh  chan bool
 	readyTerm atomic.Uint64
 	ready     *signal
-	verify    *coalescer // leader: one VerifyLeader round for concurrent reads
-	remoteIdx *coalescer // follower: one read-index request to the leader for concurrent reads
+	verify    *coalescer   // leader: one VerifyLeader round for concurrent reads
+	contact   contactClock // leader: when a quorum last confirmed it
+	remoteIdx *coalescer   // follower: one read-index request to the leader for concurrent reads
 
-	metaMu    sync.Mutex
-	metaCache map[string]transport.Meta // raft address → meta
+	metaMu      sync.Mutex
+	metaCache   map[string]transport.Meta // raft address → meta
+	logVersions map[string]uint64         // raft address → newest log version it reads
 
 	freshJoin bool
 	done      chan struct{}
@@ -69,7 +71,7 @@ func New(cfg *Config) (*Node, error) {
 	hcfg := transport.DefaultHTTPConfig()
 	hcfg.TLS = clientTLS
 	n := &Node{cfg: *cfg, logger: cfg.Logger, notifyCh: make(chan bool, 16), ready: newSignal(),
-		metaCache: map[string]transport.Meta{}, done: make(chan struct{}), client: transport.NewHTTPClient(hcfg),
+		metaCache: map[string]transport.Meta{}, logVersions: map[string]uint64{}, done: make(chan struct{}), client: transport.NewHTTPClient(hcfg),
 		applyRPC:     transport.NewRPCClient(transport.ProtoApply, 128, cfg.Faults, clientTLS),
 		readIndexRPC: transport.NewRPCClient(transport.ProtoReadIndex, 2, cfg.Faults, clientTLS),
 		serverTLS:    serverTLS, clientTLS: clientTLS}
@@ -132,7 +134,12 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("node: listen raft: %w", err)
 	}
-	n.mux = transport.NewMux(transport.TLSListener(ln, n.serverTLS), n.meta, n.rpcHandlers(), 2*n.cfg.Raft.ApplyTimeout, n.cfg.Faults, n.logger.Named("mux"))
+	mcfg := transport.DefaultMuxConfig()
+	mcfg.RPCTimeout, mcfg.Faults, mcfg.Logger = 2*n.cfg.Raft.ApplyTimeout, n.cfg.Faults, n.logger.Named("mux")
+	if n.mux, err = transport.NewMux(transport.TLSListener(ln, n.serverTLS), n.meta, n.rpcHandlers(), mcfg); err != nil {
+		ln.Close()
+		return fmt.Errorf("node: %w", err)
+	}
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: streamLayer{n.mux.RaftLayer(n.clientTLS)}, MaxPool: 8, Timeout: 10 * time.Second,
 		Logger: n.logger.Named("transport"),
@@ -167,7 +174,7 @@ func (n *Node) startRaft() error {
 }
 
 func (n *Node) meta() transport.Meta {
-	return transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr}
+	return transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr, LogVersion: fsm.LogVersion}
 }
 
 // Start asks the members in Config.Join for admission when this is a first start; it retries

@@ -99,18 +99,21 @@ func (n *Node) waitReady(ctx context.Context) (uint64, error) {
 
 // verifyLeader is the shared quorum round behind linearizable reads.
 func (n *Node) verifyLeader() (uint64, error) {
+	start := time.Now()
 	if err := n.raft.VerifyLeader().Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
 			return 0, ErrNotLeader
 		}
 		return 0, err
 	}
+	n.contact.note(start)
 	return 0, nil
 }
 
 // staleness is how old this node's state may be.
 type staleness struct {
-	// LastContact is the time since the last contact with a leader (0 on the leader).
+	// LastContact is the time since the last contact with a leader; on the leader, the time
+	// since a quorum last confirmed it (0 when it is the only voter).
 	LastContact time.Duration
 	// KnownLeader is whether this node knows a leader.
 	KnownLeader bool
@@ -119,7 +122,11 @@ type staleness struct {
 func (n *Node) staleness() staleness {
 	addr, _ := n.raft.LeaderWithID()
 	if n.IsLeader() {
-		return staleness{KnownLeader: true}
+		st := staleness{KnownLeader: true}
+		if !n.soleVoter() {
+			st.LastContact = n.contact.since()
+		}
+		return st
 	}
 	lc := n.raft.LastContact()
 	st := staleness{KnownLeader: addr != ""}

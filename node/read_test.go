@@ -36,11 +36,11 @@ func TestServedAs(t *testing.T) {
 }
 
 // readOne reads one mapping with consistency c.
-func readOne(ctx context.Context, n *testNode, c Consistency, uuid string) (*fsm.InstanceMapping, ReadInfo, error) {
+func readOne(ctx context.Context, n *testNode, c Consistency, key string) (*fsm.InstanceMapping, ReadInfo, error) {
 	var m *fsm.InstanceMapping
 	info, err := n.Read(ctx, c, func(r *fsm.Reader) error {
 		var err error
-		m, err = r.InstanceMapping(uuid)
+		m, err = r.InstanceMapping(uuidOf(key))
 		return err
 	})
 	return m, info, err

@@ -27,12 +27,22 @@ func errorAnswer(err error) []byte {
 	return appendString(appendString([]byte{rpcFailed}, Code(err)), err.Error())
 }
 
-// rpcApply applies a follower's forwarded entry; only the leader does.
+// rpcApply applies a follower's forwarded entry; only the leader does. Anyone who reaches the
+// raft port can send one, so the entry is decoded and validated as the API's writes are
+// before it is proposed: an entry that every replica would fail to apply never enters the log.
 func (n *Node) rpcApply(ctx context.Context, entry []byte) []byte {
 	if !n.IsLeader() {
 		return errorAnswer(ErrNotLeader)
 	}
-	res, err := n.applyLocal(ctx, entry)
+	cmd, err := fsm.DecodeValid(entry)
+	if err != nil {
+		if !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrUnsupportedVersion) {
+			err = fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		n.logger.Warn("refused a forwarded entry", "error", err)
+		return errorAnswer(err)
+	}
+	res, err := n.propose(ctx, entry, fsm.Version(cmd))
 	if err != nil {
 		return errorAnswer(err)
 	}

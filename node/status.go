@@ -19,9 +19,7 @@ func (n *Node) Status(ctx context.Context) (*api.ClusterStatus, error) {
 			st.LeaderHTTPAddr = h
 		}
 	}
-	if !n.IsLeader() {
-		st.LastContactMS = n.staleness().LastContact.Milliseconds()
-	}
+	st.LastContactMS = n.staleness().LastContact.Milliseconds()
 	if cf := n.raft.GetConfiguration(); cf.Error() == nil {
 		for _, s := range cf.Configuration().Servers {
 			st.Servers = append(st.Servers, api.ClusterServer{ID: string(s.ID), RaftAddr: string(s.Address), Suffrage: s.Suffrage.String()})

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +38,9 @@ func (nopLogger) Error(string, ...interface{}) {}
 type Meta struct {
 	NodeID   string `json:"node_id"`
 	HTTPAddr string `json:"http_addr"`
+	// LogVersion is the newest log entry version the node reads (0 from releases before
+	// log versions: they read version 1).
+	LogVersion uint64 `json:"log_version,omitempty"`
 }
 
 // Mux shares one TCP listener between raft's stream layer and metadata queries, so a node is
@@ -45,12 +49,15 @@ type Meta struct {
 // verified, before its first byte is read: a connection refused there never reaches raft or
 // an RPC handler.
 type Mux struct {
-	ln         net.Listener
-	meta       func() Meta
-	rpc        map[byte]RPCHandler
-	rpcTimeout time.Duration
-	faults     *Faults
-	logger     Logger
+	ln     net.Listener
+	meta   func() Meta
+	rpc    map[byte]RPCHandler
+	cfg    MuxConfig
+	faults *Faults
+	logger Logger
+	limits *connLimits
+	// refused counts connections closed at accept for a cap (logged now and then).
+	refused atomic.Int64
 
 	raftConns chan net.Conn
 	done      chan struct{}
@@ -77,16 +84,19 @@ func (m *Mux) track(c net.Conn, add bool) {
 }
 
 // NewMux serves ln. meta is called for every metadata query; rpc maps protocol bytes
-// (ProtoApply, ProtoReadIndex) to their handlers, each request bounded by rpcTimeout. faults
-// may be nil.
-func NewMux(ln net.Listener, meta func() Meta, rpc map[byte]RPCHandler, rpcTimeout time.Duration, faults *Faults, logger Logger) *Mux {
-	if logger == nil {
-		logger = nopLogger{}
+// (ProtoApply, ProtoReadIndex) to their handlers.
+func NewMux(ln net.Listener, meta func() Meta, rpc map[byte]RPCHandler, cfg *MuxConfig) (*Mux, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	m := &Mux{ln: ln, meta: meta, rpc: rpc, rpcTimeout: rpcTimeout, faults: faults, logger: logger,
+	m := &Mux{ln: ln, meta: meta, rpc: rpc, cfg: *cfg, faults: cfg.Faults, logger: cfg.Logger,
+		limits:    newConnLimits(cfg.MaxConns, cfg.MaxConnsPerPeer),
 		raftConns: make(chan net.Conn, 16), done: make(chan struct{}), conns: map[net.Conn]bool{}}
+	if m.logger == nil {
+		m.logger = nopLogger{}
+	}
 	go m.serve()
-	return m
+	return m, nil
 }
 
 func (m *Mux) serve() {
@@ -106,17 +116,30 @@ func (m *Mux) serve() {
 			m.Close()
 			return
 		}
-		go m.route(c)
+		lc, ok := m.limits.admit(c)
+		if !ok {
+			c.Close()
+			if n := m.refused.Add(1); n%1000 == 1 {
+				m.logger.Warn("connection cap reached; closing new connections", "remote", c.RemoteAddr(),
+					"max_conns", m.cfg.MaxConns, "max_conns_per_peer", m.cfg.MaxConnsPerPeer, "refused_so_far", n)
+			}
+			continue
+		}
+		go m.route(lc)
 	}
 }
 
 func (m *Mux) route(c net.Conn) {
-	if err := serverHandshake(c, handshakeTimeout); err != nil {
+	raw := c
+	if lc, ok := c.(*limitedConn); ok {
+		raw = lc.Conn // the TLS connection under the limit's wrapper
+	}
+	if err := serverHandshake(raw, handshakeTimeout); err != nil {
 		m.logger.Warn("connection refused on the raft port", "remote", c.RemoteAddr(), "error", err)
 		c.Close()
 		return
 	}
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.SetReadDeadline(time.Now().Add(m.cfg.FrameTimeout))
 	var b [1]byte
 	if _, err := io.ReadFull(c, b[:]); err != nil {
 		c.Close()

@@ -15,7 +15,12 @@ func newTestMux(t *testing.T, meta Meta, faults *Faults) *Mux {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := NewMux(ln, func() Meta { return meta }, nil, time.Second, faults, nil)
+	cfg := DefaultMuxConfig()
+	cfg.Faults = faults
+	m, err := NewMux(ln, func() Meta { return meta }, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { m.Close() })
 	return m
 }

@@ -28,7 +28,10 @@ func tlsMux(t *testing.T, p *testPKI) (*transport.Mux, *atomic.Int64) {
 		return append([]byte("ok:"), req...)
 	}}
 	tln := transport.TLSListener(ln, srv.ServerConfig(tls.RequireAndVerifyClientCert, transport.RequireKind(transport.KindNode)))
-	m := transport.NewMux(tln, func() transport.Meta { return transport.Meta{NodeID: "n1", HTTPAddr: "127.0.0.1:1"} }, rpc, 5*time.Second, nil, nil)
+	m, err := transport.NewMux(tln, func() transport.Meta { return transport.Meta{NodeID: "n1", HTTPAddr: "127.0.0.1:1"} }, rpc, transport.DefaultMuxConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { m.Close() })
 	return m, &calls
 }
@@ -124,8 +127,8 @@ func TestMuxTLSRaftAndMeta(t *testing.T) {
 	if _, err := io.ReadFull(s, buf); err != nil || string(buf) != "ping" {
 		t.Fatalf("raft stream over TLS: %q, %v", buf, err)
 	}
-	if _, ok := s.(*tls.Conn); !ok {
-		t.Fatalf("raft got a %T, want the TLS connection", s)
+	if tc, ok := s.(interface{ ConnectionState() tls.ConnectionState }); !ok || !tc.ConnectionState().HandshakeComplete {
+		t.Fatalf("raft got a %T, want a connection over TLS", s)
 	}
 
 	foreign := other.reloader(t, transport.NodeIdentity("n3"))

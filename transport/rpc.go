@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -27,6 +28,10 @@ const (
 // maxFrame bounds one request or answer.
 const maxFrame = 16 << 20
 
+// frameChunk is the most a frame's buffer grows by before the bytes to fill it have arrived:
+// a frame costs about what its peer sent, never what it declared.
+const frameChunk = 64 << 10
+
 // RPCHandler answers one request of a protocol.
 type RPCHandler func(ctx context.Context, req []byte) []byte
 
@@ -36,21 +41,29 @@ func (m *Mux) serveRPC(c net.Conn, h RPCHandler) {
 	defer c.Close()
 	r := bufio.NewReader(c)
 	for {
-		c.SetReadDeadline(time.Now().Add(10 * time.Minute))
+		// Between requests a connection may wait (callers keep them for reuse); once a request
+		// has begun, all of it must arrive within FrameTimeout.
+		c.SetReadDeadline(time.Now().Add(m.cfg.IdleTimeout))
+		if _, err := r.Peek(1); err != nil {
+			return
+		}
+		c.SetReadDeadline(time.Now().Add(m.cfg.FrameTimeout))
 		req, err := readFrame(r)
 		if err != nil {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), m.rpcTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.RPCTimeout)
 		resp := h(ctx, req)
 		cancel()
-		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		c.SetWriteDeadline(time.Now().Add(m.cfg.FrameTimeout))
 		if err := writeFrame(c, resp); err != nil {
 			return
 		}
 	}
 }
 
+// readFrame reads one frame (uvarint length, payload) of at most maxFrame bytes. Its buffer
+// grows as bytes arrive, by at most frameChunk or its size at a time.
 func readFrame(r *bufio.Reader) ([]byte, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
@@ -59,9 +72,22 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 	if n > maxFrame {
 		return nil, fmt.Errorf("transport: frame of %d bytes", n)
 	}
-	b := make([]byte, n)
-	_, err = io.ReadFull(r, b)
-	return b, err
+	size := int(n)
+	b := make([]byte, 0, min(size, frameChunk))
+	for len(b) < size {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, min(size-len(b), cap(b)))
+		}
+		k, err := r.Read(b[len(b):min(cap(b), size)])
+		b = b[:len(b)+k]
+		if err != nil && len(b) < size {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 func writeFrame(w io.Writer, p []byte) error {
@@ -77,13 +103,14 @@ var ErrNotSent = errors.New("transport: request not sent")
 
 // RPCClient calls one protocol on peers' shared ports, keeping idle connections for reuse.
 type RPCClient struct {
-	proto   byte
-	faults  *Faults
-	tls     *tls.Config
-	maxIdle int
+	proto    byte
+	faults   *Faults
+	tls      *tls.Config
+	maxConns int
 
-	mu   sync.Mutex
-	idle map[string][]*rpcConn
+	mu    sync.Mutex
+	idle  map[string][]*rpcConn
+	slots map[string]chan struct{} // per peer: one token per call under way
 }
 
 type rpcConn struct {
@@ -91,15 +118,25 @@ type rpcConn struct {
 	r *bufio.Reader
 }
 
-// NewRPCClient returns a client of proto keeping up to maxIdle idle connections per peer.
-// faults may be nil; clientTLS, when set, secures every connection (nil: plain TCP).
-func NewRPCClient(proto byte, maxIdle int, faults *Faults, clientTLS *tls.Config) *RPCClient {
-	return &RPCClient{proto: proto, faults: faults, tls: clientTLS, maxIdle: maxIdle, idle: map[string][]*rpcConn{}}
+// NewRPCClient returns a client of proto with at most maxConns connections to one peer, in
+// use or idle: a call waits for one when all are busy (a peer's mux caps the connections it
+// serves; staying under the cap keeps every call's failure definite). faults may be nil;
+// clientTLS, when set, secures every connection (nil: plain TCP).
+func NewRPCClient(proto byte, maxConns int, faults *Faults, clientTLS *tls.Config) *RPCClient {
+	return &RPCClient{proto: proto, faults: faults, tls: clientTLS, maxConns: max(maxConns, 1),
+		idle: map[string][]*rpcConn{}, slots: map[string]chan struct{}{}}
 }
 
 // Call sends req to the peer at addr and returns its answer. An error wrapping ErrNotSent
 // means the peer never got the whole request; any other error leaves its fate unknown.
 func (c *RPCClient) Call(ctx context.Context, addr string, req []byte) ([]byte, error) {
+	slots := c.slotsOf(addr)
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: waiting for a connection to %s: %w", ErrNotSent, addr, ctx.Err())
+	}
+	defer func() { <-slots }()
 	rc, err := c.conn(ctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
@@ -120,6 +157,17 @@ func (c *RPCClient) Call(ctx context.Context, addr string, req []byte) ([]byte, 
 	}
 	c.release(addr, rc)
 	return resp, nil
+}
+
+func (c *RPCClient) slotsOf(addr string) chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.slots[addr]
+	if !ok {
+		s = make(chan struct{}, c.maxConns)
+		c.slots[addr] = s
+	}
+	return s
 }
 
 // conn returns a live idle connection to addr, or a new one.
@@ -165,7 +213,7 @@ func alive(c net.Conn) bool {
 func (c *RPCClient) release(addr string, rc *rpcConn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.idle[addr]) >= c.maxIdle {
+	if len(c.idle[addr]) >= c.maxConns {
 		rc.c.Close()
 		return
 	}

@@ -9,6 +9,15 @@ import (
 	"time"
 )
 
+func mustMux(t *testing.T, ln net.Listener, rpc map[byte]RPCHandler, cfg *MuxConfig) *Mux {
+	t.Helper()
+	m, err := NewMux(ln, func() Meta { return Meta{} }, rpc, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func TestRPCCallsReuseConnections(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -16,9 +25,9 @@ func TestRPCCallsReuseConnections(t *testing.T) {
 	}
 	var mu sync.Mutex
 	peers := map[string]bool{}
-	m := NewMux(ln, func() Meta { return Meta{} }, map[byte]RPCHandler{
+	m := mustMux(t, ln, map[byte]RPCHandler{
 		ProtoApply: func(ctx context.Context, req []byte) []byte { return append([]byte("echo:"), req...) },
-	}, time.Second, nil, nil)
+	}, DefaultMuxConfig())
 	defer m.Close()
 	c := NewRPCClient(ProtoApply, 4, nil, nil)
 	defer c.Close()
@@ -56,9 +65,9 @@ func TestRPCDeadPeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := NewMux(ln, func() Meta { return Meta{} }, map[byte]RPCHandler{
+	m := mustMux(t, ln, map[byte]RPCHandler{
 		ProtoReadIndex: func(context.Context, []byte) []byte { return []byte{1} },
-	}, time.Second, nil, nil)
+	}, DefaultMuxConfig())
 	addr := m.Addr().String()
 	c := NewRPCClient(ProtoReadIndex, 2, nil, nil)
 	defer c.Close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +48,73 @@ func TestServerConfigRejectsUnknownRaftProfile(t *testing.T) {
 	}
 	if _, err := o.serverConfig(nil); err == nil {
 		t.Fatalf("got nil error for raft profile wan, want one")
+	}
+}
+
+// TestAddressFlagsAreCheckedAtStartup: an address that cannot be parsed is a startup error
+// that names its flag (it used to surface later, or never: --join http://host:port was retried
+// forever); --join takes host:port and http(s)://host:port.
+func TestAddressFlagsAreCheckedAtStartup(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	tests := []struct {
+		args    []string
+		wantErr string // the flag the error names; "" for none
+	}{
+		{[]string{"--join", "http://127.0.0.1:8480"}, ""},
+		{[]string{"--join", "https://10.0.0.1:8480/,127.0.0.1:8580"}, ""},
+		{[]string{"--join", "127.0.0.1"}, "--join"},
+		{[]string{"--join", "http//127.0.0.1:8480"}, "--join"},
+		{[]string{"--join", "ftp://127.0.0.1:8480"}, "--join"},
+		{[]string{"--join", "http://127.0.0.1:8480/internal"}, "--join"},
+		{[]string{"--join", "127.0.0.1:8480,"}, "--join"},
+		{[]string{"--http-addr", ":8480"}, ""},
+		{[]string{"--http-addr", "127.0.0.1"}, "--http-addr"},
+		{[]string{"--raft-addr", "nonsense"}, "--raft-addr"},
+		{[]string{"--raft-addr", "127.0.0.1:99999"}, "--raft-addr"},
+		{[]string{"--raft-advertise", ":8481"}, "--raft-advertise"},
+		{[]string{"--gossip-addr", "127.0.0.1:x"}, "--gossip-addr"},
+		{[]string{"--gossip-join", "127.0.0.1:8482,host"}, "--gossip-join"},
+		{[]string{"--dev-conductor-addr", "localhost"}, "--dev-conductor-addr"},
+		{[]string{"--dev-conductor-gossip-addr", "[::1"}, "--dev-conductor-gossip-addr"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := parseFlags(append([]string{"--data-dir", "d"}, tc.args...), io.Discard, none)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("got %v, want no error", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("got %v, want an error naming %s", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestPprofAddrMustBeLoopback: the pprof listener exposes memory and profiles; a non-loopback
+// address is refused unless --pprof-allow-remote says so.
+func TestPprofAddrMustBeLoopback(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	tests := []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"--pprof-addr", "127.0.0.1:6060"}, true},
+		{[]string{"--pprof-addr", "[::1]:6060"}, true},
+		{[]string{"--pprof-addr", "localhost:6060"}, true},
+		{[]string{"--pprof-addr", "0.0.0.0:6060"}, false},
+		{[]string{"--pprof-addr", ":6060"}, false},
+		{[]string{"--pprof-addr", "10.1.2.3:6060"}, false},
+		{[]string{"--pprof-addr", "0.0.0.0:6060", "--pprof-allow-remote"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := parseFlags(append([]string{"--data-dir", "d"}, tc.args...), io.Discard, none)
+			if tc.ok && err != nil {
+				t.Fatalf("got %v, want no error", err)
+			}
+			if !tc.ok && (err == nil || !strings.Contains(err.Error(), "--pprof-addr")) {
+				t.Fatalf("got %v, want an error about --pprof-addr", err)
+			}
+		})
 	}
 }

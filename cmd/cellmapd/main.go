@@ -43,7 +43,7 @@ type options struct {
 	baseTransportURL, baseDatabaseConnection                       string
 	raftProfile, logLevel, pprofAddr                               string
 	requestTimeout                                                 time.Duration
-	fsmNoSync, faults                                              bool
+	fsmNoSync, faults, pprofAllowRemote                            bool
 	gossipJoin, gossipProfile                                      string
 	discoverInterval, listTimeout                                  time.Duration
 	devConductorAddr, devConductorGossip                           string
@@ -65,7 +65,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.gossipProfile, "gossip-profile", "lan", "gossip timings: lan, local or test (fast failure detection)")
 	fs.DurationVar(&o.discoverInterval, "discover-hosts-interval", 0, "run discover_hosts on the leader this often (0 disables)")
 	fs.DurationVar(&o.listTimeout, "list-timeout", 3*time.Second, "deadline of a cross-cell server listing")
-	fs.StringVar(&o.join, "join", "", "HTTP address(es) of running members to join on first start, comma separated")
+	fs.StringVar(&o.join, "join", "", "HTTP address(es) of running members to join on first start, comma separated (host:port or http(s)://host:port)")
 	fs.BoolVar(&o.bootstrap, "bootstrap", false, "form a new one-node cluster on first start")
 	fs.BoolVar(&o.dev, "dev", false, "development mode: single node, data under ./data, cell0 and a local cell1 with simulated hosts")
 	fs.StringVar(&o.devConductorAddr, "dev-conductor-addr", "127.0.0.1:8490", "HTTP address of the local cell1 conductor in --dev mode")
@@ -74,7 +74,8 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.baseDatabaseConnection, "base-database-connection", "", "base URL that fills template database URLs on ?expand=true")
 	fs.StringVar(&o.raftProfile, "raft-profile", "lan", "raft timings: lan (production) or test (short timeouts)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
-	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "debug listener for net/http/pprof (off when empty; keep it on loopback)")
+	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "debug listener for net/http/pprof (off when empty; loopback only unless --pprof-allow-remote)")
+	fs.BoolVar(&o.pprofAllowRemote, "pprof-allow-remote", false, "let --pprof-addr be a non-loopback address (pprof exposes memory contents)")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "upper bound of one API request")
 	fs.BoolVar(&o.fsmNoSync, "unsafe-fsm-nosync", false, "skip fsync of the state file (benchmarks only; the raft log stays durable)")
 	fs.BoolVar(&o.faults, "enable-fault-injection", false, "serve POST /internal/faults (user-space network faults for the chaos harness; never in production)")
@@ -120,6 +121,9 @@ func (o *options) fill() error {
 	}
 	if o.bootstrap && o.join != "" {
 		return errors.New("--bootstrap and --join exclude each other")
+	}
+	if err := o.checkAddrs(); err != nil {
+		return err
 	}
 	return o.checkDev()
 }
