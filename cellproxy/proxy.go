@@ -78,8 +78,10 @@ func (p *Proxy) apply(ctx context.Context, c fsm.Command) (*fsm.Result, error) {
 }
 
 // cellCall runs fn against a usable conductor of the cell. A cell with none is ErrCellDown; a
-// conductor that fails at the transport level (its TLS identity refused included) is marked
-// failed. fn's context names the cell, which the conductor's certificate must carry.
+// conductor that fails at the transport level (its TLS identity refused included) or does not
+// answer within CellRequestTimeout is marked failed. The caller's own cancellation or deadline
+// is not the conductor's failure and never marks it. fn's context names the cell, which the
+// conductor's certificate must carry.
 func (p *Proxy) cellCall(ctx context.Context, cellUUID string, fn func(ctx context.Context, addr string) error) error {
 	addr, ok := p.registry.Conductor(cellUUID)
 	if !ok {
@@ -88,6 +90,9 @@ func (p *Proxy) cellCall(ctx context.Context, cellUUID string, fn func(ctx conte
 	cctx, cancel := context.WithTimeout(withCell(ctx, cellUUID), p.cfg.CellRequestTimeout)
 	defer cancel()
 	err := fn(cctx, addr)
+	if err != nil && ctx.Err() != nil {
+		return errors.Join(err, ctx.Err())
+	}
 	if errors.Is(err, errUnreachable) || errors.Is(err, ErrOutcomeUnknown) {
 		p.registry.MarkFailed(cellUUID, addr)
 		p.logger.Warn("cell request failed; marking its conductor failed", "cell", cellUUID, "conductor", addr, "error", err)
