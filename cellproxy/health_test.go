@@ -70,3 +70,23 @@ func TestRegistryHealth(t *testing.T) {
 		t.Fatalf("got %+v, want both conductors, a dead", cs)
 	}
 }
+
+// TestRegistryForgetsConductors: a conductor that left (or failed) and has not come back for
+// the forget delay (DefaultForgetAfter, as gossip forgets failed members) is no longer listed;
+// one that comes back before is kept.
+func TestRegistryForgetsConductors(t *testing.T) {
+	const forgetAfter = 24 * time.Hour
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	r := NewRegistry(5*time.Second, clock.now)
+	r.MemberJoin(conductor("a", "c1", "h:1"))
+	r.MemberJoin(conductor("b", "c1", "h:2"))
+	r.MemberLeave(conductor("a", "c1", "h:1"))
+	r.MemberLeave(conductor("b", "c1", "h:2"))
+	clock.add(forgetAfter / 2)
+	r.MemberJoin(conductor("b", "c1", "h:2"))
+	clock.add(forgetAfter/2 + time.Minute)
+	cs := r.Conductors()
+	if len(cs) != 1 || cs[0].Name != "b" || !cs[0].Alive {
+		t.Fatalf("got %+v, want only b (a has been gone longer than %v)", cs, forgetAfter)
+	}
+}
