@@ -29,6 +29,7 @@ func TestCallerCancellationDoesNotMarkCellDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
+	reg.attach(dirMap{cell: "http://" + cond.Listener.Addr().String()}, 0) // the cell's mapping, without a store
 	call := func(ctx context.Context) error {
 		return p.cellCall(ctx, cell, func(ctx context.Context, addr string) error {
 			_, err := p.cells.capacity(ctx, addr, api.Flavor{VCPUs: 1, RAMMB: 1})

@@ -26,6 +26,13 @@ type Config struct {
 	// BuildRetryAfter: the leader reschedules build requests older than this that nobody is
 	// scheduling (e.g. after the node that accepted them died).
 	BuildRetryAfter time.Duration
+	// ForgetConductorsAfter: a conductor that left or failed and has not come back for this
+	// long is dropped from the registry (0: DefaultForgetAfter).
+	ForgetConductorsAfter time.Duration
+	// BaseTransportURL and BaseDatabaseConnection fill template cell URLs (nova.conf's
+	// [DEFAULT]/transport_url and [database]/connection) when the data plane reads where a
+	// cell's conductor lives (ConductorAddr).
+	BaseTransportURL, BaseDatabaseConnection string
 	// DiscoverInterval runs discover_hosts periodically on the leader; 0 disables it.
 	DiscoverInterval time.Duration
 	// HTTP configures the pooled client of the conductors' HTTP API; nil is
@@ -56,8 +63,8 @@ func (c *Config) Validate() error {
 	if c.ListTimeout <= 0 || c.CellRequestTimeout <= 0 || c.ScheduleTimeout <= 0 || c.BuildRetryAfter <= 0 {
 		return errors.New("cellproxy: timeouts must be positive")
 	}
-	if c.FailureCooldown < 0 || c.DiscoverInterval < 0 {
-		return errors.New("cellproxy: FailureCooldown and DiscoverInterval must not be negative")
+	if c.FailureCooldown < 0 || c.DiscoverInterval < 0 || c.ForgetConductorsAfter < 0 {
+		return errors.New("cellproxy: FailureCooldown, DiscoverInterval and ForgetConductorsAfter must not be negative")
 	}
 	if c.MaxScheduling <= 0 {
 		return errors.New("cellproxy: MaxScheduling must be positive")

@@ -46,7 +46,26 @@ func New(cfg *Config, store Store, registry *Registry) (*Proxy, error) {
 		p.logger = hclog.NewNullLogger()
 	}
 	p.base, p.stop = context.WithCancel(context.Background())
+	registry.attach(p, cfg.ForgetConductorsAfter)
 	return p, nil
+}
+
+// CellAddr implements Directory from this node's copy of the cell mappings: routing follows
+// the replicated mapping (ConductorAddr), never gossip. The read is local: a mapping change
+// reaches this node's state before any request that depends on it could be routed wrongly
+// for long, and a missing mapping only makes the cell look down.
+func (p *Proxy) CellAddr(cellUUID string) (string, bool) {
+	var cell *fsm.Cell
+	// LocalUnchecked: routing must work while the cluster has no leader (down-cell listings).
+	err := p.read(context.Background(), node.LocalUnchecked{}, func(r *fsm.Reader) error {
+		var err error
+		cell, err = r.Cell(cellUUID)
+		return err
+	})
+	if err != nil {
+		return "", false
+	}
+	return ConductorAddr(cell, p.cfg.BaseTransportURL, p.cfg.BaseDatabaseConnection)
 }
 
 // Close stops background scheduling, waits for it and closes idle conductor connections.

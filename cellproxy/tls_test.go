@@ -100,9 +100,13 @@ func TestConductorOfAnotherCellGetsNoTraffic(t *testing.T) {
 		t.Fatalf("the conductor with cell3's certificate received %d requests, want 0", n)
 	}
 
-	// Control: a conductor of cell2 with cell2's certificate is called.
+	// Control: a conductor of cell2 with cell2's certificate is called once the mapping names it.
 	impostor.gossip.Shutdown()
 	genuine := startFakeConductor(t, dp, cell2, "conductor/"+cell2+"/genuine", p.Reloader(t, transport.CellIdentity(cell2)))
+	tu := "https://" + genuine.addr + "/"
+	if _, err := c.UpdateCell(ctxT(t), cell2, api.CellUpdate{TransportURL: &tu}); err != nil {
+		t.Fatal(err)
+	}
 	testkit.WaitFor(t, "a request reaching cell2's genuine conductor", 30*time.Second, func() bool {
 		if _, err := c.Servers(ctxT(t), api.ServerQuery{AllTenants: true}); err != nil {
 			t.Logf("list: %v", err)

@@ -116,6 +116,7 @@ type running struct {
 func (r *running) startDataPlane(cfg *serverConfig) error {
 	pcfg := cellproxy.DefaultConfig()
 	pcfg.ListTimeout, pcfg.DiscoverInterval, pcfg.Logger = cfg.opts.listTimeout, cfg.opts.discoverInterval, cfg.logger.Named("proxy")
+	pcfg.BaseTransportURL, pcfg.BaseDatabaseConnection = cfg.opts.baseTransportURL, cfg.opts.baseDatabaseConnection
 	if cfg.tls != nil {
 		pcfg.TLS = cfg.tls
 	}
