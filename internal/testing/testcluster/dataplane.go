@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -94,6 +95,8 @@ type Conductor struct {
 	joinAddr string
 	hosts    string
 	cert     *transport.TLSReloader
+	gate     *gate
+	srv      *http.Server
 }
 
 // StartConductor starts a conductor for cellUUID in dir (a new temp dir when ""), joined to
@@ -142,8 +145,13 @@ func startConductorAt(t testing.TB, cellUUID, dir, addr, joinAddr, hosts string,
 		ln.Close()
 		t.Fatal(err)
 	}
-	go c.Serve(ln)
-	tc := &Conductor{Conductor: c, CellUUID: cellUUID, Addr: cfg.HTTPAddr, Dir: dir, joinAddr: joinAddr, hosts: hosts, cert: cert}
+	tc := &Conductor{Conductor: c, CellUUID: cellUUID, Addr: cfg.HTTPAddr, Dir: dir, joinAddr: joinAddr, hosts: hosts, cert: cert, gate: &gate{}}
+	// Served here rather than by c.Serve so that tests can hold its requests (HoldRequests).
+	tc.srv = &http.Server{Handler: tc.gate.wrap(c.Handler()), ReadHeaderTimeout: 10 * time.Second}
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
+	}
+	go tc.srv.Serve(ln)
 	t.Cleanup(tc.Stop)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -162,6 +170,7 @@ func (c *Conductor) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c.Shutdown(ctx)
+	c.srv.Close()
 }
 
 // AddCell starts a conductor for a new cell, maps the cell and discovers its hosts; it waits

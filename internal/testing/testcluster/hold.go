@@ -1,0 +1,53 @@
+package testcluster
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+)
+
+// gate holds the requests that reach a conductor while it is closed: a cell that takes
+// requests and answers none, as a stuck conductor does.
+type gate struct {
+	mu      sync.Mutex
+	held    chan struct{} // nil while open
+	waiting atomic.Int64
+}
+
+func (g *gate) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		ch := g.held
+		g.mu.Unlock()
+		if ch != nil {
+			g.waiting.Add(1)
+			select {
+			case <-ch:
+			case <-r.Context().Done():
+			}
+			g.waiting.Add(-1)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// HoldRequests makes the conductor hold every request it receives, unanswered, until the
+// returned function is called (or the caller gives up).
+func (c *Conductor) HoldRequests() (release func()) {
+	ch := make(chan struct{})
+	c.gate.mu.Lock()
+	c.gate.held = ch
+	c.gate.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			c.gate.mu.Lock()
+			c.gate.held = nil
+			c.gate.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// HeldRequests is the number of requests the conductor holds now.
+func (c *Conductor) HeldRequests() int64 { return c.gate.waiting.Load() }
