@@ -21,8 +21,13 @@ type Config struct {
 	FailureCooldown time.Duration
 	// ScheduleTimeout bounds the scheduling of one server.
 	ScheduleTimeout time.Duration
-	// MaxScheduling bounds the servers scheduled at once by this node.
+	// MaxScheduling is the number of scheduling workers of this node: the servers it schedules
+	// at once.
 	MaxScheduling int
+	// MaxQueuedSchedules bounds the accepted servers waiting for a worker. When the queue is
+	// full a new server's build request stays in the replicated state and the leader's
+	// rescheduler picks it up after BuildRetryAfter.
+	MaxQueuedSchedules int
 	// BuildRetryAfter: the leader reschedules build requests older than this that nobody is
 	// scheduling (e.g. after the node that accepted them died).
 	BuildRetryAfter time.Duration
@@ -55,7 +60,7 @@ type ClientTLS interface {
 // DefaultConfig returns production settings.
 func DefaultConfig() *Config {
 	return &Config{ListTimeout: 3 * time.Second, CellRequestTimeout: 10 * time.Second, FailureCooldown: 5 * time.Second,
-		ScheduleTimeout: time.Minute, MaxScheduling: 64, BuildRetryAfter: 30 * time.Second, HTTP: transport.DefaultHTTPConfig()}
+		ScheduleTimeout: time.Minute, MaxScheduling: 64, MaxQueuedSchedules: 4096, BuildRetryAfter: 30 * time.Second, HTTP: transport.DefaultHTTPConfig()}
 }
 
 // Validate checks the configuration.
@@ -66,8 +71,8 @@ func (c *Config) Validate() error {
 	if c.FailureCooldown < 0 || c.DiscoverInterval < 0 || c.ForgetConductorsAfter < 0 {
 		return errors.New("cellproxy: FailureCooldown, DiscoverInterval and ForgetConductorsAfter must not be negative")
 	}
-	if c.MaxScheduling <= 0 {
-		return errors.New("cellproxy: MaxScheduling must be positive")
+	if c.MaxScheduling <= 0 || c.MaxQueuedSchedules <= 0 {
+		return errors.New("cellproxy: MaxScheduling and MaxQueuedSchedules must be positive")
 	}
 	return nil
 }

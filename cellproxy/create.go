@@ -91,9 +91,18 @@ func (p *Proxy) downOf(cells map[string]bool) []string {
 	return down
 }
 
-// startScheduling schedules a server in the background unless this node already does.
-// probe first looks for the server in every up cell (a rescheduled build request may have
-// been built before its scheduler died).
+// scheduleJob is a server waiting to be scheduled.
+type scheduleJob struct {
+	uuid    string
+	spec    fsm.ServerSpec
+	created time.Time
+	probe   bool
+}
+
+// startScheduling queues a server for the scheduling workers unless this node already
+// schedules it. probe first looks for the server in every up cell (a rescheduled build request
+// may have been built before its scheduler died). With the queue full the build request stays
+// in the replicated state for the leader's rescheduler.
 func (p *Proxy) startScheduling(uuid string, spec fsm.ServerSpec, created time.Time, probe bool) {
 	p.mu.Lock()
 	if p.scheduling[uuid] {
@@ -102,24 +111,36 @@ func (p *Proxy) startScheduling(uuid string, spec fsm.ServerSpec, created time.T
 	}
 	p.scheduling[uuid] = true
 	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		defer func() {
-			p.mu.Lock()
-			delete(p.scheduling, uuid)
-			p.mu.Unlock()
-		}()
+	select {
+	case p.jobs <- scheduleJob{uuid: uuid, spec: spec, created: created, probe: probe}:
+	default:
+		p.done(uuid)
+		p.logger.Warn("scheduling queue full; the leader reschedules the server later", "server", uuid,
+			"queue", cap(p.jobs), "retry_after", p.cfg.BuildRetryAfter)
+	}
+}
+
+// scheduleWorker schedules queued servers one at a time until Close.
+func (p *Proxy) scheduleWorker() {
+	defer p.wg.Done()
+	for {
 		select {
-		case p.schedSlots <- struct{}{}:
 		case <-p.base.Done():
 			return
+		case j := <-p.jobs:
+			ctx, cancel := context.WithTimeout(p.base, p.cfg.ScheduleTimeout)
+			p.schedule(ctx, j.uuid, j.spec, j.created, j.probe)
+			cancel()
+			p.done(j.uuid)
 		}
-		defer func() { <-p.schedSlots }()
-		ctx, cancel := context.WithTimeout(p.base, p.cfg.ScheduleTimeout)
-		defer cancel()
-		p.schedule(ctx, uuid, spec, created, probe)
-	}()
+	}
+}
+
+// done forgets that this node schedules a server.
+func (p *Proxy) done(uuid string) {
+	p.mu.Lock()
+	delete(p.scheduling, uuid)
+	p.mu.Unlock()
 }
 
 // schedule builds the server in the first candidate cell that takes it, or buries it in cell0.

@@ -30,9 +30,9 @@ type Proxy struct {
 	base       context.Context // ends at Close; parent of background work
 	stop       context.CancelFunc
 	wg         sync.WaitGroup
-	schedSlots chan struct{}
+	jobs       chan scheduleJob // servers waiting for a scheduling worker
 	mu         sync.Mutex
-	scheduling map[string]bool // instance uuids being scheduled by this node
+	scheduling map[string]bool // instance uuids queued or being scheduled by this node
 }
 
 // New returns a data plane over store, with cell health from registry.
@@ -41,12 +41,16 @@ func New(cfg *Config, store Store, registry *Registry) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{cfg: *cfg, store: store, registry: registry, cells: newCellClient(cfg.HTTP, cfg.TLS),
-		logger: cfg.Logger, now: time.Now, schedSlots: make(chan struct{}, cfg.MaxScheduling), scheduling: map[string]bool{}}
+		logger: cfg.Logger, now: time.Now, jobs: make(chan scheduleJob, cfg.MaxQueuedSchedules), scheduling: map[string]bool{}}
 	if p.logger == nil {
 		p.logger = hclog.NewNullLogger()
 	}
 	p.base, p.stop = context.WithCancel(context.Background())
 	registry.attach(p, cfg.ForgetConductorsAfter)
+	for i := 0; i < cfg.MaxScheduling; i++ {
+		p.wg.Add(1)
+		go p.scheduleWorker()
+	}
 	return p, nil
 }
 

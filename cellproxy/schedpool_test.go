@@ -1,6 +1,7 @@
 package cellproxy_test
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/cellproxy"
+	"github.com/cellmap/cellmap/internal/poll"
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
@@ -16,9 +18,9 @@ import (
 // in a bounded queue for a fixed number of scheduling workers instead of each holding a
 // goroutine; once the cell answers again every one of them is built.
 func TestSchedulerIsABoundedWorkerPool(t *testing.T) {
-	const workers, creates = 2, 60
+	const workers, creates = 2, 30 // the cell has room for 32
 	dp := testcluster.StartDataPlane(t, &testcluster.DataPlaneOptions{Proxy: func(c *cellproxy.Config) {
-		c.MaxScheduling = workers
+		c.MaxScheduling, c.ListTimeout = workers, time.Minute // held capacity queries wait for the release
 	}})
 	c := dp.Client
 	cond := dp.AddCell(t, "cell1", cell1, hosts)
@@ -48,9 +50,18 @@ func TestSchedulerIsABoundedWorkerPool(t *testing.T) {
 	release()
 	released = true
 	for _, id := range ids {
-		testkit.WaitFor(t, id+" scheduled", 60*time.Second, func() bool {
+		var last string
+		err := poll.Until(ctxT(t), 20*time.Second, func(context.Context) bool {
 			s, err := c.Server(ctxT(t), id)
-			return err == nil && s.Status == api.StatusActive
+			if err != nil {
+				last = err.Error()
+				return false
+			}
+			last = fmt.Sprintf("%s %+v", s.Status, s.Fault)
+			return s.Status == api.StatusActive
 		})
+		if err != nil {
+			t.Fatalf("%s not built after the release: last seen %s", id, last)
+		}
 	}
 }
