@@ -11,14 +11,23 @@ import (
 type gate struct {
 	mu      sync.Mutex
 	held    chan struct{} // nil while open
+	failing string        // method answered 500 without being served ("" none)
 	waiting atomic.Int64
+	failed  atomic.Int64
 }
 
 func (g *gate) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
-		ch := g.held
+		ch, failing := g.held, g.failing
 		g.mu.Unlock()
+		if failing == r.Method {
+			g.failed.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"error":{"code":"internal","message":"injected by the test"}}`))
+			return
+		}
 		if ch != nil {
 			g.waiting.Add(1)
 			select {
@@ -51,3 +60,19 @@ func (c *Conductor) HoldRequests() (release func()) {
 
 // HeldRequests is the number of requests the conductor holds now.
 func (c *Conductor) HeldRequests() int64 { return c.gate.waiting.Load() }
+
+// FailRequests makes the conductor answer 500 to every request of method, without serving
+// it, until the returned function is called.
+func (c *Conductor) FailRequests(method string) (restore func()) {
+	c.gate.mu.Lock()
+	c.gate.failing = method
+	c.gate.mu.Unlock()
+	return func() {
+		c.gate.mu.Lock()
+		c.gate.failing = ""
+		c.gate.mu.Unlock()
+	}
+}
+
+// FailedRequests is the number of requests answered 500 by FailRequests.
+func (c *Conductor) FailedRequests() int64 { return c.gate.failed.Load() }
