@@ -38,6 +38,9 @@ type Config struct {
 	// [DEFAULT]/transport_url and [database]/connection) when the data plane reads where a
 	// cell's conductor lives (ConductorAddr).
 	BaseTransportURL, BaseDatabaseConnection string
+	// DeleteRetryInterval is how often the leader retries the queued deletes its cells have not
+	// confirmed (and the first wait of one that failed; it doubles up to 5 minutes).
+	DeleteRetryInterval time.Duration
 	// DiscoverInterval runs discover_hosts periodically on the leader; 0 disables it.
 	DiscoverInterval time.Duration
 	// HTTP configures the pooled client of the conductors' HTTP API; nil is
@@ -60,12 +63,13 @@ type ClientTLS interface {
 // DefaultConfig returns production settings.
 func DefaultConfig() *Config {
 	return &Config{ListTimeout: 3 * time.Second, CellRequestTimeout: 10 * time.Second, FailureCooldown: 5 * time.Second,
-		ScheduleTimeout: time.Minute, MaxScheduling: 64, MaxQueuedSchedules: 4096, BuildRetryAfter: 30 * time.Second, HTTP: transport.DefaultHTTPConfig()}
+		ScheduleTimeout: time.Minute, MaxScheduling: 64, MaxQueuedSchedules: 4096, BuildRetryAfter: 30 * time.Second,
+		DeleteRetryInterval: 10 * time.Second, HTTP: transport.DefaultHTTPConfig()}
 }
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
-	if c.ListTimeout <= 0 || c.CellRequestTimeout <= 0 || c.ScheduleTimeout <= 0 || c.BuildRetryAfter <= 0 {
+	if c.ListTimeout <= 0 || c.CellRequestTimeout <= 0 || c.ScheduleTimeout <= 0 || c.BuildRetryAfter <= 0 || c.DeleteRetryInterval <= 0 {
 		return errors.New("cellproxy: timeouts must be positive")
 	}
 	if c.FailureCooldown < 0 || c.DiscoverInterval < 0 || c.ForgetConductorsAfter < 0 {

@@ -39,8 +39,8 @@ func (t CommandType) String() string {
 // LogVersion is the newest log entry format this build reads and writes. A release that adds
 // a command type (or changes a body) raises it; entries of a higher version are refused by
 // Decode with ErrUnsupportedVersion. Version 1 is the format of every entry written before
-// versions existed.
-const LogVersion = 1
+// versions existed; version 2 added the pending_delete table to transactions.
+const LogVersion = 2
 
 // commandVersions is the log version that introduced each command type.
 var commandVersions = map[CommandType]uint64{
@@ -65,8 +65,15 @@ type Command interface {
 	unmarshal(d *decoder)
 }
 
-// Version is the log version an entry of c is written in: the version that introduced its type.
-func Version(c Command) uint64 { return commandVersions[c.Type()] }
+// Version is the log version an entry of c is written in: the version that introduced its type,
+// or what its content needs when that is newer (a transaction on a newer table).
+func Version(c Command) uint64 {
+	v := commandVersions[c.Type()]
+	if n, ok := c.(interface{ contentVersion() uint64 }); ok {
+		v = max(v, n.contentVersion())
+	}
+	return v
+}
 
 // Encode builds a log entry: the command type, the proposer's time, the body. now is the time
 // Apply will stamp on records; it is taken here, before proposing, so every replica stamps the
@@ -118,6 +125,9 @@ func Decode(b []byte) (Command, time.Time, error) {
 	c.unmarshal(&d)
 	if err := d.finish(c.Type().String()); err != nil {
 		return nil, time.Time{}, err
+	}
+	if need := Version(c); need > version {
+		return nil, time.Time{}, fmt.Errorf("decode command: this %s needs log version %d, the entry has %d", t, need, version)
 	}
 	return c, now, nil
 }

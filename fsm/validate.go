@@ -198,6 +198,10 @@ func (c *Cell0Instance) validate() error {
 	return firstError(canonicalUUID("instance_uuid", c.InstanceUUID), validate.Name("status", c.Status, true), c.Spec.validate())
 }
 
+func (p *PendingDelete) validate() error {
+	return firstError(canonicalUUID("instance_uuid", p.InstanceUUID), canonicalUUID("cell_uuid", p.CellUUID))
+}
+
 func (m *MapMarker) validate() error {
 	return firstError(canonicalUUID("cell_uuid", m.CellUUID), canonicalUUID("marker", m.Marker))
 }

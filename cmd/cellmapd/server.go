@@ -139,7 +139,7 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 func (r *running) runDuties(ctx context.Context) {
 	dctx, cancel := context.WithCancel(ctx)
 	r.stop = cancel
-	r.wg.Add(3)
+	r.wg.Add(4)
 	go func() {
 		defer r.wg.Done()
 		if err := r.gossip.Join(dctx); err != nil && dctx.Err() == nil {
@@ -148,6 +148,7 @@ func (r *running) runDuties(ctx context.Context) {
 	}()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.DiscoverPeriodically) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RescheduleLoop) }()
+	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RetryDeletesLoop) }()
 }
 
 // shutdown stops everything in reverse order: API, duties, data plane, gossip, node.
