@@ -136,6 +136,13 @@ func (p *Proxy) scheduleWorker() {
 	}
 }
 
+// Scheduling is the number of servers this node has queued or is scheduling now.
+func (p *Proxy) Scheduling() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.scheduling)
+}
+
 // done forgets that this node schedules a server.
 func (p *Proxy) done(uuid string) {
 	p.mu.Lock()

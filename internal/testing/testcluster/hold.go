@@ -12,6 +12,7 @@ type gate struct {
 	mu      sync.Mutex
 	held    chan struct{} // nil while open
 	failing string        // method answered 500 without being served ("" none)
+	losing  string        // method served but its answer lost: the connection is cut ("" none)
 	waiting atomic.Int64
 	failed  atomic.Int64
 }
@@ -19,8 +20,17 @@ type gate struct {
 func (g *gate) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
-		ch, failing := g.held, g.failing
+		ch, failing, losing := g.held, g.failing, g.losing
 		g.mu.Unlock()
+		if losing == r.Method {
+			h.ServeHTTP(discard{}, r) // served: the conductor did the work
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					conn.Close() // ... and the caller never hears of it
+				}
+			}
+			return
+		}
 		if failing == r.Method {
 			g.failed.Add(1)
 			w.Header().Set("Content-Type", "application/json")
@@ -76,3 +86,24 @@ func (c *Conductor) FailRequests(method string) (restore func()) {
 
 // FailedRequests is the number of requests answered 500 by FailRequests.
 func (c *Conductor) FailedRequests() int64 { return c.gate.failed.Load() }
+
+// LoseAnswers makes the conductor serve every request of method and then cut the connection
+// instead of answering, until the returned function is called: the caller cannot know the
+// outcome.
+func (c *Conductor) LoseAnswers(method string) (restore func()) {
+	c.gate.mu.Lock()
+	c.gate.losing = method
+	c.gate.mu.Unlock()
+	return func() {
+		c.gate.mu.Lock()
+		c.gate.losing = ""
+		c.gate.mu.Unlock()
+	}
+}
+
+// discard is a response writer that drops the answer.
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) WriteHeader(int)             {}
