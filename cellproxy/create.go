@@ -155,7 +155,7 @@ func (p *Proxy) schedule(ctx context.Context, uuid string, spec fsm.ServerSpec, 
 	if probe {
 		cell, inst, err := p.findInstance(ctx, uuid)
 		if err != nil {
-			p.logger.Warn("cannot look for the server in the cells; leaving its build request for a retry", "server", uuid, "error", err)
+			p.logger.Warn("cannot look for the server in every cell; leaving its build request for a retry", "server", uuid, "error", err)
 			return
 		}
 		if inst != nil {
@@ -291,10 +291,20 @@ func (p *Proxy) bury(ctx context.Context, uuid string, spec fsm.ServerSpec, crea
 	}
 }
 
-// findInstance looks for a server in every up cell.
+// findInstance looks for a server in every mapped cell but cell0. A cell that is down or does
+// not answer may hold it (a create whose answer was lost), so then it fails: the server must
+// not be built elsewhere until every cell has been asked.
 func (p *Proxy) findInstance(ctx context.Context, uuid string) (string, *api.Instance, error) {
-	cells, err := p.upCells(ctx)
-	if err != nil {
+	var cells []string
+	if err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
+		all, err := r.Cells()
+		for _, c := range all {
+			if !c.IsCell0() {
+				cells = append(cells, c.UUID)
+			}
+		}
+		return err
+	}); err != nil {
 		return "", nil, err
 	}
 	for _, cell := range cells {
@@ -304,26 +314,14 @@ func (p *Proxy) findInstance(ctx context.Context, uuid string) (string, *api.Ins
 			inst, err = p.cells.get(ctx, addr, uuid, false)
 			return err
 		})
-		if err == nil {
+		switch {
+		case err == nil:
 			return cell, inst, nil
+		case !errors.Is(err, ErrNotFound):
+			return "", nil, fmt.Errorf("cell %s may hold server %s: %w", cell, uuid, err)
 		}
 	}
 	return "", nil, nil
-}
-
-// upCells lists the mapped cells that are up, cell0 excluded.
-func (p *Proxy) upCells(ctx context.Context) ([]string, error) {
-	var out []string
-	err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
-		cells, err := r.Cells()
-		for _, c := range cells {
-			if !c.IsCell0() && p.registry.Up(c.UUID) {
-				out = append(out, c.UUID)
-			}
-		}
-		return err
-	})
-	return out, err
 }
 
 // RescheduleStale schedules again the build requests older than BuildRetryAfter that nobody on

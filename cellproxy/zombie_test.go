@@ -28,7 +28,7 @@ func TestFailedCellDeleteLeavesNoZombie(t *testing.T) {
 	s := createAndWait(t, c, "vm", "p1", "1")
 	keep := createAndWait(t, c, "keep", "p1", "1")
 
-	restore := cond.FailRequests(http.MethodDelete)
+	restore := cond.FailRequests(http.MethodDelete, "/v1/instances/")
 	if err := c.DeleteServer(ctxT(t), s.ID); err != nil {
 		t.Fatalf("a delete the cell failed must be accepted (the leader retries it): %v", err)
 	}

@@ -2,6 +2,7 @@ package testcluster
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -11,7 +12,7 @@ import (
 type gate struct {
 	mu      sync.Mutex
 	held    chan struct{} // nil while open
-	failing string        // method answered 500 without being served ("" none)
+	failing string        // "METHOD /path-prefix" answered 500 without being served ("" none)
 	losing  string        // method served but its answer lost: the connection is cut ("" none)
 	waiting atomic.Int64
 	failed  atomic.Int64
@@ -31,7 +32,7 @@ func (g *gate) wrap(h http.Handler) http.Handler {
 			}
 			return
 		}
-		if failing == r.Method {
+		if method, prefix, _ := strings.Cut(failing, " "); failing != "" && method == r.Method && strings.HasPrefix(r.URL.Path, prefix) {
 			g.failed.Add(1)
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusInternalServerError)
@@ -71,11 +72,11 @@ func (c *Conductor) HoldRequests() (release func()) {
 // HeldRequests is the number of requests the conductor holds now.
 func (c *Conductor) HeldRequests() int64 { return c.gate.waiting.Load() }
 
-// FailRequests makes the conductor answer 500 to every request of method, without serving
-// it, until the returned function is called.
-func (c *Conductor) FailRequests(method string) (restore func()) {
+// FailRequests makes the conductor answer 500 to every request of method whose path starts with
+// pathPrefix, without serving it, until the returned function is called.
+func (c *Conductor) FailRequests(method, pathPrefix string) (restore func()) {
 	c.gate.mu.Lock()
-	c.gate.failing = method
+	c.gate.failing = method + " " + pathPrefix
 	c.gate.mu.Unlock()
 	return func() {
 		c.gate.mu.Lock()
