@@ -17,7 +17,7 @@ type landingGuard struct {
 	land func()
 }
 
-func (g *landingGuard) BeforeDeleteCell(ctx context.Context, cell string) (bool, []string, error) {
+func (g *landingGuard) BeforeDeleteCell(ctx context.Context, cell string) (uint64, []string, error) {
 	checked, hosts, err := g.Guard.BeforeDeleteCell(ctx, cell)
 	g.land()
 	return checked, hosts, err

@@ -261,3 +261,20 @@ func TestPendingDeletesNeedLogVersion2(t *testing.T) {
 		t.Fatal("a pending_delete transaction under a version 1 header decoded")
 	}
 }
+
+// TestDeleteCellCheckIndexNeedsLogVersion2: a delete_cell that carries the index of its
+// live-instance check is a version 2 entry and round-trips; without one it keeps the version 1
+// layout every release reads.
+func TestDeleteCellCheckIndexNeedsLogVersion2(t *testing.T) {
+	old := &DeleteCell{UUID: cellA, Force: true, NoLiveInstances: true}
+	checked := &DeleteCell{UUID: cellA, Force: true, NoLiveInstances: true, LiveCheckedAt: 42}
+	if Version(old) != 1 || Version(checked) != 2 {
+		t.Fatalf("versions %d and %d, want 1 and 2", Version(old), Version(checked))
+	}
+	for _, c := range []*DeleteCell{old, checked} {
+		got, _, err := Decode(Encode(c, time.Time{}))
+		if err != nil || *got.(*DeleteCell) != *c {
+			t.Fatalf("round trip of %+v: %+v, %v", c, got, err)
+		}
+	}
+}

@@ -231,11 +231,22 @@ func (c *UpdateCell) unmarshal(d *decoder) {
 // DeleteCell removes a cell mapping with Nova's checks; Force also removes its host and
 // instance mappings (never while non-deleted instances remain). NoLiveInstances says the
 // proposer asked the cell's database and found no non-deleted instance: the mappings' own
-// queued_for_delete flags, which may be stale, are then not consulted.
+// queued_for_delete flags, which may be stale, are then not consulted, except for mappings
+// written after LiveCheckedAt (log version 2), the index of the state the proposer read before
+// it asked: a server that landed in the cell since may be live, so the delete is refused.
 type DeleteCell struct {
 	UUID            string
 	Force           bool
 	NoLiveInstances bool
+	LiveCheckedAt   uint64
+}
+
+// contentVersion is 2 when the delete carries the index of its live-instance check.
+func (c *DeleteCell) contentVersion() uint64 {
+	if c.LiveCheckedAt != 0 {
+		return 2
+	}
+	return 1
 }
 
 func (*DeleteCell) Type() CommandType { return CmdDeleteCell }
@@ -243,11 +254,17 @@ func (c *DeleteCell) marshal(e *encoder) {
 	e.str(c.UUID)
 	e.boolean(c.Force)
 	e.boolean(c.NoLiveInstances)
+	if c.LiveCheckedAt != 0 {
+		e.uvarint(c.LiveCheckedAt)
+	}
 }
 func (c *DeleteCell) unmarshal(d *decoder) {
 	c.UUID = d.str()
 	c.Force = d.boolean()
 	c.NoLiveInstances = d.boolean()
+	if d.more() {
+		c.LiveCheckedAt = d.uvarint()
+	}
 }
 
 // PutFlavor creates a flavor; an existing id is a conflict.

@@ -28,12 +28,12 @@ type guard struct {
 	calls  []string
 }
 
-func (g *guard) BeforeDeleteCell(_ context.Context, cell string) (bool, []string, error) {
+func (g *guard) BeforeDeleteCell(_ context.Context, cell string) (uint64, []string, error) {
 	g.calls = append(g.calls, "before-cell "+cell)
 	if cell == g.refuse {
-		return false, nil, errBusy
+		return 0, nil, errBusy
 	}
-	return true, []string{"h-of-" + cell}, nil
+	return 1, []string{"h-of-" + cell}, nil // "no live instance" as of the first index
 }
 
 func (g *guard) BeforeDeleteHost(_ context.Context, cell, host string) error {
