@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/node"
 )
@@ -66,15 +67,20 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 	return &s, nil
 }
 
+// validateCreate applies the rules the conductor applies to the same fields (api/validate):
+// names as Nova, metadata at most 128 items of at most 255 bytes each.
 func validateCreate(req api.ServerCreateSpec) error {
-	for _, f := range []struct{ name, v string }{{"name", req.Name}, {"flavor_ref", req.FlavorRef},
-		{"project_id", req.ProjectID}, {"user_id", req.UserID}} {
-		if f.v == "" || len(f.v) > 255 {
-			return fmt.Errorf("%s must have 1 to 255 characters: %w", f.name, ErrInvalid)
+	for _, f := range []struct {
+		name, v  string
+		required bool
+	}{{"name", req.Name, true}, {"flavor_ref", req.FlavorRef, true}, {"project_id", req.ProjectID, true},
+		{"user_id", req.UserID, true}, {"image_ref", req.ImageRef, false}, {"availability_zone", req.AvailabilityZone, false}} {
+		if err := validate.Name(f.name, f.v, f.required); err != nil {
+			return fmt.Errorf("%v: %w", err, ErrInvalid)
 		}
 	}
-	if len(req.ImageRef) > 255 || len(req.AvailabilityZone) > 255 || len(req.Metadata) > 128 {
-		return fmt.Errorf("image_ref or availability_zone too long, or more than 128 metadata items: %w", ErrInvalid)
+	if err := validate.Metadata("metadata", req.Metadata, validate.MaxMetadataItems); err != nil {
+		return fmt.Errorf("%v: %w", err, ErrInvalid)
 	}
 	return nil
 }
