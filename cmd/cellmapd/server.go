@@ -188,7 +188,10 @@ func startPprof(addr string, logger hclog.Logger) func() {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Profiles and traces stream for their ?seconds= (30 s by default): a longer write bound.
+	t := transport.DefaultServerTimeouts()
+	t.Write = 10 * time.Minute
+	srv := t.Apply(&http.Server{Addr: addr, Handler: mux})
 	go func() {
 		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 			logger.Error("pprof listener", "error", err)

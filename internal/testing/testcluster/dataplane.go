@@ -147,7 +147,7 @@ func startConductorAt(t testing.TB, cellUUID, dir, addr, joinAddr, hosts string,
 	}
 	tc := &Conductor{Conductor: c, CellUUID: cellUUID, Addr: cfg.HTTPAddr, Dir: dir, joinAddr: joinAddr, hosts: hosts, cert: cert, gate: &gate{}}
 	// Served here rather than by c.Serve so that tests can hold its requests (HoldRequests).
-	tc.srv = &http.Server{Handler: tc.gate.wrap(c.Handler()), ReadHeaderTimeout: 10 * time.Second}
+	tc.srv = cfg.Timeouts.Apply(&http.Server{Handler: tc.gate.wrap(c.Handler())})
 	if cfg.TLS != nil {
 		ln = tls.NewListener(ln, cfg.TLS)
 	}
