@@ -3,13 +3,15 @@ GO      ?= go
 BIN     := bin
 PKGS    := ./...
 RUN_DIR ?= data
+FUZZTIME ?= 30s
+TEST_FUZZTIME ?= 3s
 # The chaos harness is a Go module of its own (jepsen/, as bench/etcd is): porcupine stays out
 # of the service's go.mod. Its tests and commands are run from there, its programs from here.
 JEPSEN  := jepsen
 # staticcheck, pinned; `go run` fetches it through the module proxy on a clean machine.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test lint bench clean jepsen jepsen-tool bench-tools bench-compare bench-scale bench-list bench-profile bench-write-profile bench-etcd bench-etcd-test
+.PHONY: all build run test lint fuzz bench clean jepsen jepsen-tool bench-tools bench-compare bench-scale bench-list bench-profile bench-write-profile bench-etcd bench-etcd-test
 
 all: build
 
@@ -27,6 +29,7 @@ run: build
 ## they say so in one line (with CELLMAP_JEPSEN_REQUIRED=1, as in CI, that is a failure instead).
 test: lint jepsen-tool
 	$(GO) test -race -count=1 -timeout 18m $(PKGS)
+	FUZZTIME=$(TEST_FUZZTIME) GO=$(GO) scripts/fuzz.sh
 	$(GO) -C $(JEPSEN) test -race -count=1 -timeout 18m $(PKGS)
 	@if $(BIN)/cellmap-jepsen probe >/dev/null 2>&1; then \
 		$(BIN)/cellmap-jepsen run; \
@@ -35,6 +38,10 @@ test: lint jepsen-tool
 	else \
 		echo "jepsen: chaos harness SKIPPED: $$($(BIN)/cellmap-jepsen probe 2>&1 | sed 's/^cellmap-jepsen: //')"; \
 	fi
+
+## fuzz: every Go fuzz target of both modules for FUZZTIME each (default 30s; make test: 3s)
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 ## jepsen: the CI-sized chaos run (3 nodes, 3 episodes of 60 s, mixed faults; needs root)
 jepsen: jepsen-tool

@@ -21,11 +21,26 @@ type Config struct {
 	FailureCooldown time.Duration
 	// ScheduleTimeout bounds the scheduling of one server.
 	ScheduleTimeout time.Duration
-	// MaxScheduling bounds the servers scheduled at once by this node.
+	// MaxScheduling is the number of scheduling workers of this node: the servers it schedules
+	// at once.
 	MaxScheduling int
+	// MaxQueuedSchedules bounds the accepted servers waiting for a worker. When the queue is
+	// full a new server's build request stays in the replicated state and the leader's
+	// rescheduler picks it up after BuildRetryAfter.
+	MaxQueuedSchedules int
 	// BuildRetryAfter: the leader reschedules build requests older than this that nobody is
 	// scheduling (e.g. after the node that accepted them died).
 	BuildRetryAfter time.Duration
+	// ForgetConductorsAfter: a conductor that left or failed and has not come back for this
+	// long is dropped from the registry (0: DefaultForgetAfter).
+	ForgetConductorsAfter time.Duration
+	// BaseTransportURL and BaseDatabaseConnection fill template cell URLs (nova.conf's
+	// [DEFAULT]/transport_url and [database]/connection) when the data plane reads where a
+	// cell's conductor lives (ConductorAddr).
+	BaseTransportURL, BaseDatabaseConnection string
+	// DeleteRetryInterval is how often the leader retries the queued deletes its cells have not
+	// confirmed (and the first wait of one that failed; it doubles up to 5 minutes).
+	DeleteRetryInterval time.Duration
 	// DiscoverInterval runs discover_hosts periodically on the leader; 0 disables it.
 	DiscoverInterval time.Duration
 	// HTTP configures the pooled client of the conductors' HTTP API; nil is
@@ -48,19 +63,20 @@ type ClientTLS interface {
 // DefaultConfig returns production settings.
 func DefaultConfig() *Config {
 	return &Config{ListTimeout: 3 * time.Second, CellRequestTimeout: 10 * time.Second, FailureCooldown: 5 * time.Second,
-		ScheduleTimeout: time.Minute, MaxScheduling: 64, BuildRetryAfter: 30 * time.Second, HTTP: transport.DefaultHTTPConfig()}
+		ScheduleTimeout: time.Minute, MaxScheduling: 64, MaxQueuedSchedules: 4096, BuildRetryAfter: 30 * time.Second,
+		DeleteRetryInterval: 10 * time.Second, HTTP: transport.DefaultHTTPConfig()}
 }
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
-	if c.ListTimeout <= 0 || c.CellRequestTimeout <= 0 || c.ScheduleTimeout <= 0 || c.BuildRetryAfter <= 0 {
+	if c.ListTimeout <= 0 || c.CellRequestTimeout <= 0 || c.ScheduleTimeout <= 0 || c.BuildRetryAfter <= 0 || c.DeleteRetryInterval <= 0 {
 		return errors.New("cellproxy: timeouts must be positive")
 	}
-	if c.FailureCooldown < 0 || c.DiscoverInterval < 0 {
-		return errors.New("cellproxy: FailureCooldown and DiscoverInterval must not be negative")
+	if c.FailureCooldown < 0 || c.DiscoverInterval < 0 || c.ForgetConductorsAfter < 0 {
+		return errors.New("cellproxy: FailureCooldown, DiscoverInterval and ForgetConductorsAfter must not be negative")
 	}
-	if c.MaxScheduling <= 0 {
-		return errors.New("cellproxy: MaxScheduling must be positive")
+	if c.MaxScheduling <= 0 || c.MaxQueuedSchedules <= 0 {
+		return errors.New("cellproxy: MaxScheduling and MaxQueuedSchedules must be positive")
 	}
 	return nil
 }

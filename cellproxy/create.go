@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/node"
 )
@@ -66,15 +67,20 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 	return &s, nil
 }
 
+// validateCreate applies the rules the conductor applies to the same fields (api/validate):
+// names as Nova, metadata at most 128 items of at most 255 bytes each.
 func validateCreate(req api.ServerCreateSpec) error {
-	for _, f := range []struct{ name, v string }{{"name", req.Name}, {"flavor_ref", req.FlavorRef},
-		{"project_id", req.ProjectID}, {"user_id", req.UserID}} {
-		if f.v == "" || len(f.v) > 255 {
-			return fmt.Errorf("%s must have 1 to 255 characters: %w", f.name, ErrInvalid)
+	for _, f := range []struct {
+		name, v  string
+		required bool
+	}{{"name", req.Name, true}, {"flavor_ref", req.FlavorRef, true}, {"project_id", req.ProjectID, true},
+		{"user_id", req.UserID, true}, {"image_ref", req.ImageRef, false}, {"availability_zone", req.AvailabilityZone, false}} {
+		if err := validate.Name(f.name, f.v, f.required); err != nil {
+			return fmt.Errorf("%v: %w", err, ErrInvalid)
 		}
 	}
-	if len(req.ImageRef) > 255 || len(req.AvailabilityZone) > 255 || len(req.Metadata) > 128 {
-		return fmt.Errorf("image_ref or availability_zone too long, or more than 128 metadata items: %w", ErrInvalid)
+	if err := validate.Metadata("metadata", req.Metadata, validate.MaxMetadataItems); err != nil {
+		return fmt.Errorf("%v: %w", err, ErrInvalid)
 	}
 	return nil
 }
@@ -91,9 +97,18 @@ func (p *Proxy) downOf(cells map[string]bool) []string {
 	return down
 }
 
-// startScheduling schedules a server in the background unless this node already does.
-// probe first looks for the server in every up cell (a rescheduled build request may have
-// been built before its scheduler died).
+// scheduleJob is a server waiting to be scheduled.
+type scheduleJob struct {
+	uuid    string
+	spec    fsm.ServerSpec
+	created time.Time
+	probe   bool
+}
+
+// startScheduling queues a server for the scheduling workers unless this node already
+// schedules it. probe first looks for the server in every up cell (a rescheduled build request
+// may have been built before its scheduler died). With the queue full the build request stays
+// in the replicated state for the leader's rescheduler.
 func (p *Proxy) startScheduling(uuid string, spec fsm.ServerSpec, created time.Time, probe bool) {
 	p.mu.Lock()
 	if p.scheduling[uuid] {
@@ -102,24 +117,43 @@ func (p *Proxy) startScheduling(uuid string, spec fsm.ServerSpec, created time.T
 	}
 	p.scheduling[uuid] = true
 	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		defer func() {
-			p.mu.Lock()
-			delete(p.scheduling, uuid)
-			p.mu.Unlock()
-		}()
+	select {
+	case p.jobs <- scheduleJob{uuid: uuid, spec: spec, created: created, probe: probe}:
+	default:
+		p.done(uuid)
+		p.logger.Warn("scheduling queue full; the leader reschedules the server later", "server", uuid,
+			"queue", cap(p.jobs), "retry_after", p.cfg.BuildRetryAfter)
+	}
+}
+
+// scheduleWorker schedules queued servers one at a time until Close.
+func (p *Proxy) scheduleWorker() {
+	defer p.wg.Done()
+	for {
 		select {
-		case p.schedSlots <- struct{}{}:
 		case <-p.base.Done():
 			return
+		case j := <-p.jobs:
+			ctx, cancel := context.WithTimeout(p.base, p.cfg.ScheduleTimeout)
+			p.schedule(ctx, j.uuid, j.spec, j.created, j.probe)
+			cancel()
+			p.done(j.uuid)
 		}
-		defer func() { <-p.schedSlots }()
-		ctx, cancel := context.WithTimeout(p.base, p.cfg.ScheduleTimeout)
-		defer cancel()
-		p.schedule(ctx, uuid, spec, created, probe)
-	}()
+	}
+}
+
+// Scheduling is the number of servers this node has queued or is scheduling now.
+func (p *Proxy) Scheduling() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.scheduling)
+}
+
+// done forgets that this node schedules a server.
+func (p *Proxy) done(uuid string) {
+	p.mu.Lock()
+	delete(p.scheduling, uuid)
+	p.mu.Unlock()
 }
 
 // schedule builds the server in the first candidate cell that takes it, or buries it in cell0.
@@ -127,7 +161,7 @@ func (p *Proxy) schedule(ctx context.Context, uuid string, spec fsm.ServerSpec, 
 	if probe {
 		cell, inst, err := p.findInstance(ctx, uuid)
 		if err != nil {
-			p.logger.Warn("cannot look for the server in the cells; leaving its build request for a retry", "server", uuid, "error", err)
+			p.logger.Warn("cannot look for the server in every cell; leaving its build request for a retry", "server", uuid, "error", err)
 			return
 		}
 		if inst != nil {
@@ -263,10 +297,20 @@ func (p *Proxy) bury(ctx context.Context, uuid string, spec fsm.ServerSpec, crea
 	}
 }
 
-// findInstance looks for a server in every up cell.
+// findInstance looks for a server in every mapped cell but cell0. A cell that is down or does
+// not answer may hold it (a create whose answer was lost), so then it fails: the server must
+// not be built elsewhere until every cell has been asked.
 func (p *Proxy) findInstance(ctx context.Context, uuid string) (string, *api.Instance, error) {
-	cells, err := p.upCells(ctx)
-	if err != nil {
+	var cells []string
+	if err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
+		all, err := r.Cells()
+		for _, c := range all {
+			if !c.IsCell0() {
+				cells = append(cells, c.UUID)
+			}
+		}
+		return err
+	}); err != nil {
 		return "", nil, err
 	}
 	for _, cell := range cells {
@@ -276,26 +320,14 @@ func (p *Proxy) findInstance(ctx context.Context, uuid string) (string, *api.Ins
 			inst, err = p.cells.get(ctx, addr, uuid, false)
 			return err
 		})
-		if err == nil {
+		switch {
+		case err == nil:
 			return cell, inst, nil
+		case !errors.Is(err, ErrNotFound):
+			return "", nil, fmt.Errorf("cell %s may hold server %s: %w", cell, uuid, err)
 		}
 	}
 	return "", nil, nil
-}
-
-// upCells lists the mapped cells that are up, cell0 excluded.
-func (p *Proxy) upCells(ctx context.Context) ([]string, error) {
-	var out []string
-	err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
-		cells, err := r.Cells()
-		for _, c := range cells {
-			if !c.IsCell0() && p.registry.Up(c.UUID) {
-				out = append(out, c.UUID)
-			}
-		}
-		return err
-	})
-	return out, err
 }
 
 // RescheduleStale schedules again the build requests older than BuildRetryAfter that nobody on

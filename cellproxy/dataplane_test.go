@@ -139,7 +139,7 @@ func TestDownCell(t *testing.T) {
 	}
 
 	// The cell comes back: full records again.
-	testcluster.StartConductor(t, cell2, c2.Dir, dp.GossipAddr, hosts)
+	c2.Restart(t)
 	testkit.WaitFor(t, "cell2 up", 15*time.Second, func() bool { return dp.Registry.Up(cell2) })
 	back, err := c.Servers(ctxT(t), api.ServerQuery{AllTenants: true})
 	if err != nil || len(back.DownCells) != 0 {

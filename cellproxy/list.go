@@ -61,6 +61,10 @@ func (p *Proxy) ListServers(ctx context.Context, q api.ServerQuery) (*api.Server
 	}
 	builds := p.buildsAfter(st.builds, spec, brMarker, pos != nil)
 	rows, down := p.gather(ctx, st.cells, spec, project, limit, pos)
+	rows, err = p.hideQueued(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
 	rows = append(rows, after(st.cell0, spec, pos)...)
 	sort.SliceStable(rows, func(i, j int) bool { return spec.compare(&rows[i], &rows[j]) < 0 })
 	out := &api.ServerList{DownCells: down, Servers: []api.Server{}}

@@ -80,10 +80,12 @@ func mappingToAPI(m *fsm.InstanceMapping) api.InstanceMapping {
 // BeforeDeleteCell asks the cell's database what delete_cell needs: a cell with mappings and
 // non-deleted instances is refused (ErrInstancesExist, also with force); noLive reports that
 // the cell has none. A cell without mappings, cell0 and unknown cells are left to the state's
-// own checks. Its hosts are returned so they can be unflagged after a forced delete.
-func (p *Proxy) BeforeDeleteCell(ctx context.Context, cellUUID string) (noLive bool, hosts []string, err error) {
+// own checks. Its hosts are returned so they can be unflagged after a forced delete. checkedAt
+// is the index of the state read before asking the cell (0 when the cell was not asked): the
+// delete is refused if a server landed in the cell after it.
+func (p *Proxy) BeforeDeleteCell(ctx context.Context, cellUUID string) (checkedAt uint64, hosts []string, err error) {
 	var total int
-	err = p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
+	info, err := p.store.Read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
 		if _, err := r.Cell(cellUUID); err != nil {
 			return err
 		}
@@ -99,10 +101,10 @@ func (p *Proxy) BeforeDeleteCell(ctx context.Context, cellUUID string) (noLive b
 		return err
 	})
 	if errors.Is(err, fsm.ErrNotFound) || cellUUID == fsm.Cell0UUID || (err == nil && total == 0) {
-		return false, hosts, nil
+		return 0, hosts, nil
 	}
 	if err != nil {
-		return false, nil, err
+		return 0, nil, err
 	}
 	var stats *api.CellStats
 	err = p.cellCall(ctx, cellUUID, func(ctx context.Context, addr string) error {
@@ -111,12 +113,12 @@ func (p *Proxy) BeforeDeleteCell(ctx context.Context, cellUUID string) (noLive b
 		return err
 	})
 	if err != nil {
-		return false, nil, err
+		return 0, nil, err
 	}
 	if stats.Instances > 0 {
-		return false, nil, novaRefusal(ErrInstancesExist, "There are existing instances mapped to cell with uuid %s", cellUUID)
+		return 0, nil, novaRefusal(ErrInstancesExist, "There are existing instances mapped to cell with uuid %s", cellUUID)
 	}
-	return true, hosts, nil
+	return max(info.Index, 1), hosts, nil
 }
 
 // BeforeDeleteHost refuses to unmap a host that still runs non-deleted instances
@@ -149,19 +151,8 @@ func (p *Proxy) AfterUnmapHosts(ctx context.Context, cellUUID string, hosts []st
 	}
 }
 
-// Conductors lists the conductors of the gossip pool and whether their cell is mapped.
-func (p *Proxy) Conductors(ctx context.Context) ([]api.Conductor, error) {
-	cs := p.registry.Conductors()
-	// LocalUnchecked: a diagnostic next to gossip's own view, answered also without a leader.
-	err := p.read(ctx, node.LocalUnchecked{}, func(r *fsm.Reader) error {
-		for i := range cs {
-			_, err := r.Cell(cs[i].CellUUID)
-			cs[i].Mapped = err == nil
-		}
-		return nil
-	})
-	if cs == nil {
-		cs = []api.Conductor{}
-	}
-	return cs, err
+// Conductors lists the conductors of the gossip pool and whether their cell's mapping names
+// their address (unmapped ones get no traffic; simple_cell_setup maps them).
+func (p *Proxy) Conductors(_ context.Context) ([]api.Conductor, error) {
+	return p.registry.Conductors(), nil
 }

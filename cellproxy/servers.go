@@ -133,21 +133,33 @@ func (p *Proxy) deleteOnce(ctx context.Context, st *serverState) error {
 	if !p.registry.Up(m.CellUUID) {
 		return &CellsError{Cells: []string{m.CellUUID}, Err: fmt.Errorf("server %s is in cell %s: %w", m.InstanceUUID, m.CellUUID, ErrCellDown)}
 	}
-	res, err := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{mark}})
+	// The mark and the pending delete are one write: from here on the leader retries the
+	// cell's delete until the cell confirms it, whatever happens to this request.
+	pending := fsm.Op{Kind: fsm.OpPut, Table: fsm.TablePendingDeletes, Record: &fsm.PendingDelete{InstanceUUID: m.InstanceUUID, CellUUID: m.CellUUID}}
+	res, err := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{mark, pending}})
 	if err != nil {
 		return err
 	}
 	err = p.cellCall(ctx, m.CellUUID, func(ctx context.Context, addr string) error { return p.cells.delete(ctx, addr, m.InstanceUUID) })
-	if err == nil || errors.Is(err, ErrNotFound) {
+	switch {
+	case err == nil || errors.Is(err, ErrNotFound):
+		p.confirmDelete(ctx, m.InstanceUUID)
 		return nil
-	}
-	if errors.Is(err, ErrCellDown) {
+	case errors.Is(err, ErrCellDown):
 		// The cell never got the request: undo the mark so nothing changed.
 		undo := *m
-		if _, uerr := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings, Record: &undo, IfRevision: res.Index}}}); uerr != nil {
-			p.logger.Warn("could not undo queued_for_delete after a failed cell delete", "server", m.InstanceUUID, "error", uerr)
+		if _, uerr := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{
+			{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings, Record: &undo, IfRevision: res.Index},
+			{Kind: fsm.OpDelete, Table: fsm.TablePendingDeletes, Key: m.InstanceUUID},
+		}}); uerr != nil {
+			p.logger.Warn("could not undo queued_for_delete after a failed cell delete; the leader retries the delete", "server", m.InstanceUUID, "error", uerr)
+			return nil
 		}
 		return &CellsError{Cells: []string{m.CellUUID}, Err: err}
+	default:
+		// The cell failed, or its answer was lost: the delete is accepted (queued, hidden
+		// from listings) and the leader retries it until the cell confirms.
+		p.logger.Warn("cell did not confirm a delete; the leader retries it", "server", m.InstanceUUID, "cell", m.CellUUID, "error", err)
+		return nil
 	}
-	return err
 }

@@ -18,8 +18,8 @@ import (
 	"github.com/cellmap/cellmap/transport"
 )
 
-// fakeConductor is an HTTPS server that poses as a conductor of cell in the gossip pool,
-// presents the certificate cert, and counts the requests that reach its handler (it answers
+// fakeConductor is an HTTP(S) server that poses as a conductor of cell in the gossip pool,
+// presents the certificate cert (plain HTTP when nil), and counts the requests that reach its handler (it answers
 // them as an empty cell would).
 type fakeConductor struct {
 	requests atomic.Int64
@@ -45,9 +45,12 @@ func startFakeConductor(t *testing.T, dp *testcluster.DataPlane, cell, name stri
 			json.NewEncoder(w).Encode(api.InstanceList{})
 		}
 	})}
-	go srv.Serve(transport.TLSListener(ln, cert.ServerConfig(tls.RequireAndVerifyClientCert, transport.RequireKind(transport.KindNode))))
+	if cert != nil {
+		ln = transport.TLSListener(ln, cert.ServerConfig(tls.RequireAndVerifyClientCert, transport.RequireKind(transport.KindNode)))
+	}
+	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	f.gossip, err = gossip.New(&gossip.Config{Name: "conductor/" + cell + "/" + name, BindAddr: testkit.FreeUDPTCPAddr(t), Profile: "test",
+	f.gossip, err = gossip.New(&gossip.Config{Name: name, BindAddr: testkit.FreeUDPTCPAddr(t), Profile: "test",
 		Join: []string{dp.GossipAddr}, Meta: api.GossipMeta{Role: api.RoleConductor, CellUUID: cell, HTTPAddr: f.addr},
 		Logger: testcluster.Logger(t, "fake")})
 	if err != nil {
@@ -73,7 +76,7 @@ func TestConductorOfAnotherCellGetsNoTraffic(t *testing.T) {
 	dp.AddCell(t, "cell1", cell1, hosts)
 	addFlavor(t, c, "1", 1, 512)
 
-	impostor := startFakeConductor(t, dp, cell2, "impostor", p.Reloader(t, transport.CellIdentity(cell3)))
+	impostor := startFakeConductor(t, dp, cell2, "conductor/"+cell2+"/impostor", p.Reloader(t, transport.CellIdentity(cell3)))
 	if _, err := c.CreateCell(ctxT(t), api.CellCreate{UUID: cell2, Name: "cell2", TransportURL: "https://" + impostor.addr + "/",
 		DatabaseConnection: "bbolt:///cell2"}); err != nil {
 		t.Fatal(err)
@@ -97,9 +100,13 @@ func TestConductorOfAnotherCellGetsNoTraffic(t *testing.T) {
 		t.Fatalf("the conductor with cell3's certificate received %d requests, want 0", n)
 	}
 
-	// Control: a conductor of cell2 with cell2's certificate is called.
+	// Control: a conductor of cell2 with cell2's certificate is called once the mapping names it.
 	impostor.gossip.Shutdown()
-	genuine := startFakeConductor(t, dp, cell2, "genuine", p.Reloader(t, transport.CellIdentity(cell2)))
+	genuine := startFakeConductor(t, dp, cell2, "conductor/"+cell2+"/genuine", p.Reloader(t, transport.CellIdentity(cell2)))
+	tu := "https://" + genuine.addr + "/"
+	if _, err := c.UpdateCell(ctxT(t), cell2, api.CellUpdate{TransportURL: &tu}); err != nil {
+		t.Fatal(err)
+	}
 	testkit.WaitFor(t, "a request reaching cell2's genuine conductor", 30*time.Second, func() bool {
 		if _, err := c.Servers(ctxT(t), api.ServerQuery{AllTenants: true}); err != nil {
 			t.Logf("list: %v", err)

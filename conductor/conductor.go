@@ -83,8 +83,8 @@ func New(cfg *Config) (*Conductor, error) {
 		c.logger.Warn("the advertised HTTP address has no specific host; the API tier cannot reach it", "http", cfg.HTTPAddr)
 	}
 	c.router = c.routes()
-	c.srv = &http.Server{Handler: c.router, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: c.logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
+	c.srv = cfg.Timeouts.Apply(&http.Server{Handler: c.router,
+		ErrorLog: c.logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})})
 	return c, nil
 }
 

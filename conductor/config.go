@@ -13,6 +13,7 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/gossip"
+	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -42,6 +43,8 @@ type Config struct {
 	Hosts []api.ComputeHostCreate
 	// RequestTimeout bounds each HTTP request.
 	RequestTimeout time.Duration
+	// Timeouts bound how long the HTTP server waits for a client (DefaultServerTimeouts).
+	Timeouts transport.ServerTimeouts
 	// TLS, when set, makes Serve speak TLS with it: mutual TLS where only the API tier's node
 	// certificates are accepted (see cmd/cellconductor). nil serves plain HTTP.
 	TLS *tls.Config
@@ -61,6 +64,7 @@ func DefaultConfig() *Config {
 		GossipProfile:  "lan",
 		Name:           name,
 		RequestTimeout: 10 * time.Second,
+		Timeouts:       transport.DefaultServerTimeouts(),
 	}
 }
 
@@ -94,6 +98,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestTimeout <= 0 {
 		return errors.New("conductor: RequestTimeout must be positive")
+	}
+	if err := c.Timeouts.Validate(); err != nil {
+		return fmt.Errorf("conductor: %w", err)
 	}
 	seen := make(map[string]bool, len(c.Hosts))
 	for _, h := range c.Hosts {

@@ -26,6 +26,11 @@ func (d *DB) CreateInstance(ctx context.Context, req api.InstanceCreate) (inst a
 		return api.Instance{}, false, err
 	}
 	err = d.update(ctx, func(tx *bolt.Tx) error {
+		// The caller may have given up while this waited for the write lock: its API tier then
+		// treats the outcome as unknown and may build the server elsewhere, so build nothing.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("create of %s abandoned by its caller before the cell took it: %w", req.UUID, err)
+		}
 		ib := tx.Bucket(bucketInstances)
 		found, err := getJSON(ib, []byte(req.UUID), &inst)
 		if err != nil || found {

@@ -67,6 +67,9 @@ func checkInstanceCreate(req api.InstanceCreate) (api.InstanceCreate, error) {
 	if err := validate.Metadata("metadata", req.Metadata, validate.MaxMetadataItems); err != nil {
 		return req, err
 	}
+	if err := validate.Time("created_at", req.CreatedAt); err != nil {
+		return req, err
+	}
 	if err := validate.Metadata("flavor.extra_specs", req.Flavor.ExtraSpecs, maxExtraSpecs); err != nil {
 		return req, err
 	}

@@ -125,6 +125,20 @@ type cellUsage struct {
 	notDeleted int
 }
 
+// landedAfter counts the non-deleted instance mappings written after index (0: none checked).
+func (u *cellUsage) landedAfter(index uint64) int {
+	if index == 0 {
+		return 0
+	}
+	n := 0
+	for _, r := range u.mappings {
+		if m := r.(*InstanceMapping); !m.QueuedForDelete && m.Revision > index {
+			n++
+		}
+	}
+	return n
+}
+
 func readCellUsage(tx *bolt.Tx, uuid string) (*cellUsage, error) {
 	u := &cellUsage{}
 	collect := func(t *table, ix *index, dst *[]Record) error {
@@ -170,7 +184,7 @@ func (f *FSM) applyDeleteCell(ac *applyCtx, c *DeleteCell) (*Result, error) {
 	switch {
 	case len(u.hosts) > 0 && !c.Force:
 		return failResult(ac, -1, "cell %s has %d host mappings: %w", c.UUID, len(u.hosts), ErrHostsMapped), nil
-	case u.notDeleted > 0 && !c.NoLiveInstances:
+	case u.notDeleted > 0 && !c.NoLiveInstances, u.landedAfter(c.LiveCheckedAt) > 0:
 		return failResult(ac, -1, "cell %s has %d non-deleted instances: %w", c.UUID, u.notDeleted, ErrInstancesExist), nil
 	case len(u.mappings) > 0 && !c.Force:
 		return failResult(ac, -1, "cell %s has %d instance mappings of deleted instances: %w", c.UUID, len(u.mappings), ErrDeletedInstancesMapped), nil

@@ -83,9 +83,10 @@ var (
 	requestSpecsTable  = &table{name: "request_spec", bucket: []byte("request_specs"), newRec: func() Record { return &ServerRequest{} }}
 	cell0Table         = &table{name: "cell0_instance", bucket: []byte("cell0_instances"), newRec: func() Record { return &Cell0Instance{} }}
 	markersTable       = &table{name: "map_marker", bucket: []byte("map_markers"), newRec: func() Record { return &MapMarker{} }}
+	pendingTable       = &table{name: "pending_delete", bucket: []byte("pending_deletes"), newRec: func() Record { return &PendingDelete{} }}
 
 	allTables = []*table{cellsTable, flavorsTable, hostsTable, instancesTable, buildRequestsTable,
-		requestSpecsTable, cell0Table, markersTable}
+		requestSpecsTable, cell0Table, markersTable, pendingTable}
 )
 
 // tableOf returns the storage of a transaction table.
@@ -103,6 +104,8 @@ func tableOf(t Table) *table {
 		return cell0Table
 	case TableMapMarkers:
 		return markersTable
+	case TablePendingDeletes:
+		return pendingTable
 	}
 	return nil
 }

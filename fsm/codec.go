@@ -162,6 +162,9 @@ const maxSizeHint = 64
 func (d *decoder) sizeHint(n uint64) int { return int(min(n, maxSizeHint)) }
 
 // finish reports a decode error or trailing garbage.
+// more reports whether bytes remain: an optional trailing field of a newer log version.
+func (d *decoder) more() bool { return d.err == nil && len(d.b) > 0 }
+
 func (d *decoder) finish(what string) error {
 	if d.err == nil && len(d.b) != 0 {
 		d.err = fmt.Errorf("fsm: %d trailing bytes", len(d.b))

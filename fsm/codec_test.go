@@ -235,3 +235,46 @@ func TestDecodeAllocatesAboutWhatItReads(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingDeletesNeedLogVersion2: a transaction that writes the pending_delete table is
+// written in log version 2 (so leaders propose it only once every member reads it), a plain
+// transaction stays version 1, and the same body under a version 1 header is refused.
+func TestPendingDeletesNeedLogVersion2(t *testing.T) {
+	plain := &Txn{Ops: []Op{{Kind: OpDelete, Table: TableInstanceMappings, Key: cellA}}}
+	pending := &Txn{Ops: []Op{{Kind: OpPut, Table: TablePendingDeletes, Record: &PendingDelete{InstanceUUID: cellA, CellUUID: cellA}}}}
+	if Version(plain) != 1 || Version(pending) != 2 {
+		t.Fatalf("versions: plain %d, pending %d; want 1 and 2", Version(plain), Version(pending))
+	}
+	entry := Encode(pending, time.Time{})
+	if entry[0] != versionedEntry || entry[1] != 2 {
+		t.Fatalf("entry starts %x, want the version 2 header", entry[:2])
+	}
+	c, _, err := Decode(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.(*Txn).Ops[0].Record.(*PendingDelete); got.InstanceUUID != cellA || got.CellUUID != cellA {
+		t.Fatalf("decoded %+v", got)
+	}
+	downgraded := append([]byte{versionedEntry, 1}, entry[2:]...)
+	if _, _, err := Decode(downgraded); err == nil {
+		t.Fatal("a pending_delete transaction under a version 1 header decoded")
+	}
+}
+
+// TestDeleteCellCheckIndexNeedsLogVersion2: a delete_cell that carries the index of its
+// live-instance check is a version 2 entry and round-trips; without one it keeps the version 1
+// layout every release reads.
+func TestDeleteCellCheckIndexNeedsLogVersion2(t *testing.T) {
+	old := &DeleteCell{UUID: cellA, Force: true, NoLiveInstances: true}
+	checked := &DeleteCell{UUID: cellA, Force: true, NoLiveInstances: true, LiveCheckedAt: 42}
+	if Version(old) != 1 || Version(checked) != 2 {
+		t.Fatalf("versions %d and %d, want 1 and 2", Version(old), Version(checked))
+	}
+	for _, c := range []*DeleteCell{old, checked} {
+		got, _, err := Decode(Encode(c, time.Time{}))
+		if err != nil || *got.(*DeleteCell) != *c {
+			t.Fatalf("round trip of %+v: %+v, %v", c, got, err)
+		}
+	}
+}

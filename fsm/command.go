@@ -39,8 +39,8 @@ func (t CommandType) String() string {
 // LogVersion is the newest log entry format this build reads and writes. A release that adds
 // a command type (or changes a body) raises it; entries of a higher version are refused by
 // Decode with ErrUnsupportedVersion. Version 1 is the format of every entry written before
-// versions existed.
-const LogVersion = 1
+// versions existed; version 2 added the pending_delete table to transactions.
+const LogVersion = 2
 
 // commandVersions is the log version that introduced each command type.
 var commandVersions = map[CommandType]uint64{
@@ -65,8 +65,15 @@ type Command interface {
 	unmarshal(d *decoder)
 }
 
-// Version is the log version an entry of c is written in: the version that introduced its type.
-func Version(c Command) uint64 { return commandVersions[c.Type()] }
+// Version is the log version an entry of c is written in: the version that introduced its type,
+// or what its content needs when that is newer (a transaction on a newer table).
+func Version(c Command) uint64 {
+	v := commandVersions[c.Type()]
+	if n, ok := c.(interface{ contentVersion() uint64 }); ok {
+		v = max(v, n.contentVersion())
+	}
+	return v
+}
 
 // Encode builds a log entry: the command type, the proposer's time, the body. now is the time
 // Apply will stamp on records; it is taken here, before proposing, so every replica stamps the
@@ -118,6 +125,9 @@ func Decode(b []byte) (Command, time.Time, error) {
 	c.unmarshal(&d)
 	if err := d.finish(c.Type().String()); err != nil {
 		return nil, time.Time{}, err
+	}
+	if need := Version(c); need > version {
+		return nil, time.Time{}, fmt.Errorf("decode command: this %s needs log version %d, the entry has %d", t, need, version)
 	}
 	return c, now, nil
 }
@@ -221,11 +231,22 @@ func (c *UpdateCell) unmarshal(d *decoder) {
 // DeleteCell removes a cell mapping with Nova's checks; Force also removes its host and
 // instance mappings (never while non-deleted instances remain). NoLiveInstances says the
 // proposer asked the cell's database and found no non-deleted instance: the mappings' own
-// queued_for_delete flags, which may be stale, are then not consulted.
+// queued_for_delete flags, which may be stale, are then not consulted, except for mappings
+// written after LiveCheckedAt (log version 2), the index of the state the proposer read before
+// it asked: a server that landed in the cell since may be live, so the delete is refused.
 type DeleteCell struct {
 	UUID            string
 	Force           bool
 	NoLiveInstances bool
+	LiveCheckedAt   uint64
+}
+
+// contentVersion is 2 when the delete carries the index of its live-instance check.
+func (c *DeleteCell) contentVersion() uint64 {
+	if c.LiveCheckedAt != 0 {
+		return 2
+	}
+	return 1
 }
 
 func (*DeleteCell) Type() CommandType { return CmdDeleteCell }
@@ -233,11 +254,17 @@ func (c *DeleteCell) marshal(e *encoder) {
 	e.str(c.UUID)
 	e.boolean(c.Force)
 	e.boolean(c.NoLiveInstances)
+	if c.LiveCheckedAt != 0 {
+		e.uvarint(c.LiveCheckedAt)
+	}
 }
 func (c *DeleteCell) unmarshal(d *decoder) {
 	c.UUID = d.str()
 	c.Force = d.boolean()
 	c.NoLiveInstances = d.boolean()
+	if d.more() {
+		c.LiveCheckedAt = d.uvarint()
+	}
 }
 
 // PutFlavor creates a flavor; an existing id is a conflict.

@@ -212,3 +212,14 @@ func (r *Reader) Get(t Table, key string) (Record, error) {
 	}
 	return getAs[Record](r.tx, tb, key)
 }
+
+// PendingDeletes returns up to limit (0: all) servers queued for delete whose cell has not
+// confirmed the delete, by instance uuid.
+func (r *Reader) PendingDeletes(limit int) ([]*PendingDelete, error) {
+	var out []*PendingDelete
+	err := pendingTable.scan(r.tx, "", func(rec Record) (bool, error) {
+		out = append(out, rec.(*PendingDelete))
+		return limit <= 0 || len(out) < limit, nil
+	})
+	return out, err
+}

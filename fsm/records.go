@@ -105,3 +105,13 @@ type MapMarker struct {
 	UpdatedAt time.Time
 	Revision  uint64
 }
+
+// PendingDelete is a server queued for delete whose cell has not confirmed the delete: written
+// with the queued_for_delete mark, removed once the cell answers.
+type PendingDelete struct {
+	InstanceUUID string
+	CellUUID     string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Revision     uint64
+}

@@ -31,10 +31,12 @@ func (f *Flavor) rev() uint64          { return f.Revision }
 func (r *ServerRequest) rev() uint64   { return r.Revision }
 func (c *Cell0Instance) rev() uint64   { return c.Revision }
 func (m *MapMarker) rev() uint64       { return m.Revision }
+func (p *PendingDelete) rev() uint64   { return p.Revision }
 
 func (h *HostMapping) cell() string     { return h.CellUUID }
 func (m *InstanceMapping) cell() string { return m.CellUUID }
 func (m *MapMarker) cell() string       { return m.CellUUID }
+func (p *PendingDelete) cell() string   { return p.CellUUID }
 
 // EncodeRecord returns a record's kind (its table's name) and its stored bytes, for carrying
 // it to another node; DecodeRecord reverses it.
@@ -247,4 +249,27 @@ func (m *MapMarker) unmarshal(d *decoder) {
 }
 func (m *MapMarker) stamp(ac *applyCtx, prev Record) {
 	m.Revision, m.UpdatedAt = ac.index, ac.now
+}
+
+func (p *PendingDelete) Key() string { return p.InstanceUUID }
+func (p *PendingDelete) marshal(e *encoder) {
+	e.str(p.InstanceUUID)
+	e.str(p.CellUUID)
+	e.timestamp(p.CreatedAt)
+	e.timestamp(p.UpdatedAt)
+	e.uvarint(p.Revision)
+}
+func (p *PendingDelete) unmarshal(d *decoder) {
+	p.InstanceUUID, p.CellUUID = d.str(), d.str()
+	p.CreatedAt, p.UpdatedAt = d.timestamp(), d.timestamp()
+	p.Revision = d.uvarint()
+}
+func (p *PendingDelete) stamp(ac *applyCtx, prev Record) {
+	p.Revision, p.UpdatedAt = ac.index, ac.now
+	if old, ok := prev.(*PendingDelete); ok {
+		p.CreatedAt = old.CreatedAt
+	}
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = ac.now
+	}
 }

@@ -13,12 +13,16 @@ const (
 	TableRequestSpecs     Table = 4
 	TableCell0Instances   Table = 5
 	TableMapMarkers       Table = 6
+	// TablePendingDeletes (log version 2) holds the servers queued for delete whose cell has
+	// not confirmed the delete yet: the leader retries them until it does.
+	TablePendingDeletes Table = 7
 )
 
 var tableNames = map[Table]string{
 	TableInstanceMappings: "instance_mapping", TableHostMappings: "host_mapping",
 	TableBuildRequests: "build_request", TableRequestSpecs: "request_spec",
 	TableCell0Instances: "cell0_instance", TableMapMarkers: "map_marker",
+	TablePendingDeletes: "pending_delete",
 }
 
 func (t Table) String() string {
@@ -51,6 +55,8 @@ func (t Table) NewRecord() Record {
 		return &Cell0Instance{}
 	case TableMapMarkers:
 		return &MapMarker{}
+	case TablePendingDeletes:
+		return &PendingDelete{}
 	}
 	return nil
 }
@@ -159,4 +165,15 @@ func (t *Txn) unmarshal(d *decoder) {
 			o.Record.unmarshal(d)
 		}
 	}
+}
+
+// contentVersion is the log version the transaction's tables need: 2 when it touches the
+// pending_delete table, 1 otherwise.
+func (t *Txn) contentVersion() uint64 {
+	for i := range t.Ops {
+		if t.Ops[i].Table == TablePendingDeletes {
+			return 2
+		}
+	}
+	return 1
 }

@@ -180,7 +180,8 @@ func validateOpContent(op *Op) error {
 
 func (m *InstanceMapping) validate() error {
 	return firstError(canonicalUUID("instance_uuid", m.InstanceUUID), optionalUUID("cell_uuid", m.CellUUID),
-		validate.Name("project_id", m.ProjectID, true), validate.Name("user_id", m.UserID, false))
+		validate.Name("project_id", m.ProjectID, true), validate.Name("user_id", m.UserID, false),
+		validate.Time("created_at", m.CreatedAt))
 }
 
 func (h *HostMapping) validate() error {
@@ -188,14 +189,19 @@ func (h *HostMapping) validate() error {
 }
 
 func (r *ServerRequest) validate() error {
-	return firstError(canonicalUUID("instance_uuid", r.InstanceUUID), r.Spec.validate())
+	return firstError(canonicalUUID("instance_uuid", r.InstanceUUID), r.Spec.validate(), validate.Time("created_at", r.CreatedAt))
 }
 
 func (c *Cell0Instance) validate() error {
 	if len(c.Fault) > maxFaultLen || !utf8.ValidString(c.Fault) {
 		return fmt.Errorf("fault must be valid UTF-8 of at most %d bytes", maxFaultLen)
 	}
-	return firstError(canonicalUUID("instance_uuid", c.InstanceUUID), validate.Name("status", c.Status, true), c.Spec.validate())
+	return firstError(canonicalUUID("instance_uuid", c.InstanceUUID), validate.Name("status", c.Status, true), c.Spec.validate(),
+		validate.Time("created_at", c.CreatedAt))
+}
+
+func (p *PendingDelete) validate() error {
+	return firstError(canonicalUUID("instance_uuid", p.InstanceUUID), canonicalUUID("cell_uuid", p.CellUUID))
 }
 
 func (m *MapMarker) validate() error {

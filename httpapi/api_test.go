@@ -35,7 +35,7 @@ func (a answer) code() string {
 	return ""
 }
 
-func call(t *testing.T, addr, method, path, body string, hdr ...string) answer {
+func call(t testing.TB, addr, method, path, body string, hdr ...string) answer {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
 	if err != nil {
@@ -89,7 +89,7 @@ func runSteps(t *testing.T, addr string, steps []step) {
 	}
 }
 
-func checksum(t *testing.T, addr string) string {
+func checksum(t testing.TB, addr string) string {
 	t.Helper()
 	a := call(t, addr, "GET", "/v1/cluster/status", "")
 	return a.body["fsm_checksum"].(string)

@@ -149,6 +149,9 @@ func mappingRecord(uuid string, cell *string, project string, user *string, qfd 
 		m.CellUUID = c
 	}
 	if created != nil {
+		if err := validate.Time("created_at", *created); err != nil {
+			return nil, err
+		}
 		m.CreatedAt = created.UTC()
 	}
 	return m, nil

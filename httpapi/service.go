@@ -38,6 +38,8 @@ type CellHealth interface {
 type Config struct {
 	// Addr is the listen address.
 	Addr string
+	// Timeouts bound how long the server waits for a client (DefaultServerTimeouts).
+	Timeouts transport.ServerTimeouts
 	// BaseTransportURL and BaseDatabaseConnection fill template URLs on ?expand=true.
 	BaseTransportURL       string
 	BaseDatabaseConnection string
@@ -62,7 +64,7 @@ type Config struct {
 // DefaultConfig returns the production settings.
 func DefaultConfig() *Config {
 	return &Config{Addr: "127.0.0.1:8480", RequestTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20,
-		TxnMaxBodyBytes: 8 << 20, TxnMaxOps: 10000}
+		TxnMaxBodyBytes: 8 << 20, TxnMaxOps: 10000, Timeouts: transport.DefaultServerTimeouts()}
 }
 
 // Validate checks the configuration.
@@ -70,7 +72,7 @@ func (c *Config) Validate() error {
 	if c.RequestTimeout <= 0 || c.MaxBodyBytes <= 0 || c.TxnMaxBodyBytes <= 0 || c.TxnMaxOps <= 0 {
 		return errors.New("httpapi: RequestTimeout, MaxBodyBytes, TxnMaxBodyBytes and TxnMaxOps must be positive")
 	}
-	return nil
+	return c.Timeouts.Validate()
 }
 
 // Service is the HTTP API of one node.
@@ -100,8 +102,8 @@ func New(cfg *Config, n Node, health CellHealth, extra ...func(*mux.Router)) (*S
 	for _, r := range extra {
 		r(s.router)
 	}
-	s.srv = &http.Server{Handler: s.router, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: s.logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
+	s.srv = cfg.Timeouts.Apply(&http.Server{Handler: s.router,
+		ErrorLog: s.logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})})
 	return s, nil
 }
 

@@ -17,7 +17,9 @@ type Store interface {
 // Guard asks a cell's database before cell and host mappings go, and tells the cell after
 // (package cellproxy).
 type Guard interface {
-	BeforeDeleteCell(ctx context.Context, cellUUID string) (noLiveInstances bool, hosts []string, err error)
+	// BeforeDeleteCell returns, when the cell's database says it has no live instance, the
+	// raft index of the state read before asking it (0 otherwise).
+	BeforeDeleteCell(ctx context.Context, cellUUID string) (liveCheckedAt uint64, hosts []string, err error)
 	BeforeDeleteHost(ctx context.Context, cellUUID, host string) error
 	AfterUnmapHosts(ctx context.Context, cellUUID string, hosts []string)
 }
@@ -40,9 +42,10 @@ func (u *Unmapper) DeleteCell(ctx context.Context, uuid string, force bool) (*fs
 	var hosts []string
 	if u.guard != nil {
 		var err error
-		if cmd.NoLiveInstances, hosts, err = u.guard.BeforeDeleteCell(ctx, uuid); err != nil {
+		if cmd.LiveCheckedAt, hosts, err = u.guard.BeforeDeleteCell(ctx, uuid); err != nil {
 			return nil, err
 		}
+		cmd.NoLiveInstances = cmd.LiveCheckedAt != 0
 	}
 	res, err := u.store.Apply(ctx, cmd)
 	if err != nil || res.Err != nil {

@@ -28,12 +28,12 @@ type guard struct {
 	calls  []string
 }
 
-func (g *guard) BeforeDeleteCell(_ context.Context, cell string) (bool, []string, error) {
+func (g *guard) BeforeDeleteCell(_ context.Context, cell string) (uint64, []string, error) {
 	g.calls = append(g.calls, "before-cell "+cell)
 	if cell == g.refuse {
-		return false, nil, errBusy
+		return 0, nil, errBusy
 	}
-	return true, []string{"h-of-" + cell}, nil
+	return 1, []string{"h-of-" + cell}, nil // "no live instance" as of the first index
 }
 
 func (g *guard) BeforeDeleteHost(_ context.Context, cell, host string) error {
@@ -165,5 +165,34 @@ func TestDeleteCell(t *testing.T) {
 	}
 	if want := []string{"before-cell " + cellA}; !reflect.DeepEqual(g.calls, want) {
 		t.Fatalf("guard calls: got %q, want %q", g.calls, want)
+	}
+}
+
+// consistencyStore records the consistency of every read.
+type consistencyStore struct {
+	ops.Store
+	reads []node.Consistency
+}
+
+func (s *consistencyStore) Read(ctx context.Context, c node.Consistency, fn func(r *fsm.Reader) error) (node.ReadInfo, error) {
+	s.reads = append(s.reads, c)
+	return s.Store.Read(ctx, c, fn)
+}
+
+// TestDeleteHostGuardReadsLinearizably: the cell a guarded delete_host asks is read with a
+// linearizable read, never from a possibly stale local state (issue 9 defect 8, guardHost).
+func TestDeleteHostGuardReadsLinearizably(t *testing.T) {
+	n := setup(t)
+	store := &consistencyStore{Store: n}
+	if _, err := ops.NewUnmapper(store, &guard{}).DeleteHost(ctxT(t), "h1", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.reads) == 0 {
+		t.Fatal("delete_host read nothing before asking the cell")
+	}
+	for _, c := range store.reads {
+		if _, ok := c.(node.Linearizable); !ok {
+			t.Fatalf("delete_host read the host's cell with %T, want node.Linearizable", c)
+		}
 	}
 }

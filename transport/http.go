@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/http"
 	"time"
@@ -56,4 +57,38 @@ func NewHTTPClient(cfg *HTTPConfig) *http.Client {
 		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// ServerTimeouts bound how long an HTTP server of cellmap (the API, the conductor, pprof)
+// waits for a client: a request whose headers or body never finish, or a client that never
+// reads the answer, must not hold a connection for ever.
+type ServerTimeouts struct {
+	// ReadHeader bounds reading a request's headers.
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included.
+	Read time.Duration
+	// Write bounds writing an answer, from the end of the request's headers.
+	Write time.Duration
+	// Idle closes a keep-alive connection that sends no new request.
+	Idle time.Duration
+}
+
+// DefaultServerTimeouts returns the production bounds: 10 s for headers, 1 min for a whole
+// request (16 MiB bodies on a slow link), 2 min to write an answer, 2 min idle.
+func DefaultServerTimeouts() ServerTimeouts {
+	return ServerTimeouts{ReadHeader: 10 * time.Second, Read: time.Minute, Write: 2 * time.Minute, Idle: 2 * time.Minute}
+}
+
+// Validate checks that every bound is set.
+func (t ServerTimeouts) Validate() error {
+	if t.ReadHeader <= 0 || t.Read <= 0 || t.Write <= 0 || t.Idle <= 0 {
+		return errors.New("transport: every HTTP server timeout (read header, read, write, idle) must be positive")
+	}
+	return nil
+}
+
+// Apply sets the bounds on srv.
+func (t ServerTimeouts) Apply(srv *http.Server) *http.Server {
+	srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = t.ReadHeader, t.Read, t.Write, t.Idle
+	return srv
 }

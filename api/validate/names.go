@@ -1,6 +1,9 @@
 package validate
 
-import "unicode/utf8"
+import (
+	"time"
+	"unicode/utf8"
+)
 
 // Bounds of free-form values.
 const (
@@ -46,4 +49,21 @@ func Metadata(field string, m map[string]string, max int) error {
 		}
 	}
 	return nil
+}
+
+// Times a stored record can hold: after the Unix epoch (which the state stores as "unset") and
+// before 2262 (the end of int64 nanoseconds).
+var (
+	MinTime = time.Unix(0, 0).UTC()
+	MaxTime = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// Time checks a timestamp given by a client: the zero time means unset; anything else must lie
+// strictly between MinTime and MaxTime.
+func Time(field string, t time.Time) error {
+	if t.IsZero() || (t.After(MinTime) && t.Before(MaxTime)) {
+		return nil
+	}
+	return invalidf("%s %s is out of range: want a time after %s and before %s", field,
+		t.UTC().Format(time.RFC3339), MinTime.Format(time.RFC3339), MaxTime.Format(time.RFC3339))
 }

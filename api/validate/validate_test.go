@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestUUID(t *testing.T) {
@@ -103,5 +104,26 @@ func checkErr(t *testing.T, err error, want string) {
 		t.Fatalf("got %v, want ErrInvalid %q", err, want)
 	case want != "" && err.Error() != want:
 		t.Fatalf("message %q, want %q", err, want)
+	}
+}
+
+func TestTime(t *testing.T) {
+	tests := []struct {
+		in time.Time
+		ok bool
+	}{
+		{time.Time{}, true}, // unset
+		{time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC), true},
+		{time.Unix(0, 1), true},
+		{time.Date(2261, 12, 31, 23, 59, 59, 0, time.UTC), true},
+		{time.Unix(0, 0), false}, // the epoch reads back as unset
+		{time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), false}, // overflowed int64 nanoseconds: stored as 1830
+	}
+	for _, tc := range tests {
+		if err := Time("created_at", tc.in); (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalid)) {
+			t.Errorf("Time(%v): %v, want ok %v", tc.in, err, tc.ok)
+		}
 	}
 }

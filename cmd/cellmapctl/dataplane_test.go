@@ -70,11 +70,19 @@ func (p *plane) addCell(name, cell, hosts string) *testcluster.Conductor {
 }
 
 // startConductor starts a conductor for cell without mapping the cell, and waits until the
-// data plane sees it in the gossip pool.
+// data plane sees it alive in the gossip pool (an unmapped cell is never up: no mapping names
+// its address).
 func (p *plane) startConductor(cell, hosts string) *testcluster.Conductor {
 	p.tb.Helper()
 	c := testcluster.StartConductor(p.tb, cell, "", p.GossipAddr, hosts)
-	testkit.WaitFor(p.tb, "cell "+cell+" up", waitTimeout, func() bool { return p.Registry.Up(cell) })
+	testkit.WaitFor(p.tb, "conductor of "+cell+" in the pool", waitTimeout, func() bool {
+		for _, cd := range p.Registry.Conductors() {
+			if cd.CellUUID == cell && cd.HTTPAddr == c.Addr && cd.Alive {
+				return true
+			}
+		}
+		return false
+	})
 	return c
 }
 

@@ -28,7 +28,8 @@ func simpleCellSetupCommand() command {
 	return command{name: "simple_cell_setup",
 		summary: "Set up cell0 and the cell of a running conductor: map the cell, its compute hosts and its instances.\n" +
 			"The cell is the one a live conductor advertises in the gossip pool and that has no mapping yet (else the\n" +
-			"first mapped one). Its database connection is --base-database-connection, or conductor://<its address>.",
+			"first mapped one). Its database connection is conductor://<its address>: the mapping is what routes the\n" +
+			"cell's traffic, so it names the conductor (gossip alone never does).",
 		exits: "  0 set up (or already set up)\n  1 transport URL missing or invalid, or no compute host found to map\n",
 		new:   func() options { return &simpleCellSetupOptions{} }}
 }
@@ -127,10 +128,8 @@ func (o *simpleCellSetupOptions) cell(ctx context.Context, e *env, r *report, tu
 	if unmapped == nil {
 		return o.existing(ctx, e, r, mapped.CellUUID)
 	}
-	db := e.baseDatabaseConnection
-	if db == "" {
-		db = "conductor://" + unmapped.HTTPAddr
-	}
+	// The mapping is the only authority for where the cell lives: it names the conductor.
+	db := "conductor://" + unmapped.HTTPAddr
 	cell, err := e.client.CreateCell(ctx, api.CellCreate{UUID: unmapped.CellUUID, TransportURL: tu, DatabaseConnection: db})
 	switch client.CodeOf(err) {
 	case "":

@@ -30,7 +30,7 @@ func TestSimpleCellSetup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cell.Name != "" || cell.TransportURL != "rabbit://u:p@mq:5672/" || cell.DatabaseConnection != "mysql://u:p@db/nova" {
+	if cell.Name != "" || cell.TransportURL != "rabbit://u:p@mq:5672/" || cell.DatabaseConnection != "conductor://"+cond.Addr {
 		t.Fatalf("cell: got %+v", cell)
 	}
 	if got := hostsOf(t, n, cellA); !reflect.DeepEqual(got, []string{"h1", "h2"}) {
@@ -52,7 +52,7 @@ func TestSimpleCellSetup(t *testing.T) {
 	}
 
 	// A second conductor without compute hosts: its cell is mapped (its database connection
-	// names the conductor when there is no base), but there is no host to map: 1.
+	// names the conductor), but there is no host to map: 1.
 	condB := dp.startConductor(cellB, "")
 	setup(nil, "--transport-url", "rabbit://mq-b/").wantExact(t, exitSetupFailed, "Cell0 is already setup\n"+msgNoHosts+"\n")
 	cellb, err := n.Client.Cell(ctxT(t), cellB)

@@ -116,6 +116,7 @@ type running struct {
 func (r *running) startDataPlane(cfg *serverConfig) error {
 	pcfg := cellproxy.DefaultConfig()
 	pcfg.ListTimeout, pcfg.DiscoverInterval, pcfg.Logger = cfg.opts.listTimeout, cfg.opts.discoverInterval, cfg.logger.Named("proxy")
+	pcfg.BaseTransportURL, pcfg.BaseDatabaseConnection = cfg.opts.baseTransportURL, cfg.opts.baseDatabaseConnection
 	if cfg.tls != nil {
 		pcfg.TLS = cfg.tls
 	}
@@ -138,7 +139,7 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 func (r *running) runDuties(ctx context.Context) {
 	dctx, cancel := context.WithCancel(ctx)
 	r.stop = cancel
-	r.wg.Add(3)
+	r.wg.Add(4)
 	go func() {
 		defer r.wg.Done()
 		if err := r.gossip.Join(dctx); err != nil && dctx.Err() == nil {
@@ -147,6 +148,7 @@ func (r *running) runDuties(ctx context.Context) {
 	}()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.DiscoverPeriodically) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RescheduleLoop) }()
+	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RetryDeletesLoop) }()
 }
 
 // shutdown stops everything in reverse order: API, duties, data plane, gossip, node.
@@ -186,7 +188,10 @@ func startPprof(addr string, logger hclog.Logger) func() {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Profiles and traces stream for their ?seconds= (30 s by default): a longer write bound.
+	t := transport.DefaultServerTimeouts()
+	t.Write = 10 * time.Minute
+	srv := t.Apply(&http.Server{Addr: addr, Handler: mux})
 	go func() {
 		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 			logger.Error("pprof listener", "error", err)

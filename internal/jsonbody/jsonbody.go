@@ -3,10 +3,12 @@
 package jsonbody
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"unicode/utf8"
 )
 
 // Error is a body that is not exactly one JSON object of the expected shape. Its text is
@@ -15,10 +17,21 @@ type Error struct{ Msg string }
 
 func (e *Error) Error() string { return e.Msg }
 
-// Decode reads one JSON object into v: no unknown fields, nothing after it, at most limit
-// bytes. A body over the limit returns the *http.MaxBytesError; any other problem an *Error.
+// Decode reads one JSON object into v: valid UTF-8 (encoding/json would silently turn invalid
+// bytes into U+FFFD), no unknown fields, nothing after it, at most limit bytes. A body over the
+// limit returns the *http.MaxBytesError; any other problem an *Error.
 func Decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		if tooLarge(err) {
+			return err
+		}
+		return &Error{"cannot read the request body: " + err.Error()}
+	}
+	if !utf8.Valid(raw) {
+		return &Error{"request body is not valid UTF-8"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if tooLarge(err) {

@@ -17,6 +17,7 @@ func TestDecode(t *testing.T) {
 		want     string // "" ok, "large" MaxBytesError, else the *Error text
 	}{
 		{"ok", `{"name":"x"}`, ""},
+		{"invalid UTF-8", "{\"name\":\"x\xff\"}", "request body is not valid UTF-8"},
 		{"ok with trailing space", "{\"name\":\"x\"}\n ", ""},
 		{"empty", ``, "request body is empty, want a JSON object"},
 		{"unknown field", `{"nom":"x"}`, `bad JSON body: json: unknown field "nom"`},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -91,6 +92,11 @@ type Conductor struct {
 	Addr     string
 	Dir      string
 	stopped  bool
+	joinAddr string
+	hosts    string
+	cert     *transport.TLSReloader
+	gate     *gate
+	srv      *http.Server
 }
 
 // StartConductor starts a conductor for cellUUID in dir (a new temp dir when ""), joined to
@@ -104,6 +110,18 @@ func StartConductor(t testing.TB, cellUUID, dir, joinAddr, hosts string) *Conduc
 // as cellconductor does); nil cert serves plain HTTP.
 func StartConductorTLS(t testing.TB, cellUUID, dir, joinAddr, hosts string, cert *transport.TLSReloader) *Conductor {
 	t.Helper()
+	return startConductorAt(t, cellUUID, dir, "127.0.0.1:0", joinAddr, hosts, cert)
+}
+
+// Restart starts a stopped conductor again on its address and data directory, as a restarted
+// cellconductor process would (the cell's mapping names that address).
+func (c *Conductor) Restart(t testing.TB) *Conductor {
+	t.Helper()
+	return startConductorAt(t, c.CellUUID, c.Dir, c.Addr, c.joinAddr, c.hosts, c.cert)
+}
+
+func startConductorAt(t testing.TB, cellUUID, dir, addr, joinAddr, hosts string, cert *transport.TLSReloader) *Conductor {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -111,7 +129,7 @@ func StartConductorTLS(t testing.TB, cellUUID, dir, joinAddr, hosts string, cert
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,8 +145,13 @@ func StartConductorTLS(t testing.TB, cellUUID, dir, joinAddr, hosts string, cert
 		ln.Close()
 		t.Fatal(err)
 	}
-	go c.Serve(ln)
-	tc := &Conductor{Conductor: c, CellUUID: cellUUID, Addr: cfg.HTTPAddr, Dir: dir}
+	tc := &Conductor{Conductor: c, CellUUID: cellUUID, Addr: cfg.HTTPAddr, Dir: dir, joinAddr: joinAddr, hosts: hosts, cert: cert, gate: &gate{}}
+	// Served here rather than by c.Serve so that tests can hold its requests (HoldRequests).
+	tc.srv = cfg.Timeouts.Apply(&http.Server{Handler: tc.gate.wrap(c.Handler())})
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
+	}
+	go tc.srv.Serve(ln)
 	t.Cleanup(tc.Stop)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -147,6 +170,7 @@ func (c *Conductor) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c.Shutdown(ctx)
+	c.srv.Close()
 }
 
 // AddCell starts a conductor for a new cell, maps the cell and discovers its hosts; it waits

@@ -52,6 +52,9 @@ type Options struct {
 // test's cleanup has begun are dropped: background goroutines (memberlist probes) may still
 // log, and t.Log after a test ends panics.
 func Logger(t testing.TB, name string) hclog.Logger {
+	if _, fuzz := t.(*testing.F); fuzz {
+		return hclog.NewNullLogger() // a fuzz target may not log through its *testing.F
+	}
 	w := &tWriter{t: t}
 	t.Cleanup(func() { w.done.Store(true) })
 	return hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Warn, Output: w})

@@ -1,0 +1,60 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
+)
+
+// serverBody is a POST /v1/servers body with the given name and metadata.
+func serverBody(name string, meta map[string]string) string {
+	b, _ := json.Marshal(map[string]any{"server": map[string]any{"name": name, "flavorRef": "1", "imageRef": "img",
+		"project_id": "p1", "user_id": "u1", "metadata": meta}})
+	return string(b)
+}
+
+// TestValidationIsTheSameEverywhere: what the conductor would refuse is refused by the API
+// tier with 400 before anything is written (names as Nova: no control characters, at most 255
+// characters; metadata: at most 128 items, keys and values at most 255 bytes); invalid UTF-8 is
+// refused, never stored as U+FFFD; created_at out of the storable range is refused, not
+// stored as another date.
+func TestValidationIsTheSameEverywhere(t *testing.T) {
+	dp := testcluster.StartDataPlane(t, nil)
+	dp.AddCell(t, "cell1", cellA, "h1:16:32768:500")
+	call(t, dp.Addr, "POST", "/v1/flavors", `{"id":"1","name":"small","vcpus":1,"ram_mb":512,"disk_gb":1}`)
+	bigMeta := map[string]string{}
+	for i := 0; i < 128; i++ {
+		bigMeta[fmt.Sprintf("k%03d", i)] = strings.Repeat("v", 7<<10)
+	}
+	before := checksum(t, dp.Addr)
+	runSteps(t, dp.Addr, []step{
+		{name: "control characters in a server name", method: "POST", path: "/v1/servers", body: serverBody("vm\u0001\u0007", nil), status: 400, code: api.CodeInvalid},
+		{name: "server name of 256 characters", method: "POST", path: "/v1/servers", body: serverBody(strings.Repeat("é", 256), nil), status: 400, code: api.CodeInvalid},
+		{name: "metadata values of 7 KB", method: "POST", path: "/v1/servers", body: serverBody("vm", bigMeta), status: 400, code: api.CodeInvalid},
+		{name: "129 metadata items", method: "POST", path: "/v1/servers", body: serverBody("vm", func() map[string]string {
+			m := map[string]string{}
+			for i := 0; i < 129; i++ {
+				m[fmt.Sprint(i)] = "v"
+			}
+			return m
+		}()), status: 400, code: api.CodeInvalid},
+		{name: "invalid UTF-8 in a server name", method: "POST", path: "/v1/servers", body: strings.Replace(serverBody("vmX", nil), "X", "\xff", 1), status: 400, code: api.CodeInvalid},
+		{name: "invalid UTF-8 in a project", method: "PUT", path: "/v1/instance-mappings/" + inst1, body: "{\"project_id\":\"p\xfe\"}", status: 400, code: api.CodeInvalid},
+		{name: "invalid UTF-8 in a cell name", method: "POST", path: "/v1/cells", body: "{\"uuid\":\"" + cellB + "\",\"name\":\"b\xc3\",\"transport_url\":\"rabbit://b/\",\"database_connection\":\"m://b\"}", status: 400, code: api.CodeInvalid},
+		{name: "created_at in the year 3000", method: "PUT", path: "/v1/instance-mappings/" + inst1, body: `{"project_id":"p","created_at":"3000-01-01T00:00:00Z"}`, status: 400, code: api.CodeInvalid},
+		{name: "created_at at the epoch", method: "PUT", path: "/v1/instance-mappings/" + inst1, body: `{"project_id":"p","created_at":"1970-01-01T00:00:00Z"}`, status: 400, code: api.CodeInvalid},
+		{name: "created_at before the epoch", method: "PUT", path: "/v1/instance-mappings/" + inst1, body: `{"project_id":"p","created_at":"1900-01-01T00:00:00Z"}`, status: 400, code: api.CodeInvalid},
+		{name: "created_at in a txn", method: "POST", path: "/v1/txn", body: `{"ops":[{"op":"put","table":"instance_mapping","key":"` + inst3 + `","instance_mapping":{"instance_uuid":"` + inst3 + `","project_id":"p","created_at":"3000-01-01T00:00:00Z"}}]}`, status: 400, code: api.CodeInvalid},
+	})
+	if after := checksum(t, dp.Addr); after != before {
+		t.Fatalf("state changed by rejected requests: checksum %s -> %s", before, after)
+	}
+	a := call(t, dp.Addr, "PUT", "/v1/instance-mappings/"+inst2, `{"project_id":"p","created_at":"2001-02-03T04:05:06Z"}`)
+	if a.status != 200 && a.status != 201 || a.body["created_at"] != "2001-02-03T04:05:06Z" {
+		t.Fatalf("a valid created_at: %d %s", a.status, a.raw)
+	}
+}
