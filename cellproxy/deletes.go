@@ -13,9 +13,6 @@ import (
 // maxDeleteBackoff caps the wait between two retries of one queued delete.
 const maxDeleteBackoff = 5 * time.Minute
 
-// pendingBatch is how many queued deletes one retry round reads.
-const pendingBatch = 256
-
 // confirmDelete drops the pending delete of a server once its cell has confirmed the delete.
 func (p *Proxy) confirmDelete(ctx context.Context, uuid string) {
 	_, err := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{{Kind: fsm.OpDelete, Table: fsm.TablePendingDeletes, Key: uuid}}})
@@ -53,7 +50,7 @@ func (p *Proxy) retryDeletes(ctx context.Context, backoff map[string]*retryState
 	var pending []*fsm.PendingDelete
 	if err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
 		var err error
-		pending, err = r.PendingDeletes(pendingBatch)
+		pending, err = r.PendingDeletes(0) // few: only deletes their cells have not confirmed
 		return err
 	}); err != nil {
 		p.logger.Warn("retry deletes: read the pending deletes", "error", err)
