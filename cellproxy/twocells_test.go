@@ -54,10 +54,12 @@ func TestRescheduleNeverBuildsInTwoCells(t *testing.T) {
 	cell1c.Restart(t)
 	testkit.WaitFor(t, "cell1 up", 15*time.Second, func() bool { return dp.Registry.Up(cell1) })
 	var got *api.Server
-	testkit.WaitFor(t, "the server found in cell1", 15*time.Second, func() bool {
+	// A show may answer UNKNOWN for a moment: a call on a connection pooled before the restart
+	// can fail and put cell1 in its failure cooldown.
+	testkit.WaitFor(t, "the server found in a cell", 15*time.Second, func() bool {
 		dp.Proxy.RescheduleStale(context.Background())
 		got, err = c.Server(ctxT(t), s.ID)
-		return err == nil && got.Status != api.StatusBuild
+		return err == nil && got.Status != api.StatusBuild && got.Status != api.StatusUnknown
 	})
 	if got.Status != api.StatusActive || got.CellUUID != cell1 {
 		t.Fatalf("got %s in %s, want ACTIVE in cell1", got.Status, got.CellUUID)
