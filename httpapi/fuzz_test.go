@@ -6,13 +6,19 @@ import (
 	"testing"
 
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 // fuzzPost posts body to path and checks the property of every request body: never a panic
 // (the node would stop answering) nor a 5xx, and a refused body writes nothing.
 func fuzzPost(t *testing.T, addr, path string, body []byte) {
 	before := checksum(t, addr)
-	resp, err := http.Post("http://"+addr+path, "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testkit.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", path, err)
 	}

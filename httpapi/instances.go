@@ -46,7 +46,7 @@ func (s *Service) getInstanceMapping(w http.ResponseWriter, r *http.Request) {
 		out := InstanceMappingOut(m)
 		if m.CellUUID != "" {
 			if c, err := rd.Cell(m.CellUUID); err == nil {
-				v := s.cellView(c, expand)
+				v := s.cellView(IdentityFrom(r.Context()), c, expand)
 				out.Cell = &v
 			}
 		}

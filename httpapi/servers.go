@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/cellmap/cellmap/acl"
+
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/api/validate"
 	"github.com/gorilla/mux"
@@ -27,18 +29,18 @@ type CellOps interface {
 }
 
 // dataPlaneRoutes registers the data plane's routes when it runs.
-func (s *Service) dataPlaneRoutes(v1 *prefixed) {
+func (s *Service) dataPlaneRoutes(r *mux.Router) {
 	if s.cfg.Servers != nil {
-		v1.HandleFunc("/servers", s.listServers).Methods(http.MethodGet)
-		v1.HandleFunc("/servers", s.createServer).Methods(http.MethodPost)
-		v1.HandleFunc("/servers/{uuid}", s.showServer).Methods(http.MethodGet)
-		v1.HandleFunc("/servers/{uuid}", s.deleteServer).Methods(http.MethodDelete)
+		s.handle(r, http.MethodGet, "/v1/servers", acl.PermRead, s.listServers)
+		s.handle(r, http.MethodPost, "/v1/servers", acl.PermServers, s.createServer)
+		s.handle(r, http.MethodGet, "/v1/servers/{uuid}", acl.PermRead, s.showServer)
+		s.handle(r, http.MethodDelete, "/v1/servers/{uuid}", acl.PermServers, s.deleteServer)
 	}
 	if s.cfg.CellOps != nil {
-		v1.HandleFunc("/hosts/discover", s.discoverHosts).Methods(http.MethodPost)
-		v1.HandleFunc("/cells/{uuid}/map-instances", s.mapInstances).Methods(http.MethodPost)
-		v1.HandleFunc("/instance-mappings/{uuid}/verify", s.verifyInstance).Methods(http.MethodGet)
-		v1.HandleFunc("/conductors", s.conductors).Methods(http.MethodGet)
+		s.handle(r, http.MethodPost, "/v1/hosts/discover", acl.PermOperate, s.discoverHosts)
+		s.handle(r, http.MethodPost, "/v1/cells/{uuid}/map-instances", acl.PermOperate, s.mapInstances)
+		s.handle(r, http.MethodGet, "/v1/instance-mappings/{uuid}/verify", acl.PermOperate, s.verifyInstance)
+		s.handle(r, http.MethodGet, "/v1/conductors", acl.PermRead, s.conductors)
 	}
 }
 
