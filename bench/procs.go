@@ -189,8 +189,16 @@ func status(ctx context.Context, nd *localNode) (*api.ClusterStatus, error) {
 // WaitCluster waits until every endpoint reports voters voters and a leader, and serves a
 // linearizable read.
 func WaitCluster(ctx context.Context, endpoints []string, voters int, timeout time.Duration) error {
-	for _, e := range endpoints {
-		c := client.New(e, nil)
+	return WaitSecureCluster(ctx, endpoints, voters, timeout, nil)
+}
+
+// WaitSecureCluster is WaitCluster over TLS with the security material of sec.
+func WaitSecureCluster(ctx context.Context, endpoints []string, voters int, timeout time.Duration, sec *Security) error {
+	t, err := NewSecureCellmapTarget(endpoints, sec)
+	if err != nil {
+		return err
+	}
+	for _, c := range t.clients {
 		err := poll.Until(ctx, timeout, func(ctx context.Context) bool {
 			st, err := c.ClusterStatus(ctx)
 			if err != nil || st.LeaderHTTPAddr == "" || len(st.Servers) < voters {
@@ -200,7 +208,7 @@ func WaitCluster(ctx context.Context, endpoints []string, voters int, timeout ti
 			return err == nil || client.IsNotFound(err)
 		})
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrNotReady, e, err)
+			return fmt.Errorf("%w: %s: %v", ErrNotReady, c.Addr(), err)
 		}
 	}
 	return nil
