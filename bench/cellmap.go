@@ -21,11 +21,12 @@ type CellmapTarget struct {
 
 var _ Target = (*CellmapTarget)(nil)
 
-// NewCellmapTarget returns a target over the plain HTTP endpoints ("host:port").
-func NewCellmapTarget(endpoints []string) *CellmapTarget {
+// NewCellmapTarget returns a target over the plain HTTP endpoints ("host:port") that sends
+// token.
+func NewCellmapTarget(endpoints []string, token string) *CellmapTarget {
 	t := &CellmapTarget{}
 	for _, e := range endpoints {
-		t.clients = append(t.clients, client.New(e, nil))
+		t.clients = append(t.clients, client.New(e, nil).WithToken(token))
 	}
 	return t
 }
@@ -37,9 +38,13 @@ func NewSecureCellmapTarget(endpoints []string, sec *Security) (*CellmapTarget, 
 	if err != nil {
 		return nil, err
 	}
+	token, err := sec.Token()
+	if err != nil {
+		return nil, err
+	}
 	t := &CellmapTarget{}
 	for _, e := range endpoints {
-		c, err := client.NewWithConfig(&client.Config{Addr: e, TLS: tlsConf})
+		c, err := client.NewWithConfig(&client.Config{Addr: e, TLS: tlsConf, Token: token})
 		if err != nil {
 			return nil, err
 		}
