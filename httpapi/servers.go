@@ -50,6 +50,10 @@ func (s *Service) createServer(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
+	if err := checkWriteProject(r, req.Server.ProjectID); err != nil {
+		s.failScope(w, err)
+		return
+	}
 	srv, err := s.cfg.Servers.CreateServer(r.Context(), req.Server)
 	if err != nil {
 		s.failErr(w, err)
@@ -64,6 +68,10 @@ func (s *Service) showServer(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
+	if err := s.mappingInScope(r, uuid); err != nil {
+		s.failErr(w, err)
+		return
+	}
 	srv, err := s.cfg.Servers.ShowServer(r.Context(), uuid)
 	if err != nil {
 		s.failErr(w, err)
@@ -75,6 +83,10 @@ func (s *Service) showServer(w http.ResponseWriter, r *http.Request) {
 func (s *Service) deleteServer(w http.ResponseWriter, r *http.Request) {
 	uuid, err := pathUUID(r)
 	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if err := s.mappingInScope(r, uuid); err != nil {
 		s.failErr(w, err)
 		return
 	}
@@ -100,6 +112,9 @@ func (s *Service) listServers(w http.ResponseWriter, r *http.Request) {
 	if q.AllTenants, err = queryBool(r, "all_tenants"); err != nil {
 		s.failErr(w, err)
 		return
+	}
+	if p := scopedProject(r); p != "" { // a scoped token lists its own project only
+		q.ProjectID, q.AllTenants = p, false
 	}
 	if v.Has("limit") {
 		if q.Limit, err = strconv.Atoi(v.Get("limit")); err != nil || q.Limit < 0 {

@@ -109,6 +109,9 @@ func authorizeTxn(id *acl.Identity, t *fsm.Txn) error {
 			}
 			continue
 		}
+		if id != nil && id.ProjectID != "" && op.Record == nil {
+			return fmt.Errorf("%w: op %d: a project-scoped token writes mappings of its project only (delete and check ops need an unscoped token)", acl.ErrForbidden, i)
+		}
 		if m, ok := op.Record.(*fsm.InstanceMapping); ok && !id.InProject(m.ProjectID) {
 			return fmt.Errorf("%w: op %d writes a mapping of project %s", acl.ErrForbidden, i, m.ProjectID)
 		}
