@@ -41,6 +41,14 @@ func (s *Service) txn(w http.ResponseWriter, r *http.Request) {
 		s.authFailed(w, err)
 		return
 	}
+	if scopedProject(r) != "" { // nor replace another project's mapping
+		for i := range t.Ops {
+			if err := s.mappingInScope(r, t.Ops[i].OpKey()); err != nil {
+				s.failErr(w, err)
+				return
+			}
+		}
+	}
 	res, ok := s.applied(w, r, t, true)
 	if !ok {
 		return
