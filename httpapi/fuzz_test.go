@@ -52,7 +52,7 @@ func FuzzTxnBody(f *testing.F) {
 func FuzzServerCreateBody(f *testing.F) {
 	for _, s := range []string{
 		serverBody("vm", nil), serverBody("vm", map[string]string{"k": "v"}), serverBody("", nil),
-		`{"server":{"name":"vm","flavorRef":"1","imageRef":"i","project_id":"p","user_id":"u","availability_zone":"az"}}`,
+		`{"server":{"name":"vm","flavor_ref":"1","image_ref":"i","project_id":"p","user_id":"u","availability_zone":"az"}}`,
 		`{"server":{}}`, `{"server":null}`, `{}`, `{"server":{"name":1}}`, "{\"server\":{\"name\":\"\x01\"}}",
 	} {
 		f.Add([]byte(s))
