@@ -51,12 +51,18 @@ func (s *Service) authenticate(r *http.Request) (*acl.Identity, error) {
 	}
 	hash := acl.Hash(secret)
 	var tok *fsm.ACLToken
-	// LocalUnchecked: AuthFresh just made this node's state fresh enough.
-	_, err := s.node.Read(r.Context(), node.LocalUnchecked{}, func(rd *fsm.Reader) error {
+	lookup := func(rd *fsm.Reader) error {
 		var err error
 		tok, err = rd.TokenByHash(hash)
 		return err
-	})
+	}
+	// LocalUnchecked: AuthFresh just made this node's state fresh enough for revokes. A token
+	// created a moment ago may not have reached this node yet: an unknown one is looked up
+	// again after a linearizable barrier, so a new token works at once on every node.
+	_, err := s.node.Read(r.Context(), node.LocalUnchecked{}, lookup)
+	if errors.Is(err, fsm.ErrNotFound) {
+		_, err = s.node.Read(r.Context(), node.Linearizable{}, lookup)
+	}
 	switch {
 	case errors.Is(err, fsm.ErrNotFound):
 		return nil, fmt.Errorf("%w: unknown or revoked token", acl.ErrUnauthenticated)
