@@ -369,7 +369,7 @@ func groups() []group {
 			commands: []command{serverCreateCommand(), serverListCommand(), serverShowCommand(), serverDeleteCommand()}},
 		{name: "acl", summary: "the access control list of the cluster", commands: []command{aclBootstrapCommand()}},
 		{name: "token", summary: "tokens and their roles (admin)",
-			commands: []command{tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand()}},
+			commands: []command{tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand(), tokenSecretCommand()}},
 		{name: "tls", summary: "the cluster CA and the certificates of nodes, clients and cell conductors (no server needed)",
 			commands: []command{tlsCACreateCommand(), tlsCertCreateCommand()}},
 	}

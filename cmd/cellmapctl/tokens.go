@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/cellmap/cellmap/acl"
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
 )
@@ -159,4 +161,24 @@ func (o *tokenRevokeOptions) run(ctx context.Context, e *env, args []string) int
 	}
 	r.say("Token %s revoked.", args[0])
 	return r.done(exitOK)
+}
+
+// token secret --------------------------------------------------------------------------------
+
+type tokenSecretOptions struct{}
+
+func tokenSecretCommand() command {
+	return command{name: "secret", summary: "Print a new token secret (no server needed), e.g. for cellmapd --acl-bootstrap-token-file.",
+		exits: "  0 printed\n", new: func() options { return &tokenSecretOptions{} }}
+}
+
+func (o *tokenSecretOptions) addFlags(*flagSet) {}
+
+func (o *tokenSecretOptions) run(_ context.Context, e *env, _ []string) int {
+	secret, err := acl.NewSecret()
+	if err != nil {
+		return e.fail(err)
+	}
+	fmt.Fprintln(e.stdout, secret)
+	return exitOK
 }
