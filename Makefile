@@ -66,7 +66,7 @@ bench:
 
 ## bench-tools: cellmapd, cellmap-bench and etcd-bench (etcd driver, nested module bench/etcd)
 bench-tools:
-	$(GO) build -o $(BIN)/ ./cmd/cellmapd ./cmd/cellmap-bench
+	$(GO) build -o $(BIN)/ ./cmd/cellmapd ./cmd/cellmap-bench ./cmd/cellmapctl
 	cd bench/etcd && $(GO) build -o ../../$(BIN)/etcd-bench ./cmd/etcd-bench
 
 ## bench-etcd: the newest etcd server (nested module bench/etcd/server, version in its go.mod) into ./bin/etcd

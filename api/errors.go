@@ -64,6 +64,10 @@ const (
 	CodeMarkerNotFound  = "marker_not_found"
 	// CodeHostMappingExists: a concurrent discover_hosts mapped a host first.
 	CodeHostMappingExists = "host_mapping_exists"
+	// Codes of the ACL.
+	CodeUnauthenticated        = "unauthenticated"
+	CodeForbidden              = "forbidden"
+	CodeACLAlreadyBootstrapped = "acl_already_bootstrapped"
 )
 
 // Status is the HTTP status that goes with a code: one list for every service that answers
@@ -78,8 +82,12 @@ func Status(code string) int {
 		return http.StatusMethodNotAllowed
 	case CodeAlreadyExists, CodeCellMismatch, CodeDuplicateURL, CodeCell0Immutable, CodeHostsMapped,
 		CodeInstancesExist, CodeDeletedInstancesMapped, CodeNoValidHost, CodeHostMappingExists,
-		CodeMemberExists, CodeQuorumAtRisk:
+		CodeMemberExists, CodeQuorumAtRisk, CodeACLAlreadyBootstrapped:
 		return http.StatusConflict
+	case CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case CodeForbidden:
+		return http.StatusForbidden
 	case CodeRevisionMismatch:
 		return http.StatusPreconditionFailed
 	case CodeTooLarge:

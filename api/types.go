@@ -213,3 +213,30 @@ type GossipMeta struct {
 	CellUUID string `json:"cell_uuid,omitempty"`
 	HTTPAddr string `json:"http_addr"`
 }
+
+// Token is an ACL token as the API shows it: never its secret's hash; the secret itself only
+// once, in the answer that created it.
+type Token struct {
+	AccessorID  string     `json:"accessor_id"`
+	Secret      string     `json:"secret,omitempty"`
+	Description string     `json:"description"`
+	Role        string     `json:"role"`
+	ProjectID   string     `json:"project_id,omitempty"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Revision    uint64     `json:"revision"`
+}
+
+// TokenCreate is the body of POST /v1/acl/tokens.
+type TokenCreate struct {
+	Description string `json:"description"`
+	Role        string `json:"role"`
+	ProjectID   string `json:"project_id,omitempty"`
+	// TTL is a Go duration ("24h"); empty: the token does not expire.
+	TTL string `json:"ttl,omitempty"`
+}
+
+// TokenList is the answer of GET /v1/acl/tokens.
+type TokenList struct {
+	Tokens []Token `json:"tokens"`
+}

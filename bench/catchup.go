@@ -19,7 +19,7 @@ const catchupChunk = 5000
 // until its state equals the leader's. The follower can only catch up by installing the
 // leader's snapshot.
 func (s *scaleRun) catchup(ctx context.Context) error {
-	if err := WaitCluster(ctx, s.lc.endpoints(), s.cfg.Nodes, 60*time.Second); err != nil {
+	if err := WaitSecureCluster(ctx, s.lc.endpoints(), s.cfg.Nodes, 60*time.Second, &Security{TokenFile: s.lc.tokenFile}); err != nil {
 		return err
 	}
 	l, f := s.pick(ctx, true), s.pick(ctx, false)
@@ -85,7 +85,7 @@ func (s *scaleRun) writeUntilCompacted(ctx context.Context, l *localNode, others
 		}
 		cfg := s.runConfig(WorkloadCreate, others)
 		cfg.Count, cfg.Concurrency, cfg.OpTimeout = catchupChunk, s.cfg.CatchupConcurrency, 10*time.Second
-		res, err := runMeasured(ctx, cfg, NewCellmapTarget(others), newRevisions(1))
+		res, err := runMeasured(ctx, cfg, NewCellmapTarget(others, s.lc.token), newRevisions(1))
 		if err != nil {
 			return err
 		}

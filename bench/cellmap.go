@@ -21,13 +21,36 @@ type CellmapTarget struct {
 
 var _ Target = (*CellmapTarget)(nil)
 
-// NewCellmapTarget returns a target over the HTTP endpoints ("host:port").
-func NewCellmapTarget(endpoints []string) *CellmapTarget {
+// NewCellmapTarget returns a target over the plain HTTP endpoints ("host:port") that sends
+// token.
+func NewCellmapTarget(endpoints []string, token string) *CellmapTarget {
 	t := &CellmapTarget{}
 	for _, e := range endpoints {
-		t.clients = append(t.clients, client.New(e, nil))
+		t.clients = append(t.clients, client.New(e, nil).WithToken(token))
 	}
 	return t
+}
+
+// NewSecureCellmapTarget returns a target over the endpoints with the TLS configuration and
+// token of sec (nil or zero: plain HTTP, as NewCellmapTarget).
+func NewSecureCellmapTarget(endpoints []string, sec *Security) (*CellmapTarget, error) {
+	tlsConf, err := sec.TLS()
+	if err != nil {
+		return nil, err
+	}
+	token, err := sec.Token()
+	if err != nil {
+		return nil, err
+	}
+	t := &CellmapTarget{}
+	for _, e := range endpoints {
+		c, err := client.NewWithConfig(&client.Config{Addr: e, TLS: tlsConf, Token: token})
+		if err != nil {
+			return nil, err
+		}
+		t.clients = append(t.clients, c)
+	}
+	return t, nil
 }
 
 func (t *CellmapTarget) c(w int) *client.Client { return t.clients[w%len(t.clients)] }

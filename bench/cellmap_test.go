@@ -15,7 +15,7 @@ import (
 // TestCellmapWorkloads runs every workload for a small count against an in-process node.
 func TestCellmapWorkloads(t *testing.T) {
 	n := testcluster.StartNode(t, nil)
-	tg := NewCellmapTarget([]string{n.Addr})
+	tg := NewCellmapTarget([]string{n.Addr}, testkit.AdminToken)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for _, w := range Workloads {
@@ -60,7 +60,7 @@ func TestCellmapWorkloads(t *testing.T) {
 // TestCellmapErrors checks how answers of the server are classified.
 func TestCellmapErrors(t *testing.T) {
 	n := testcluster.StartNode(t, nil)
-	tg := NewCellmapTarget([]string{n.Addr})
+	tg := NewCellmapTarget([]string{n.Addr}, testkit.AdminToken)
 	ctx := t.Context()
 	if err := tg.Setup(ctx); err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestCellmapErrors(t *testing.T) {
 	if _, err := tg.Put(ctx, 0, bad); Classify(err) != KindClient {
 		t.Fatalf("bad uuid: %v (%s)", err, Classify(err))
 	}
-	dead := NewCellmapTarget([]string{testkit.FreeAddr(t)})
+	dead := NewCellmapTarget([]string{testkit.FreeAddr(t)}, testkit.AdminToken)
 	if _, err := dead.Lookup(ctx, 0, m.Key); Classify(err) != KindTransport {
 		t.Fatalf("no server: %v (%s)", err, Classify(err))
 	}

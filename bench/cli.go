@@ -11,8 +11,9 @@ import (
 	"strings"
 )
 
-// NewTargetFunc builds a target for the endpoints of a run.
-type NewTargetFunc func(endpoints []string) (Target, error)
+// NewTargetFunc builds a target for the endpoints of a run with the security material of its
+// flags (zero for a plaintext run).
+type NewTargetFunc func(endpoints []string, sec *Security) (Target, error)
 
 // RunCommand is the "run" command line shared by cellmap-bench and etcd-bench: it parses the
 // flags into a Config, runs the workload against the target newTarget builds and prints the
@@ -38,6 +39,9 @@ func RunCommand(ctx context.Context, prog string, args []string, stdout, stderr 
 	fs.DurationVar(&cfg.OpTimeout, "op-timeout", cfg.OpTimeout, "bound of one operation")
 	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed of key choices")
 	fs.StringVar(&cfg.Label, "label", "", "tag of the result (e.g. round-1)")
+	var sec Security
+	sec.Flags(fs)
+	name := fs.String("target-name", "", "name of the target in the result (default: cellmap or etcd), e.g. cellmap-plain")
 	pids := fs.String("server-pids", "", "comma-separated pids of local server processes whose CPU time to report")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	out := fs.String("out", "", "also write the JSON result to this file")
@@ -64,12 +68,15 @@ func RunCommand(ctx context.Context, prog string, args []string, stdout, stderr 
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return 2
 	}
-	t, err := newTarget(cfg.Endpoints)
+	t, err := newTarget(cfg.Endpoints, &sec)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return 1
 	}
 	defer t.Close()
+	if *name != "" {
+		t = renamed{Target: t, name: *name}
+	}
 	res, err := Run(ctx, cfg, t)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
@@ -96,6 +103,15 @@ func RunCommand(ctx context.Context, prog string, args []string, stdout, stderr 
 	}
 	return 0
 }
+
+// renamed reports a target under another name, so that two configurations of one system (e.g.
+// cellmap with and without TLS) compare as two targets.
+type renamed struct {
+	Target
+	name string
+}
+
+func (r renamed) Name() string { return r.name }
 
 // CompareCommand prints the ratio table of two targets from result files:
 //

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cellmap/cellmap/acl"
+
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/internal/poll"
@@ -102,10 +104,22 @@ type localCluster struct {
 	profile  string
 	logLevel string
 	nodes    []*localNode
+	// token is the cluster's admin token, in tokenFile (--acl-bootstrap-token-file).
+	token, tokenFile string
 }
 
 func newLocalCluster(bin, dir, profile string, n int) (*localCluster, error) {
-	lc := &localCluster{bin: bin, profile: profile, logLevel: "info"}
+	lc := &localCluster{bin: bin, profile: profile, logLevel: "info", tokenFile: filepath.Join(dir, "admin-token")}
+	var err error
+	if lc.token, err = acl.NewSecret(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(lc.tokenFile, []byte(lc.token+"\n"), 0o600); err != nil {
+		return nil, err
+	}
 	for i := 0; i < n; i++ {
 		nd := &localNode{id: fmt.Sprintf("n%d", i+1), dir: filepath.Join(dir, fmt.Sprintf("n%d", i+1))}
 		for _, a := range []*string{&nd.http, &nd.raft, &nd.gossip} {
@@ -118,7 +132,7 @@ func newLocalCluster(bin, dir, profile string, n int) (*localCluster, error) {
 		if err := os.MkdirAll(nd.dir, 0o755); err != nil {
 			return nil, err
 		}
-		nd.c = client.New(nd.http, nil)
+		nd.c = client.New(nd.http, nil).WithToken(lc.token)
 		lc.nodes = append(lc.nodes, nd)
 	}
 	return lc, nil
@@ -127,7 +141,8 @@ func newLocalCluster(bin, dir, profile string, n int) (*localCluster, error) {
 // start runs node nd; extra is --bootstrap or --join ADDR on first start, nothing on restarts.
 func (lc *localCluster) start(nd *localNode, extra ...string) error {
 	args := append([]string{"--node-id", nd.id, "--data-dir", nd.dir, "--http-addr", nd.http, "--raft-addr", nd.raft,
-		"--gossip-addr", nd.gossip, "--raft-profile", lc.profile, "--log-level", lc.logLevel}, extra...)
+		"--gossip-addr", nd.gossip, "--raft-profile", lc.profile, "--log-level", lc.logLevel,
+		"--acl-bootstrap-token-file", lc.tokenFile}, extra...)
 	p, err := startProc(lc.bin, args, nd.dir+".log")
 	if err != nil {
 		return err
@@ -150,7 +165,7 @@ func (lc *localCluster) boot(ctx context.Context) error {
 			return err
 		}
 	}
-	return WaitCluster(ctx, lc.endpoints(), len(lc.nodes), 60*time.Second)
+	return WaitSecureCluster(ctx, lc.endpoints(), len(lc.nodes), 60*time.Second, &Security{TokenFile: lc.tokenFile})
 }
 
 func (lc *localCluster) endpoints() []string {
@@ -189,8 +204,16 @@ func status(ctx context.Context, nd *localNode) (*api.ClusterStatus, error) {
 // WaitCluster waits until every endpoint reports voters voters and a leader, and serves a
 // linearizable read.
 func WaitCluster(ctx context.Context, endpoints []string, voters int, timeout time.Duration) error {
-	for _, e := range endpoints {
-		c := client.New(e, nil)
+	return WaitSecureCluster(ctx, endpoints, voters, timeout, nil)
+}
+
+// WaitSecureCluster is WaitCluster over TLS with the security material of sec.
+func WaitSecureCluster(ctx context.Context, endpoints []string, voters int, timeout time.Duration, sec *Security) error {
+	t, err := NewSecureCellmapTarget(endpoints, sec)
+	if err != nil {
+		return err
+	}
+	for _, c := range t.clients {
 		err := poll.Until(ctx, timeout, func(ctx context.Context) bool {
 			st, err := c.ClusterStatus(ctx)
 			if err != nil || st.LeaderHTTPAddr == "" || len(st.Servers) < voters {
@@ -200,7 +223,7 @@ func WaitCluster(ctx context.Context, endpoints []string, voters int, timeout ti
 			return err == nil || client.IsNotFound(err)
 		})
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrNotReady, e, err)
+			return fmt.Errorf("%w: %s: %v", ErrNotReady, c.Addr(), err)
 		}
 	}
 	return nil

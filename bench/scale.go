@@ -139,7 +139,7 @@ func (s *scaleRun) boot(ctx context.Context) error {
 	if err := s.lc.boot(ctx); err != nil {
 		return err
 	}
-	return NewCellmapTarget(s.lc.endpoints()).Setup(ctx)
+	return NewCellmapTarget(s.lc.endpoints(), s.lc.token).Setup(ctx)
 }
 
 func (s *scaleRun) runConfig(workload string, endpoints []string) *Config {
@@ -152,7 +152,7 @@ func (s *scaleRun) runConfig(workload string, endpoints []string) *Config {
 func (s *scaleRun) load(ctx context.Context) error {
 	cfg := s.runConfig(WorkloadBulk, s.lc.endpoints())
 	cfg.Count, cfg.Concurrency = int64(s.cfg.Mappings), s.cfg.Concurrency
-	res, err := runMeasured(ctx, cfg, NewCellmapTarget(cfg.Endpoints), newRevisions(1))
+	res, err := runMeasured(ctx, cfg, NewCellmapTarget(cfg.Endpoints, s.lc.token), newRevisions(1))
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (s *scaleRun) lookups(ctx context.Context) error {
 	for _, w := range []string{WorkloadLookup, WorkloadLookupStale} {
 		cfg := s.runConfig(w, s.lc.endpoints())
 		cfg.Concurrency, cfg.Duration, cfg.OpTimeout = 16, 3*time.Second, 10*time.Second
-		res, err := runMeasured(ctx, cfg, NewCellmapTarget(cfg.Endpoints), newRevisions(1))
+		res, err := runMeasured(ctx, cfg, NewCellmapTarget(cfg.Endpoints, s.lc.token), newRevisions(1))
 		if err != nil {
 			return err
 		}
@@ -218,7 +218,7 @@ func (s *scaleRun) lookups(ctx context.Context) error {
 // restart kills a follower (or the leader) with SIGKILL, starts it again on its data dir and
 // times its first linearizable read.
 func (s *scaleRun) restart(ctx context.Context, leader bool) error {
-	if err := WaitCluster(ctx, s.lc.endpoints(), s.cfg.Nodes, 60*time.Second); err != nil {
+	if err := WaitSecureCluster(ctx, s.lc.endpoints(), s.cfg.Nodes, 60*time.Second, &Security{TokenFile: s.lc.tokenFile}); err != nil {
 		return err
 	}
 	nd := s.pick(ctx, leader)

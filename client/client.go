@@ -67,8 +67,16 @@ type Meta struct {
 
 // Client talks to one cellmap node. It is safe for concurrent use.
 type Client struct {
-	base string
-	http *http.Client
+	base  string
+	http  *http.Client
+	token string
+}
+
+// WithToken returns a client of the same node and connections that sends token.
+func (c *Client) WithToken(token string) *Client {
+	cc := *c
+	cc.token = token
+	return &cc
 }
 
 // New returns a client of the node at addr ("host:port", "http://host:port" or
@@ -107,6 +115,9 @@ func (c *Client) Do(ctx context.Context, method, path string, hdr http.Header, i
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	for k, v := range hdr {
 		req.Header[k] = v

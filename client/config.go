@@ -23,6 +23,9 @@ type Config struct {
 	TLS *tls.Config
 	// HTTP, when set, is used as is instead of a client built from the fields above.
 	HTTP *http.Client
+	// Token is sent with every request (Authorization: Bearer); every endpoint but /healthz,
+	// /readyz and the ACL bootstrap needs one.
+	Token string
 }
 
 // DefaultConfig returns a configuration for a node on this machine.
@@ -69,7 +72,7 @@ func NewWithConfig(cfg *Config) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Transport: newTransport(cfg.TLS)}
 	}
-	return &Client{base: cfg.baseURL(), http: hc}, nil
+	return &Client{base: cfg.baseURL(), http: hc, token: cfg.Token}, nil
 }
 
 // newTransport is the keep-alive transport of a client without an overall timeout (requests

@@ -27,6 +27,7 @@ var commandNames = map[CommandType]string{
 	CmdNoop: "noop", CmdCreateCell: "create_cell", CmdUpdateCell: "update_cell",
 	CmdDeleteCell: "delete_cell", CmdMapCell0: "map_cell0", CmdTxn: "txn",
 	CmdPutFlavor: "put_flavor", CmdDeleteFlavor: "delete_flavor",
+	CmdACLBootstrap: "acl_bootstrap", CmdTokenCreate: "token_create", CmdTokenDelete: "token_delete",
 }
 
 func (t CommandType) String() string {
@@ -46,6 +47,7 @@ const LogVersion = 2
 var commandVersions = map[CommandType]uint64{
 	CmdNoop: 1, CmdCreateCell: 1, CmdUpdateCell: 1, CmdDeleteCell: 1,
 	CmdMapCell0: 1, CmdTxn: 1, CmdPutFlavor: 1, CmdDeleteFlavor: 1,
+	CmdACLBootstrap: 2, CmdTokenCreate: 2, CmdTokenDelete: 2,
 }
 
 // versionedEntry is the first byte of an entry in the versioned layout. No command type is 0,
@@ -161,6 +163,12 @@ func newCommand(t CommandType) Command {
 		return &Txn{}
 	case CmdPutFlavor:
 		return &PutFlavor{}
+	case CmdACLBootstrap:
+		return &ACLBootstrap{}
+	case CmdTokenCreate:
+		return &TokenCreate{}
+	case CmdTokenDelete:
+		return &TokenDelete{}
 	case CmdDeleteFlavor:
 		return &DeleteFlavor{}
 	}

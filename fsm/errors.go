@@ -51,6 +51,7 @@ var codes = []struct {
 	{ErrUnknownCell, "unknown_cell"},
 	{ErrInvalid, "invalid"},
 	{ErrMarkerNotFound, "marker_not_found"},
+	{ErrACLBootstrapped, "acl_already_bootstrapped"},
 }
 
 // Code returns the stable code of a domain error, or "" when err is not one.

@@ -97,6 +97,9 @@ func Open(cfg *Config) (*FSM, error) {
 		CmdTxn:          on(f.applyTxn),
 		CmdPutFlavor:    on(f.applyPutFlavor),
 		CmdDeleteFlavor: on(f.applyDeleteFlavor),
+		CmdACLBootstrap: on(f.applyACLBootstrap),
+		CmdTokenCreate:  on(f.applyTokenCreate),
+		CmdTokenDelete:  on(f.applyTokenDelete),
 	}
 	ch := make(chan struct{})
 	f.notify.Store(&ch)

@@ -21,7 +21,7 @@ func (s *Service) listCells(w http.ResponseWriter, r *http.Request) {
 		}
 		out := api.CellList{Cells: make([]api.Cell, 0, len(cells))}
 		for _, c := range cells {
-			out.Cells = append(out.Cells, s.cellView(c, expand))
+			out.Cells = append(out.Cells, s.cellView(IdentityFrom(r.Context()), c, expand))
 		}
 		return out, nil
 	})
@@ -43,7 +43,7 @@ func (s *Service) getCell(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return s.cellView(c, expand), nil
+		return s.cellView(IdentityFrom(r.Context()), c, expand), nil
 	})
 }
 
@@ -62,7 +62,7 @@ func (s *Service) createCell(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.replyWritten(w, http.StatusCreated, res)
+	s.replyWritten(w, r, http.StatusCreated, res)
 }
 
 func (s *Service) validCellCreate(req api.CellCreate) (fsm.Cell, error) {
@@ -107,7 +107,7 @@ func (s *Service) mapCell0(w http.ResponseWriter, r *http.Request) {
 	if res.Changed {
 		status = http.StatusCreated
 	}
-	s.replyWritten(w, status, res)
+	s.replyWritten(w, r, status, res)
 }
 
 func (s *Service) updateCell(w http.ResponseWriter, r *http.Request) {
@@ -131,7 +131,7 @@ func (s *Service) updateCell(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.replyWritten(w, http.StatusOK, res)
+	s.replyWritten(w, r, http.StatusOK, res)
 }
 
 func (s *Service) validCellUpdate(req api.CellUpdate) error {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"github.com/cellmap/cellmap/acl"
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/cellurl"
 	"github.com/cellmap/cellmap/fsm"
@@ -12,12 +13,16 @@ func cellOut(c *fsm.Cell) api.Cell {
 }
 
 // cellView converts a cell for output, expanding its URLs with this server's bases when asked
-// and adding its health when the data plane reports it.
-func (s *Service) cellView(c *fsm.Cell, expand bool) api.Cell {
+// and adding its health when the data plane reports it. Below operator (id) the URLs' passwords
+// are masked, as Nova masks them.
+func (s *Service) cellView(id *acl.Identity, c *fsm.Cell, expand bool) api.Cell {
 	out := cellOut(c)
 	if expand {
 		out.TransportURL = cellurl.Expand(out.TransportURL, s.cfg.BaseTransportURL)
 		out.DatabaseConnection = cellurl.Expand(out.DatabaseConnection, s.cfg.BaseDatabaseConnection)
+	}
+	if !id.SeesSecrets() {
+		out.TransportURL, out.DatabaseConnection = cellurl.Mask(out.TransportURL), cellurl.Mask(out.DatabaseConnection)
 	}
 	if s.health != nil {
 		out.Health = s.health.CellHealth(c.UUID)

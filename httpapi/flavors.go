@@ -82,7 +82,7 @@ func (s *Service) createFlavor(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.replyWritten(w, http.StatusCreated, res)
+	s.replyWritten(w, r, http.StatusCreated, res)
 }
 
 func (s *Service) deleteFlavor(w http.ResponseWriter, r *http.Request) {

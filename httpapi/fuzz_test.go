@@ -6,13 +6,19 @@ import (
 	"testing"
 
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 // fuzzPost posts body to path and checks the property of every request body: never a panic
 // (the node would stop answering) nor a 5xx, and a refused body writes nothing.
 func fuzzPost(t *testing.T, addr, path string, body []byte) {
 	before := checksum(t, addr)
-	resp, err := http.Post("http://"+addr+path, "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testkit.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", path, err)
 	}
@@ -46,7 +52,7 @@ func FuzzTxnBody(f *testing.F) {
 func FuzzServerCreateBody(f *testing.F) {
 	for _, s := range []string{
 		serverBody("vm", nil), serverBody("vm", map[string]string{"k": "v"}), serverBody("", nil),
-		`{"server":{"name":"vm","flavorRef":"1","imageRef":"i","project_id":"p","user_id":"u","availability_zone":"az"}}`,
+		`{"server":{"name":"vm","flavor_ref":"1","image_ref":"i","project_id":"p","user_id":"u","availability_zone":"az"}}`,
 		`{"server":{}}`, `{"server":null}`, `{}`, `{"server":{"name":1}}`, "{\"server\":{\"name\":\"\x01\"}}",
 	} {
 		f.Add([]byte(s))

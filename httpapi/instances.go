@@ -34,6 +34,10 @@ func (s *Service) getInstanceMapping(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
+	if err := s.mappingInScope(r, uuid); err != nil {
+		s.failErr(w, err)
+		return
+	}
 	if !withCell {
 		s.lookup(w, r, q, uuid)
 		return
@@ -46,7 +50,7 @@ func (s *Service) getInstanceMapping(w http.ResponseWriter, r *http.Request) {
 		out := InstanceMappingOut(m)
 		if m.CellUUID != "" {
 			if c, err := rd.Cell(m.CellUUID); err == nil {
-				v := s.cellView(c, expand)
+				v := s.cellView(IdentityFrom(r.Context()), c, expand)
 				out.Cell = &v
 			}
 		}
@@ -91,6 +95,9 @@ func (s *Service) listInstanceMappings(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.failErr(w, err)
 		return
+	}
+	if p := scopedProject(r); p != "" { // a scoped token lists its own project only
+		q.ProjectID = p
 	}
 	s.read(w, r, func(rd *fsm.Reader) (any, error) {
 		ms, err := rd.InstanceMappings(q)
@@ -178,6 +185,14 @@ func (s *Service) putInstanceMapping(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
+	if err := checkWriteProject(r, rec.ProjectID); err != nil {
+		s.failScope(w, err)
+		return
+	}
+	if err := s.mappingInScope(r, uuid); err != nil { // nor replace another project's mapping
+		s.failErr(w, err)
+		return
+	}
 	op := fsm.Op{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings, Record: rec, IfRevision: ifRev, IfAbsent: ifAbsent}
 	status := http.StatusOK
 	if ifAbsent {
@@ -199,6 +214,10 @@ func (s *Service) deleteInstanceMapping(w http.ResponseWriter, r *http.Request) 
 	}
 	if ifAbsent {
 		s.failErr(w, invalidf("If-None-Match makes no sense on DELETE"))
+		return
+	}
+	if err := s.mappingInScope(r, uuid); err != nil {
+		s.failErr(w, err)
 		return
 	}
 	op := fsm.Op{Kind: fsm.OpDelete, Table: fsm.TableInstanceMappings, Key: uuid, IfRevision: ifRev}

@@ -96,12 +96,12 @@ func (s *Service) putOne(w http.ResponseWriter, r *http.Request, op fsm.Op, stat
 	if !ok {
 		return
 	}
-	s.replyWritten(w, status, res)
+	s.replyWritten(w, r, status, res)
 }
 
 // replyWritten answers a write with the record it stored, straight from the apply result: no
 // second read, and a follower need not wait for its own apply.
-func (s *Service) replyWritten(w http.ResponseWriter, status int, res *fsm.Result) {
+func (s *Service) replyWritten(w http.ResponseWriter, r *http.Request, status int, res *fsm.Result) {
 	switch rec := res.Record.(type) {
 	case *fsm.InstanceMapping:
 		buf := bufPool.Get().(*bytes.Buffer)
@@ -112,7 +112,7 @@ func (s *Service) replyWritten(w http.ResponseWriter, status int, res *fsm.Resul
 	case *fsm.HostMapping:
 		s.reply(w, status, res.Index, hostOut(rec))
 	case *fsm.Cell:
-		s.reply(w, status, res.Index, s.cellView(rec, false))
+		s.reply(w, status, res.Index, s.cellView(IdentityFrom(r.Context()), rec, false))
 	case *fsm.Flavor:
 		s.reply(w, status, res.Index, cellproxy.FlavorOut(rec))
 	default:

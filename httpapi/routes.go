@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/cellmap/cellmap/acl"
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/transport"
 	"github.com/gorilla/mux"
@@ -24,57 +25,71 @@ func (s *Service) routes() *mux.Router {
 	})
 
 	// Full paths on the root router: gorilla/mux subrouters answer 404 instead of 405 when
-	// several routes share a path.
-	v1 := &prefixed{r: r, prefix: "/v1"}
+	// several routes share a path. Every route says which permission it needs (package acl):
+	// handle is the only way to add one.
+	const v1 = "/v1"
+	read, servers, operate, admin := acl.PermRead, acl.PermServers, acl.PermOperate, acl.PermAdmin
 	// The lookup path first: gorilla/mux tries routes in order.
-	v1.HandleFunc("/instance-mappings/{uuid}", s.getInstanceMapping).Methods(http.MethodGet)
-	v1.HandleFunc("/instance-mappings/{uuid}", s.putInstanceMapping).Methods(http.MethodPut)
-	v1.HandleFunc("/instance-mappings/{uuid}", s.deleteInstanceMapping).Methods(http.MethodDelete)
-	v1.HandleFunc("/instance-mappings", s.listInstanceMappings).Methods(http.MethodGet)
-	v1.HandleFunc("/cells", s.listCells).Methods(http.MethodGet)
-	v1.HandleFunc("/cells", s.createCell).Methods(http.MethodPost)
-	v1.HandleFunc("/cells/cell0", s.mapCell0).Methods(http.MethodPost)
-	v1.HandleFunc("/cells/{uuid}", s.getCell).Methods(http.MethodGet)
-	v1.HandleFunc("/cells/{uuid}", s.updateCell).Methods(http.MethodPatch)
-	v1.HandleFunc("/cells/{uuid}", s.deleteCell).Methods(http.MethodDelete)
+	s.handle(r, http.MethodGet, v1+"/instance-mappings/{uuid}", read, s.getInstanceMapping)
+	s.handle(r, http.MethodPut, v1+"/instance-mappings/{uuid}", servers, s.putInstanceMapping)
+	s.handle(r, http.MethodDelete, v1+"/instance-mappings/{uuid}", servers, s.deleteInstanceMapping)
+	s.handle(r, http.MethodGet, v1+"/instance-mappings", read, s.listInstanceMappings)
+	s.handle(r, http.MethodGet, v1+"/cells", read, s.listCells)
+	s.handle(r, http.MethodPost, v1+"/cells", operate, s.createCell)
+	s.handle(r, http.MethodPost, v1+"/cells/cell0", operate, s.mapCell0)
+	s.handle(r, http.MethodGet, v1+"/cells/{uuid}", read, s.getCell)
+	s.handle(r, http.MethodPatch, v1+"/cells/{uuid}", operate, s.updateCell)
+	s.handle(r, http.MethodDelete, v1+"/cells/{uuid}", operate, s.deleteCell)
 
-	s.dataPlaneRoutes(v1)
+	s.dataPlaneRoutes(r)
 
-	v1.HandleFunc("/hosts", s.listHosts).Methods(http.MethodGet)
-	v1.HandleFunc("/hosts/{host}", s.getHost).Methods(http.MethodGet)
-	v1.HandleFunc("/hosts/{host}", s.putHost).Methods(http.MethodPut)
-	v1.HandleFunc("/hosts/{host}", s.deleteHost).Methods(http.MethodDelete)
+	s.handle(r, http.MethodGet, v1+"/hosts", read, s.listHosts)
+	s.handle(r, http.MethodGet, v1+"/hosts/{host}", read, s.getHost)
+	s.handle(r, http.MethodPut, v1+"/hosts/{host}", operate, s.putHost)
+	s.handle(r, http.MethodDelete, v1+"/hosts/{host}", operate, s.deleteHost)
 
-	v1.HandleFunc("/txn", s.txn).Methods(http.MethodPost)
+	// Instance-mapping transactions need servers; one that touches host mappings needs operate
+	// (checked by the handler).
+	s.handle(r, http.MethodPost, v1+"/txn", servers, s.txn)
 
-	v1.HandleFunc("/flavors", s.listFlavors).Methods(http.MethodGet)
-	v1.HandleFunc("/flavors", s.createFlavor).Methods(http.MethodPost)
-	v1.HandleFunc("/flavors/{id}", s.getFlavor).Methods(http.MethodGet)
-	v1.HandleFunc("/flavors/{id}", s.deleteFlavor).Methods(http.MethodDelete)
+	s.handle(r, http.MethodGet, v1+"/flavors", read, s.listFlavors)
+	s.handle(r, http.MethodPost, v1+"/flavors", operate, s.createFlavor)
+	s.handle(r, http.MethodGet, v1+"/flavors/{id}", read, s.getFlavor)
+	s.handle(r, http.MethodDelete, v1+"/flavors/{id}", operate, s.deleteFlavor)
 
-	v1.HandleFunc("/cluster/status", s.clusterStatus).Methods(http.MethodGet)
-	v1.HandleFunc("/cluster/join", s.clusterJoin).Methods(http.MethodPost)
-	v1.HandleFunc("/cluster/servers/{id}", s.clusterRemove).Methods(http.MethodDelete)
+	s.handle(r, http.MethodGet, v1+"/cluster/status", read, s.clusterStatus)
+	s.handle(r, http.MethodPost, v1+"/cluster/join", admin, s.clusterJoin)
+	s.handle(r, http.MethodDelete, v1+"/cluster/servers/{id}", admin, s.clusterRemove)
 
-	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
-	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
+	s.aclRoutes(r)
+
+	s.handle(r, http.MethodGet, "/healthz", acl.PermPublic, s.healthz)
+	s.handle(r, http.MethodGet, "/readyz", acl.PermPublic, s.readyz)
 	if s.cfg.Faults != nil {
-		r.HandleFunc("/internal/faults", s.faultHandler(s.cfg.Faults)).Methods(http.MethodPost)
+		s.handle(r, http.MethodPost, "/internal/faults", admin, s.faultHandler(s.cfg.Faults))
 	}
 	internal := s.node.InternalHandler()
-	r.PathPrefix("/internal/").Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	s.perms["* /internal/"] = admin // node certificates or admin tokens (guardInternal)
+	r.PathPrefix("/internal/").Name("* /internal/").Handler(s.guardInternal(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set(api.HeaderIndex, strconv.FormatUint(s.node.AppliedIndex(), 10))
 		internal.ServeHTTP(w, req)
-	}))
+	})))
 	return r
 }
 
-// prefixed registers routes under a path prefix on one router.
-type prefixed struct {
-	r      *mux.Router
-	prefix string
+// handle registers a route with the permission its callers need; its name ("METHOD path")
+// keys Permissions.
+func (s *Service) handle(r *mux.Router, method, path string, perm acl.Perm, h http.HandlerFunc) {
+	name := method + " " + path
+	s.perms[name] = perm
+	r.HandleFunc(path, s.guard(perm, h)).Methods(method).Name(name)
 }
 
-func (p *prefixed) HandleFunc(path string, f func(http.ResponseWriter, *http.Request)) *mux.Route {
-	return p.r.HandleFunc(p.prefix+path, f)
+// Permissions returns the permission of every route, by route name ("METHOD path").
+func (s *Service) Permissions() map[string]acl.Perm {
+	out := make(map[string]acl.Perm, len(s.perms))
+	for k, v := range s.perms {
+		out[k] = v
+	}
+	return out
 }

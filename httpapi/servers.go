@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/cellmap/cellmap/acl"
+
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/api/validate"
 	"github.com/gorilla/mux"
@@ -27,18 +29,18 @@ type CellOps interface {
 }
 
 // dataPlaneRoutes registers the data plane's routes when it runs.
-func (s *Service) dataPlaneRoutes(v1 *prefixed) {
+func (s *Service) dataPlaneRoutes(r *mux.Router) {
 	if s.cfg.Servers != nil {
-		v1.HandleFunc("/servers", s.listServers).Methods(http.MethodGet)
-		v1.HandleFunc("/servers", s.createServer).Methods(http.MethodPost)
-		v1.HandleFunc("/servers/{uuid}", s.showServer).Methods(http.MethodGet)
-		v1.HandleFunc("/servers/{uuid}", s.deleteServer).Methods(http.MethodDelete)
+		s.handle(r, http.MethodGet, "/v1/servers", acl.PermRead, s.listServers)
+		s.handle(r, http.MethodPost, "/v1/servers", acl.PermServers, s.createServer)
+		s.handle(r, http.MethodGet, "/v1/servers/{uuid}", acl.PermRead, s.showServer)
+		s.handle(r, http.MethodDelete, "/v1/servers/{uuid}", acl.PermServers, s.deleteServer)
 	}
 	if s.cfg.CellOps != nil {
-		v1.HandleFunc("/hosts/discover", s.discoverHosts).Methods(http.MethodPost)
-		v1.HandleFunc("/cells/{uuid}/map-instances", s.mapInstances).Methods(http.MethodPost)
-		v1.HandleFunc("/instance-mappings/{uuid}/verify", s.verifyInstance).Methods(http.MethodGet)
-		v1.HandleFunc("/conductors", s.conductors).Methods(http.MethodGet)
+		s.handle(r, http.MethodPost, "/v1/hosts/discover", acl.PermOperate, s.discoverHosts)
+		s.handle(r, http.MethodPost, "/v1/cells/{uuid}/map-instances", acl.PermOperate, s.mapInstances)
+		s.handle(r, http.MethodGet, "/v1/instance-mappings/{uuid}/verify", acl.PermOperate, s.verifyInstance)
+		s.handle(r, http.MethodGet, "/v1/conductors", acl.PermRead, s.conductors)
 	}
 }
 
@@ -46,6 +48,10 @@ func (s *Service) createServer(w http.ResponseWriter, r *http.Request) {
 	var req api.ServerCreate
 	if err := decode(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
 		s.failErr(w, err)
+		return
+	}
+	if err := checkWriteProject(r, req.Server.ProjectID); err != nil {
+		s.failScope(w, err)
 		return
 	}
 	srv, err := s.cfg.Servers.CreateServer(r.Context(), req.Server)
@@ -62,6 +68,10 @@ func (s *Service) showServer(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
+	if err := s.mappingInScope(r, uuid); err != nil {
+		s.failErr(w, err)
+		return
+	}
 	srv, err := s.cfg.Servers.ShowServer(r.Context(), uuid)
 	if err != nil {
 		s.failErr(w, err)
@@ -73,6 +83,10 @@ func (s *Service) showServer(w http.ResponseWriter, r *http.Request) {
 func (s *Service) deleteServer(w http.ResponseWriter, r *http.Request) {
 	uuid, err := pathUUID(r)
 	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if err := s.mappingInScope(r, uuid); err != nil {
 		s.failErr(w, err)
 		return
 	}
@@ -98,6 +112,9 @@ func (s *Service) listServers(w http.ResponseWriter, r *http.Request) {
 	if q.AllTenants, err = queryBool(r, "all_tenants"); err != nil {
 		s.failErr(w, err)
 		return
+	}
+	if p := scopedProject(r); p != "" { // a scoped token lists its own project only
+		q.ProjectID, q.AllTenants = p, false
 	}
 	if v.Has("limit") {
 		if q.Limit, err = strconv.Atoi(v.Get("limit")); err != nil || q.Limit < 0 {

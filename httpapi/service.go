@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cellmap/cellmap/acl"
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/node"
@@ -27,6 +28,7 @@ type Node interface {
 	Ready() (bool, string)
 	AppliedIndex() uint64
 	InternalHandler() http.Handler
+	AuthFresh(ctx context.Context, lease time.Duration) error
 }
 
 // CellHealth reports gossip health of a cell; nil when the data plane is not running.
@@ -40,6 +42,9 @@ type Config struct {
 	Addr string
 	// Timeouts bound how long the server waits for a client (DefaultServerTimeouts).
 	Timeouts transport.ServerTimeouts
+	// AuthLease is how long after its last contact with the cluster a node still judges
+	// tokens from its own state (after that it first proves contact); a revoke waits for it.
+	AuthLease time.Duration
 	// BaseTransportURL and BaseDatabaseConnection fill template URLs on ?expand=true.
 	BaseTransportURL       string
 	BaseDatabaseConnection string
@@ -53,6 +58,10 @@ type Config struct {
 	// Servers, CellOps and Guard are the cells data plane (package cellproxy); when nil the
 	// API serves mappings only.
 	Servers Servers
+	// Revoked, when set, is called after a token revoke was applied at index and returns once
+	// every node refuses the token (each confirmed it applied the index, or lease passed for
+	// those that did not answer: they refuse every token until they are in contact again).
+	Revoked func(ctx context.Context, index uint64, lease time.Duration)
 	CellOps CellOps
 	Guard   ops.Guard
 	// Faults, when set, mounts POST /internal/faults (chaos testing only).
@@ -64,13 +73,13 @@ type Config struct {
 // DefaultConfig returns the production settings.
 func DefaultConfig() *Config {
 	return &Config{Addr: "127.0.0.1:8480", RequestTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20,
-		TxnMaxBodyBytes: 8 << 20, TxnMaxOps: 10000, Timeouts: transport.DefaultServerTimeouts()}
+		TxnMaxBodyBytes: 8 << 20, TxnMaxOps: 10000, Timeouts: transport.DefaultServerTimeouts(), AuthLease: 5 * time.Second}
 }
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
-	if c.RequestTimeout <= 0 || c.MaxBodyBytes <= 0 || c.TxnMaxBodyBytes <= 0 || c.TxnMaxOps <= 0 {
-		return errors.New("httpapi: RequestTimeout, MaxBodyBytes, TxnMaxBodyBytes and TxnMaxOps must be positive")
+	if c.RequestTimeout <= 0 || c.MaxBodyBytes <= 0 || c.TxnMaxBodyBytes <= 0 || c.TxnMaxOps <= 0 || c.AuthLease <= 0 {
+		return errors.New("httpapi: RequestTimeout, MaxBodyBytes, TxnMaxBodyBytes, TxnMaxOps and AuthLease must be positive")
 	}
 	return c.Timeouts.Validate()
 }
@@ -78,6 +87,7 @@ func (c *Config) Validate() error {
 // Service is the HTTP API of one node.
 type Service struct {
 	cfg    Config
+	perms  map[string]acl.Perm // by route name, set while routes are registered
 	node   Node
 	unmap  *ops.Unmapper
 	health CellHealth
@@ -98,6 +108,7 @@ func New(cfg *Config, n Node, health CellHealth, extra ...func(*mux.Router)) (*S
 		s.logger = hclog.NewNullLogger()
 	}
 	s.lookups.New = newLookupBuf
+	s.perms = map[string]acl.Perm{}
 	s.router = s.routes()
 	for _, r := range extra {
 		r(s.router)

@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/cellmap/cellmap/acl"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/api/validate"
@@ -33,6 +36,18 @@ func (s *Service) txn(w http.ResponseWriter, r *http.Request) {
 	if err := t.Validate(); err != nil {
 		s.failErr(w, invalidf("%v", err))
 		return
+	}
+	if err := authorizeTxn(IdentityFrom(r.Context()), t); err != nil {
+		s.authFailed(w, err)
+		return
+	}
+	if scopedProject(r) != "" { // nor replace another project's mapping
+		for i := range t.Ops {
+			if err := s.mappingInScope(r, t.Ops[i].OpKey()); err != nil {
+				s.failErr(w, err)
+				return
+			}
+		}
 	}
 	res, ok := s.applied(w, r, t, true)
 	if !ok {
@@ -89,4 +104,25 @@ func txnOp(in *api.TxnOp) (fsm.Op, error) {
 		return op, validate.Name("key", in.Key, true)
 	}
 	return op, invalidf("table must be instance_mapping or host_mapping, not %q", in.Table)
+}
+
+// authorizeTxn: instance-mapping ops need what the route needs (service, inside the token's
+// project); any host-mapping op needs operate.
+func authorizeTxn(id *acl.Identity, t *fsm.Txn) error {
+	for i := range t.Ops {
+		op := &t.Ops[i]
+		if op.Table != fsm.TableInstanceMappings {
+			if err := id.Authorize(acl.PermOperate); err != nil {
+				return fmt.Errorf("op %d (%s): %w", i, op.Table, err)
+			}
+			continue
+		}
+		if id != nil && id.ProjectID != "" && op.Record == nil {
+			return fmt.Errorf("%w: op %d: a project-scoped token writes mappings of its project only (delete and check ops need an unscoped token)", acl.ErrForbidden, i)
+		}
+		if m, ok := op.Record.(*fsm.InstanceMapping); ok && !id.InProject(m.ProjectID) {
+			return fmt.Errorf("%w: op %d writes a mapping of project %s", acl.ErrForbidden, i, m.ProjectID)
+		}
+	}
+	return nil
 }

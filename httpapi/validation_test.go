@@ -12,7 +12,7 @@ import (
 
 // serverBody is a POST /v1/servers body with the given name and metadata.
 func serverBody(name string, meta map[string]string) string {
-	b, _ := json.Marshal(map[string]any{"server": map[string]any{"name": name, "flavorRef": "1", "imageRef": "img",
+	b, _ := json.Marshal(map[string]any{"server": map[string]any{"name": name, "flavor_ref": "1", "image_ref": "img",
 		"project_id": "p1", "user_id": "u1", "metadata": meta}})
 	return string(b)
 }

@@ -87,6 +87,10 @@ type Config struct {
 	// Join lists HTTP addresses of members to ask for admission on first start, each
 	// host:port or http(s)://host:port (see JoinURL). Ignored when state exists.
 	Join []string
+	// Token, when set, is an admin token sent with this node's own node-to-node HTTP requests
+	// (joins, and membership changes forwarded to the leader); with TLS the node certificate
+	// suffices.
+	Token string
 	// Raft holds timings and log settings.
 	Raft RaftConfig
 	// FSMNoSync skips fsync of the state file (tests and benchmarks only; the log stays durable).

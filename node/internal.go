@@ -102,6 +102,7 @@ func (n *Node) postLeader(ctx context.Context, path string, body []byte, unknown
 	if err != nil {
 		return nil, err
 	}
+	n.authorize(req)
 	resp, err := n.client.Do(req)
 	if err != nil {
 		var op *net.OpError
@@ -125,4 +126,11 @@ func (n *Node) postLeader(ctx context.Context, path string, body []byte, unknown
 		return nil, errorFromWire(resp.StatusCode, out)
 	}
 	return out, err
+}
+
+// authorize adds this node's admin token to a node-to-node request (when it has one).
+func (n *Node) authorize(req *http.Request) {
+	if n.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+n.cfg.Token)
+	}
 }

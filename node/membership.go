@@ -174,6 +174,7 @@ func (n *Node) askToJoin(ctx context.Context, addr string, body []byte) error {
 	if err != nil {
 		return err
 	}
+	n.authorize(req)
 	resp, err := n.client.Do(req)
 	if err != nil {
 		return err

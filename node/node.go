@@ -174,7 +174,7 @@ func (n *Node) startRaft() error {
 }
 
 func (n *Node) meta() transport.Meta {
-	return transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr, LogVersion: fsm.LogVersion}
+	return transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr, LogVersion: fsm.LogVersion, AppliedIndex: n.fsm.AppliedIndex()}
 }
 
 // Start asks the members in Config.Join for admission when this is a first start; it retries

@@ -140,3 +140,16 @@ func (n *Node) staleness() staleness {
 
 // AppliedIndex is the raft index the local state reflects.
 func (n *Node) AppliedIndex() uint64 { return n.fsm.AppliedIndex() }
+
+// AuthFresh returns nil once this node may judge tokens from its own state: it is in contact
+// with the cluster (a leader confirmed by a quorum, or a follower that heard from its leader,
+// within lease; otherwise a linearizable barrier proves contact now) and it has applied every
+// entry it knows to be committed. A revoked token is then refused by every node that answers
+// (see the README's Security section).
+func (n *Node) AuthFresh(ctx context.Context, lease time.Duration) error {
+	st := n.staleness()
+	if !st.KnownLeader || st.LastContact > lease {
+		return n.LinearizableBarrier(ctx)
+	}
+	return n.fsm.WaitApplied(ctx, n.raft.CommitIndex())
+}

@@ -11,6 +11,14 @@
 #   scripts/bench-compare.sh            # ~10 min: 10 s runs, 2 rounds, 100,000 keys
 #   QUICK=1 scripts/bench-compare.sh    # ~3 min: 2 s runs, 2 rounds, 20,000 keys
 #   ETCD=debian scripts/bench-compare.sh
+#   SECURE=1 scripts/bench-compare.sh   # both with TLS and authentication, plus the cost of
+#                                       # security inside cellmap (a plaintext cellmap alongside)
+#
+# SECURE=1: one CA (cellmapctl tls) signs every node's certificate. cellmap serves its API and
+# raft port with TLS and the clients send an operator token; etcd serves its client and peer URLs
+# with TLS (peers verify each other) and `auth enable` is on, with a user whose role may read and
+# write the mappings' prefix. A third, plaintext cellmap cluster runs SECURE_COST (default
+# lookup:64 create:64) in the same rounds, and a second table gives secure/plaintext cellmap.
 #
 # Knobs (environment): MATRIX, ROUNDS, DURATION, WARMUP, KEYS, VALUE_SIZE, OUT (results dir, kept),
 # KEEP=1 (keep data dirs and logs), BIN (prebuilt binaries), ETCD: which etcd server —
@@ -33,34 +41,61 @@ fi
 # workload:clients pairs, in report order (MATRIX="create:1 create:64" runs only those).
 read -r -a MATRIX <<<"${MATRIX:-lookup:1 lookup:16 lookup:64 lookup-stale:1 lookup-stale:16 lookup-stale:64 create:1 create:16 create:64 cas:64 mixed:16 mixed:64}"
 
+SECURE=${SECURE:-0}
+read -r -a COST <<<"${SECURE_COST:-lookup:64 create:64}"
+
 bench_setup
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/cellmap-bench-results.XXXXXX")}
 mkdir -p "$OUT"
 build_bench
 ensure_etcd
 log "etcd $ETCD_VERSION ($ETCD_BIN); load average (1/5/15 min) now: $(cut -d' ' -f1-3 /proc/loadavg)"
-start_etcd 3
-start_cellmap 3
+CELLMAP_SEC=() ETCD_SEC=() TARGETS=(cellmap etcd)
+if [[ $SECURE == 1 ]]; then
+	mkdir -p "$OUT/cost"
+	CLUSTER_NAME=cellmap-plain start_cellmap 3
+	PLAIN_ENDPOINTS=$CELLMAP_ENDPOINTS PLAIN_PIDS=("${CELLMAP_PIDS[@]}")
+	TLS_DIR=$BENCH_TMP/tls
+	make_pki "$TLS_DIR" 3
+	secure_etcd
+	start_cellmap 3
+	secure_cellmap
+	TARGETS+=(cellmap-plain)
+else
+	start_etcd 3
+	start_cellmap 3
+fi
 
 common=(--keys "$KEYS" --value-size "$VALUE_SIZE" --seed 1)
 run_one() { # target workload clients label extra...
-	local target=$1 workload=$2 clients=$3 label=$4 bin endpoints
+	local target=$1 workload=$2 clients=$3 label=$4 bin endpoints sec=() out_file
 	shift 4
 	local pids
-	if [[ $target == cellmap ]]; then
-		bin=$BIN/cellmap-bench endpoints=$CELLMAP_ENDPOINTS pids=$(IFS=,; echo "${CELLMAP_PIDS[*]}")
-	else
-		bin=$BIN/etcd-bench endpoints=$ETCD_ENDPOINTS pids=$(IFS=,; echo "${ETCD_PIDS[*]}")
-	fi
+	out_file=$OUT/$target-$workload-c$clients-$label.json
+	case $target in
+	cellmap) bin=$BIN/cellmap-bench endpoints=$CELLMAP_ENDPOINTS pids=$(IFS=,; echo "${CELLMAP_PIDS[*]}") sec=("${CELLMAP_SEC[@]}") ;;
+	cellmap-plain)
+		bin=$BIN/cellmap-bench endpoints=$PLAIN_ENDPOINTS pids=$(IFS=,; echo "${PLAIN_PIDS[*]}")
+		sec=(--target-name cellmap-plain) out_file=$OUT/cost/$target-$workload-c$clients-$label.json
+		;;
+	*) bin=$BIN/etcd-bench endpoints=$ETCD_ENDPOINTS pids=$(IFS=,; echo "${ETCD_PIDS[*]}") sec=("${ETCD_SEC[@]}") ;;
+	esac
 	local out
 	out=$("$bin" --endpoints "$endpoints" --workload "$workload" --concurrency "$clients" "${common[@]}" --server-pids "$pids" \
-		--label "$label" --out "$OUT/$target-$workload-c$clients-$label.json" "$@") ||
+		--label "$label" --out "$out_file" "${sec[@]}" "$@") ||
 		die "$target $workload at $clients clients failed: $out"
 	grep -E '^ +all |^elapsed|^errors|e\.g\.' <<<"$out" | sed "s/^/    /" >&2 || true
 }
 
+# costed PAIR: whether the plaintext cellmap runs this workload:clients pair too (SECURE=1).
+costed() {
+	local c
+	for c in "${COST[@]}"; do [[ $c == "$1" ]] && return 0; done
+	return 1
+}
+
 log "loading $KEYS mappings into each (transactions of 1000, 4 in flight)"
-for target in cellmap etcd; do
+for target in "${TARGETS[@]}"; do
 	log "$target"
 	run_one "$target" bulk 4 load --count "$KEYS" --batch-size 1000
 done
@@ -70,18 +105,29 @@ log "running ${#MATRIX[@]} workloads x 2 targets x $ROUNDS rounds ($DURATION eac
 for pair in "${MATRIX[@]}"; do
 	workload=${pair%%:*} clients=${pair##*:}
 	for round in $(seq 1 "$ROUNDS"); do
-		for target in cellmap etcd; do
+		for target in "${TARGETS[@]}"; do
+			[[ $target != cellmap-plain ]] || costed "$pair" || continue
 			log "$workload, $clients clients, round $round: $target"
 			run_one "$target" "$workload" "$clients" "r$round" --duration "$DURATION" --warmup "$WARMUP"
+			[[ $target != cellmap ]] || ! costed "$pair" || [[ $SECURE != 1 ]] ||
+				cp "$OUT/cellmap-$workload-c$clients-r$round.json" "$OUT/cost/"
 		done
 	done
 done
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
-echo "cellmap vs etcd on $(nproc) cores, 3 nodes each on 127.0.0.1, fsync on; $KEYS keys, value $VALUE_SIZE B, $DURATION runs, $ROUNDS rounds (A B A B)"
+security="plaintext, no authentication"
+[[ $SECURE != 1 ]] || security="TLS (client and peer) and authentication (cellmap: operator token; etcd: auth enable, a user with a prefix role)"
+echo "cellmap vs etcd on $(nproc) cores, 3 nodes each on 127.0.0.1, fsync on, $security; $KEYS keys, value $VALUE_SIZE B, $DURATION runs, $ROUNDS rounds (A B A B)"
 echo "etcd $ETCD_VERSION ($ETCD_BIN); create = etcd Put vs cellmap PUT If-None-Match; cas = etcd Txn(ModRevision==rev) vs cellmap PUT If-Match"
 echo "load average (1/5/15 min) before the runs: $load_before; after: $load_after (other processes share the machine)"
 "$BIN/cellmap-bench" compare --a cellmap --b etcd "$OUT"
 "$BIN/cellmap-bench" compare --a cellmap --b etcd --json "$OUT" >"$OUT/compare.json"
+if [[ $SECURE == 1 ]]; then
+	echo
+	echo "the cost of security inside cellmap: cellmap with TLS and tokens (A) vs plaintext cellmap (B), same rounds"
+	"$BIN/cellmap-bench" compare --a cellmap --b cellmap-plain "$OUT/cost"
+	"$BIN/cellmap-bench" compare --a cellmap --b cellmap-plain --json "$OUT/cost" >"$OUT/cost.json"
+fi
 echo "results: $OUT"

@@ -44,17 +44,17 @@ bench_setup() {
 	trap 'exit 143' TERM
 }
 
-# build_bench builds cellmapd and cellmap-bench (main module) and etcd-bench (nested module
+# build_bench builds cellmapd, cellmap-bench and cellmapctl (main module) and etcd-bench (nested module
 # bench/etcd) into $BIN; with BIN set to a directory that already holds all three, it uses them.
 build_bench() {
-	if [[ -n "${BIN:-}" && -x "$BIN/cellmapd" && -x "$BIN/cellmap-bench" && -x "$BIN/etcd-bench" ]]; then
+	if [[ -n "${BIN:-}" && -x "$BIN/cellmapd" && -x "$BIN/cellmap-bench" && -x "$BIN/cellmapctl" && -x "$BIN/etcd-bench" ]]; then
 		log "using the binaries in $BIN"
 		return
 	fi
 	BIN=${BIN:-$BENCH_TMP/bin}
 	mkdir -p "$BIN"
-	log "building cellmapd, cellmap-bench and etcd-bench into $BIN"
-	go build -o "$BIN/" ./cmd/cellmapd ./cmd/cellmap-bench
+	log "building cellmapd, cellmap-bench, cellmapctl and etcd-bench into $BIN"
+	go build -o "$BIN/" ./cmd/cellmapd ./cmd/cellmap-bench ./cmd/cellmapctl
 	(cd bench/etcd && go build -o "$BIN/etcd-bench" ./cmd/etcd-bench)
 }
 
@@ -102,22 +102,26 @@ install_debian_etcd() {
 }
 
 # start_cellmap N [extra cellmapd flags...]: an N-node cellmapd cluster (raft profile lan, fsync
-# on). Sets CELLMAP_ENDPOINTS (comma separated), CELLMAP_DIRS and CELLMAP_PIDS (arrays).
+# on). Sets CELLMAP_ENDPOINTS (comma separated), CELLMAP_DIRS and CELLMAP_PIDS (arrays). With
+# TLS_DIR set (see make_pki) every node serves TLS with its certificate node-n<i>.pem there;
+# CLUSTER_NAME (default cellmap) names the data directory, so that two clusters can run at once.
 start_cellmap() {
-	local n=$1 i http raft gossip first="" args
+	local n=$1 i http raft gossip first="" args tls=() wait_sec=()
 	shift
 	CELLMAP_ENDPOINTS="" CELLMAP_DIRS=() CELLMAP_PIDS=()
+	[[ -z "${TLS_DIR:-}" ]] || wait_sec=(--ca-cert "$TLS_DIR/cellmap-ca.pem")
 	for i in $(seq 1 "$n"); do
 		http=127.0.0.1:$(free_port) raft=127.0.0.1:$(free_port) gossip=127.0.0.1:$(free_port)
-		local dir=$BENCH_TMP/cellmap/n$i
+		local dir=$BENCH_TMP/${CLUSTER_NAME:-cellmap}/n$i
 		mkdir -p "$dir"
+		[[ -z "${TLS_DIR:-}" ]] || tls=(--tls-cert "$TLS_DIR/node-n$i.pem" --tls-key "$TLS_DIR/node-n$i-key.pem" --tls-ca "$TLS_DIR/cellmap-ca.pem")
 		args=(--node-id "n$i" --data-dir "$dir" --http-addr "$http" --raft-addr "$raft" --gossip-addr "$gossip"
-			--raft-profile lan --log-level warn "$@")
+			--raft-profile lan --log-level warn "${tls[@]}" "$@")
 		if [[ -z "$first" ]]; then
 			"$BIN/cellmapd" "${args[@]}" --bootstrap >"$dir.log" 2>&1 &
 			BENCH_PIDS+=($!) CELLMAP_PIDS+=($!)
 			first=$http
-			"$BIN/cellmap-bench" wait --endpoints "$first" --voters 1 --timeout 60s || die "cellmap n1 not ready (see $dir.log)"
+			"$BIN/cellmap-bench" wait --endpoints "$first" --voters 1 --timeout 60s "${wait_sec[@]}" || die "cellmap n1 not ready (see $dir.log)"
 		else
 			"$BIN/cellmapd" "${args[@]}" --join "$first" >"$dir.log" 2>&1 &
 			BENCH_PIDS+=($!) CELLMAP_PIDS+=($!)
@@ -125,31 +129,82 @@ start_cellmap() {
 		CELLMAP_DIRS+=("$dir")
 		CELLMAP_ENDPOINTS=${CELLMAP_ENDPOINTS:+$CELLMAP_ENDPOINTS,}$http
 	done
-	"$BIN/cellmap-bench" wait --endpoints "$CELLMAP_ENDPOINTS" --voters "$n" --timeout 90s || die "cellmap cluster not ready"
-	log "cellmap: $n nodes at $CELLMAP_ENDPOINTS"
+	"$BIN/cellmap-bench" wait --endpoints "$CELLMAP_ENDPOINTS" --voters "$n" --timeout 90s "${wait_sec[@]}" || die "cellmap cluster not ready"
+	log "cellmap${TLS_DIR:+ (TLS)}: $n nodes at $CELLMAP_ENDPOINTS"
+}
+
+# make_pki DIR N: a cluster CA and, with cellmapctl tls, node certificates n1..nN (cellmapd) and
+# e1..eN (etcd) for 127.0.0.1 in DIR.
+make_pki() {
+	local dir=$1 n=$2 i
+	"$BIN/cellmapctl" tls ca create --dir "$dir" >/dev/null
+	for i in $(seq 1 "$n"); do
+		"$BIN/cellmapctl" tls cert create --dir "$dir" --node "n$i" --ip 127.0.0.1 >/dev/null
+		"$BIN/cellmapctl" tls cert create --dir "$dir" --node "e$i" --ip 127.0.0.1 >/dev/null
+	done
 }
 
 # start_etcd N: an N-member cluster of $ETCD_BIN (see ensure_etcd; fsync on, etcd's defaults)
-# whose transactions may hold 10000 ops, like cellmap's. Sets ETCD_ENDPOINTS and ETCD_PIDS.
+# whose transactions may hold 10000 ops, like cellmap's. Sets ETCD_ENDPOINTS and ETCD_PIDS. With
+# TLS_DIR set its client and peer URLs serve TLS with the certificates e<i> there (peers verify
+# each other; clients authenticate with a user, as cellmap's do with a token).
 start_etcd() {
-	local n=$1 i cluster="" names=() clients=() peers=()
+	local n=$1 i cluster="" names=() clients=() peers=() scheme=http tls=() wait_sec=()
+	[[ -z "${TLS_DIR:-}" ]] || scheme=https wait_sec=(--ca-cert "$TLS_DIR/cellmap-ca.pem")
 	for i in $(seq 1 "$n"); do
 		names+=("e$i") clients+=(127.0.0.1:$(free_port)) peers+=(127.0.0.1:$(free_port))
-		cluster=${cluster:+$cluster,}e$i=http://${peers[$((i - 1))]}
+		cluster=${cluster:+$cluster,}e$i=$scheme://${peers[$((i - 1))]}
 	done
 	ETCD_ENDPOINTS="" ETCD_PIDS=()
 	for i in $(seq 0 $((n - 1))); do
 		local dir=$BENCH_TMP/etcd/${names[$i]}
 		mkdir -p "$dir"
+		[[ -z "${TLS_DIR:-}" ]] || tls=(--cert-file "$TLS_DIR/node-${names[$i]}.pem" --key-file "$TLS_DIR/node-${names[$i]}-key.pem"
+			--peer-cert-file "$TLS_DIR/node-${names[$i]}.pem" --peer-key-file "$TLS_DIR/node-${names[$i]}-key.pem"
+			--peer-trusted-ca-file "$TLS_DIR/cellmap-ca.pem" --peer-client-cert-auth)
 		"$ETCD_BIN" --name "${names[$i]}" --data-dir "$dir" \
-			--listen-client-urls "http://${clients[$i]}" --advertise-client-urls "http://${clients[$i]}" \
-			--listen-peer-urls "http://${peers[$i]}" --initial-advertise-peer-urls "http://${peers[$i]}" \
+			--listen-client-urls "$scheme://${clients[$i]}" --advertise-client-urls "$scheme://${clients[$i]}" \
+			--listen-peer-urls "$scheme://${peers[$i]}" --initial-advertise-peer-urls "$scheme://${peers[$i]}" \
 			--initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token cellmap-bench \
-			--max-txn-ops 10000 --max-request-bytes 10485760 \
+			--max-txn-ops 10000 --max-request-bytes 10485760 "${tls[@]}" \
 			--logger zap --log-level warn --log-outputs "$dir.log" >>"$dir.log" 2>&1 &
 		BENCH_PIDS+=($!) ETCD_PIDS+=($!)
 		ETCD_ENDPOINTS=${ETCD_ENDPOINTS:+$ETCD_ENDPOINTS,}${clients[$i]}
 	done
-	"$BIN/etcd-bench" wait --endpoints "$ETCD_ENDPOINTS" --members "$n" --timeout 90s || die "etcd cluster not ready (logs in $BENCH_TMP/etcd)"
-	log "etcd $ETCD_VERSION ($ETCD_BIN): $n members at $ETCD_ENDPOINTS"
+	"$BIN/etcd-bench" wait --endpoints "$ETCD_ENDPOINTS" --members "$n" --timeout 90s "${wait_sec[@]}" || die "etcd cluster not ready (logs in $BENCH_TMP/etcd)"
+	log "etcd $ETCD_VERSION ($ETCD_BIN${TLS_DIR:+, TLS}): $n members at $ETCD_ENDPOINTS"
+}
+
+# secure_etcd: start_etcd 3 with TLS (TLS_DIR), then `auth enable` with a root user and the user
+# "bench" whose role reads and writes the mappings' prefix. Sets ETCD_SEC (etcd-bench flags).
+secure_etcd() {
+	local secrets=$BENCH_TMP/secrets
+	mkdir -p -m 700 "$secrets"
+	head -c 24 /dev/urandom | base64 >"$secrets/etcd-root"
+	head -c 24 /dev/urandom | base64 >"$secrets/etcd-bench"
+	start_etcd 3
+	ETCD_SEC=(--ca-cert "$TLS_DIR/cellmap-ca.pem" --user bench --password-file "$secrets/etcd-bench")
+	"$BIN/etcd-bench" auth-setup --endpoint "${ETCD_ENDPOINTS%%,*}" --root-password-file "$secrets/etcd-root" "${ETCD_SEC[@]}" ||
+		die "etcd auth setup failed"
+	log "etcd: auth enabled, user bench (read-write on the mappings' prefix)"
+}
+
+# secure_cellmap: after start_cellmap 3 with TLS_DIR, bootstrap the ACL (the admin token) and
+# create the operator token the load generator sends (operator: the benchmark maps its cell
+# before it writes). Sets CELLMAP_SEC (cellmap-bench flags).
+secure_cellmap() {
+	local secrets=$BENCH_TMP/secrets ctl
+	mkdir -p -m 700 "$secrets"
+	ctl=("$BIN/cellmapctl" --addr "https://${CELLMAP_ENDPOINTS%%,*}" --ca-cert "$TLS_DIR/cellmap-ca.pem")
+	"${ctl[@]}" --format json acl bootstrap | extract_secret >"$secrets/cellmap-admin" ||
+		die "cellmap ACL bootstrap failed"
+	"${ctl[@]}" --token-file "$secrets/cellmap-admin" --format json token create --role operator --description cellmap-bench |
+		extract_secret >"$secrets/cellmap-bench" || die "cellmap token create failed"
+	CELLMAP_SEC=(--ca-cert "$TLS_DIR/cellmap-ca.pem" --token-file "$secrets/cellmap-bench")
+	log "cellmap: ACL bootstrapped, operator token for the load generator"
+}
+
+# extract_secret prints the "secret" field of the JSON document on stdin (fails without one).
+extract_secret() {
+	python3 -c 'import json,sys; s=json.load(sys.stdin).get("secret"); print(s) if s else sys.exit("no secret in the answer")'
 }

@@ -41,6 +41,8 @@ type Meta struct {
 	// LogVersion is the newest log entry version the node reads (0 from releases before
 	// log versions: they read version 1).
 	LogVersion uint64 `json:"log_version,omitempty"`
+	// AppliedIndex is the raft index the node's state reflects when it answers.
+	AppliedIndex uint64 `json:"applied_index,omitempty"`
 }
 
 // Mux shares one TCP listener between raft's stream layer and metadata queries, so a node is

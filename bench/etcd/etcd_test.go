@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/bench"
+	"github.com/cellmap/cellmap/transport"
 )
 
 func freeAddr(t *testing.T) string {
@@ -25,7 +26,11 @@ func freeAddr(t *testing.T) string {
 
 // startEtcd runs a one-member etcd: the binary named by $ETCD_BIN (`make bench-etcd-test` sets
 // it to the etcd it builds), else etcd on PATH, else the test skips.
-func startEtcd(t *testing.T) string {
+func startEtcd(t *testing.T) string { return startEtcdWith(t, nil) }
+
+// startEtcdWith runs a one-member etcd; with tlsDir it serves TLS on its client and peer URLs
+// with the node certificate "e1" of the CA in tlsDir (see writePKI).
+func startEtcdWith(t *testing.T, tls *transport.TLSFiles) string {
 	t.Helper()
 	bin := os.Getenv("ETCD_BIN")
 	if bin == "" {
@@ -35,16 +40,31 @@ func startEtcd(t *testing.T) string {
 		}
 	}
 	client, peer := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin, "--name", "t1", "--data-dir", t.TempDir(),
-		"--listen-client-urls", "http://"+client, "--advertise-client-urls", "http://"+client,
-		"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
-		"--initial-cluster", "t1=http://"+peer, "--max-txn-ops", "10000", "--logger", "zap", "--log-level", "error")
+	scheme := "http://"
+	var extra []string
+	if tls != nil {
+		scheme = "https://"
+		// No --trusted-ca-file for clients: etcd would then demand client certificates, and
+		// clients authenticate with a user, as cellmap's do with a token.
+		extra = []string{"--cert-file", tls.CertFile, "--key-file", tls.KeyFile,
+			"--peer-cert-file", tls.CertFile, "--peer-key-file", tls.KeyFile, "--peer-trusted-ca-file", tls.CAFile,
+			"--peer-client-cert-auth"}
+	}
+	args := append([]string{"--name", "t1", "--data-dir", t.TempDir(),
+		"--listen-client-urls", scheme + client, "--advertise-client-urls", scheme + client,
+		"--listen-peer-urls", scheme + peer, "--initial-advertise-peer-urls", scheme + peer,
+		"--initial-cluster", "t1=" + scheme + peer, "--max-txn-ops", "10000", "--logger", "zap", "--log-level", "error"}, extra...)
+	cmd := exec.Command(bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
-	if err := WaitCluster(context.Background(), []string{client}, 1, 30*time.Second); err != nil {
+	var sec *bench.Security
+	if tls != nil {
+		sec = &bench.Security{CACert: tls.CAFile}
+	}
+	if err := WaitSecureCluster(context.Background(), []string{client}, 1, 30*time.Second, sec); err != nil {
 		t.Fatal(err)
 	}
 	return client

@@ -42,17 +42,24 @@ var _ bench.Target = (*Target)(nil)
 
 // New connects one client to every endpoint ("host:port" of etcd's client URL): one gRPC
 // connection per endpoint shared by the workers, the way a service uses etcd.
-func New(endpoints []string) (*Target, error) { return NewConns(endpoints, 1) }
+func New(endpoints []string) (*Target, error) { return NewConns(endpoints, 1, nil) }
 
-// NewConns connects perEndpoint clients (connections) to every endpoint.
-func NewConns(endpoints []string, perEndpoint int) (*Target, error) {
+// NewConns connects perEndpoint clients (connections) to every endpoint, with TLS and a user
+// when sec says so (nil: plaintext, no authentication).
+func NewConns(endpoints []string, perEndpoint int, sec *bench.Security) (*Target, error) {
 	if perEndpoint < 1 {
 		perEndpoint = 1
+	}
+	base, err := clientConfig(sec)
+	if err != nil {
+		return nil, err
 	}
 	t := &Target{}
 	for i := 0; i < perEndpoint; i++ {
 		for _, e := range endpoints {
-			c, err := clientv3.New(clientv3.Config{Endpoints: []string{e}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+			cfg := base
+			cfg.Endpoints = []string{e}
+			c, err := clientv3.New(cfg)
 			if err != nil {
 				t.Close()
 				return nil, fmt.Errorf("etcd %s: %w", e, err)
@@ -61,6 +68,24 @@ func NewConns(endpoints []string, perEndpoint int) (*Target, error) {
 		}
 	}
 	return t, nil
+}
+
+// clientConfig is the clientv3 configuration of sec, without endpoints.
+func clientConfig(sec *bench.Security) (clientv3.Config, error) {
+	cfg := clientv3.Config{DialTimeout: 5 * time.Second, Logger: zap.NewNop()}
+	tlsConf, err := sec.TLS()
+	if err != nil {
+		return cfg, err
+	}
+	password, err := sec.Password()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.TLS = tlsConf
+	if password != "" {
+		cfg.Username, cfg.Password = sec.User, password
+	}
+	return cfg, nil
 }
 
 func (t *Target) c(w int) *clientv3.Client { return t.clients[w%len(t.clients)] }

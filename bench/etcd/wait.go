@@ -14,12 +14,17 @@ var ErrNotReady = bench.ErrNotReady
 // WaitCluster waits until every endpoint knows a leader, lists at least members members and
 // serves a linearizable Get.
 func WaitCluster(ctx context.Context, endpoints []string, members int, timeout time.Duration) error {
+	return WaitSecureCluster(ctx, endpoints, members, timeout, nil)
+}
+
+// WaitSecureCluster is WaitCluster with the TLS configuration and user of sec.
+func WaitSecureCluster(ctx context.Context, endpoints []string, members int, timeout time.Duration, sec *bench.Security) error {
 	for _, e := range endpoints {
 		if err := bench.CheckLoopback(e); err != nil {
 			return err
 		}
 	}
-	t, err := New(endpoints)
+	t, err := NewConns(endpoints, 1, sec)
 	if err != nil {
 		return err
 	}

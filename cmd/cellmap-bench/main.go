@@ -45,8 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return wait(ctx, args[1:], stderr)
 		}
 	}
-	return bench.RunCommand(ctx, prog, args, stdout, stderr, func(endpoints []string) (bench.Target, error) {
-		return bench.NewCellmapTarget(endpoints), nil
+	return bench.RunCommand(ctx, prog, args, stdout, stderr, func(endpoints []string, sec *bench.Security) (bench.Target, error) {
+		return bench.NewSecureCellmapTarget(endpoints, sec)
 	})
 }
 
@@ -58,6 +58,8 @@ func wait(ctx context.Context, args []string, stderr io.Writer) int {
 	endpoints := fs.String("endpoints", "127.0.0.1:8480", "comma-separated loopback addresses")
 	voters := fs.Int("voters", 1, "voters every endpoint must see")
 	timeout := fs.Duration("timeout", 60*time.Second, "give up after")
+	var sec bench.Security
+	sec.Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -71,7 +73,7 @@ func wait(ctx context.Context, args []string, stderr io.Writer) int {
 			eps = append(eps, e)
 		}
 	}
-	if err := bench.WaitCluster(ctx, eps, *voters, *timeout); err != nil {
+	if err := bench.WaitSecureCluster(ctx, eps, *voters, *timeout, &sec); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return 1
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cellmap/cellmap/bench"
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 func TestUsageErrors(t *testing.T) {
@@ -38,7 +39,8 @@ func TestRunAndCompare(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	args := []string{"--endpoints", n.Addr, "--workload", "lookup", "--count", "200", "--duration", "0", "--keys", "100",
-		"--preload", "--concurrency", "4", "--json", "--out", filepath.Join(dir, "cellmap.json"), "--server-pids", strconv.Itoa(os.Getpid())}
+		"--preload", "--concurrency", "4", "--json", "--out", filepath.Join(dir, "cellmap.json"), "--server-pids", strconv.Itoa(os.Getpid()),
+		"--token-file", testkit.AdminTokenFile(t)}
 	if code := run(t.Context(), args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
@@ -61,11 +63,12 @@ func TestRunAndCompare(t *testing.T) {
 		t.Fatalf("compare table:\n%s", out.String())
 	}
 	out.Reset()
-	if code := run(t.Context(), []string{"wait", "--endpoints", n.Addr, "--voters", "1", "--timeout", "10s"}, &out, &errb); code != 0 {
+	tokenFile := testkit.AdminTokenFile(t)
+	if code := run(t.Context(), []string{"wait", "--endpoints", n.Addr, "--voters", "1", "--timeout", "10s", "--token-file", tokenFile}, &out, &errb); code != 0 {
 		t.Fatalf("wait exit %d: %s", code, errb.String())
 	}
 	out.Reset()
-	args = []string{"run", "--endpoints", n.Addr, "--workload", "create", "--count", "50", "--duration", "0", "--concurrency", "2"}
+	args = []string{"run", "--endpoints", n.Addr, "--workload", "create", "--count", "50", "--duration", "0", "--concurrency", "2", "--token-file", tokenFile}
 	if code := run(t.Context(), args, &out, &errb); code != 0 || !strings.Contains(out.String(), "cellmap create, 2 clients") {
 		t.Fatalf("table run exit %d:\n%s%s", code, out.String(), errb.String())
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -51,11 +52,14 @@ type globalOptions struct {
 	// caCert verifies the node's HTTPS certificate; clientCert and clientKey, when given, are
 	// presented as a client certificate.
 	caCert, clientCert, clientKey string
+	// token (or the first line of tokenFile) is sent with every request.
+	token, tokenFile string
 }
 
 // globalNames are the names of the global options, in help order.
 func globalNames() []string {
-	return []string{"addr", "format", "timeout", "base-transport-url", "base-database-connection", "ca-cert", "client-cert", "client-key"}
+	return []string{"addr", "format", "timeout", "base-transport-url", "base-database-connection", "ca-cert", "client-cert", "client-key",
+		"token", "token-file"}
 }
 
 // envNames are the environment variables whose name is not the flagenv one (Consul's and
@@ -83,19 +87,41 @@ func (g *globalOptions) addFlags(f *flagSet) {
 	f.fs.StringVar(&g.caCert, "ca-cert", "", "CA certificate `FILE` that verifies the node's HTTPS certificate (the cluster CA)")
 	f.fs.StringVar(&g.clientCert, "client-cert", "", "client certificate `FILE` to present (with --client-key)")
 	f.fs.StringVar(&g.clientKey, "client-key", "", "key `FILE` of --client-cert")
+	f.fs.StringVar(&g.token, "token", "", "`TOKEN` sent with every request (prefer --token-file: a command line is visible to other users)")
+	f.fs.StringVar(&g.tokenFile, "token-file", "", "`FILE` whose first line is the token (with --dev: <data-dir>/dev-admin-token)")
+}
+
+// secret returns the token of --token, else of --token-file ("" without either).
+func (g *globalOptions) secret() (string, error) {
+	if g.token != "" || g.tokenFile == "" {
+		return strings.TrimSpace(g.token), nil
+	}
+	b, err := os.ReadFile(g.tokenFile)
+	if err != nil {
+		return "", usagef("--token-file: %v", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	if line = strings.TrimSpace(line); line == "" {
+		return "", usagef("--token-file: %s is empty", g.tokenFile)
+	}
+	return line, nil
 }
 
 // newClient returns the client of --addr: HTTPS with --ca-cert and the client certificate when
 // the address is https:// or any TLS option is given.
 func (g *globalOptions) newClient() (*client.Client, error) {
+	token, err := g.secret()
+	if err != nil {
+		return nil, err
+	}
 	if g.caCert == "" && g.clientCert == "" && g.clientKey == "" && !strings.HasPrefix(g.addr, "https://") {
-		return client.New(g.addr, nil), nil
+		return client.New(g.addr, nil).WithToken(token), nil
 	}
 	tlsCfg, err := transport.ClientTLSFromFiles(g.caCert, g.clientCert, g.clientKey)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	c, err := client.NewWithConfig(&client.Config{Addr: g.addr, TLS: tlsCfg})
+	c, err := client.NewWithConfig(&client.Config{Addr: g.addr, TLS: tlsCfg, Token: token})
 	if err != nil {
 		return nil, usagef("--addr: %v", err)
 	}
@@ -341,6 +367,9 @@ func groups() []group {
 			commands: []command{flavorCreateCommand(), flavorListCommand(), flavorShowCommand(), flavorDeleteCommand()}},
 		{name: "server", summary: "servers across the cells (needs the cells data plane)",
 			commands: []command{serverCreateCommand(), serverListCommand(), serverShowCommand(), serverDeleteCommand()}},
+		{name: "acl", summary: "the access control list of the cluster", commands: []command{aclBootstrapCommand()}},
+		{name: "token", summary: "tokens and their roles (admin)",
+			commands: []command{tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand(), tokenSecretCommand()}},
 		{name: "tls", summary: "the cluster CA and the certificates of nodes, clients and cell conductors (no server needed)",
 			commands: []command{tlsCACreateCommand(), tlsCertCreateCommand()}},
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 // result is what one cellmapctl run produced.
@@ -27,6 +28,9 @@ func runCLI(t *testing.T, vars map[string]string, args ...string) result {
 	var out, errOut bytes.Buffer
 	lookup := func(k string) (string, bool) {
 		v, ok := vars[k]
+		if !ok && k == "CELLMAP_TOKEN" { // every test node's admin token, unless vars set one
+			return testkit.AdminToken, true
+		}
 		return v, ok
 	}
 	code := run(args, &out, &errOut, lookup)

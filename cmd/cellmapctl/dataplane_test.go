@@ -194,6 +194,6 @@ func ctlTTY(t *testing.T, n *testcluster.Node, args ...string) result {
 	t.Helper()
 	var out ttyBuffer
 	var errOut bytes.Buffer
-	code := run(append([]string{"--addr", n.Addr}, args...), &out, &errOut, func(string) (string, bool) { return "", false })
+	code := run(append([]string{"--addr", n.Addr, "--token", testkit.AdminToken}, args...), &out, &errOut, func(string) (string, bool) { return "", false })
 	return result{code: code, stdout: out.String(), stderr: errOut.String()}
 }

@@ -23,9 +23,10 @@ type proc struct {
 func startProc(t *testing.T, pr *proc, extra ...string) {
 	t.Helper()
 	args := append([]string{"--node-id", pr.id, "--data-dir", pr.dir, "--http-addr", pr.http, "--raft-addr", pr.raft,
-		"--gossip-addr", testkit.FreeAddr(t), "--raft-profile", "test", "--log-level", "warn"}, extra...)
+		"--gossip-addr", testkit.FreeAddr(t), "--raft-profile", "test", "--log-level", "warn",
+		"--acl-bootstrap-token-file", testkit.AdminTokenFile(t)}, extra...)
 	pr.p = testcluster.Start(t, pr.id, testcluster.Binary(t, "cellmapd"), args...)
-	pr.c = client.New(pr.http, nil)
+	pr.c = client.New(pr.http, nil).WithToken(testkit.AdminToken)
 }
 
 func ctx(t *testing.T, d time.Duration) context.Context {

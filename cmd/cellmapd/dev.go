@@ -118,13 +118,16 @@ func waitCellUp(ctx context.Context, reg *cellproxy.Registry, cell string) error
 
 func printDevHelp(w io.Writer, cfg *serverConfig, newHosts int) {
 	addr := cfg.scheme() + "://" + cfg.opts.httpAddr
-	exports, curl := "", "curl -s"
+	tokenFile := filepath.Join(cfg.opts.dataDir, devTokenFile)
+	exports, curl := fmt.Sprintf("\n  export CELLMAP_TOKEN_FILE=%s", tokenFile), `curl -s -H "Authorization: Bearer $(cat $CELLMAP_TOKEN_FILE)"`
 	if cfg.tls != nil {
-		exports = fmt.Sprintf("\n  export CELLMAP_CACERT=%s", cfg.tls.Files().CAFile)
-		curl = "curl -s --cacert $CELLMAP_CACERT"
+		exports += fmt.Sprintf("\n  export CELLMAP_CACERT=%s", cfg.tls.Files().CAFile)
+		curl += " --cacert $CELLMAP_CACERT"
 	}
 	fmt.Fprintf(w, `
 cellmap is running: node %q, data in %s, API on %s.
+Every request but /healthz and /readyz needs a token: the admin token of this dev node is in
+%s (mode 0600).
 cell0 is mapped; cell1 (%s) is served by a local conductor on %s with 3 simulated
 compute hosts (%d newly discovered). Flavors: 1 m1.tiny, 2 m1.small, 3 m1.medium.
 
@@ -138,5 +141,5 @@ Try, in another terminal:
   %s %s/v1/cells
 
 Stop with Ctrl-C.
-`, cfg.opts.nodeID, cfg.opts.dataDir, addr, devCell1UUID, cfg.opts.devConductorAddr, newHosts, addr, exports, curl, addr)
+`, cfg.opts.nodeID, cfg.opts.dataDir, addr, tokenFile, devCell1UUID, cfg.opts.devConductorAddr, newHosts, addr, exports, curl, addr)
 }

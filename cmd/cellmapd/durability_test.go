@@ -74,7 +74,7 @@ func (a *acks) all() []string {
 func createLoad(ctx context.Context, procs []*proc, a *acks, writers, perWriter int) (wait func()) {
 	clients := make([]*client.Client, len(procs))
 	for i, pr := range procs {
-		clients[i] = client.New(pr.http, nil)
+		clients[i] = client.New(pr.http, nil).WithToken(testkit.AdminToken)
 	}
 	var wg sync.WaitGroup
 	for w := 0; w < writers; w++ {

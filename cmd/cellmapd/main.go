@@ -49,6 +49,7 @@ type options struct {
 	devConductorAddr, devConductorGossip                           string
 	tls                                                            tlsconf.Flags
 	insecure, devTLS                                               bool
+	aclBootstrapFile, tokenFile                                    string
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -81,6 +82,8 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.BoolVar(&o.faults, "enable-fault-injection", false, "serve POST /internal/faults (user-space network faults for the chaos harness; never in production)")
 	o.tls.Register(fs)
 	fs.BoolVar(&o.insecure, "insecure", false, "allow listening beyond loopback without TLS (logged at WARN on every start)")
+	fs.StringVar(&o.aclBootstrapFile, "acl-bootstrap-token-file", "", "file holding the secret of the first admin token: the leader bootstraps the ACL with it on first start (--dev makes one under the data directory)")
+	fs.StringVar(&o.tokenFile, "token-file", "", "file holding an admin token this node sends when it joins (default: the bootstrap token; with TLS its node certificate suffices)")
 	fs.BoolVar(&o.devTLS, "dev-tls", false, "with --dev: serve HTTPS with a CA and certificates generated under <data-dir>/tls/")
 	fs.Usage = flagenv.Usage(fs, "CELLMAP_", "usage: cellmapd [flags]")
 	if err := fs.Parse(args); err != nil {
@@ -221,5 +224,8 @@ func (o *options) serverConfig(logger hclog.Logger) (*serverConfig, error) {
 		ncfg.Faults = transport.NewFaults()
 	}
 	ncfg.Logger = logger
+	if scfg.aclBootstrap, ncfg.Token, scfg.devTokenCreated, err = o.aclSecrets(); err != nil {
+		return nil, err
+	}
 	return scfg, nil
 }

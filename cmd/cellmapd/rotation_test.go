@@ -47,7 +47,7 @@ func startRotationLoad(t *testing.T, c *testcluster.Cluster, p *testcluster.PKI,
 		cl := n.Client
 		if w%2 == 1 {
 			var err error
-			cl, err = client.NewWithConfig(&client.Config{Addr: n.HTTP, TLS: p.ClientTLS(t, ""),
+			cl, err = client.NewWithConfig(&client.Config{Addr: n.HTTP, TLS: p.ClientTLS(t, ""), Token: testkit.AdminToken,
 				HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: p.ClientTLS(t, ""), DisableKeepAlives: true}}})
 			if err != nil {
 				t.Fatal(err)
@@ -137,7 +137,7 @@ func TestCertificateRotationSIGHUP(t *testing.T) {
 	t.Logf("%d requests, none failed", load.ops.Load())
 	// The cluster still works with fresh connections everywhere.
 	for _, n := range c.Nodes {
-		fresh := p.Client(t, n.HTTP)
+		fresh := p.Client(t, n.HTTP).WithToken(testkit.AdminToken)
 		if _, err := fresh.ClusterStatus(ctx(t, 10*time.Second)); err != nil {
 			t.Fatalf("%s after rotation: %v", n.ID, err)
 		}

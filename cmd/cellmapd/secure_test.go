@@ -116,7 +116,7 @@ func TestDevTLS(t *testing.T) {
 		if start == 1 {
 			firstCA = ca
 			entries, _ := os.ReadDir(filepath.Dir(caFile))
-			if len(entries) != 6 {
+			if len(entries) != 6 { // the dev token is one level up
 				t.Fatalf("got %d files in %s, want the CA, the node's and cell1's certificates and keys", len(entries), filepath.Dir(caFile))
 			}
 			for _, e := range entries {
@@ -132,7 +132,14 @@ func TestDevTLS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := client.NewWithConfig(&client.Config{Addr: http, TLS: tlsCfg})
+		token, err := readSecret(filepath.Join(dir, devTokenFile))
+		if err != nil {
+			t.Fatalf("the dev admin token: %v", err)
+		}
+		if info, err := os.Stat(filepath.Join(dir, devTokenFile)); err != nil || info.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, %v; want mode 0600", devTokenFile, info.Mode(), err)
+		}
+		c, err := client.NewWithConfig(&client.Config{Addr: http, TLS: tlsCfg, Token: token})
 		if err != nil {
 			t.Fatal(err)
 		}

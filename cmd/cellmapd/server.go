@@ -29,6 +29,10 @@ type serverConfig struct {
 	// tls holds this node's certificate (nil without TLS); devConductorTLS the embedded cell1
 	// conductor's (--dev-tls only).
 	tls, devConductorTLS *transport.TLSReloader
+	// aclBootstrap is the secret the leader bootstraps the ACL with ("" none); devTokenCreated
+	// says --dev made it on this start.
+	aclBootstrap    string
+	devTokenCreated bool
 }
 
 // reloaders are the TLS files SIGHUP reloads.
@@ -73,6 +77,12 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	acfg.BaseTransportURL, acfg.BaseDatabaseConnection = cfg.opts.baseTransportURL, cfg.opts.baseDatabaseConnection
 	acfg.Logger, acfg.Faults = cfg.logger.Named("http"), cfg.node.Faults
 	acfg.Servers, acfg.CellOps, acfg.Guard = r.proxy, r.proxy, r.proxy
+	acfg.Revoked = func(ctx context.Context, index uint64, lease time.Duration) {
+		if missing := n.WaitAppliedEverywhere(ctx, index, lease); len(missing) > 0 {
+			cfg.logger.Warn("token revoke: these nodes did not confirm within the auth lease; they refuse every token until back in contact",
+				"nodes", missing, "lease", lease)
+		}
+	}
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
 		return err
@@ -85,7 +95,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	if err := n.Start(ctx); err != nil {
 		return err
 	}
-	r.runDuties(ctx)
+	r.runDuties(ctx, cfg.aclBootstrap)
 	cfg.logger.Info("serving", "node", cfg.opts.nodeID, "http", cfg.opts.httpAddr, "raft", cfg.opts.raftAddr, "gossip", cfg.opts.gossipAddr,
 		"tls", cfg.tls != nil)
 	if cfg.opts.dev {
@@ -136,7 +146,7 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 }
 
 // runDuties joins the gossip pool in the background and starts the leader-only duties.
-func (r *running) runDuties(ctx context.Context) {
+func (r *running) runDuties(ctx context.Context, aclSecret string) {
 	dctx, cancel := context.WithCancel(ctx)
 	r.stop = cancel
 	r.wg.Add(4)
@@ -149,6 +159,10 @@ func (r *running) runDuties(ctx context.Context) {
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.DiscoverPeriodically) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RescheduleLoop) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RetryDeletesLoop) }()
+	if aclSecret != "" {
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, bootstrapACL(r.logger, r.node, aclSecret)) }()
+	}
 }
 
 // shutdown stops everything in reverse order: API, duties, data plane, gossip, node.

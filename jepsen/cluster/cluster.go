@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cellmap/cellmap/acl"
+
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/internal/proc"
@@ -104,6 +106,9 @@ type Cluster struct {
 	cfg   Config
 	nodes []*Node
 	byID  map[string]*Node
+	// tokenFile holds the run's admin token: the first leader bootstraps the ACL with it and
+	// every client sends it.
+	tokenFile string
 
 	procMu sync.Mutex
 	procs  map[string]*Proc
@@ -114,7 +119,17 @@ func New(cfg *Config) (*Cluster, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: *cfg, byID: map[string]*Node{}, procs: map[string]*Proc{}}
+	c := &Cluster{cfg: *cfg, byID: map[string]*Node{}, procs: map[string]*Proc{}, tokenFile: filepath.Join(cfg.Dir, "admin-token")}
+	token, err := acl.NewSecret()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(c.tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		return nil, err
+	}
 	for i := 1; i <= cfg.Nodes; i++ {
 		ip := netns.IP(i)
 		n := &Node{
@@ -125,7 +140,7 @@ func New(cfg *Config) (*Cluster, error) {
 			DataDir:    filepath.Join(cfg.Dir, "n"+strconv.Itoa(i), "data"),
 			LogPath:    filepath.Join(cfg.Dir, "n"+strconv.Itoa(i)+".log"),
 		}
-		n.Client = client.New(n.HTTPAddr, httpClient())
+		n.Client = client.New(n.HTTPAddr, httpClient()).WithToken(token)
 		c.nodes = append(c.nodes, n)
 		c.byID[n.ID] = n
 	}
@@ -176,7 +191,7 @@ func (c *Cluster) argv(n *Node, first bool) []string {
 	argv := []string{"ip", "netns", "exec", netns.NS(n.Index), c.cfg.Binary,
 		"--node-id", n.ID, "--data-dir", n.DataDir, "--http-addr", n.HTTPAddr, "--raft-addr", n.RaftAddr,
 		"--gossip-addr", n.GossipAddr, "--raft-profile", c.cfg.RaftProfile, "--log-level", c.cfg.LogLevel,
-		"--enable-fault-injection",
+		"--enable-fault-injection", "--acl-bootstrap-token-file", c.tokenFile,
 		// The namespaces' addresses are beyond loopback; the harness runs without TLS until
 		// issue 10's harness work secures it (cellmapd refuses that without --insecure).
 		"--insecure"}

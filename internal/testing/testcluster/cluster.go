@@ -49,7 +49,7 @@ func StartCluster(t testing.TB, o *ClusterOptions) *Cluster {
 	if size == 0 {
 		size = 3
 	}
-	c := &Cluster{PKI: o.PKI, args: o.Args}
+	c := &Cluster{PKI: o.PKI, args: append([]string{"--acl-bootstrap-token-file", testkit.AdminTokenFile(t)}, o.Args...)}
 	for i := 1; i <= size; i++ {
 		n := &ProcNode{ID: fmt.Sprintf("n%d", i), Dir: t.TempDir(), HTTP: testkit.FreeAddr(t), Raft: testkit.FreeAddr(t),
 			Gossip: testkit.FreeUDPTCPAddr(t)}
@@ -59,6 +59,7 @@ func StartCluster(t testing.TB, o *ClusterOptions) *Cluster {
 			n.Client = client.New(n.HTTP, nil)
 			t.Cleanup(n.Client.Close)
 		}
+		n.Client = n.Client.WithToken(testkit.AdminToken)
 		c.Nodes = append(c.Nodes, n)
 	}
 	first := c.Nodes[0]

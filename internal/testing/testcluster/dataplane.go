@@ -199,7 +199,7 @@ func (dp *DataPlane) AddCell(t testing.TB, name, cellUUID, hosts string) *Conduc
 // NewClient returns a new client of the data plane's node.
 func (dp *DataPlane) NewClient(t testing.TB) *client.Client {
 	if dp.PKI != nil {
-		return tlsClient(t, dp.Addr, dp.PKI.CAFile())
+		return tlsClient(t, dp.Addr, dp.PKI.CAFile()).WithToken(testkit.AdminToken)
 	}
-	return client.New(dp.Addr, nil)
+	return client.New(dp.Addr, nil).WithToken(testkit.AdminToken)
 }

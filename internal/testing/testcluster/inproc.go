@@ -6,12 +6,15 @@ package testcluster
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cellmap/cellmap/acl"
 	"github.com/cellmap/cellmap/client"
+	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/httpapi"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/cellmap/cellmap/node"
@@ -46,6 +49,9 @@ type Options struct {
 	// TLS, when set, is the node's certificate (PKI.Reloader): the API serves HTTPS (client
 	// certificates optional), the raft port mutual TLS, and Client trusts the CA.
 	TLS *transport.TLSReloader
+	// NoACLBootstrap leaves the ACL unbootstrapped (by default the node is bootstrapped with
+	// testkit.AdminToken and Client sends it).
+	NoACLBootstrap bool
 }
 
 // Logger writes through t.Log so output shows only for failing tests. Lines written once the
@@ -89,6 +95,7 @@ func StartNode(t testing.TB, o *Options) *Node {
 	cfg.Bootstrap, cfg.Raft, cfg.FSMNoSync, cfg.InitialMmapSize = true, node.TestRaftConfig(), true, 1<<20
 	cfg.Raft.HeartbeatTimeout, cfg.Raft.ElectionTimeout, cfg.Raft.LeaderLeaseTimeout = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
 	cfg.Logger = Logger(t, "node")
+	cfg.Token = testkit.AdminToken
 	if o.TLS != nil {
 		cfg.TLS = o.TLS
 	}
@@ -135,7 +142,27 @@ func StartNode(t testing.TB, o *Options) *Node {
 	if err := n.LinearizableBarrier(ctx); err != nil {
 		t.Fatalf("node never became ready: %v", err)
 	}
+	if !o.NoACLBootstrap {
+		BootstrapACL(t, n)
+		tn.Client = tn.Client.WithToken(testkit.AdminToken)
+	}
 	return tn
+}
+
+// BootstrapACL bootstraps a node's ACL with testkit.AdminToken.
+func BootstrapACL(t testing.TB, n *node.Node) {
+	t.Helper()
+	tok, _, err := httpapi.NewToken(acl.RoleAdmin, "test admin", "", 0, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok.SecretHash = acl.Hash(testkit.AdminToken)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := n.Apply(ctx, &fsm.ACLBootstrap{Token: tok})
+	if err != nil || (res.Err != nil && !errors.Is(res.Err, fsm.ErrACLBootstrapped)) {
+		t.Fatalf("ACL bootstrap: %v %v", err, res)
+	}
 }
 
 // tlsClient returns an HTTPS client of addr trusting caFile.

@@ -45,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return bench.CompareCommand(prog, args[1:], stdout, stderr)
 		case "wait":
 			return wait(ctx, args[1:], stderr)
+		case "auth-setup":
+			return authSetup(ctx, args[1:], stderr)
 		}
 	}
 	conns := 1
@@ -56,8 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		conns = n
 	}
-	return bench.RunCommand(ctx, prog, args, stdout, stderr, func(endpoints []string) (bench.Target, error) {
-		return etcdbench.NewConns(endpoints, conns)
+	return bench.RunCommand(ctx, prog, args, stdout, stderr, func(endpoints []string, sec *bench.Security) (bench.Target, error) {
+		return etcdbench.NewConns(endpoints, conns, sec)
 	})
 }
 
@@ -67,6 +69,8 @@ func wait(ctx context.Context, args []string, stderr io.Writer) int {
 	endpoints := fs.String("endpoints", "127.0.0.1:2379", "comma-separated loopback client addresses")
 	members := fs.Int("members", 1, "members every endpoint must list")
 	timeout := fs.Duration("timeout", 60*time.Second, "give up after")
+	var sec bench.Security
+	sec.Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -76,7 +80,46 @@ func wait(ctx context.Context, args []string, stderr io.Writer) int {
 			eps = append(eps, e)
 		}
 	}
-	if err := etcdbench.WaitCluster(ctx, eps, *members, *timeout); err != nil {
+	if err := etcdbench.WaitSecureCluster(ctx, eps, *members, *timeout, &sec); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return 1
+	}
+	return 0
+}
+
+// authSetup turns etcd's authentication on with a root user and a benchmark user limited to the
+// mappings' prefix:
+//
+//	etcd-bench auth-setup --endpoint A --ca-cert ca.pem --root-password-file F --user bench --password-file G
+func authSetup(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet(prog+" auth-setup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	endpoint := fs.String("endpoint", "127.0.0.1:2379", "loopback client address of one member")
+	rootFile := fs.String("root-password-file", "", "file holding the password of etcd's root user")
+	var sec bench.Security
+	sec.Flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := bench.CheckLoopback(*endpoint); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return 2
+	}
+	password, err := sec.Password()
+	if err == nil && password == "" {
+		err = fmt.Errorf("%w: --user and --password-file are required", bench.ErrInvalidConfig)
+	}
+	var root string
+	if err == nil {
+		root, err = (&bench.Security{User: "root", PasswordFile: *rootFile}).Password()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := etcdbench.EnableAuth(ctx, *endpoint, &sec, etcdbench.Auth{RootPassword: root, User: sec.User, Password: password}); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return 1
 	}
