@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cellmap/cellmap/internal/audit"
 	"github.com/cellmap/cellmap/internal/flagenv"
 	"github.com/cellmap/cellmap/internal/tlsconf"
 	"github.com/cellmap/cellmap/node"
@@ -50,6 +51,9 @@ type options struct {
 	tls                                                            tlsconf.Flags
 	insecure, devTLS                                               bool
 	aclBootstrapFile, tokenFile                                    string
+	auditLog                                                       string
+	auditMaxBytes                                                  int64
+	auditKeep                                                      int
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -84,6 +88,9 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.BoolVar(&o.insecure, "insecure", false, "allow listening beyond loopback without TLS (logged at WARN on every start)")
 	fs.StringVar(&o.aclBootstrapFile, "acl-bootstrap-token-file", "", "file holding the secret of the first admin token: the leader bootstraps the ACL with it on first start (--dev makes one under the data directory)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding an admin token this node sends when it joins (default: the bootstrap token; with TLS its node certificate suffices)")
+	fs.StringVar(&o.auditLog, "audit-log", "", "audit log file: one JSON line per write and per refused request (off when empty)")
+	fs.Int64Var(&o.auditMaxBytes, "audit-log-max-bytes", audit.DefaultConfig().MaxBytes, "rotate the audit log at this size")
+	fs.IntVar(&o.auditKeep, "audit-log-keep", audit.DefaultConfig().Keep, "rotated audit log files kept")
 	fs.BoolVar(&o.devTLS, "dev-tls", false, "with --dev: serve HTTPS with a CA and certificates generated under <data-dir>/tls/")
 	fs.Usage = flagenv.Usage(fs, "CELLMAP_", "usage: cellmapd [flags]")
 	if err := fs.Parse(args); err != nil {

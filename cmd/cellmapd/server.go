@@ -16,6 +16,7 @@ import (
 	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
+	"github.com/cellmap/cellmap/internal/audit"
 	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
@@ -82,6 +83,16 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 			cfg.logger.Warn("token revoke: these nodes did not confirm within the auth lease; they refuse every token until back in contact",
 				"nodes", missing, "lease", lease)
 		}
+	}
+	if cfg.opts.auditLog != "" {
+		al, err := audit.Open(&audit.Config{Path: cfg.opts.auditLog, MaxBytes: cfg.opts.auditMaxBytes, Keep: cfg.opts.auditKeep})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		acfg.Audit = al
+		r.extra = append(r.extra, func() { al.Close() }) // after the API stopped
+
 	}
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
