@@ -51,7 +51,7 @@ type options struct {
 	tls                                                            tlsconf.Flags
 	insecure, devTLS                                               bool
 	aclBootstrapFile, tokenFile                                    string
-	auditLog                                                       string
+	auditLog, baseURLsFile                                         string
 	auditMaxBytes                                                  int64
 	auditKeep                                                      int
 }
@@ -76,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.devConductorAddr, "dev-conductor-addr", "127.0.0.1:8490", "HTTP address of the local cell1 conductor in --dev mode")
 	fs.StringVar(&o.devConductorGossip, "dev-conductor-gossip-addr", "127.0.0.1:8492", "gossip address of the local cell1 conductor in --dev mode")
 	fs.StringVar(&o.baseTransportURL, "base-transport-url", "", "base URL that fills template transport URLs (?expand=true, and where a cell's conductor is)")
+	fs.StringVar(&o.baseURLsFile, "base-urls-file", "", "file with the base URLs (JSON {transport_url, database_connection} or two lines, mode 0600): keeps their passwords off the command line")
 	fs.StringVar(&o.baseDatabaseConnection, "base-database-connection", "", "base URL that fills template database URLs (?expand=true, and conductor:// addresses)")
 	fs.StringVar(&o.raftProfile, "raft-profile", "lan", "raft timings: lan (production) or test (short timeouts)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
@@ -135,7 +136,26 @@ func (o *options) fill() error {
 	if err := o.checkAddrs(); err != nil {
 		return err
 	}
+	if err := o.loadBaseURLs(); err != nil {
+		return err
+	}
 	return o.checkDev()
+}
+
+// loadBaseURLs fills the base URLs from --base-urls-file; a URL also given as a flag is an error.
+func (o *options) loadBaseURLs() error {
+	if o.baseURLsFile == "" {
+		return nil
+	}
+	if o.baseTransportURL != "" || o.baseDatabaseConnection != "" {
+		return errors.New("--base-urls-file and --base-transport-url/--base-database-connection exclude each other")
+	}
+	b, err := readBaseURLs(o.baseURLsFile)
+	if err != nil {
+		return err
+	}
+	o.baseTransportURL, o.baseDatabaseConnection = b.TransportURL, b.DatabaseConnection
+	return nil
 }
 
 // checkDev enforces what --dev and --dev-tls promise: loopback only, generated certificates.
