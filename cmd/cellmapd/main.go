@@ -51,7 +51,7 @@ type options struct {
 	tls                                                            tlsconf.Flags
 	insecure, devTLS                                               bool
 	aclBootstrapFile, tokenFile                                    string
-	auditLog, baseURLsFile                                         string
+	auditLog, baseURLsFile, gossipKeyFile                          string
 	auditMaxBytes                                                  int64
 	auditKeep                                                      int
 }
@@ -67,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.raftAdvertise, "raft-advertise", "", "raft address peers use (default: --raft-addr)")
 	fs.StringVar(&o.gossipAddr, "gossip-addr", "127.0.0.1:8482", "gossip (memberlist) listen address")
 	fs.StringVar(&o.gossipJoin, "gossip-join", "", "gossip address(es) of pool members (cellmapd nodes or conductors) to join, comma separated")
+	fs.StringVar(&o.gossipKeyFile, "gossip-key-file", "", "file of gossip encryption keys, base64, one per line, the first encrypting (cellmapctl keyring generate; mode 0600)")
 	fs.StringVar(&o.gossipProfile, "gossip-profile", "lan", "gossip timings: lan, local or test (fast failure detection)")
 	fs.DurationVar(&o.discoverInterval, "discover-hosts-interval", 0, "run discover_hosts on the leader this often (0 disables)")
 	fs.DurationVar(&o.listTimeout, "list-timeout", 3*time.Second, "deadline of a cross-cell server listing")
@@ -184,9 +185,8 @@ func (o *options) listeners() []tlsconf.Listener {
 	return []tlsconf.Listener{
 		{Name: "HTTP API", Addr: o.httpAddr, Protected: tlsOn, Unprotected: "plain HTTP"},
 		{Name: "raft", Addr: o.raftAddr, Protected: tlsOn, Unprotected: "plain TCP"},
-		// Hook for gossip encryption (keyring): Protected becomes "a gossip key is
-		// configured". Until then configured TLS is what lets gossip leave loopback.
-		{Name: "gossip", Addr: o.gossipAddr, Protected: tlsOn, Unprotected: "unencrypted gossip"},
+		// Gossip leaves loopback only encrypted (--gossip-key-file) or with --insecure.
+		{Name: "gossip", Addr: o.gossipAddr, Protected: o.gossipKeyFile != "", Unprotected: "unencrypted gossip"},
 	}
 }
 

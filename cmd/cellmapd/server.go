@@ -152,6 +152,11 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 	if cfg.opts.gossipJoin != "" {
 		gcfg.Join = strings.Split(cfg.opts.gossipJoin, ",")
 	}
+	if cfg.opts.gossipKeyFile != "" {
+		if gcfg.Keys, err = gossip.ReadKeyFile(cfg.opts.gossipKeyFile); err != nil {
+			return fmt.Errorf("--gossip-key-file: %w", err)
+		}
+	}
 	r.gossip, err = gossip.New(gcfg)
 	return err
 }
