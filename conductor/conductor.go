@@ -72,6 +72,7 @@ func New(cfg *Config) (*Conductor, error) {
 		AdvertiseAddr: cfg.GossipAdvertise,
 		Join:          cfg.Join,
 		Profile:       cfg.GossipProfile,
+		Keys:          cfg.GossipKeys,
 		Meta:          api.GossipMeta{Role: api.RoleConductor, CellUUID: cfg.CellUUID, HTTPAddr: cfg.HTTPAddr},
 		Logger:        c.logger.Named("gossip"),
 	})

@@ -35,6 +35,8 @@ type Config struct {
 	Join []string
 	// GossipProfile names the gossip timings: "lan", "local" or "test".
 	GossipProfile string
+	// GossipKeys, when set, encrypt the gossip (gossip.Config.Keys): the first is the primary.
+	GossipKeys [][]byte
 	// Name tells this conductor apart from others of the same cell; the gossip member name is
 	// "conductor/<cell-uuid>/<name>".
 	Name string

@@ -52,6 +52,10 @@ type Config struct {
 	Meta api.GossipMeta
 	// Handler hears membership changes; may be nil.
 	Handler Handler
+	// Keys, when set, encrypt and authenticate every gossip message (AES-GCM): Keys[0] is the
+	// primary, the others are accepted too (a rotation in progress). A member without one of
+	// them is never seen.
+	Keys [][]byte
 	// Logger receives memberlist's messages; nil discards them.
 	Logger hclog.Logger
 }
@@ -130,6 +134,13 @@ func New(cfg *Config) (*Gossip, error) {
 	mc.Delegate = metaDelegate(meta)
 	mc.Events = &events{h: cfg.Handler, fail: g.fail}
 	mc.Logger = g.logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})
+	kr, err := keyring(cfg.Keys)
+	if err != nil {
+		return nil, err
+	}
+	if kr != nil {
+		mc.Keyring, mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = kr, true, true
+	}
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		return nil, fmt.Errorf("gossip: %w", err)

@@ -92,6 +92,7 @@ func (s *Service) guard(perm acl.Perm, h http.HandlerFunc) http.HandlerFunc {
 		if err == nil && id == nil {
 			err = fmt.Errorf("%w: this endpoint needs a token (Authorization: Bearer, or X-Auth-Token)", acl.ErrUnauthenticated)
 		}
+		setSubject(r.Context(), id)
 		if err == nil {
 			err = id.Authorize(perm)
 		}
@@ -109,7 +110,9 @@ func (s *Service) guardInternal(h http.Handler) http.HandlerFunc {
 	admin := s.guard(acl.PermAdmin, h.ServeHTTP)
 	return func(w http.ResponseWriter, r *http.Request) {
 		if id, ok := transport.IdentityFromContext(r.Context()); ok && id.Kind == transport.KindNode {
-			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, &acl.Identity{Role: acl.RoleAdmin, Node: id.Name})))
+			node := &acl.Identity{Role: acl.RoleAdmin, Node: id.Name}
+			setSubject(r.Context(), node)
+			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, node)))
 			return
 		}
 		admin(w, r)

@@ -17,12 +17,12 @@ func (s *Service) routes() *mux.Router {
 	// transport.IdentityFromContext.
 	r.Use(transport.WithPeerIdentity)
 	r.Use(s.withTimeout)
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	r.NotFoundHandler = s.audited("(no route)", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		s.fail(w, http.StatusNotFound, api.CodeNoSuchEndpoint, "no such endpoint")
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	}))
+	r.MethodNotAllowedHandler = s.audited("(method not allowed)", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		s.fail(w, http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "method not allowed on this endpoint")
-	})
+	}))
 
 	// Full paths on the root router: gorilla/mux subrouters answer 404 instead of 405 when
 	// several routes share a path. Every route says which permission it needs (package acl):
@@ -70,10 +70,10 @@ func (s *Service) routes() *mux.Router {
 	}
 	internal := s.node.InternalHandler()
 	s.perms["* /internal/"] = admin // node certificates or admin tokens (guardInternal)
-	r.PathPrefix("/internal/").Name("* /internal/").Handler(s.guardInternal(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.PathPrefix("/internal/").Name("* /internal/").Handler(s.audited("/internal/*", s.guardInternal(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set(api.HeaderIndex, strconv.FormatUint(s.node.AppliedIndex(), 10))
 		internal.ServeHTTP(w, req)
-	})))
+	}))))
 	return r
 }
 
@@ -82,7 +82,7 @@ func (s *Service) routes() *mux.Router {
 func (s *Service) handle(r *mux.Router, method, path string, perm acl.Perm, h http.HandlerFunc) {
 	name := method + " " + path
 	s.perms[name] = perm
-	r.HandleFunc(path, s.guard(perm, h)).Methods(method).Name(name)
+	r.Handle(path, s.audited(path, s.guard(perm, h))).Methods(method).Name(name)
 }
 
 // Permissions returns the permission of every route, by route name ("METHOD path").

@@ -42,6 +42,8 @@ type Config struct {
 	Addr string
 	// Timeouts bound how long the server waits for a client (DefaultServerTimeouts).
 	Timeouts transport.ServerTimeouts
+	// Audit, when set, receives one line per write and per refused request.
+	Audit Auditor
 	// AuthLease is how long after its last contact with the cluster a node still judges
 	// tokens from its own state (after that it first proves contact); a revoke waits for it.
 	AuthLease time.Duration

@@ -18,7 +18,9 @@
 # raft port with TLS and the clients send an operator token; etcd serves its client and peer URLs
 # with TLS (peers verify each other) and `auth enable` is on, with a user whose role may read and
 # write the mappings' prefix. A third, plaintext cellmap cluster runs SECURE_COST (default
-# lookup:64 create:64) in the same rounds, and a second table gives secure/plaintext cellmap.
+# lookup:64 create:64) in the same rounds, and a second table gives secure/plaintext cellmap
+# (tokens cannot be turned off, so the plaintext cluster checks its admin token too: the
+# difference is TLS and the role checks of an operator token).
 #
 # Knobs (environment): MATRIX, ROUNDS, DURATION, WARMUP, KEYS, VALUE_SIZE, OUT (results dir, kept),
 # KEEP=1 (keep data dirs and logs), BIN (prebuilt binaries), ETCD: which etcd server —
@@ -50,7 +52,7 @@ mkdir -p "$OUT"
 build_bench
 ensure_etcd
 log "etcd $ETCD_VERSION ($ETCD_BIN); load average (1/5/15 min) now: $(cut -d' ' -f1-3 /proc/loadavg)"
-CELLMAP_SEC=() ETCD_SEC=() TARGETS=(cellmap etcd)
+ETCD_SEC=() TARGETS=(cellmap etcd)
 if [[ $SECURE == 1 ]]; then
 	mkdir -p "$OUT/cost"
 	CLUSTER_NAME=cellmap-plain start_cellmap 3
@@ -64,6 +66,7 @@ if [[ $SECURE == 1 ]]; then
 else
 	start_etcd 3
 	start_cellmap 3
+	CELLMAP_SEC=(--token-file "$(admin_token_file)")
 fi
 
 common=(--keys "$KEYS" --value-size "$VALUE_SIZE" --seed 1)
@@ -76,7 +79,7 @@ run_one() { # target workload clients label extra...
 	cellmap) bin=$BIN/cellmap-bench endpoints=$CELLMAP_ENDPOINTS pids=$(IFS=,; echo "${CELLMAP_PIDS[*]}") sec=("${CELLMAP_SEC[@]}") ;;
 	cellmap-plain)
 		bin=$BIN/cellmap-bench endpoints=$PLAIN_ENDPOINTS pids=$(IFS=,; echo "${PLAIN_PIDS[*]}")
-		sec=(--target-name cellmap-plain) out_file=$OUT/cost/$target-$workload-c$clients-$label.json
+		sec=(--target-name cellmap-plain --token-file "$(admin_token_file)") out_file=$OUT/cost/$target-$workload-c$clients-$label.json
 		;;
 	*) bin=$BIN/etcd-bench endpoints=$ETCD_ENDPOINTS pids=$(IFS=,; echo "${ETCD_PIDS[*]}") sec=("${ETCD_SEC[@]}") ;;
 	esac

@@ -101,22 +101,35 @@ install_debian_etcd() {
 	[[ -x /usr/bin/etcd ]] || die "etcd-server installed but there is no /usr/bin/etcd"
 }
 
+# admin_token_file prints the path of the admin token every benchmark cellmap cluster is
+# bootstrapped with (--acl-bootstrap-token-file; made with cellmapctl token secret on first use).
+admin_token_file() {
+	local f=$BENCH_TMP/secrets/cellmap-admin
+	if [[ ! -s $f ]]; then
+		mkdir -p -m 700 "$BENCH_TMP/secrets"
+		(umask 077 && "$BIN/cellmapctl" token secret >"$f") || die "cellmapctl token secret failed"
+	fi
+	echo "$f"
+}
+
 # start_cellmap N [extra cellmapd flags...]: an N-node cellmapd cluster (raft profile lan, fsync
 # on). Sets CELLMAP_ENDPOINTS (comma separated), CELLMAP_DIRS and CELLMAP_PIDS (arrays). With
 # TLS_DIR set (see make_pki) every node serves TLS with its certificate node-n<i>.pem there;
 # CLUSTER_NAME (default cellmap) names the data directory, so that two clusters can run at once.
 start_cellmap() {
-	local n=$1 i http raft gossip first="" args tls=() wait_sec=()
+	local n=$1 i http raft gossip first="" args tls=() wait_sec=() token
 	shift
+	token=$(admin_token_file)
 	CELLMAP_ENDPOINTS="" CELLMAP_DIRS=() CELLMAP_PIDS=()
-	[[ -z "${TLS_DIR:-}" ]] || wait_sec=(--ca-cert "$TLS_DIR/cellmap-ca.pem")
+	wait_sec=(--token-file "$token")
+	[[ -z "${TLS_DIR:-}" ]] || wait_sec+=(--ca-cert "$TLS_DIR/cellmap-ca.pem")
 	for i in $(seq 1 "$n"); do
 		http=127.0.0.1:$(free_port) raft=127.0.0.1:$(free_port) gossip=127.0.0.1:$(free_port)
 		local dir=$BENCH_TMP/${CLUSTER_NAME:-cellmap}/n$i
 		mkdir -p "$dir"
 		[[ -z "${TLS_DIR:-}" ]] || tls=(--tls-cert "$TLS_DIR/node-n$i.pem" --tls-key "$TLS_DIR/node-n$i-key.pem" --tls-ca "$TLS_DIR/cellmap-ca.pem")
 		args=(--node-id "n$i" --data-dir "$dir" --http-addr "$http" --raft-addr "$raft" --gossip-addr "$gossip"
-			--raft-profile lan --log-level warn "${tls[@]}" "$@")
+			--raft-profile lan --log-level warn --acl-bootstrap-token-file "$token" "${tls[@]}" "$@")
 		if [[ -z "$first" ]]; then
 			"$BIN/cellmapd" "${args[@]}" --bootstrap >"$dir.log" 2>&1 &
 			BENCH_PIDS+=($!) CELLMAP_PIDS+=($!)
@@ -189,19 +202,16 @@ secure_etcd() {
 	log "etcd: auth enabled, user bench (read-write on the mappings' prefix)"
 }
 
-# secure_cellmap: after start_cellmap 3 with TLS_DIR, bootstrap the ACL (the admin token) and
-# create the operator token the load generator sends (operator: the benchmark maps its cell
-# before it writes). Sets CELLMAP_SEC (cellmap-bench flags).
+# secure_cellmap: after start_cellmap 3 with TLS_DIR, create the operator token the load
+# generator sends (operator: the benchmark maps its cell before it writes) with the admin token
+# the cluster was bootstrapped with. Sets CELLMAP_SEC (cellmap-bench flags).
 secure_cellmap() {
 	local secrets=$BENCH_TMP/secrets ctl
-	mkdir -p -m 700 "$secrets"
-	ctl=("$BIN/cellmapctl" --addr "https://${CELLMAP_ENDPOINTS%%,*}" --ca-cert "$TLS_DIR/cellmap-ca.pem")
-	"${ctl[@]}" --format json acl bootstrap | extract_secret >"$secrets/cellmap-admin" ||
-		die "cellmap ACL bootstrap failed"
-	"${ctl[@]}" --token-file "$secrets/cellmap-admin" --format json token create --role operator --description cellmap-bench |
+	ctl=("$BIN/cellmapctl" --addr "https://${CELLMAP_ENDPOINTS%%,*}" --ca-cert "$TLS_DIR/cellmap-ca.pem" --token-file "$(admin_token_file)")
+	"${ctl[@]}" --format json token create --role operator --description cellmap-bench |
 		extract_secret >"$secrets/cellmap-bench" || die "cellmap token create failed"
 	CELLMAP_SEC=(--ca-cert "$TLS_DIR/cellmap-ca.pem" --token-file "$secrets/cellmap-bench")
-	log "cellmap: ACL bootstrapped, operator token for the load generator"
+	log "cellmap: an operator token for the load generator"
 }
 
 # extract_secret prints the "secret" field of the JSON document on stdin (fails without one).

@@ -28,7 +28,8 @@ gossip=127.0.0.1:$(free_port)
 	--gossip-addr "$gossip" --dev-conductor-addr "127.0.0.1:$(free_port)" \
 	--dev-conductor-gossip-addr "127.0.0.1:$(free_port)" >"$BENCH_TMP/cellmapd.log" 2>&1 &
 BENCH_PIDS+=($!)
-export CELLMAP_ADDR=http://$http
+export CELLMAP_ADDR=http://$http CELLMAP_TOKEN_FILE=$BENCH_TMP/node/dev-admin-token
+auth() { echo "Authorization: Bearer $(cat "$CELLMAP_TOKEN_FILE")"; }
 for i in $(seq 1 300); do
 	curl -sf "$CELLMAP_ADDR/readyz" >/dev/null && "$BIN/cellmapctl" cell_v2 list_hosts 2>/dev/null | grep -q compute3 && break
 	(( i < 300 )) || die "cellmapd --dev did not become ready (see $BENCH_TMP/cellmapd.log)"
@@ -42,7 +43,7 @@ c2http=127.0.0.1:$(free_port)
 	--hosts "c2h1:100000:100000000:1000000,c2h2:100000:100000000:1000000" >"$BENCH_TMP/cell2.log" 2>&1 &
 BENCH_PIDS+=($!)
 # create_cell picks a new uuid, as Nova's does; the API takes the conductor's.
-curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' "$CELLMAP_ADDR/v1/cells" \
+curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -H "$(auth)" "$CELLMAP_ADDR/v1/cells" \
 	-d "{\"uuid\":\"$cell2\",\"name\":\"cell2\",\"transport_url\":\"http://$c2http/\",\"database_connection\":\"bbolt:///$BENCH_TMP/cell2\"}"
 for i in $(seq 1 300); do
 	"$BIN/cellmapctl" cell_v2 discover_hosts --cell_uuid "$cell2" >/dev/null 2>&1 &&
@@ -55,10 +56,10 @@ log "creating $SERVERS servers in 10 projects"
 start=$(date +%s.%N)
 for i in $(seq 1 "$SERVERS"); do
 	printf '{"server":{"name":"vm%d","flavor_ref":"1","image_ref":"cirros","project_id":"bench-p%d","user_id":"u"}}\n' "$i" $((i % 10))
-done | xargs -d "\n" -P 8 -I{} curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "$CELLMAP_ADDR/v1/servers"
+done | xargs -d "\n" -P 8 -I{} curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -H "$(auth)" -d '{}' "$CELLMAP_ADDR/v1/servers"
 log "created in $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
 for i in $(seq 1 600); do
-	building=$(curl -sf "$CELLMAP_ADDR/v1/servers?all_tenants=true&limit=1000" | grep -o '"status":"BUILD"' | wc -l || true)
+	building=$(curl -sf -H "$(auth)" "$CELLMAP_ADDR/v1/servers?all_tenants=true&limit=1000" | grep -o '"status":"BUILD"' | wc -l || true)
 	[[ "$building" == 0 ]] && break
 	(( i < 600 )) || die "$building servers still building after 60 s"
 	sleep 0.1
@@ -70,6 +71,6 @@ for q in "all tenants:" "one project:--list-project bench-p1"; do
 		log "list, ${q%%:*}, $c clients, pages of $LIMIT"
 		# shellcheck disable=SC2086
 		"$BIN/cellmap-bench" --workload list --endpoints "$http" --concurrency "$c" --duration "$DURATION" \
-			--warmup 1s --list-limit "$LIMIT" ${q#*:}
+			--warmup 1s --list-limit "$LIMIT" --token-file "$CELLMAP_TOKEN_FILE" ${q#*:}
 	done
 done

@@ -27,19 +27,20 @@ PPROF=()
 for i in 1 2 3; do PPROF+=(127.0.0.1:$(free_port)); done
 # start_cellmap passes extra flags to every node; give each its own pprof port.
 start_cellmap_pprof() {
-	local i http raft gossip first="" dir
+	local i http raft gossip first="" dir token
+	token=$(admin_token_file)
 	CELLMAP_ENDPOINTS="" HTTPS=()
 	for i in 1 2 3; do
 		http=127.0.0.1:$(free_port) raft=127.0.0.1:$(free_port) gossip=127.0.0.1:$(free_port)
 		dir=$BENCH_TMP/cellmap/n$i
 		mkdir -p "$dir"
 		local args=(--node-id "n$i" --data-dir "$dir" --http-addr "$http" --raft-addr "$raft" --gossip-addr "$gossip"
-			--raft-profile lan --log-level warn --pprof-addr "${PPROF[$((i - 1))]}")
+			--raft-profile lan --log-level warn --pprof-addr "${PPROF[$((i - 1))]}" --acl-bootstrap-token-file "$token")
 		if [[ -z "$first" ]]; then
 			"$BIN/cellmapd" "${args[@]}" --bootstrap >"$dir.log" 2>&1 &
 			BENCH_PIDS+=($!)
 			first=$http
-			"$BIN/cellmap-bench" wait --endpoints "$first" --timeout 60s
+			"$BIN/cellmap-bench" wait --endpoints "$first" --timeout 60s --token-file "$token"
 		else
 			"$BIN/cellmapd" "${args[@]}" --join "$first" >"$dir.log" 2>&1 &
 			BENCH_PIDS+=($!)
@@ -47,7 +48,7 @@ start_cellmap_pprof() {
 		HTTPS+=("$http")
 		CELLMAP_ENDPOINTS=${CELLMAP_ENDPOINTS:+$CELLMAP_ENDPOINTS,}$http
 	done
-	"$BIN/cellmap-bench" wait --endpoints "$CELLMAP_ENDPOINTS" --voters 3 --timeout 90s
+	"$BIN/cellmap-bench" wait --endpoints "$CELLMAP_ENDPOINTS" --voters 3 --timeout 90s --token-file "$token"
 }
 start_cellmap_pprof
 
@@ -63,7 +64,7 @@ pprof_top() {
 leader_index() {
 	local i
 	for i in 0 1 2; do
-		if curl -s "http://${HTTPS[$i]}/v1/cluster/status" | grep -q '"state": *"Leader"'; then
+		if curl -s -H "Authorization: Bearer $(cat "$(admin_token_file)")" "http://${HTTPS[$i]}/v1/cluster/status" | grep -q '"state": *"Leader"'; then
 			echo "$i"
 			return
 		fi
@@ -72,11 +73,11 @@ leader_index() {
 }
 L=$(leader_index) F=$(((L + 1) % 3))
 log "leader n$((L + 1)) (pprof ${PPROF[$L]}), follower n$((F + 1)) (pprof ${PPROF[$F]})"
-"$BIN/cellmap-bench" --endpoints "$CELLMAP_ENDPOINTS" --workload bulk --count "$KEYS" --keys "$KEYS" --concurrency 4 | tail -1
+"$BIN/cellmap-bench" --endpoints "$CELLMAP_ENDPOINTS" --workload bulk --count "$KEYS" --keys "$KEYS" --concurrency 4 --token-file "$(admin_token_file)" | tail -1
 
 for w in $WORKLOADS; do
 	log "$w: $CLIENTS clients for $((SECONDS_PER_PROFILE + 4)) s; profiling ${SECONDS_PER_PROFILE} s"
-	"$BIN/cellmap-bench" --endpoints "$CELLMAP_ENDPOINTS" --workload "$w" --keys "$KEYS" --concurrency "$CLIENTS" \
+	"$BIN/cellmap-bench" --endpoints "$CELLMAP_ENDPOINTS" --workload "$w" --keys "$KEYS" --concurrency "$CLIENTS" --token-file "$(admin_token_file)" \
 		--duration "$((SECONDS_PER_PROFILE + 4))s" --out "$OUT/$w-result.json" >"$OUT/$w-result.txt" &
 	bench_pid=$!
 	sleep 2

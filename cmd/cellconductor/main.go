@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/conductor"
+	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/internal/flagenv"
 	"github.com/cellmap/cellmap/internal/tlsconf"
 	"github.com/cellmap/cellmap/transport"
@@ -47,6 +48,7 @@ func main() {
 type options struct {
 	cellUUID, dataDir, httpAddr, gossipAddr, gossipAdvertise string
 	join, hosts, gossipProfile, name, logLevel               string
+	gossipKeyFile                                            string
 	requestTimeout                                           time.Duration
 	tls                                                      tlsconf.Flags
 	insecure                                                 bool
@@ -67,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.join, "join", "", "gossip address(es) of the pool to join, comma separated (required)")
 	fs.StringVar(&o.hosts, "hosts", "", "compute hosts to register when missing: name:vcpus:ram_mb:disk_gb,...")
 	fs.StringVar(&o.gossipProfile, "gossip-profile", "lan", "gossip timings: lan, local or test")
+	fs.StringVar(&o.gossipKeyFile, "gossip-key-file", "", "file of gossip encryption keys, base64, one per line, the first encrypting (cellmapctl keyring generate; mode 0600)")
 	fs.StringVar(&o.name, "name", "", "name of this conductor within its cell (default: the host name)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "upper bound of one API request")
@@ -90,9 +93,8 @@ func (o *options) listeners() []tlsconf.Listener {
 	tlsOn := o.tls.Files().Enabled()
 	return []tlsconf.Listener{
 		{Name: "HTTP API", Addr: o.httpAddr, Protected: tlsOn, Unprotected: "plain HTTP"},
-		// Hook for gossip encryption (keyring): Protected becomes "a gossip key is
-		// configured". Until then configured TLS is what lets gossip leave loopback.
-		{Name: "gossip", Addr: o.gossipAddr, Protected: tlsOn, Unprotected: "unencrypted gossip"},
+		// Gossip leaves loopback only encrypted (--gossip-key-file) or with --insecure.
+		{Name: "gossip", Addr: o.gossipAddr, Protected: o.gossipKeyFile != "", Unprotected: "unencrypted gossip"},
 	}
 }
 
@@ -114,6 +116,11 @@ func (o *options) config(logger hclog.Logger) (*conductor.Config, error) {
 		return nil, fmt.Errorf("--hosts: %w", err)
 	}
 	cfg := conductor.DefaultConfig()
+	if o.gossipKeyFile != "" {
+		if cfg.GossipKeys, err = gossip.ReadKeyFile(o.gossipKeyFile); err != nil {
+			return nil, fmt.Errorf("--gossip-key-file: %w", err)
+		}
+	}
 	cfg.CellUUID, cfg.DataDir, cfg.HTTPAddr = o.cellUUID, o.dataDir, o.httpAddr
 	cfg.GossipAddr, cfg.GossipAdvertise, cfg.GossipProfile = o.gossipAddr, o.gossipAdvertise, o.gossipProfile
 	cfg.Join, cfg.Hosts, cfg.RequestTimeout, cfg.Logger = splitList(o.join), hosts, o.requestTimeout, logger

@@ -370,6 +370,7 @@ func groups() []group {
 		{name: "acl", summary: "the access control list of the cluster", commands: []command{aclBootstrapCommand()}},
 		{name: "token", summary: "tokens and their roles (admin)",
 			commands: []command{tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand(), tokenSecretCommand()}},
+		{name: "keyring", summary: "gossip encryption keys (no server needed)", commands: []command{keyringGenerateCommand()}},
 		{name: "tls", summary: "the cluster CA and the certificates of nodes, clients and cell conductors (no server needed)",
 			commands: []command{tlsCACreateCommand(), tlsCertCreateCommand()}},
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cellmap/cellmap/acl"
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
 )
 
@@ -38,6 +39,10 @@ func TestTokenCommands(t *testing.T) {
 	ctlEnv(t, n, admin, "token", "revoke", reader.AccessorID).want(t, exitTokenFailed)
 	ctlEnv(t, n, map[string]string{"CELLMAP_TOKEN": reader.Secret}, "cell_v2", "list_cells").want(t, exitUnexpected)
 
+	k := runCLI(t, anon, "keyring", "generate")
+	if key, err := gossip.ParseKey(k.stdout); k.code != exitOK || err != nil || len(key) != 32 {
+		t.Fatalf("keyring generate: %d %q %v", k.code, k.stdout, err)
+	}
 	s := runCLI(t, anon, "token", "secret")
 	if s.code != exitOK || !acl.WellFormed(strings.TrimSpace(s.stdout)) {
 		t.Fatalf("token secret: %d %q", s.code, s.stdout)

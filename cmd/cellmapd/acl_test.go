@@ -1,12 +1,16 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 // TestRevokeIsSeenByEveryNode: three real processes; a reader token works on every node; it is
@@ -58,5 +62,52 @@ func TestRevokeIsSeenByEveryNode(t *testing.T) {
 	}
 	if len(sums) != 1 {
 		t.Fatalf("checksums differ across nodes: %v", sums)
+	}
+}
+
+// TestAuditLogFile: cellmapd --audit-log writes one JSON line per write (here: admin flavor
+// creates and a reader's refused one), rotates at --audit-log-max-bytes keeping
+// --audit-log-keep files, mode 0600, and never writes a token.
+func TestAuditLogFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	path := filepath.Join(t.TempDir(), "audit.log")
+	c := testcluster.StartCluster(t, &testcluster.ClusterOptions{Size: 1,
+		Args: []string{"--audit-log", path, "--audit-log-max-bytes", "2048", "--audit-log-keep", "2"}})
+	cl := c.Nodes[0].Client
+	reader, err := cl.CreateToken(ctx(t, 10*time.Second), api.TokenCreate{Role: "reader"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 30; i++ {
+		if _, err := cl.CreateFlavor(ctx(t, 10*time.Second), api.Flavor{ID: strconv.Itoa(i), Name: "f" + strconv.Itoa(i), VCPUs: 1, RAMMB: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cl.WithToken(reader.Secret).CreateFlavor(ctx(t, 10*time.Second), api.Flavor{ID: "r", Name: "r", VCPUs: 1, RAMMB: 1}); err == nil {
+		t.Fatal("a reader created a flavor")
+	}
+	var all []string
+	for _, p := range []string{path, path + ".1", path + ".2"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("%s: %v (want the log and 2 rotated files)", p, err)
+		}
+		if info, _ := os.Stat(p); info.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: mode %v", p, info.Mode().Perm())
+		}
+		all = append(all, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+	}
+	if _, err := os.Stat(path + ".3"); err == nil {
+		t.Fatal("more rotated files than --audit-log-keep")
+	}
+	text := strings.Join(all, "\n")
+	if !strings.Contains(all[0], `"path":"/v1/flavors"`) || !strings.Contains(text, `"role":"admin"`) ||
+		!strings.Contains(text, `"status":403,"remote_addr"`) || !strings.Contains(text, `"role":"reader"`) {
+		t.Fatalf("audit lines:\n%s", text)
+	}
+	if strings.Contains(text, testkit.AdminToken) || strings.Contains(text, reader.Secret) {
+		t.Fatal("the audit log holds a token")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/conductor"
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/gossip"
 )
 
 // Development mode: one node, cell0 mapped, and a local cell ("cell1") served by an in-process
@@ -40,6 +41,11 @@ func startDevConductor(ctx context.Context, r *running, cfg *serverConfig) (*con
 	ccfg.HTTPAddr, ccfg.GossipAddr, ccfg.Join = cfg.opts.devConductorAddr, cfg.opts.devConductorGossip, []string{r.gossip.LocalAddr()}
 	ccfg.GossipProfile, ccfg.Hosts, ccfg.Logger = cfg.opts.gossipProfile, hosts, cfg.logger.Named("cell1")
 	ccfg.TLS = cfg.devConductorServerTLS()
+	if cfg.opts.gossipKeyFile != "" {
+		if ccfg.GossipKeys, err = gossip.ReadKeyFile(cfg.opts.gossipKeyFile); err != nil {
+			return nil, err
+		}
+	}
 	ln, err := net.Listen("tcp", ccfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("dev conductor: %w", err)

@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cellmap/cellmap/internal/audit"
 	"github.com/cellmap/cellmap/internal/flagenv"
 	"github.com/cellmap/cellmap/internal/tlsconf"
 	"github.com/cellmap/cellmap/node"
@@ -50,6 +51,9 @@ type options struct {
 	tls                                                            tlsconf.Flags
 	insecure, devTLS                                               bool
 	aclBootstrapFile, tokenFile                                    string
+	auditLog, baseURLsFile, gossipKeyFile                          string
+	auditMaxBytes                                                  int64
+	auditKeep                                                      int
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -63,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.raftAdvertise, "raft-advertise", "", "raft address peers use (default: --raft-addr)")
 	fs.StringVar(&o.gossipAddr, "gossip-addr", "127.0.0.1:8482", "gossip (memberlist) listen address")
 	fs.StringVar(&o.gossipJoin, "gossip-join", "", "gossip address(es) of pool members (cellmapd nodes or conductors) to join, comma separated")
+	fs.StringVar(&o.gossipKeyFile, "gossip-key-file", "", "file of gossip encryption keys, base64, one per line, the first encrypting (cellmapctl keyring generate; mode 0600)")
 	fs.StringVar(&o.gossipProfile, "gossip-profile", "lan", "gossip timings: lan, local or test (fast failure detection)")
 	fs.DurationVar(&o.discoverInterval, "discover-hosts-interval", 0, "run discover_hosts on the leader this often (0 disables)")
 	fs.DurationVar(&o.listTimeout, "list-timeout", 3*time.Second, "deadline of a cross-cell server listing")
@@ -72,6 +77,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.devConductorAddr, "dev-conductor-addr", "127.0.0.1:8490", "HTTP address of the local cell1 conductor in --dev mode")
 	fs.StringVar(&o.devConductorGossip, "dev-conductor-gossip-addr", "127.0.0.1:8492", "gossip address of the local cell1 conductor in --dev mode")
 	fs.StringVar(&o.baseTransportURL, "base-transport-url", "", "base URL that fills template transport URLs (?expand=true, and where a cell's conductor is)")
+	fs.StringVar(&o.baseURLsFile, "base-urls-file", "", "file with the base URLs (JSON {transport_url, database_connection} or two lines, mode 0600): keeps their passwords off the command line")
 	fs.StringVar(&o.baseDatabaseConnection, "base-database-connection", "", "base URL that fills template database URLs (?expand=true, and conductor:// addresses)")
 	fs.StringVar(&o.raftProfile, "raft-profile", "lan", "raft timings: lan (production) or test (short timeouts)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
@@ -84,6 +90,9 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.BoolVar(&o.insecure, "insecure", false, "allow listening beyond loopback without TLS (logged at WARN on every start)")
 	fs.StringVar(&o.aclBootstrapFile, "acl-bootstrap-token-file", "", "file holding the secret of the first admin token: the leader bootstraps the ACL with it on first start (--dev makes one under the data directory)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding an admin token this node sends when it joins (default: the bootstrap token; with TLS its node certificate suffices)")
+	fs.StringVar(&o.auditLog, "audit-log", "", "audit log file: one JSON line per write and per refused request (off when empty)")
+	fs.Int64Var(&o.auditMaxBytes, "audit-log-max-bytes", audit.DefaultConfig().MaxBytes, "rotate the audit log at this size")
+	fs.IntVar(&o.auditKeep, "audit-log-keep", audit.DefaultConfig().Keep, "rotated audit log files kept")
 	fs.BoolVar(&o.devTLS, "dev-tls", false, "with --dev: serve HTTPS with a CA and certificates generated under <data-dir>/tls/")
 	fs.Usage = flagenv.Usage(fs, "CELLMAP_", "usage: cellmapd [flags]")
 	if err := fs.Parse(args); err != nil {
@@ -128,7 +137,26 @@ func (o *options) fill() error {
 	if err := o.checkAddrs(); err != nil {
 		return err
 	}
+	if err := o.loadBaseURLs(); err != nil {
+		return err
+	}
 	return o.checkDev()
+}
+
+// loadBaseURLs fills the base URLs from --base-urls-file; a URL also given as a flag is an error.
+func (o *options) loadBaseURLs() error {
+	if o.baseURLsFile == "" {
+		return nil
+	}
+	if o.baseTransportURL != "" || o.baseDatabaseConnection != "" {
+		return errors.New("--base-urls-file and --base-transport-url/--base-database-connection exclude each other")
+	}
+	b, err := readBaseURLs(o.baseURLsFile)
+	if err != nil {
+		return err
+	}
+	o.baseTransportURL, o.baseDatabaseConnection = b.TransportURL, b.DatabaseConnection
+	return nil
 }
 
 // checkDev enforces what --dev and --dev-tls promise: loopback only, generated certificates.
@@ -157,9 +185,8 @@ func (o *options) listeners() []tlsconf.Listener {
 	return []tlsconf.Listener{
 		{Name: "HTTP API", Addr: o.httpAddr, Protected: tlsOn, Unprotected: "plain HTTP"},
 		{Name: "raft", Addr: o.raftAddr, Protected: tlsOn, Unprotected: "plain TCP"},
-		// Hook for gossip encryption (keyring): Protected becomes "a gossip key is
-		// configured". Until then configured TLS is what lets gossip leave loopback.
-		{Name: "gossip", Addr: o.gossipAddr, Protected: tlsOn, Unprotected: "unencrypted gossip"},
+		// Gossip leaves loopback only encrypted (--gossip-key-file) or with --insecure.
+		{Name: "gossip", Addr: o.gossipAddr, Protected: o.gossipKeyFile != "", Unprotected: "unencrypted gossip"},
 	}
 }
 

@@ -40,6 +40,8 @@ func TestSecureByDefaultRefusals(t *testing.T) {
 		{"half a TLS configuration", []string{"--tls-cert", "c.pem"}, "--tls-cert, --tls-key and --tls-ca go together"},
 		{"--dev-tls without --dev", []string{"--dev-tls"}, "--dev-tls goes with --dev"},
 		{"--dev-tls with files", []string{"--dev", "--dev-tls", "--tls-ca", "ca.pem"}, "do not combine"},
+		{"gossip beyond loopback with TLS but no gossip key", []string{"--gossip-addr", "10.1.2.3:8482", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem"},
+			"gossip on 10.1.2.3:8482 (unencrypted gossip)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
+	"github.com/cellmap/cellmap/internal/audit"
 	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
@@ -83,6 +84,16 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 				"nodes", missing, "lease", lease)
 		}
 	}
+	if cfg.opts.auditLog != "" {
+		al, err := audit.Open(&audit.Config{Path: cfg.opts.auditLog, MaxBytes: cfg.opts.auditMaxBytes, Keep: cfg.opts.auditKeep})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		acfg.Audit = al
+		r.extra = append(r.extra, func() { al.Close() }) // after the API stopped
+
+	}
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
 		return err
@@ -140,6 +151,11 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 		Handler: registry, Logger: cfg.logger.Named("gossip")}
 	if cfg.opts.gossipJoin != "" {
 		gcfg.Join = strings.Split(cfg.opts.gossipJoin, ",")
+	}
+	if cfg.opts.gossipKeyFile != "" {
+		if gcfg.Keys, err = gossip.ReadKeyFile(cfg.opts.gossipKeyFile); err != nil {
+			return fmt.Errorf("--gossip-key-file: %w", err)
+		}
 	}
 	r.gossip, err = gossip.New(gcfg)
 	return err
