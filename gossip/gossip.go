@@ -56,6 +56,8 @@ type Config struct {
 	// primary, the others are accepted too (a rotation in progress). A member without one of
 	// them is never seen.
 	Keys [][]byte
+	// KeyFile, when set, is where Keys came from: keyring changes (KeyOp) are written back.
+	KeyFile string
 	// Logger receives memberlist's messages; nil discards them.
 	Logger hclog.Logger
 }
@@ -102,6 +104,8 @@ type Gossip struct {
 	logger hclog.Logger
 	fail   *failures
 
+	keyring  *memberlist.Keyring // nil without encryption; memberlist reads it live
+	keyMu    sync.Mutex          // serializes keyring changes and their saves
 	stopOnce sync.Once
 	stop     chan struct{}
 	loopDone chan struct{}
@@ -140,6 +144,7 @@ func New(cfg *Config) (*Gossip, error) {
 	}
 	if kr != nil {
 		mc.Keyring, mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = kr, true, true
+		g.keyring = kr
 	}
 	ml, err := memberlist.Create(mc)
 	if err != nil {

@@ -34,10 +34,10 @@ func (r *recorder) is(name string, alive bool) bool {
 
 // pair starts a server member with rec as its handler and a conductor member (bcfg, joining
 // the server), and waits until the server sees the conductor alive. Both stop with the test.
-func pair(t *testing.T, rec *recorder, bcfg *Config) (a, b *Gossip) {
+func pair(t *testing.T, rec *recorder, bcfg *Config, akeys ...[]byte) (a, b *Gossip) {
 	t.Helper()
 	a, err := New(&Config{Name: "server/n1", BindAddr: testkit.FreeUDPTCPAddr(t), Profile: "test", Handler: rec,
-		Meta: api.GossipMeta{Role: api.RoleServer, NodeID: "n1", HTTPAddr: "127.0.0.1:1"}})
+		Meta: api.GossipMeta{Role: api.RoleServer, NodeID: "n1", HTTPAddr: "127.0.0.1:1"}, Keys: akeys})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,16 +2,24 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"testing"
+	"time"
 
+	"github.com/cellmap/cellmap/internal/poll"
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 // fuzzPost posts body to path and checks the property of every request body: never a panic
 // (the node would stop answering) nor a 5xx, and a refused body writes nothing.
-func fuzzPost(t *testing.T, addr, path string, body []byte) {
+// settle, when set, waits until earlier accepted requests have finished writing (servers are
+// scheduled in the background).
+func fuzzPost(t *testing.T, addr, path string, body []byte, settle func(t *testing.T)) {
+	if settle != nil {
+		settle(t)
+	}
 	before := checksum(t, addr)
 	req, err := http.NewRequest(http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
 	if err != nil {
@@ -45,7 +53,7 @@ func FuzzTxnBody(f *testing.F) {
 	}
 	n := testcluster.StartNode(f, nil)
 	call(f, n.Addr, "POST", "/v1/cells", cellBody(cellA, "a", "rabbit://a/", "mysql://a"))
-	f.Fuzz(func(t *testing.T, body []byte) { fuzzPost(t, n.Addr, "/v1/txn", body) })
+	f.Fuzz(func(t *testing.T, body []byte) { fuzzPost(t, n.Addr, "/v1/txn", body, nil) })
 }
 
 // FuzzServerCreateBody sends arbitrary bodies to POST /v1/servers of a node with a cell.
@@ -60,5 +68,10 @@ func FuzzServerCreateBody(f *testing.F) {
 	dp := testcluster.StartDataPlane(f, nil)
 	dp.AddCell(f, "cell1", cellA, "h1:1000:1000000:100000")
 	call(f, dp.Addr, "POST", "/v1/flavors", `{"id":"1","name":"small","vcpus":1,"ram_mb":1,"disk_gb":0}`)
-	f.Fuzz(func(t *testing.T, body []byte) { fuzzPost(t, dp.Addr, "/v1/servers", body) })
+	settle := func(t *testing.T) {
+		if err := poll.Until(context.Background(), 10*time.Second, func(context.Context) bool { return dp.Proxy.Scheduling() == 0 }); err != nil {
+			t.Fatalf("earlier creates still scheduling: %v", err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { fuzzPost(t, dp.Addr, "/v1/servers", body, settle) })
 }

@@ -152,3 +152,6 @@ func (e *env) Hosts() workload.Hosts { return e.hosts }
 func (e *env) Record(ev history.Event) history.Event { return e.record(ev) }
 
 var _ workload.HostsEnv = (*env)(nil)
+
+// CellArgs implements workload.Hosts with the cluster's CA and gossip key.
+func (h *hosts) CellArgs(cellUUID, ip string) ([]string, error) { return h.cl.CellArgs(cellUUID, ip) }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cellmap/cellmap/transport"
 
 	"github.com/cellmap/cellmap/acl"
 
@@ -106,9 +109,9 @@ type Cluster struct {
 	cfg   Config
 	nodes []*Node
 	byID  map[string]*Node
-	// tokenFile holds the run's admin token: the first leader bootstraps the ACL with it and
-	// every client sends it.
-	tokenFile string
+	// sec is the run's CA, certificates, gossip key and admin token (the first leader
+	// bootstraps the ACL with it and every client sends it): secured as in production.
+	sec *security
 
 	procMu sync.Mutex
 	procs  map[string]*Proc
@@ -119,15 +122,9 @@ func New(cfg *Config) (*Cluster, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: *cfg, byID: map[string]*Node{}, procs: map[string]*Proc{}, tokenFile: filepath.Join(cfg.Dir, "admin-token")}
+	c := &Cluster{cfg: *cfg, byID: map[string]*Node{}, procs: map[string]*Proc{}}
 	token, err := acl.NewSecret()
 	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(c.tokenFile, []byte(token+"\n"), 0o600); err != nil {
 		return nil, err
 	}
 	for i := 1; i <= cfg.Nodes; i++ {
@@ -140,18 +137,24 @@ func New(cfg *Config) (*Cluster, error) {
 			DataDir:    filepath.Join(cfg.Dir, "n"+strconv.Itoa(i), "data"),
 			LogPath:    filepath.Join(cfg.Dir, "n"+strconv.Itoa(i)+".log"),
 		}
-		n.Client = client.New(n.HTTPAddr, httpClient()).WithToken(token)
 		c.nodes = append(c.nodes, n)
 		c.byID[n.ID] = n
+	}
+	if c.sec, err = newSecurity(cfg.Dir, token, c.nodes); err != nil {
+		return nil, err
+	}
+	for _, n := range c.nodes {
+		n.Client = client.New("https://"+n.HTTPAddr, httpClient(c.sec.client)).WithToken(token)
 	}
 	return c, nil
 }
 
 // httpClient is a keep-alive client whose dials give up fast; requests carry their own
 // deadlines.
-func httpClient() *http.Client {
+func httpClient(tlsCfg *tls.Config) *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		Proxy:               nil,
+		TLSClientConfig:     tlsCfg,
 		DialContext:         (&net.Dialer{Timeout: time.Second, KeepAlive: 5 * time.Second}).DialContext,
 		MaxIdleConns:        256,
 		MaxIdleConnsPerHost: 64,
@@ -191,10 +194,8 @@ func (c *Cluster) argv(n *Node, first bool) []string {
 	argv := []string{"ip", "netns", "exec", netns.NS(n.Index), c.cfg.Binary,
 		"--node-id", n.ID, "--data-dir", n.DataDir, "--http-addr", n.HTTPAddr, "--raft-addr", n.RaftAddr,
 		"--gossip-addr", n.GossipAddr, "--raft-profile", c.cfg.RaftProfile, "--log-level", c.cfg.LogLevel,
-		"--enable-fault-injection", "--acl-bootstrap-token-file", c.tokenFile,
-		// The namespaces' addresses are beyond loopback; the harness runs without TLS until
-		// issue 10's harness work secures it (cellmapd refuses that without --insecure).
-		"--insecure"}
+		"--enable-fault-injection", "--acl-bootstrap-token-file", c.sec.tokenFile}
+	argv = append(argv, c.sec.args(transport.NodeIdentity(n.ID))...)
 	if c.cfg.GossipProfile != "" {
 		argv = append(argv, "--gossip-profile", c.cfg.GossipProfile)
 	}
@@ -213,7 +214,7 @@ func (c *Cluster) argv(n *Node, first bool) []string {
 		if n.Index == 1 {
 			argv = append(argv, "--bootstrap")
 		} else {
-			argv = append(argv, "--join", c.nodes[0].HTTPAddr)
+			argv = append(argv, "--join", "https://"+c.nodes[0].HTTPAddr)
 		}
 	}
 	return argv
@@ -240,6 +241,9 @@ func (c *Cluster) env() []string {
 func (c *Cluster) Start(id string) error {
 	n, err := c.Node(id)
 	if err != nil {
+		return err
+	}
+	if err := c.sec.write(); err != nil {
 		return err
 	}
 	n.mu.Lock()

@@ -19,12 +19,17 @@ func TestNodeCommandLines(t *testing.T) {
 	n3, _ := c.Node("n3")
 	first := strings.Join(c.argv(n1, true), " ")
 	for _, want := range []string{"ip netns exec cmj-n1 /bin/cellmapd", "--node-id n1", "--http-addr 10.77.0.1:8480",
-		"--raft-addr 10.77.0.1:8481", "--gossip-addr 10.77.0.1:8482", "--raft-profile test", "--enable-fault-injection", "--insecure", "--bootstrap"} {
+		"--raft-addr 10.77.0.1:8481", "--gossip-addr 10.77.0.1:8482", "--raft-profile test", "--enable-fault-injection", "--bootstrap",
+		"--tls-cert /run/x/tls/node-n1.pem", "--tls-ca /run/x/tls/cellmap-ca.pem", "--gossip-key-file /run/x/tls/gossip.key",
+		"--acl-bootstrap-token-file /run/x/admin-token"} {
 		if !strings.Contains(first, want) {
 			t.Fatalf("n1 first start lacks %q: %s", want, first)
 		}
+		if strings.Contains(first, "--insecure") {
+			t.Fatalf("the harness secures its nodes as production does: %s", first)
+		}
 	}
-	if got := strings.Join(c.argv(n3, true), " "); !strings.Contains(got, "--join 10.77.0.1:8480") || strings.Contains(got, "--bootstrap") {
+	if got := strings.Join(c.argv(n3, true), " "); !strings.Contains(got, "--join https://10.77.0.1:8480") || strings.Contains(got, "--bootstrap") {
 		t.Fatalf("n3 first start: %s", got)
 	}
 	if got := strings.Join(c.argv(n1, false), " "); strings.Contains(got, "--bootstrap") || strings.Contains(got, " --join") {

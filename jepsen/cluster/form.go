@@ -18,6 +18,9 @@ const pollInterval = 200 * time.Millisecond
 func (c *Cluster) Form(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if err := c.sec.write(); err != nil {
+		return err
+	}
 	first := c.nodes[0]
 	if err := c.Start(first.ID); err != nil {
 		return err

@@ -181,9 +181,12 @@ func (c *Cells) Prepare(ctx context.Context, env *Env) error {
 		argv := []string{bin, "--cell-uuid", cell.UUID, "--data-dir", env.Hosts.DataDir(cell.Name),
 			"--http-addr", addrs[cell.Name], "--gossip-addr", net.JoinHostPort(ip, strconv.Itoa(conductorGossipPort)),
 			"--join", strings.Join(env.Hosts.GossipAddrs(), ","), "--gossip-profile", "test",
-			"--hosts", cell.Hosts, "--name", cell.Name, "--log-level", "info",
-			"--insecure"} // beyond loopback without TLS until the harness is secured (issue 10)
-		if err := env.Hosts.Start(cell.Name, argv); err != nil {
+			"--hosts", cell.Hosts, "--name", cell.Name, "--log-level", "info"}
+		sec, err := env.Hosts.CellArgs(cell.UUID, ip)
+		if err != nil {
+			return err
+		}
+		if err := env.Hosts.Start(cell.Name, append(argv, sec...)); err != nil {
 			return err
 		}
 	}
@@ -213,7 +216,7 @@ func (c *Cells) Prepare(ctx context.Context, env *Env) error {
 					continue
 				}
 				if _, err := cl.CreateCell(ctx, api.CellCreate{UUID: cell.UUID, Name: cell.Name,
-					TransportURL: "http://" + addrs[cell.Name] + "/", DatabaseConnection: "bbolt:///" + env.Hosts.DataDir(cell.Name)}); err != nil && !exists(err) {
+					TransportURL: "https://" + addrs[cell.Name] + "/", DatabaseConnection: "bbolt:///" + env.Hosts.DataDir(cell.Name)}); err != nil && !exists(err) {
 					return err
 				}
 			}

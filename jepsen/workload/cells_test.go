@@ -151,6 +151,9 @@ func (f *fakeCells) DataDir(name string) string                      { return "/
 func (f *fakeCells) Start(name string, argv []string) error          { f.call("start " + name); return nil }
 func (f *fakeCells) Running(string) bool                             { return true }
 func (f *fakeCells) GossipAddrs() []string                           { return []string{"10.77.0.1:8482"} }
+func (f *fakeCells) CellArgs(cellUUID, ip string) ([]string, error) {
+	return []string{"--tls-cert", "cell-" + cellUUID + ".pem"}, nil
+}
 func (f *fakeCells) Isolate(_ context.Context, name string) error {
 	f.mu.Lock()
 	f.isolated[name] = true

@@ -70,6 +70,9 @@ type Hosts interface {
 	Heal(ctx context.Context, name string) error
 	// GossipAddrs are the cellmapd nodes' gossip addresses.
 	GossipAddrs() []string
+	// CellArgs are the flags that secure a conductor of cell at ip as the cluster is secured:
+	// TLS with a certificate of the run's CA for that cell and address, and the gossip key.
+	CellArgs(cellUUID, ip string) ([]string, error)
 }
 
 // HostsEnv is the fault environment of nemeses that workloads bring along and that act on
