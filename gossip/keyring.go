@@ -101,7 +101,8 @@ func (g *Gossip) saveKeys() error {
 		return fmt.Errorf("gossip: save keyring: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(strings.Join(keys, "\n") + "\n"); err == nil {
+	_, err = tmp.WriteString(strings.Join(keys, "\n") + "\n")
+	if err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
