@@ -75,7 +75,10 @@ func ensureDevToken(path string) (bool, error) {
 }
 
 // bootstrapACL is a leader duty: it bootstraps the ACL with the configured secret unless the
-// cluster was bootstrapped already (by this duty or POST /v1/acl/bootstrap), then returns.
+// cluster was bootstrapped already (by this duty or POST /v1/acl/bootstrap). A failed attempt
+// is retried every second while this node leads: the first write of a forming cluster can be
+// refused (e.g. 503 unsupported_version while a member that just joined cannot yet say which
+// log versions it reads), and nobody could use the cluster without its admin token.
 func bootstrapACL(logger interface{ Info(string, ...any) }, n *node.Node, secret string) func(ctx context.Context) {
 	return func(ctx context.Context) {
 		t, _, err := httpapi.NewToken(acl.RoleAdmin, "bootstrap admin token (--acl-bootstrap-token-file)", "", 0, time.Now())
@@ -83,14 +86,23 @@ func bootstrapACL(logger interface{ Info(string, ...any) }, n *node.Node, secret
 			return
 		}
 		t.SecretHash = acl.Hash(secret)
-		res, err := n.Apply(ctx, &fsm.ACLBootstrap{Token: t})
-		switch {
-		case err == nil && res.Err == nil:
-			logger.Info("ACL bootstrapped with the configured admin token", "accessor_id", t.AccessorID)
-		case err == nil && errors.Is(res.Err, fsm.ErrACLBootstrapped):
-		default:
-			logger.Info("ACL bootstrap will be retried by the next leader", "error", fmt.Sprint(err, res))
+		for {
+			res, err := n.Apply(ctx, &fsm.ACLBootstrap{Token: t})
+			switch {
+			case err == nil && res.Err == nil:
+				logger.Info("ACL bootstrapped with the configured admin token", "accessor_id", t.AccessorID)
+				return
+			case err == nil && errors.Is(res.Err, fsm.ErrACLBootstrapped):
+				return
+			}
+			logger.Info("ACL bootstrap failed; retrying", "error", fmt.Sprint(err, res))
+			timer := time.NewTimer(time.Second)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			case <-timer.C:
+			}
 		}
-		<-ctx.Done()
 	}
 }
