@@ -79,7 +79,8 @@ run_one() { # target workload clients label extra...
 	cellmap) bin=$BIN/cellmap-bench endpoints=$CELLMAP_ENDPOINTS pids=$(IFS=,; echo "${CELLMAP_PIDS[*]}") sec=("${CELLMAP_SEC[@]}") ;;
 	cellmap-plain)
 		bin=$BIN/cellmap-bench endpoints=$PLAIN_ENDPOINTS pids=$(IFS=,; echo "${PLAIN_PIDS[*]}")
-		sec=(--target-name cellmap-plain --token-file "$(admin_token_file)") out_file=$OUT/cost/$target-$workload-c$clients-$label.json
+		sec=(--target-name cellmap-plain --token-file "$(admin_token_file)")
+		[[ $label == load ]] || out_file=$OUT/cost/$target-$workload-c$clients-$label.json # the cost table compares rounds only
 		;;
 	*) bin=$BIN/etcd-bench endpoints=$ETCD_ENDPOINTS pids=$(IFS=,; echo "${ETCD_PIDS[*]}") sec=("${ETCD_SEC[@]}") ;;
 	esac

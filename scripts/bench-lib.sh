@@ -136,7 +136,7 @@ start_cellmap() {
 			first=$http
 			"$BIN/cellmap-bench" wait --endpoints "$first" --voters 1 --timeout 60s "${wait_sec[@]}" || die "cellmap n1 not ready (see $dir.log)"
 		else
-			"$BIN/cellmapd" "${args[@]}" --join "$first" >"$dir.log" 2>&1 &
+			"$BIN/cellmapd" "${args[@]}" --join "${TLS_DIR:+https://}$first" >"$dir.log" 2>&1 &
 			BENCH_PIDS+=($!) CELLMAP_PIDS+=($!)
 		fi
 		CELLMAP_DIRS+=("$dir")
@@ -150,6 +150,7 @@ start_cellmap() {
 # e1..eN (etcd) for 127.0.0.1 in DIR.
 make_pki() {
 	local dir=$1 n=$2 i
+	mkdir -p -m 700 "$dir"
 	"$BIN/cellmapctl" tls ca create --dir "$dir" >/dev/null
 	for i in $(seq 1 "$n"); do
 		"$BIN/cellmapctl" tls cert create --dir "$dir" --node "n$i" --ip 127.0.0.1 >/dev/null
