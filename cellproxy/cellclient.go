@@ -139,6 +139,11 @@ func (c *cellClient) do(ctx context.Context, addr, method, path string, in, out 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := hc.Do(req)
+	if err != nil && method == http.MethodGet && ctx.Err() == nil {
+		// A keep-alive connection pooled before the conductor restarted fails once; a read is
+		// asked again on a fresh connection before the conductor counts as failed.
+		resp, err = hc.Do(req.Clone(ctx))
+	}
 	if err != nil {
 		var op *net.OpError
 		if (errors.As(err, &op) && op.Op == "dial") || errors.Is(err, transport.ErrHandshake) || method == http.MethodGet {
