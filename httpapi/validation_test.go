@@ -58,3 +58,24 @@ func TestValidationIsTheSameEverywhere(t *testing.T) {
 		t.Fatalf("a valid created_at: %d %s", a.status, a.raw)
 	}
 }
+
+// TestC1ControlCharactersAreRefused: C1 control characters (U+0080..U+009F; U+009B is a
+// terminal's 8-bit CSI) are refused with 400 in names, hosts and cell URLs like C0 ones, and
+// nothing is written.
+func TestC1ControlCharactersAreRefused(t *testing.T) {
+	dp := testcluster.StartDataPlane(t, nil)
+	dp.AddCell(t, "cell1", cellA, "h1:16:32768:500")
+	call(t, dp.Addr, "POST", "/v1/flavors", `{"id":"1","name":"small","vcpus":1,"ram_mb":512,"disk_gb":1}`)
+	before := checksum(t, dp.Addr)
+	runSteps(t, dp.Addr, []step{
+		{name: "CSI in a server name", method: "POST", path: "/v1/servers", body: serverBody("\u009b31mvm", nil), status: 400, code: api.CodeInvalid},
+		{name: "NEL in a metadata key", method: "POST", path: "/v1/servers", body: serverBody("vm", map[string]string{"k\u0085": "v"}), status: 400, code: api.CodeInvalid},
+		{name: "C1 in a cell name", method: "POST", path: "/v1/cells", body: cellBody(cellB, "b\u0080", "rabbit://b/", "m://b"), status: 400, code: api.CodeInvalid},
+		{name: "C1 in a transport URL", method: "POST", path: "/v1/cells", body: cellBody(cellB, "b", "rabbit://b/\u009b", "m://b"), status: 400, code: api.CodeInvalid},
+		{name: "C1 in a flavor name", method: "POST", path: "/v1/flavors", body: `{"id":"2","name":"x\u0090","vcpus":1,"ram_mb":1,"disk_gb":0}`, status: 400, code: api.CodeInvalid},
+		{name: "C1 in a project", method: "PUT", path: "/v1/instance-mappings/" + inst1, body: `{"project_id":"p\u009f"}`, status: 400, code: api.CodeInvalid},
+	})
+	if after := checksum(t, dp.Addr); after != before {
+		t.Fatalf("state changed by rejected requests: checksum %s -> %s", before, after)
+	}
+}

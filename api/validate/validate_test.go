@@ -127,3 +127,22 @@ func TestTime(t *testing.T) {
 		}
 	}
 }
+
+// TestNameRefusesC1ControlCharacters: "no control characters" means Unicode's (category Cc):
+// C0, DEL and C1 (U+0080..U+009F, e.g. U+009B, a terminal's 8-bit CSI), in names as in
+// metadata keys.
+func TestNameRefusesC1ControlCharacters(t *testing.T) {
+	for _, s := range []string{"vm\u0080", "vm\u0085", "\u009b31mred", "vm\u009f"} {
+		if err := Name("name", s, true); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Name(%q): %v, want ErrInvalid", s, err)
+		}
+		if err := Metadata("metadata", map[string]string{s: "v"}, MaxMetadataItems); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Metadata key %q: %v, want ErrInvalid", s, err)
+		}
+	}
+	for _, s := range []string{"vm\u00a0", "vm\u00ff", "ünïcødé"} { // just past C1: printable
+		if err := Name("name", s, true); err != nil {
+			t.Errorf("Name(%q): %v, want it valid", s, err)
+		}
+	}
+}
