@@ -53,13 +53,11 @@ func urlText(field, s string) error {
 		return fmt.Errorf("%s is required", field)
 	case len(s) > maxURLLen:
 		return fmt.Errorf("%s is longer than %d bytes", field, maxURLLen)
-	case !utf8.ValidString(s) || strings.ContainsFunc(s, isControl):
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, validate.IsControl):
 		return fmt.Errorf("%s must be valid UTF-8 without control characters", field)
 	}
 	return nil
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // firstError returns the first non-nil error of checks.
 func firstError(checks ...error) error {

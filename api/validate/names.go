@@ -1,7 +1,9 @@
 package validate
 
 import (
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -15,7 +17,7 @@ const (
 )
 
 // Name checks the free-form value of field: at most MaxNameLen bytes of valid UTF-8 without
-// control characters (C0 and DEL). The empty string is accepted unless required.
+// control characters (IsControl). The empty string is accepted unless required.
 func Name(field, s string, required bool) error {
 	if s == "" {
 		if required {
@@ -26,13 +28,15 @@ func Name(field, s string, required bool) error {
 	if len(s) > MaxNameLen || !utf8.ValidString(s) {
 		return invalidf("%s must be valid UTF-8 of at most %d bytes", field, MaxNameLen)
 	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return invalidf("%s must not contain control characters", field)
-		}
+	if strings.ContainsFunc(s, IsControl) {
+		return invalidf("%s must not contain control characters", field)
 	}
 	return nil
 }
+
+// IsControl reports whether r is a control character, Unicode category Cc: C0 (U+0000..U+001F),
+// DEL and C1 (U+0080..U+009F, which holds a terminal's 8-bit CSI, U+009B).
+func IsControl(r rune) bool { return unicode.IsControl(r) }
 
 // Metadata checks the string map of field: at most max items, keys that pass Name (required),
 // values of at most MaxNameLen bytes of valid UTF-8.
