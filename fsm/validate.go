@@ -14,6 +14,11 @@ import (
 // is held to the same rules. Apply never validates content: an entry already in a log applies
 // as it always did, so replicas cannot diverge when a rule changes.
 
+// MaxTxnOps bounds the ops of one transaction, whoever proposes it: the API's TxnMaxOps
+// (10000 by default) may not exceed it, and the data plane's own transactions stay below it
+// (map_instances: at most 10000 mappings and the marker; discover_hosts writes in chunks).
+const MaxTxnOps = 16384
+
 // Bounds of the values the API does not pass through package validate.
 const (
 	// maxURLLen bounds transport URLs and database connections.

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,8 @@ func TestCommandValidate(t *testing.T) {
 		{"put map marker", put(&MapMarker{CellUUID: cellA, Marker: inst1}), true},
 		{"put map marker, bad marker", put(&MapMarker{CellUUID: cellA, Marker: "m"}), false},
 		{"empty txn", &Txn{}, false},
+		{"txn of MaxTxnOps ops", checks(MaxTxnOps), true},
+		{"txn over MaxTxnOps ops", checks(MaxTxnOps + 1), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,6 +70,15 @@ func TestCommandValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checks is a transaction of n check ops on distinct host mappings.
+func checks(n int) *Txn {
+	t := &Txn{Ops: make([]Op, n)}
+	for i := range t.Ops {
+		t.Ops[i] = Op{Kind: OpCheck, Table: TableHostMappings, Key: fmt.Sprint("h", i)}
+	}
+	return t
 }
 
 func tableOfRecord(r Record) Table {
