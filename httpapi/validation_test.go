@@ -79,3 +79,25 @@ func TestC1ControlCharactersAreRefused(t *testing.T) {
 		t.Fatalf("state changed by rejected requests: checksum %s -> %s", before, after)
 	}
 }
+
+// TestFlavorSizesAreBounded: a flavor's vcpus, ram_mb and disk_gb are held to Nova's integer
+// columns (at most 2147483647), the bound the conductors hold hosts and build requests to;
+// larger ones are refused with 400 and nothing is written.
+func TestFlavorSizesAreBounded(t *testing.T) {
+	n := testcluster.StartNode(t, nil)
+	flavor := func(id string, vcpus, ram, disk int64) string {
+		return fmt.Sprintf(`{"id":%q,"name":"f","vcpus":%d,"ram_mb":%d,"disk_gb":%d}`, id, vcpus, ram, disk)
+	}
+	before := checksum(t, n.Addr)
+	runSteps(t, n.Addr, []step{
+		{name: "vcpus 2^31", method: "POST", path: "/v1/flavors", body: flavor("a", 1<<31, 1, 0), status: 400, code: api.CodeInvalid},
+		{name: "ram_mb 2^62", method: "POST", path: "/v1/flavors", body: flavor("b", 1, 1<<62, 0), status: 400, code: api.CodeInvalid},
+		{name: "disk_gb 2^63-1", method: "POST", path: "/v1/flavors", body: flavor("c", 1, 1, 1<<63-1), status: 400, code: api.CodeInvalid},
+	})
+	if after := checksum(t, n.Addr); after != before {
+		t.Fatalf("state changed by rejected requests: checksum %s -> %s", before, after)
+	}
+	runSteps(t, n.Addr, []step{
+		{name: "at the bound", method: "POST", path: "/v1/flavors", body: flavor("2", 1<<31-1, 1<<31-1, 1<<31-1), status: 201},
+	})
+}
