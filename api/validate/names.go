@@ -28,7 +28,7 @@ func Name(field, s string, required bool) error {
 	if len(s) > MaxNameLen || !utf8.ValidString(s) {
 		return invalidf("%s must be valid UTF-8 of at most %d bytes", field, MaxNameLen)
 	}
-	if strings.ContainsFunc(s, IsControl) {
+	if containsControl(s) {
 		return invalidf("%s must not contain control characters", field)
 	}
 	return nil
@@ -37,6 +37,8 @@ func Name(field, s string, required bool) error {
 // IsControl reports whether r is a control character, Unicode category Cc: C0 (U+0000..U+001F),
 // DEL and C1 (U+0080..U+009F, which holds a terminal's 8-bit CSI, U+009B).
 func IsControl(r rune) bool { return unicode.IsControl(r) }
+
+func containsControl(s string) bool { return strings.ContainsFunc(s, IsControl) }
 
 // Metadata checks the string map of field: at most max items, keys that pass Name (required),
 // values of at most MaxNameLen bytes of valid UTF-8.
