@@ -1,13 +1,18 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
+	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 // serverBody is a POST /v1/servers body with the given name and metadata.
@@ -100,4 +105,50 @@ func TestFlavorSizesAreBounded(t *testing.T) {
 	runSteps(t, n.Addr, []step{
 		{name: "at the bound", method: "POST", path: "/v1/flavors", body: flavor("2", 1<<31-1, 1<<31-1, 1<<31-1), status: 201},
 	})
+}
+
+// TestServerNamesCountCharacters: a server name is at most 255 characters as in Nova (a
+// VARCHAR(255) of utf8), not 255 bytes: names of 255 "é", "ü" and "世" (510 and 765 bytes) are
+// accepted by the API tier, built by their cell, and a listing sorted by name pages through
+// them (each page's last name is the next page's position in the cell); 256 characters are
+// refused.
+func TestServerNamesCountCharacters(t *testing.T) {
+	dp := testcluster.StartDataPlane(t, nil)
+	dp.AddCell(t, "cell1", cellA, "h1:16:32768:500")
+	call(t, dp.Addr, "POST", "/v1/flavors", `{"id":"1","name":"small","vcpus":1,"ram_mb":512,"disk_gb":1}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	spec := func(name string) api.ServerCreateSpec {
+		return api.ServerCreateSpec{Name: name, FlavorRef: "1", ImageRef: "img", ProjectID: "p1", UserID: "u1"}
+	}
+	var want []string
+	for _, r := range []string{"é", "ü", "世"} {
+		name := strings.Repeat(r, validate.MaxNameLen)
+		s, err := dp.Client.CreateServer(ctx, spec(name))
+		if err != nil {
+			t.Fatalf("create a server named %d × %q: %v", validate.MaxNameLen, r, err)
+		}
+		testkit.WaitFor(t, "server "+s.ID+" active", 15*time.Second, func() bool {
+			got, err := dp.Client.Server(ctx, s.ID)
+			return err == nil && got.Status == api.StatusActive
+		})
+		want = append(want, name)
+	}
+	var got []string
+	for marker := ""; len(got) <= len(want); {
+		l, err := dp.Client.Servers(ctx, api.ServerQuery{ProjectID: "p1", Limit: 1, Marker: marker, SortKeys: []string{"name"}, SortDirs: []string{"asc"}})
+		if err != nil {
+			t.Fatalf("list after %d servers: %v", len(got), err)
+		}
+		if len(l.Servers) == 0 {
+			break
+		}
+		got, marker = append(got, l.Servers[0].Name), l.Servers[0].ID
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("listing by name: got %d names, want the %d created in order", len(got), len(want))
+	}
+	if _, err := dp.Client.CreateServer(ctx, spec(strings.Repeat("世", validate.MaxNameLen+1))); client.CodeOf(err) != api.CodeInvalid {
+		t.Fatalf("a name of 256 characters: got %v, want %s", err, api.CodeInvalid)
+	}
 }
