@@ -10,7 +10,7 @@ import (
 
 // checkHostName checks a compute host name; it is a path segment of the API, so no '/'.
 func checkHostName(name string) error {
-	if err := validate.Name("host name", name, true); err != nil {
+	if err := validate.Host("host name", name); err != nil {
 		return err
 	}
 	if strings.ContainsAny(name, "/:,") {

@@ -136,7 +136,7 @@ func validateOpContent(op *Op) error {
 	}
 	if op.Record == nil {
 		if op.Table == TableHostMappings {
-			return validate.Name("key", op.Key, true)
+			return validate.Host("key", op.Key)
 		}
 		return canonicalUUID("key", op.Key)
 	}
@@ -154,7 +154,7 @@ func (m *InstanceMapping) validate() error {
 }
 
 func (h *HostMapping) validate() error {
-	return firstError(validate.Name("host", h.Host, true), canonicalUUID("cell_uuid", h.CellUUID))
+	return firstError(validate.Host("host", h.Host), canonicalUUID("cell_uuid", h.CellUUID))
 }
 
 func (r *ServerRequest) validate() error {

@@ -41,7 +41,7 @@ func TestExtraSpecs(t *testing.T) {
 		{"too many", many, "extra_specs has 101 items, more than 100"},
 		{"empty key", map[string]string{"": "v"}, "extra_specs key is required"},
 		{"control character in a value", map[string]string{"k": "a\u009bb"}, "extra_specs value must not contain control characters"},
-		{"long value", map[string]string{"k": strings.Repeat("v", MaxNameLen+1)}, "extra_specs value must be valid UTF-8 of at most 255 bytes"},
+		{"long value", map[string]string{"k": strings.Repeat("v", MaxNameLen+1)}, "extra_specs value must be valid UTF-8 of at most 255 characters"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { checkErr(t, ExtraSpecs("extra_specs", tc.in), tc.wantErr) })
