@@ -3,8 +3,10 @@ package cellproxy
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
 )
@@ -43,6 +45,9 @@ type Config struct {
 	DeleteRetryInterval time.Duration
 	// DiscoverInterval runs discover_hosts periodically on the leader; 0 disables it.
 	DiscoverInterval time.Duration
+	// DiscoverBatch is the most host mappings discover_hosts writes in one transaction
+	// (1..fsm.MaxTxnOps).
+	DiscoverBatch int
 	// HTTP configures the pooled client of the conductors' HTTP API; nil is
 	// transport.DefaultHTTPConfig.
 	HTTP *transport.HTTPConfig
@@ -64,7 +69,7 @@ type ClientTLS interface {
 func DefaultConfig() *Config {
 	return &Config{ListTimeout: 3 * time.Second, CellRequestTimeout: 10 * time.Second, FailureCooldown: 5 * time.Second,
 		ScheduleTimeout: time.Minute, MaxScheduling: 64, MaxQueuedSchedules: 4096, BuildRetryAfter: 30 * time.Second,
-		DeleteRetryInterval: 10 * time.Second, HTTP: transport.DefaultHTTPConfig()}
+		DeleteRetryInterval: 10 * time.Second, DiscoverBatch: fsm.MaxTxnOps, HTTP: transport.DefaultHTTPConfig()}
 }
 
 // Validate checks the configuration.
@@ -77,6 +82,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxScheduling <= 0 || c.MaxQueuedSchedules <= 0 {
 		return errors.New("cellproxy: MaxScheduling and MaxQueuedSchedules must be positive")
+	}
+	if c.DiscoverBatch <= 0 || c.DiscoverBatch > fsm.MaxTxnOps {
+		return fmt.Errorf("cellproxy: DiscoverBatch must be 1..%d", fsm.MaxTxnOps)
 	}
 	return nil
 }

@@ -68,7 +68,8 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 }
 
 // validateCreate applies the rules the conductor applies to the same fields (api/validate):
-// names as Nova, metadata at most 128 items of at most 255 bytes each.
+// names as Nova (at most 255 characters, no control characters), metadata at most 128 items
+// whose keys and values have at most 255 bytes.
 func validateCreate(req api.ServerCreateSpec) error {
 	for _, f := range []struct {
 		name, v  string

@@ -403,3 +403,36 @@ func TestPeriodicDiscoveryRunsOnTheLeader(t *testing.T) {
 		return false
 	})
 }
+
+// TestDiscoverHostsWritesInBatches: discover_hosts writes its new host mappings in
+// transactions of at most DiscoverBatch, so a cell with more new hosts than a transaction may
+// hold (fsm.MaxTxnOps) is still mapped.
+func TestDiscoverHostsWritesInBatches(t *testing.T) {
+	dp := testcluster.StartDataPlane(t, &testcluster.DataPlaneOptions{Proxy: func(c *cellproxy.Config) { c.DiscoverBatch = 2 }})
+	cond := dp.AddCell(t, "a", cell1, "h0:8:8192:100")
+	cc := client.New(cond.Addr, nil)
+	for i := 1; i <= 5; i++ {
+		if _, err := cc.Do(ctxT(t), "POST", "/v1/compute-hosts", nil, api.ComputeHostCreate{Name: fmt.Sprintf("h%d", i), VCPUs: 8, RAMMB: 8192, DiskGB: 100}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	applied := func() uint64 {
+		st, err := dp.Node.Node.Status(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.AppliedIndex
+	}
+	before := applied()
+	res, err := dp.Client.DiscoverHosts(ctxT(t), api.DiscoverHosts{CellUUID: cell1})
+	if err != nil || len(res.Mapped) != 5 {
+		t.Fatalf("discover: %+v, %v; want 5 new mappings", res, err)
+	}
+	if writes := applied() - before; writes != 3 {
+		t.Fatalf("5 new mappings were written in %d transactions, want 3 of at most 2", writes)
+	}
+	hosts, err := dp.Client.Hosts(ctxT(t), cell1)
+	if err != nil || len(hosts) != 6 {
+		t.Fatalf("host mappings of the cell: %v, %v; want 6", hosts, err)
+	}
+}

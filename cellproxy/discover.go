@@ -15,9 +15,10 @@ import (
 // DiscoverHosts maps the compute hosts of the cells (one cell when req.CellUUID is set) that
 // have no host mapping yet, as discover_hosts does: cell0 is skipped; by default the cell's
 // unmapped compute hosts are read and marked mapped afterwards; ByService reads the
-// nova-compute services instead and leaves the mapped flags alone. All new mappings are
-// written in one transaction; a host mapped concurrently makes it fail with
-// ErrHostMappingExists. Cells that cannot be reached are listed in FailedCells.
+// nova-compute services instead and leaves the mapped flags alone. New mappings are written
+// in transactions of at most Config.DiscoverBatch; a host mapped concurrently makes its
+// transaction fail with ErrHostMappingExists (earlier ones stay written, as Nova maps host by
+// host). Cells that cannot be reached are listed in FailedCells.
 func (p *Proxy) DiscoverHosts(ctx context.Context, req api.DiscoverHosts) (*api.DiscoverResult, error) {
 	cells, mapped, err := p.discoverState(ctx, req.CellUUID)
 	if err != nil {
@@ -54,8 +55,9 @@ func (p *Proxy) DiscoverHosts(ctx context.Context, req api.DiscoverHosts) (*api.
 		}
 		res.Cells = append(res.Cells, dc)
 	}
-	if len(ops) > 0 {
-		if _, err := p.apply(ctx, &fsm.Txn{Ops: ops}); err != nil {
+	for start := 0; start < len(ops); start += p.cfg.DiscoverBatch {
+		chunk := ops[start:min(start+p.cfg.DiscoverBatch, len(ops))]
+		if _, err := p.apply(ctx, &fsm.Txn{Ops: chunk}); err != nil {
 			if errors.Is(err, fsm.ErrExists) {
 				return nil, fmt.Errorf("%w: %v", ErrHostMappingExists, err)
 			}

@@ -15,7 +15,7 @@ import (
 // Batch sizes of map_instances.
 const (
 	defaultMapBatch = 50
-	maxMapBatch     = 10000
+	maxMapBatch     = 10000 // with the marker op, below fsm.MaxTxnOps
 )
 
 // MapInstances maps one batch of a cell's instances (deleted ones included, oldest first) and

@@ -96,7 +96,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("conductor: %w", err)
 	}
 	if err := validate.Name("Name", c.Name, true); err != nil || strings.Contains(c.Name, "/") {
-		return fmt.Errorf("conductor: Name %q must be 1..%d printable bytes without '/'", c.Name, validate.MaxNameLen)
+		return fmt.Errorf("conductor: Name %q must be 1..%d printable characters without '/'", c.Name, validate.MaxNameLen)
 	}
 	if c.RequestTimeout <= 0 {
 		return errors.New("conductor: RequestTimeout must be positive")

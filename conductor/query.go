@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/api/validate"
@@ -90,8 +91,8 @@ func setTime(field *time.Time, key, v string) error {
 }
 
 func setString(field *string, key, v string) error {
-	if len(v) > validate.MaxNameLen {
-		return invalidf("after: %s value is longer than %d bytes", key, validate.MaxNameLen)
+	if utf8.RuneCountInString(v) > validate.MaxNameLen {
+		return invalidf("after: %s value is longer than %d characters", key, validate.MaxNameLen)
 	}
 	*field = v
 	return nil

@@ -8,12 +8,9 @@ import (
 	"github.com/cellmap/cellmap/api/validate"
 )
 
-// maxExtraSpecs bounds the extra specs of the flavor a build request carries.
-const maxExtraSpecs = 1024
-
 // checkHostName checks a compute host name; it is a path segment of the API, so no '/'.
 func checkHostName(name string) error {
-	if err := validate.Name("host name", name, true); err != nil {
+	if err := validate.Host("host name", name); err != nil {
 		return err
 	}
 	if strings.ContainsAny(name, "/:,") {
@@ -27,10 +24,7 @@ func checkHost(h api.ComputeHostCreate) error {
 	if err := checkHostName(h.Name); err != nil {
 		return err
 	}
-	if h.VCPUs <= 0 || h.RAMMB <= 0 || h.DiskGB < 0 {
-		return invalidf("host %q: vcpus and ram_mb must be positive and disk_gb not negative", h.Name)
-	}
-	return nil
+	return validate.Sizes("host "+h.Name, h.VCPUs, h.RAMMB, h.DiskGB)
 }
 
 // checkTime checks that t is zero or fits the created_at index (nanoseconds since 1970 in an
@@ -61,8 +55,8 @@ func checkInstanceCreate(req api.InstanceCreate) (api.InstanceCreate, error) {
 			return req, err
 		}
 	}
-	if req.Flavor.VCPUs <= 0 || req.Flavor.RAMMB <= 0 || req.Flavor.DiskGB < 0 {
-		return req, invalidf("flavor: vcpus and ram_mb must be positive and disk_gb not negative")
+	if err := validate.Sizes("flavor", req.Flavor.VCPUs, req.Flavor.RAMMB, req.Flavor.DiskGB); err != nil {
+		return req, err
 	}
 	if err := validate.Metadata("metadata", req.Metadata, validate.MaxMetadataItems); err != nil {
 		return req, err
@@ -70,7 +64,7 @@ func checkInstanceCreate(req api.InstanceCreate) (api.InstanceCreate, error) {
 	if err := validate.Time("created_at", req.CreatedAt); err != nil {
 		return req, err
 	}
-	if err := validate.Metadata("flavor.extra_specs", req.Flavor.ExtraSpecs, maxExtraSpecs); err != nil {
+	if err := validate.ExtraSpecs("flavor.extra_specs", req.Flavor.ExtraSpecs); err != nil {
 		return req, err
 	}
 	if err := checkTime("created_at", req.CreatedAt); err != nil {

@@ -56,8 +56,8 @@ func (f *FSM) applyTxn(ac *applyCtx, t *Txn) (*Result, error) {
 // at any state. Apply checks the shape only: an op whose record does not match its table
 // cannot even be decoded, while content rules may change between releases.
 func (t *Txn) Validate() error {
-	if len(t.Ops) == 0 {
-		return fmt.Errorf("txn: no ops: %w", ErrInvalid)
+	if len(t.Ops) == 0 || len(t.Ops) > MaxTxnOps {
+		return fmt.Errorf("txn: %d ops, want 1 to %d: %w", len(t.Ops), MaxTxnOps, ErrInvalid)
 	}
 	seen := make(map[opKey]bool, len(t.Ops))
 	for i := range t.Ops {

@@ -2,27 +2,24 @@ package fsm
 
 import (
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/cellmap/cellmap/api/validate"
 )
 
-// Validation of commands before they are proposed. The rules are the HTTP API's (package
-// validate for uuids, names and string maps; the API's bounds for URLs and flavors), so a
+// Validation of commands before they are proposed. The rules are the HTTP API's and the
+// conductors' (package validate: uuids, names, string maps, URLs, flavor sizes), so a
 // command that reaches a leader by any path (the API, the data plane, a peer's forwarded entry)
 // is held to the same rules. Apply never validates content: an entry already in a log applies
 // as it always did, so replicas cannot diverge when a rule changes.
 
-// Bounds of the values the API does not pass through package validate.
-const (
-	// maxURLLen bounds transport URLs and database connections.
-	maxURLLen = 4096
-	// maxExtraSpecs bounds a flavor's extra specs.
-	maxExtraSpecs = 100
-	// maxFaultLen bounds the fault text of a server buried in cell0.
-	maxFaultLen = 64 << 10
-)
+// MaxTxnOps bounds the ops of one transaction, whoever proposes it: the API's TxnMaxOps
+// (10000 by default) may not exceed it, and the data plane's own transactions stay below it
+// (map_instances: at most 10000 mappings and the marker; discover_hosts writes in chunks).
+const MaxTxnOps = 16384
+
+// maxFaultLen bounds the fault text of a server buried in cell0.
+const maxFaultLen = 64 << 10
 
 func invalid(what string, err error) error { return fmt.Errorf("%s: %v: %w", what, err, ErrInvalid) }
 
@@ -45,21 +42,6 @@ func optionalUUID(field, s string) error {
 	}
 	return canonicalUUID(field, s)
 }
-
-// urlText checks a transport URL or database connection: present, bounded, printable UTF-8.
-func urlText(field, s string) error {
-	switch {
-	case s == "":
-		return fmt.Errorf("%s is required", field)
-	case len(s) > maxURLLen:
-		return fmt.Errorf("%s is longer than %d bytes", field, maxURLLen)
-	case !utf8.ValidString(s) || strings.ContainsFunc(s, isControl):
-		return fmt.Errorf("%s must be valid UTF-8 without control characters", field)
-	}
-	return nil
-}
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // firstError returns the first non-nil error of checks.
 func firstError(checks ...error) error {
@@ -84,7 +66,7 @@ func (c *CreateCell) Validate() error {
 
 func (c *Cell) validate() error {
 	return firstError(canonicalUUID("uuid", c.UUID), validate.Name("name", c.Name, false),
-		urlText("transport_url", c.TransportURL), urlText("database_connection", c.DatabaseConnection))
+		validate.URL("transport_url", c.TransportURL), validate.URL("database_connection", c.DatabaseConnection))
 }
 
 // Validate checks the uuid and the fields being set.
@@ -94,10 +76,10 @@ func (c *UpdateCell) Validate() error {
 		checks = append(checks, validate.Name("name", *c.Name, false))
 	}
 	if c.TransportURL != nil {
-		checks = append(checks, urlText("transport_url", *c.TransportURL))
+		checks = append(checks, validate.URL("transport_url", *c.TransportURL))
 	}
 	if c.DatabaseConnection != nil {
-		checks = append(checks, urlText("database_connection", *c.DatabaseConnection))
+		checks = append(checks, validate.URL("database_connection", *c.DatabaseConnection))
 	}
 	if err := firstError(checks...); err != nil {
 		return invalid("update_cell", err)
@@ -118,7 +100,7 @@ func (c *MapCell0) Validate() error {
 	if c.DatabaseConnection == "" {
 		return nil
 	}
-	if err := urlText("database_connection", c.DatabaseConnection); err != nil {
+	if err := validate.URL("database_connection", c.DatabaseConnection); err != nil {
 		return invalid("map_cell0", err)
 	}
 	return nil
@@ -141,21 +123,8 @@ func (c *DeleteFlavor) Validate() error {
 }
 
 func (f *Flavor) validate() error {
-	if err := firstError(validate.Name("id", f.ID, true), validate.Name("name", f.Name, true)); err != nil {
-		return err
-	}
-	if f.VCPUs < 1 || f.RAMMB < 1 || f.DiskGB < 0 {
-		return fmt.Errorf("a flavor needs vcpus >= 1, ram_mb >= 1 and disk_gb >= 0")
-	}
-	if len(f.ExtraSpecs) > maxExtraSpecs {
-		return fmt.Errorf("at most %d extra_specs", maxExtraSpecs)
-	}
-	for k, v := range f.ExtraSpecs {
-		if err := firstError(validate.Name("extra_specs key", k, true), validate.Name("extra_specs value", v, false)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return firstError(validate.Name("id", f.ID, true), validate.Name("name", f.Name, true),
+		validate.Sizes("a flavor", f.VCPUs, f.RAMMB, f.DiskGB), validate.ExtraSpecs("extra_specs", f.ExtraSpecs))
 }
 
 // validateOpContent checks what an op carries: its key, precondition cell and record.
@@ -167,7 +136,7 @@ func validateOpContent(op *Op) error {
 	}
 	if op.Record == nil {
 		if op.Table == TableHostMappings {
-			return validate.Name("key", op.Key, true)
+			return validate.Host("key", op.Key)
 		}
 		return canonicalUUID("key", op.Key)
 	}
@@ -185,7 +154,7 @@ func (m *InstanceMapping) validate() error {
 }
 
 func (h *HostMapping) validate() error {
-	return firstError(validate.Name("host", h.Host, true), canonicalUUID("cell_uuid", h.CellUUID))
+	return firstError(validate.Host("host", h.Host), canonicalUUID("cell_uuid", h.CellUUID))
 }
 
 func (r *ServerRequest) validate() error {

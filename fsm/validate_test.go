@@ -2,9 +2,12 @@ package fsm
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cellmap/cellmap/api/validate"
 )
 
 func TestCommandValidate(t *testing.T) {
@@ -24,14 +27,14 @@ func TestCommandValidate(t *testing.T) {
 		{"create cell, upper-case uuid", createCell(strings.ToUpper(inst1), "c", "rabbit://h", "mysql://db"), false},
 		{"create cell, control character in name", createCell(cellA, "c\n", "rabbit://h", "mysql://db"), false},
 		{"create cell, no transport url", createCell(cellA, "c", "", "mysql://db"), false},
-		{"create cell, long database", createCell(cellA, "c", "rabbit://h", strings.Repeat("d", maxURLLen+1)), false},
+		{"create cell, long database", createCell(cellA, "c", "rabbit://h", strings.Repeat("d", validate.MaxURLLen+1)), false},
 		{"update cell", &UpdateCell{UUID: cellA, Name: strp("n"), Disabled: boolp(true)}, true},
 		{"update cell, empty transport url", &UpdateCell{UUID: cellA, TransportURL: strp("")}, false},
 		{"update cell, invalid utf-8", &UpdateCell{UUID: cellA, Name: strp("\xff")}, false},
 		{"delete cell", &DeleteCell{UUID: cellA, Force: true}, true},
 		{"delete cell, bad uuid", &DeleteCell{UUID: "cell1"}, false},
 		{"map cell0", &MapCell0{}, true},
-		{"map cell0, long database", &MapCell0{DatabaseConnection: strings.Repeat("d", maxURLLen+1)}, false},
+		{"map cell0, long database", &MapCell0{DatabaseConnection: strings.Repeat("d", validate.MaxURLLen+1)}, false},
 		{"put flavor", &PutFlavor{Flavor: Flavor{ID: "1", Name: "n", VCPUs: 1, RAMMB: 1, ExtraSpecs: map[string]string{"k": "v"}}}, true},
 		{"put flavor, no vcpus", &PutFlavor{Flavor: Flavor{ID: "1", Name: "n", RAMMB: 1}}, false},
 		{"put flavor, bad extra spec", &PutFlavor{Flavor: Flavor{ID: "1", Name: "n", VCPUs: 1, RAMMB: 1, ExtraSpecs: map[string]string{"": "v"}}}, false},
@@ -55,6 +58,8 @@ func TestCommandValidate(t *testing.T) {
 		{"put map marker", put(&MapMarker{CellUUID: cellA, Marker: inst1}), true},
 		{"put map marker, bad marker", put(&MapMarker{CellUUID: cellA, Marker: "m"}), false},
 		{"empty txn", &Txn{}, false},
+		{"txn of MaxTxnOps ops", checks(MaxTxnOps), true},
+		{"txn over MaxTxnOps ops", checks(MaxTxnOps + 1), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,6 +72,15 @@ func TestCommandValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checks is a transaction of n check ops on distinct host mappings.
+func checks(n int) *Txn {
+	t := &Txn{Ops: make([]Op, n)}
+	for i := range t.Ops {
+		t.Ops[i] = Op{Kind: OpCheck, Table: TableHostMappings, Key: fmt.Sprint("h", i)}
+	}
+	return t
 }
 
 func tableOfRecord(r Record) Table {

@@ -40,23 +40,9 @@ func (s *Service) getFlavor(w http.ResponseWriter, r *http.Request) {
 }
 
 func validFlavor(in api.Flavor) (fsm.Flavor, error) {
-	if err := validate.Name("id", in.ID, true); err != nil {
-		return fsm.Flavor{}, err
-	}
-	if err := validate.Name("name", in.Name, true); err != nil {
-		return fsm.Flavor{}, err
-	}
-	if in.VCPUs < 1 || in.RAMMB < 1 || in.DiskGB < 0 {
-		return fsm.Flavor{}, invalidf("a flavor needs vcpus >= 1, ram_mb >= 1 and disk_gb >= 0")
-	}
-	if len(in.ExtraSpecs) > 100 {
-		return fsm.Flavor{}, invalidf("at most 100 extra_specs")
-	}
-	for k, v := range in.ExtraSpecs {
-		if err := validate.Name("extra_specs key", k, true); err != nil {
-			return fsm.Flavor{}, err
-		}
-		if err := validate.Name("extra_specs value", v, false); err != nil {
+	for _, err := range []error{validate.Name("id", in.ID, true), validate.Name("name", in.Name, true),
+		validate.Sizes("a flavor", in.VCPUs, in.RAMMB, in.DiskGB), validate.ExtraSpecs("extra_specs", in.ExtraSpecs)} {
+		if err != nil {
 			return fsm.Flavor{}, err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,8 @@ func FuzzServerCreateBody(f *testing.F) {
 		serverBody("vm", nil), serverBody("vm", map[string]string{"k": "v"}), serverBody("", nil),
 		`{"server":{"name":"vm","flavor_ref":"1","image_ref":"i","project_id":"p","user_id":"u","availability_zone":"az"}}`,
 		`{"server":{}}`, `{"server":null}`, `{}`, `{"server":{"name":1}}`, "{\"server\":{\"name\":\"\x01\"}}",
+		serverBody("\u009b31mvm", nil), serverBody(strings.Repeat("世", 255), nil), serverBody(strings.Repeat("世", 256), nil),
+		serverBody("vm", map[string]string{strings.Repeat("é", 128): "v"}),
 	} {
 		f.Add([]byte(s))
 	}

@@ -12,7 +12,7 @@ import (
 
 func pathHost(r *http.Request) (string, error) {
 	h := mux.Vars(r)["host"]
-	return h, validate.Name("host", h, true)
+	return h, validate.Host("host", h)
 }
 
 func (s *Service) listHosts(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -55,7 +56,8 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies (transactions get TxnMaxBodyBytes).
 	MaxBodyBytes    int64
 	TxnMaxBodyBytes int64
-	// TxnMaxOps bounds the ops of one transaction.
+	// TxnMaxOps bounds the ops of one transaction (1..fsm.MaxTxnOps, which the leader enforces
+	// whatever the path).
 	TxnMaxOps int
 	// Servers, CellOps and Guard are the cells data plane (package cellproxy); when nil the
 	// API serves mappings only.
@@ -82,6 +84,9 @@ func DefaultConfig() *Config {
 func (c *Config) Validate() error {
 	if c.RequestTimeout <= 0 || c.MaxBodyBytes <= 0 || c.TxnMaxBodyBytes <= 0 || c.TxnMaxOps <= 0 || c.AuthLease <= 0 {
 		return errors.New("httpapi: RequestTimeout, MaxBodyBytes, TxnMaxBodyBytes, TxnMaxOps and AuthLease must be positive")
+	}
+	if c.TxnMaxOps > fsm.MaxTxnOps {
+		return fmt.Errorf("httpapi: TxnMaxOps must be at most %d", fsm.MaxTxnOps)
 	}
 	return c.Timeouts.Validate()
 }

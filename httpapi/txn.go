@@ -93,7 +93,7 @@ func txnOp(in *api.TxnOp) (fsm.Op, error) {
 		}
 		if isPut {
 			v := in.HostMapping
-			if err := validate.Name("host", v.Host, true); err != nil {
+			if err := validate.Host("host", v.Host); err != nil {
 				return op, err
 			}
 			cell, err := validate.UUID("cell_uuid", v.CellUUID)
@@ -101,7 +101,7 @@ func txnOp(in *api.TxnOp) (fsm.Op, error) {
 			return op, err
 		}
 		op.Key = in.Key
-		return op, validate.Name("key", in.Key, true)
+		return op, validate.Host("key", in.Key)
 	}
 	return op, invalidf("table must be instance_mapping or host_mapping, not %q", in.Table)
 }

@@ -359,3 +359,26 @@ func TestLeaderChecksForwardedEntries(t *testing.T) {
 		t.Fatalf("valid entry: %v %v", err, res)
 	}
 }
+
+// TestLeaderRefusesForwardedTxnOverMaxOps: a transaction is held to a bound on its ops (16384:
+// above the API's TxnMaxOps, 10000 by default, and map_instances' largest batch with its
+// marker) whichever way it reaches the leader, the raft port included: one frame must not
+// propose millions of ops that every replica decodes and applies in one go. Nothing is
+// proposed.
+func TestLeaderRefusesForwardedTxnOverMaxOps(t *testing.T) {
+	leader := leaderOf(t, newCluster(t, 1))
+	txn := &fsm.Txn{}
+	for i := 0; i <= 16384; i++ {
+		txn.Ops = append(txn.Ops, fsm.Op{Kind: fsm.OpCheck, Table: fsm.TableHostMappings, Key: fmt.Sprintf("h%d", i)})
+	}
+	before := leader.Node.raft.LastIndex()
+	if _, err := leader.forwardApply(ctxT(t), fsm.Encode(txn, time.Now())); !errors.Is(err, ErrInvalid) {
+		t.Errorf("forwarded txn of %d ops: got %v, want %v", len(txn.Ops), err, ErrInvalid)
+	}
+	if _, err := leader.Apply(ctxT(t), txn); !errors.Is(err, ErrInvalid) {
+		t.Errorf("local txn of %d ops: got %v, want %v", len(txn.Ops), err, ErrInvalid)
+	}
+	if after := leader.Node.raft.LastIndex(); after != before {
+		t.Fatalf("the log grew from %d to %d with refused transactions", before, after)
+	}
+}

@@ -1,21 +1,26 @@
 package validate
 
 import (
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
 // Bounds of free-form values.
 const (
-	// MaxNameLen bounds names, hosts, project and user ids, and map keys and values, in bytes
-	// (Nova's VARCHAR(255)).
+	// MaxNameLen bounds names, hosts, ids, project and user ids in characters (Nova's
+	// VARCHAR(255) of utf8), and metadata keys and values in bytes.
 	MaxNameLen = 255
+	// MaxHostBytes bounds a host name in bytes as well: it is a key of the replicated state,
+	// whose keys have at most 512 bytes.
+	MaxHostBytes = 512
 	// MaxMetadataItems bounds a server's metadata (Nova's default quota).
 	MaxMetadataItems = 128
 )
 
-// Name checks the free-form value of field: at most MaxNameLen bytes of valid UTF-8 without
-// control characters (C0 and DEL). The empty string is accepted unless required.
+// Name checks the free-form value of field: valid UTF-8 of at most MaxNameLen characters
+// without control characters (IsControl). The empty string is accepted unless required.
 func Name(field, s string, required bool) error {
 	if s == "" {
 		if required {
@@ -23,28 +28,48 @@ func Name(field, s string, required bool) error {
 		}
 		return nil
 	}
-	if len(s) > MaxNameLen || !utf8.ValidString(s) {
-		return invalidf("%s must be valid UTF-8 of at most %d bytes", field, MaxNameLen)
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxNameLen {
+		return invalidf("%s must be valid UTF-8 of at most %d characters", field, MaxNameLen)
 	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return invalidf("%s must not contain control characters", field)
-		}
+	if containsControl(s) {
+		return invalidf("%s must not contain control characters", field)
 	}
 	return nil
 }
 
-// Metadata checks the string map of field: at most max items, keys that pass Name (required),
-// values of at most MaxNameLen bytes of valid UTF-8.
+// Host checks a compute host's name: a required Name of at most MaxHostBytes bytes.
+func Host(field, s string) error {
+	if err := Name(field, s, true); err != nil {
+		return err
+	}
+	if len(s) > MaxHostBytes {
+		return invalidf("%s must have at most %d bytes", field, MaxHostBytes)
+	}
+	return nil
+}
+
+// IsControl reports whether r is a control character, Unicode category Cc: C0 (U+0000..U+001F),
+// DEL and C1 (U+0080..U+009F, which holds a terminal's 8-bit CSI, U+009B).
+func IsControl(r rune) bool { return unicode.IsControl(r) }
+
+func containsControl(s string) bool { return strings.ContainsFunc(s, IsControl) }
+
+// Metadata checks the string map of field: at most max items, keys of 1 to MaxNameLen bytes
+// of valid UTF-8 without control characters, values of at most MaxNameLen bytes of valid
+// UTF-8.
 func Metadata(field string, m map[string]string, max int) error {
 	if len(m) > max {
 		return invalidf("%s has %d items, more than %d", field, len(m), max)
 	}
 	for k, v := range m {
-		if err := Name(field+" key", k, true); err != nil {
-			return err
-		}
-		if len(v) > MaxNameLen || !utf8.ValidString(v) {
+		switch {
+		case k == "":
+			return invalidf("%s key is required", field)
+		case len(k) > MaxNameLen || !utf8.ValidString(k):
+			return invalidf("%s key must be valid UTF-8 of at most %d bytes", field, MaxNameLen)
+		case containsControl(k):
+			return invalidf("%s key must not contain control characters", field)
+		case len(v) > MaxNameLen || !utf8.ValidString(v):
 			return invalidf("%s value of %q must be valid UTF-8 of at most %d bytes", field, k, MaxNameLen)
 		}
 	}

@@ -52,9 +52,10 @@ func TestName(t *testing.T) {
 		{"empty optional", "", false, ""},
 		{"empty required", "", true, "name is required"},
 		{"at the bound", strings.Repeat("a", MaxNameLen), true, ""},
-		{"over the bound", strings.Repeat("a", MaxNameLen+1), true, "name must be valid UTF-8 of at most 255 bytes"},
-		{"bound counts bytes", strings.Repeat("é", 128), true, "name must be valid UTF-8 of at most 255 bytes"},
-		{"invalid UTF-8", "a\xffb", false, "name must be valid UTF-8 of at most 255 bytes"},
+		{"over the bound", strings.Repeat("a", MaxNameLen+1), true, "name must be valid UTF-8 of at most 255 characters"},
+		{"bound counts characters", strings.Repeat("世", MaxNameLen), true, ""},
+		{"characters over the bound", strings.Repeat("é", MaxNameLen+1), true, "name must be valid UTF-8 of at most 255 characters"},
+		{"invalid UTF-8", "a\xffb", false, "name must be valid UTF-8 of at most 255 characters"},
 		{"newline", "a\nb", false, "name must not contain control characters"},
 		{"NUL", "a\x00", false, "name must not contain control characters"},
 		{"DEL", "a\x7f", false, "name must not contain control characters"},
@@ -84,6 +85,8 @@ func TestMetadata(t *testing.T) {
 		{"too many", many, "metadata has 129 items, more than 128"},
 		{"empty key", map[string]string{"": "v"}, "metadata key is required"},
 		{"control key", map[string]string{"a\nb": "v"}, "metadata key must not contain control characters"},
+		{"key bound counts bytes", map[string]string{strings.Repeat("é", 128): "v"}, "metadata key must be valid UTF-8 of at most 255 bytes"},
+		{"invalid UTF-8 key", map[string]string{"\xff": "v"}, "metadata key must be valid UTF-8 of at most 255 bytes"},
 		{"long value", map[string]string{"k": strings.Repeat("v", MaxNameLen+1)}, `metadata value of "k" must be valid UTF-8 of at most 255 bytes`},
 		{"invalid UTF-8 value", map[string]string{"k": "\xc3"}, `metadata value of "k" must be valid UTF-8 of at most 255 bytes`},
 		{"control characters in a value pass", map[string]string{"k": "line\nbreak"}, ""},
@@ -92,6 +95,21 @@ func TestMetadata(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			checkErr(t, Metadata("metadata", tc.in, MaxMetadataItems), tc.wantErr)
 		})
+	}
+}
+
+func TestHost(t *testing.T) {
+	tests := []struct {
+		name, in, wantErr string
+	}{
+		{"plain", "compute-1.example.org", ""},
+		{"empty", "", "host is required"},
+		{"255 characters of 2 bytes", strings.Repeat("é", MaxNameLen), ""},
+		{"255 characters of 3 bytes", strings.Repeat("世", MaxNameLen), "host must have at most 512 bytes"},
+		{"control character", "h\u0085", "host must not contain control characters"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { checkErr(t, Host("host", tc.in), tc.wantErr) })
 	}
 }
 
@@ -124,6 +142,25 @@ func TestTime(t *testing.T) {
 	for _, tc := range tests {
 		if err := Time("created_at", tc.in); (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalid)) {
 			t.Errorf("Time(%v): %v, want ok %v", tc.in, err, tc.ok)
+		}
+	}
+}
+
+// TestNameRefusesC1ControlCharacters: "no control characters" means Unicode's (category Cc):
+// C0, DEL and C1 (U+0080..U+009F, e.g. U+009B, a terminal's 8-bit CSI), in names as in
+// metadata keys.
+func TestNameRefusesC1ControlCharacters(t *testing.T) {
+	for _, s := range []string{"vm\u0080", "vm\u0085", "\u009b31mred", "vm\u009f"} {
+		if err := Name("name", s, true); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Name(%q): %v, want ErrInvalid", s, err)
+		}
+		if err := Metadata("metadata", map[string]string{s: "v"}, MaxMetadataItems); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Metadata key %q: %v, want ErrInvalid", s, err)
+		}
+	}
+	for _, s := range []string{"vm\u00a0", "vm\u00ff", "ünïcødé"} { // just past C1: printable
+		if err := Name("name", s, true); err != nil {
+			t.Errorf("Name(%q): %v, want it valid", s, err)
 		}
 	}
 }

@@ -121,7 +121,7 @@ func TestCreateCell(t *testing.T) {
 		{"template duplicate needs the base", nil, []string{"--transport-url", "rabbit://bob:s3cret@mq-tmpl:5672/", "--database_connection", "mysql://db/c11"},
 			exitOK, ""},
 		{"name refused by the server", nil, []string{"--name", strings.Repeat("n", 256), "--transport-url", "rabbit://mq-c12/", "--database_connection", "mysql://db/c12"},
-			exitCreateCellBadURL, "name must be valid UTF-8 of at most 255 bytes\n"},
+			exitCreateCellBadURL, "name must be valid UTF-8 of at most 255 characters\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
