@@ -56,6 +56,8 @@ func (s *Service) routes() *mux.Router {
 	v1.HandleFunc("/cluster/join", s.clusterJoin).Methods(http.MethodPost)
 	v1.HandleFunc("/cluster/servers/{id}", s.clusterRemove).Methods(http.MethodDelete)
 
+	s.operatorRoutes(v1)
+
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
 	if s.cfg.Faults != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/backup"
 	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
@@ -29,6 +30,8 @@ type serverConfig struct {
 	// tls holds this node's certificate (nil without TLS); devConductorTLS the embedded cell1
 	// conductor's (--dev-tls only).
 	tls, devConductorTLS *transport.TLSReloader
+	// backup configures the periodic backups (nil: off).
+	backup *backup.Config
 }
 
 // reloaders are the TLS files SIGHUP reloads.
@@ -64,6 +67,12 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	}
 	r := &running{node: n, logger: cfg.logger}
 	defer r.shutdown()
+	if cfg.backup != nil {
+		if r.backups, err = backup.NewPeriodic(cfg.backup, n); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	if err := r.startDataPlane(cfg); err != nil {
 		ln.Close()
 		return err
@@ -73,6 +82,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	acfg.BaseTransportURL, acfg.BaseDatabaseConnection = cfg.opts.baseTransportURL, cfg.opts.baseDatabaseConnection
 	acfg.Logger, acfg.Faults = cfg.logger.Named("http"), cfg.node.Faults
 	acfg.Servers, acfg.CellOps, acfg.Guard = r.proxy, r.proxy, r.proxy
+	acfg.Operator = n
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
 		return err
@@ -106,10 +116,13 @@ type running struct {
 	api    *httpapi.Service
 	proxy  *cellproxy.Proxy
 	gossip *gossip.Gossip
-	extra  []func()
-	wg     sync.WaitGroup
-	stop   context.CancelFunc
-	logger hclog.Logger
+	// backups writes the periodic backups while this node leads (nil: off); its Status is
+	// the last success and the last failure.
+	backups *backup.Periodic
+	extra   []func()
+	wg      sync.WaitGroup
+	stop    context.CancelFunc
+	logger  hclog.Logger
 }
 
 // startDataPlane joins the gossip pool and builds the cells data plane.
@@ -147,6 +160,10 @@ func (r *running) runDuties(ctx context.Context) {
 	}()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.DiscoverPeriodically) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RescheduleLoop) }()
+	if r.backups != nil {
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.backups.Run) }()
+	}
 }
 
 // shutdown stops everything in reverse order: API, duties, data plane, gossip, node.
