@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/cellmap/cellmap/backup"
+	"github.com/cellmap/cellmap/fsm"
 	"github.com/hashicorp/raft"
 )
 
@@ -65,6 +67,13 @@ func (n *Node) restoreLocal(ctx context.Context, ex *backup.Extracted) error {
 	}
 	if err != nil {
 		return classifyApplyError(err)
+	}
+	// raft ends its restore with a raft no-op, which the state never sees: the state's applied
+	// index is the backup's until a command is applied, and reads waiting for the commit
+	// index would wait for the next write. The leader's own no-op command moves it on every
+	// node. Should it fail, leadership is moving and the next leader commits one.
+	if _, err := n.applyLocal(ctx, fsm.Encode(&fsm.Noop{}, time.Now().UTC())); err != nil {
+		n.logger.Warn("committing a no-op after the restore failed", "error", err)
 	}
 	n.logger.Info("backup restored", "raft_index", h.RaftIndex, "fsm_checksum", h.FSMChecksum, "applied", n.fsm.AppliedIndex())
 	return nil
