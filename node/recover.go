@@ -105,7 +105,9 @@ func Recover(cfg *RecoverConfig) error {
 		conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.RaftAddr)})
 	}
 	before := n.fsm.AppliedIndex()
-	if err := raft.RecoverCluster(rc, n.fsm, n.logStore, n.logStore, n.snapshots, nil, conf); err != nil {
+	trans := peerEncoder()
+	defer trans.Close()
+	if err := raft.RecoverCluster(rc, n.fsm, n.logStore, n.logStore, n.snapshots, trans, conf); err != nil {
 		return fmt.Errorf("node: recover: %w", err)
 	}
 	idx, sum, err := n.fsm.Checksum()

@@ -69,7 +69,9 @@ func (n *Node) writeSeedSnapshot(ex *backup.Extracted) error {
 		Suffrage: raft.Voter, ID: raft.ServerID(n.cfg.NodeID), Address: raft.ServerAddress(n.cfg.advertise()),
 	}}}
 	idx := ex.Header.RaftIndex
-	sink, err := n.snapshots.Create(raft.SnapshotVersionMax, idx, 1, conf, idx, nil)
+	trans := peerEncoder()
+	defer trans.Close()
+	sink, err := n.snapshots.Create(raft.SnapshotVersionMax, idx, 1, conf, idx, trans)
 	if err != nil {
 		return err
 	}
@@ -84,4 +86,11 @@ func (n *Node) writeSeedSnapshot(ex *backup.Extracted) error {
 		return err
 	}
 	return sink.Close()
+}
+
+// peerEncoder is a transport for snapshot stores used before raft runs: they only ask it to
+// encode peer addresses, which every raft transport encodes as the address's bytes.
+func peerEncoder() *raft.InmemTransport {
+	_, t := raft.NewInmemTransport("")
+	return t
 }
