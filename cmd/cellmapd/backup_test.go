@@ -325,7 +325,7 @@ func TestRecoverAfterLosingTwoOfThree(t *testing.T) {
 	// Without a quorum the survivor alone never leads.
 	// Recover refuses what would not work, and changes nothing then.
 	for _, bad := range [][]string{
-		{"--data-dir", survivor.Dir, "--peers", "n1=" + c.Nodes[0].Raft},
+		{"--data-dir", survivor.Dir, "--node-id", survivor.ID, "--peers", "n1=" + c.Nodes[0].Raft},
 		{"--data-dir", survivor.Dir, "--peers", survivor.ID + "=nohostport"},
 		{"--data-dir", survivor.Dir},
 	} {
@@ -362,9 +362,10 @@ func TestRecoverAfterLosingTwoOfThree(t *testing.T) {
 // runRecoverProc runs cellmapd recover as a process.
 func runRecoverProc(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, testcluster.Binary(t, "cellmapd"), append([]string{"recover"}, args...)...)
+	cmd.WaitDelay = time.Second
 	cmd.Env = []string{}
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
