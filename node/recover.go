@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cellmap/cellmap/fsm"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 )
@@ -107,7 +108,7 @@ func Recover(cfg *RecoverConfig) error {
 	before := n.fsm.AppliedIndex()
 	trans := peerEncoder()
 	defer trans.Close()
-	if err := raft.RecoverCluster(rc, n.fsm, n.logStore, n.logStore, n.snapshots, trans, conf); err != nil {
+	if err := raft.RecoverCluster(rc, releasingFSM{n.fsm}, n.logStore, n.logStore, n.snapshots, trans, conf); err != nil {
 		return fmt.Errorf("node: recover: %w", err)
 	}
 	idx, sum, err := n.fsm.Checksum()
@@ -116,4 +117,24 @@ func Recover(cfg *RecoverConfig) error {
 	}
 	logger.Info("raft configuration recovered", "peers", conf.Servers, "applied_before", before, "applied", idx, "fsm_checksum", sum)
 	return nil
+}
+
+// releasingFSM releases each snapshot once it is persisted: RecoverCluster never calls
+// Release, and a snapshot not released holds a read transaction that makes closing the state
+// file wait forever.
+type releasingFSM struct{ *fsm.FSM }
+
+func (f releasingFSM) Snapshot() (raft.FSMSnapshot, error) {
+	s, err := f.FSM.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return releasingSnapshot{s}, nil
+}
+
+type releasingSnapshot struct{ raft.FSMSnapshot }
+
+func (s releasingSnapshot) Persist(sink raft.SnapshotSink) error {
+	defer s.Release()
+	return s.FSMSnapshot.Persist(sink)
 }
