@@ -322,7 +322,6 @@ func TestRecoverAfterLosingTwoOfThree(t *testing.T) {
 			os.RemoveAll(n.Dir)
 		}
 	}
-	// Without a quorum the survivor alone never leads.
 	// Recover refuses what would not work, and changes nothing then.
 	for _, bad := range [][]string{
 		{"--data-dir", survivor.Dir, "--node-id", survivor.ID, "--peers", "n1=" + c.Nodes[0].Raft},
