@@ -127,6 +127,7 @@ func TestExtractRefusesDamage(t *testing.T) {
 	}{
 		{"empty", nil, "empty"},
 		{"not a backup", []byte("SQLite format 3\x00 and more bytes"), "not a cellmap backup"},
+		{"short and not a backup", []byte("garbage\n"), "not a cellmap backup"},
 		{"truncated in the prefix", good[:5], "shorter than a backup's prefix"},
 		{"truncated in the header", good[:prefixLen+3], "inside the header"},
 		{"truncated in the state", good[:bodyStart+100], "the state ends after 100 of"},

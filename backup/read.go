@@ -115,6 +115,9 @@ func readHeader(r io.Reader) (*Header, error) {
 		if n == 0 {
 			return nil, corruptf("the file is empty")
 		}
+		if m := min(n, len(magic)); !bytes.Equal(prefix[:m], magic[:m]) {
+			return nil, corruptf("not a cellmap backup (it does not start with %q)", magic[:])
+		}
 		return nil, corruptf("truncated: %d bytes, shorter than a backup's prefix", n)
 	} else if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
