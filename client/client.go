@@ -116,9 +116,7 @@ func (c *Client) Do(ctx context.Context, method, path string, hdr http.Header, i
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
+	c.authorize(req)
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
@@ -193,4 +191,11 @@ func withQuery(path string, v url.Values, opts []ReadOption) string {
 		return path
 	}
 	return path + "?" + v.Encode()
+}
+
+// authorize sets the client's token on req, if it has one.
+func (c *Client) authorize(req *http.Request) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 }

@@ -62,6 +62,7 @@ func (s *Service) routes() *mux.Router {
 	s.handle(r, http.MethodDelete, v1+"/cluster/servers/{id}", admin, s.clusterRemove)
 
 	s.aclRoutes(r)
+	s.operatorRoutes(r)
 
 	s.handle(r, http.MethodGet, "/healthz", acl.PermPublic, s.healthz)
 	s.handle(r, http.MethodGet, "/readyz", acl.PermPublic, s.readyz)

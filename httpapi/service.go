@@ -68,6 +68,12 @@ type Config struct {
 	Revoked func(ctx context.Context, index uint64, lease time.Duration)
 	CellOps CellOps
 	Guard   ops.Guard
+	// Operator serves backups and restores (operator.go); nil leaves those endpoints out.
+	Operator Operator
+	// OperatorTimeout bounds a backup or a restore (instead of RequestTimeout), and
+	// RestoreMaxBytes the backup a restore accepts.
+	OperatorTimeout time.Duration
+	RestoreMaxBytes int64
 	// Faults, when set, mounts POST /internal/faults (chaos testing only).
 	Faults *transport.Faults
 	// Logger is the API's logger; nil discards.
@@ -77,7 +83,8 @@ type Config struct {
 // DefaultConfig returns the production settings.
 func DefaultConfig() *Config {
 	return &Config{Addr: "127.0.0.1:8480", RequestTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20,
-		TxnMaxBodyBytes: 8 << 20, TxnMaxOps: 10000, Timeouts: transport.DefaultServerTimeouts(), AuthLease: 5 * time.Second}
+		TxnMaxBodyBytes: 8 << 20, TxnMaxOps: 10000, Timeouts: transport.DefaultServerTimeouts(), AuthLease: 5 * time.Second,
+		OperatorTimeout: time.Hour, RestoreMaxBytes: 64 << 30}
 }
 
 // Validate checks the configuration.
@@ -87,6 +94,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TxnMaxOps > fsm.MaxTxnOps {
 		return fmt.Errorf("httpapi: TxnMaxOps must be at most %d", fsm.MaxTxnOps)
+	}
+	if c.Operator != nil && (c.OperatorTimeout <= 0 || c.RestoreMaxBytes <= 0) {
+		return errors.New("httpapi: OperatorTimeout and RestoreMaxBytes must be positive")
 	}
 	return c.Timeouts.Validate()
 }
@@ -140,10 +150,15 @@ func (s *Service) Serve(ln net.Listener) error {
 // Shutdown stops accepting requests and waits for those in flight until ctx ends.
 func (s *Service) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
-// withTimeout bounds every request.
+// withTimeout bounds every request: by RequestTimeout, backups and restores by
+// OperatorTimeout.
 func (s *Service) withTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		limit := s.cfg.RequestTimeout
+		if s.cfg.Operator != nil && longRequest(r) {
+			limit = s.cfg.OperatorTimeout
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), limit)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

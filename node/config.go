@@ -84,6 +84,9 @@ type Config struct {
 	HTTPAddr string
 	// Bootstrap forms a one-node cluster on first start. Ignored when state exists.
 	Bootstrap bool
+	// RestoreFrom, with Bootstrap, starts the new cluster from the backup file at this path
+	// (seed.go). Ignored when state exists.
+	RestoreFrom string
 	// Join lists HTTP addresses of members to ask for admission on first start, each
 	// host:port or http(s)://host:port (see JoinURL). Ignored when state exists.
 	Join []string
@@ -131,6 +134,8 @@ func (c *Config) Validate() error {
 		return errors.New("node: HTTPAddr is required")
 	case c.Bootstrap && len(c.Join) > 0:
 		return errors.New("node: Bootstrap and Join are mutually exclusive")
+	case c.RestoreFrom != "" && !c.Bootstrap:
+		return errors.New("node: RestoreFrom starts a new cluster: it needs Bootstrap")
 	}
 	if err := CheckHostPort(c.RaftAddr, false); err != nil {
 		return fmt.Errorf("node: RaftAddr: %w", err)

@@ -18,6 +18,8 @@ import (
 const (
 	PathJoin   = "/internal/join"
 	PathRemove = "/internal/remove"
+	// PathRestore takes a backup a follower verified and forwards to the leader (restore.go).
+	PathRestore = "/internal/restore"
 )
 
 // maxAnswer caps a peer's answer to a membership request.
@@ -34,6 +36,7 @@ func (n *Node) InternalHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+PathJoin, n.serveJoin)
 	mux.HandleFunc("POST "+PathRemove, n.serveRemove)
+	mux.HandleFunc("POST "+PathRestore, n.serveRestore)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, api.CodeNoSuchEndpoint, "no such internal endpoint")
 	})
@@ -94,11 +97,16 @@ func (n *Node) serveRemove(w http.ResponseWriter, r *http.Request) {
 // postLeader sends a request to the leader. A failure to connect is definite (ErrNoLeader):
 // nothing was sent. A failure after sending is ErrOutcomeUnknown when unknownOnSent is set.
 func (n *Node) postLeader(ctx context.Context, path string, body []byte, unknownOnSent bool) ([]byte, error) {
+	return n.postLeaderBody(ctx, path, bytes.NewReader(body), unknownOnSent)
+}
+
+// postLeaderBody is postLeader with a streamed body.
+func (n *Node) postLeaderBody(ctx context.Context, path string, body io.Reader, unknownOnSent bool) ([]byte, error) {
 	addr, err := n.leaderHTTP(ctx)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.peerURL(addr)+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.peerURL(addr)+path, body)
 	if err != nil {
 		return nil, err
 	}

@@ -111,6 +111,9 @@ func (n *Node) openStores() error {
 	if err != nil {
 		return fmt.Errorf("node: open snapshots: %w", err)
 	}
+	if err := n.seedFromBackup(); err != nil {
+		return err
+	}
 	return n.openState()
 }
 

@@ -343,7 +343,7 @@ func (c command) matches(args []string) (n int, ok bool) {
 }
 
 // group is a command group (cell_v2, cluster, flavor) or, with direct set, a group that is
-// itself a command (lookup).
+// itself a command (lookup); a group may be both (backup FILE, backup verify FILE).
 type group struct {
 	name     string
 	summary  string
@@ -373,6 +373,9 @@ func groups() []group {
 		{name: "keyring", summary: "gossip encryption keys (no server needed)", commands: []command{keyringGenerateCommand()}},
 		{name: "tls", summary: "the cluster CA and the certificates of nodes, clients and cell conductors (no server needed)",
 			commands: []command{tlsCACreateCommand(), tlsCertCreateCommand()}},
+		{name: "backup", summary: "backup FILE saves the cluster's state; backup verify|inspect FILE check one offline",
+			direct: ptr(backupCommand()), commands: []command{backupVerifyCommand(), backupInspectCommand()}},
+		{name: "restore", summary: "restore FILE replaces the running cluster's state with a backup", direct: ptr(restoreCommand())},
 	}
 }
 
@@ -422,6 +425,11 @@ func run(args []string, stdout, stderr io.Writer, lookupEnv func(string) (string
 // dispatch finds the command of a group and runs it.
 func dispatch(g *globalOptions, grp group, args []string, stdout, stderr io.Writer) int {
 	if grp.direct != nil {
+		for _, c := range grp.commands {
+			if n, ok := c.matches(args); ok {
+				return runCommand(g, "cellmapctl "+grp.name+" "+c.name, c, args[n:], stdout, stderr)
+			}
+		}
 		return runCommand(g, "cellmapctl "+grp.name, *grp.direct, args, stdout, stderr)
 	}
 	usage := func(w io.Writer) { groupUsage(w, grp) }

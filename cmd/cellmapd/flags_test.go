@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -27,6 +28,18 @@ func TestParseFlags(t *testing.T) {
 		{"dev joining does not bootstrap", []string{"--dev", "--join", "h:1"}, nil, false, func(o *options) bool { return !o.bootstrap }},
 		{"stray argument", []string{"--dev", "extra"}, nil, true, nil},
 		{"bad env value", []string{"--dev"}, map[string]string{"CELLMAP_BOOTSTRAP": "perhaps"}, true, nil},
+		{"restore-from with bootstrap", []string{"--data-dir", "d", "--bootstrap", "--restore-from", "b.backup"}, nil, false,
+			func(o *options) bool { return o.backup.restoreFrom == "b.backup" }},
+		{"restore-from needs bootstrap", []string{"--data-dir", "d", "--restore-from", "b.backup"}, nil, true, nil},
+		{"restore-from does not join", []string{"--data-dir", "d", "--join", "h:1", "--restore-from", "b.backup"}, nil, true, nil},
+		{"periodic backups from the environment", []string{"--data-dir", "d"},
+			map[string]string{"CELLMAP_BACKUP_DIR": "/b", "CELLMAP_BACKUP_INTERVAL": "15m", "CELLMAP_BACKUP_KEEP": "4"}, false,
+			func(o *options) bool {
+				return o.backup.dir == "/b" && o.backup.interval == 15*time.Minute && o.backup.keep == 4
+			}},
+		{"backup keep must be positive", []string{"--data-dir", "d", "--backup-dir", "/b", "--backup-keep", "0"}, nil, true, nil},
+		{"backup interval too short", []string{"--data-dir", "d", "--backup-dir", "/b", "--backup-interval", "1ms"}, nil, true, nil},
+		{"backup keep ignored without a dir", []string{"--data-dir", "d", "--backup-keep", "0"}, nil, false, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

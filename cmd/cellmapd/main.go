@@ -5,6 +5,8 @@
 //	cellmapd --node-id n1 --data-dir /var/lib/cellmap --bootstrap ...
 //	cellmapd --node-id n2 --data-dir ... --join https://10.0.0.1:8480 \
 //	    --tls-cert node-n2.pem --tls-key node-n2-key.pem --tls-ca cellmap-ca.pem
+//	cellmapd --node-id n1 --data-dir ... --bootstrap --restore-from cellmap.backup   # a new cluster from a backup
+//	cellmapd recover --data-dir /var/lib/cellmap --peers n1=10.0.0.1:8481         # quorum lost for good
 //
 // Every flag is also an environment variable: --node-id is CELLMAP_NODE_ID. With TLS the HTTP
 // API is HTTPS (client certificates optional), the raft port mutual TLS between node
@@ -54,6 +56,7 @@ type options struct {
 	auditLog, baseURLsFile, gossipKeyFile                          string
 	auditMaxBytes                                                  int64
 	auditKeep                                                      int
+	backup                                                         backupFlags
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -87,6 +90,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.BoolVar(&o.fsmNoSync, "unsafe-fsm-nosync", false, "skip fsync of the state file (benchmarks only; the raft log stays durable)")
 	fs.BoolVar(&o.faults, "enable-fault-injection", false, "serve POST /internal/faults (user-space network faults for the chaos harness; never in production)")
 	o.tls.Register(fs)
+	o.backup.register(fs)
 	fs.BoolVar(&o.insecure, "insecure", false, "allow listening beyond loopback without TLS (logged at WARN on every start)")
 	fs.StringVar(&o.aclBootstrapFile, "acl-bootstrap-token-file", "", "file holding the secret of the first admin token: the leader bootstraps the ACL with it on first start (--dev makes one under the data directory)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding an admin token this node sends when it joins (default: the bootstrap token; with TLS its node certificate suffices)")
@@ -133,6 +137,9 @@ func (o *options) fill() error {
 	}
 	if o.bootstrap && o.join != "" {
 		return errors.New("--bootstrap and --join exclude each other")
+	}
+	if err := o.backup.check(o.bootstrap); err != nil {
+		return err
 	}
 	if err := o.checkAddrs(); err != nil {
 		return err
@@ -191,6 +198,9 @@ func (o *options) listeners() []tlsconf.Listener {
 }
 
 func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
+	if len(args) > 0 && args[0] == "recover" {
+		return runRecover(args[1:], stderr, lookup)
+	}
 	o, err := parseFlags(args, stderr, lookup)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -244,6 +254,10 @@ func (o *options) serverConfig(logger hclog.Logger) (*serverConfig, error) {
 	}
 	ncfg.NodeID, ncfg.DataDir, ncfg.RaftAddr, ncfg.RaftAdvertise = o.nodeID, o.dataDir, o.raftAddr, o.raftAdvertise
 	ncfg.HTTPAddr, ncfg.Bootstrap, ncfg.Raft, ncfg.FSMNoSync = o.httpAddr, o.bootstrap, raftCfg, o.fsmNoSync
+	ncfg.RestoreFrom = o.backup.restoreFrom
+	if scfg.backup, err = o.backup.config(logger.Named("backup")); err != nil {
+		return nil, err
+	}
 	if o.join != "" {
 		ncfg.Join = strings.Split(o.join, ",")
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/backup"
 	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
@@ -34,6 +35,8 @@ type serverConfig struct {
 	// says --dev made it on this start.
 	aclBootstrap    string
 	devTokenCreated bool
+	// backup configures the periodic backups (nil: off).
+	backup *backup.Config
 }
 
 // reloaders are the TLS files SIGHUP reloads.
@@ -69,6 +72,12 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	}
 	r := &running{node: n, logger: cfg.logger}
 	defer r.shutdown()
+	if cfg.backup != nil {
+		if r.backups, err = backup.NewPeriodic(cfg.backup, n); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	if err := r.startDataPlane(cfg); err != nil {
 		ln.Close()
 		return err
@@ -94,6 +103,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 		r.extra = append(r.extra, func() { al.Close() }) // after the API stopped
 
 	}
+	acfg.Operator = n
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
 		return err
@@ -127,10 +137,13 @@ type running struct {
 	api    *httpapi.Service
 	proxy  *cellproxy.Proxy
 	gossip *gossip.Gossip
-	extra  []func()
-	wg     sync.WaitGroup
-	stop   context.CancelFunc
-	logger hclog.Logger
+	// backups writes the periodic backups while this node leads (nil: off); its Status is
+	// the last success and the last failure.
+	backups *backup.Periodic
+	extra   []func()
+	wg      sync.WaitGroup
+	stop    context.CancelFunc
+	logger  hclog.Logger
 }
 
 // startDataPlane joins the gossip pool and builds the cells data plane.
@@ -178,6 +191,10 @@ func (r *running) runDuties(ctx context.Context, aclSecret string) {
 	if aclSecret != "" {
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, bootstrapACL(r.logger, r.node, aclSecret)) }()
+	}
+	if r.backups != nil {
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.backups.Run) }()
 	}
 }
 

@@ -26,8 +26,10 @@ type ClusterOptions struct {
 	// PKI, when set, secures the cluster: every node holds the certificate of node <id> of
 	// this CA (--tls-cert, --tls-key, --tls-ca), joins over https and clients use HTTPS.
 	PKI *PKI
-	// Args are more flags of every node.
-	Args []string
+	// Args are more flags of every node; FirstArgs more flags of the first node, the one
+	// that bootstraps (e.g. --restore-from).
+	Args      []string
+	FirstArgs []string
 }
 
 // Cluster is a cluster of real cellmapd processes on 127.0.0.1 (raft test profile, gossip test
@@ -63,7 +65,7 @@ func StartCluster(t testing.TB, o *ClusterOptions) *Cluster {
 		c.Nodes = append(c.Nodes, n)
 	}
 	first := c.Nodes[0]
-	c.Start(t, first, "--bootstrap")
+	c.Start(t, first, append([]string{"--bootstrap"}, o.FirstArgs...)...)
 	WaitClientReady(t, first.Client, 30*time.Second)
 	for _, n := range c.Nodes[1:] {
 		c.Start(t, n, "--join", c.URL(first), "--gossip-join", first.Gossip)

@@ -108,7 +108,7 @@ func StartNode(t testing.TB, o *Options) *Node {
 		t.Fatal(err)
 	}
 	acfg := httpapi.DefaultConfig()
-	acfg.Logger = Logger(t, "http")
+	acfg.Logger, acfg.Operator = Logger(t, "http"), n
 	if o.APIConfig != nil {
 		o.APIConfig(acfg)
 	}
