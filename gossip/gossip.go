@@ -106,6 +106,7 @@ type Gossip struct {
 
 	keyring  *memberlist.Keyring // nil without encryption; memberlist reads it live
 	keyMu    sync.Mutex          // serializes keyring changes and their saves
+	calls    keyCalls            // pool keyring operations waiting for answers (keyquery.go)
 	stopOnce sync.Once
 	stop     chan struct{}
 	loopDone chan struct{}
@@ -130,12 +131,12 @@ func New(cfg *Config) (*Gossip, error) {
 		mc.AdvertisePort, _ = strconv.Atoi(ap)
 	}
 	g := &Gossip{cfg: *cfg, logger: cfg.Logger, fail: &failures{failed: map[string]failure{}},
-		stop: make(chan struct{}), loopDone: make(chan struct{})}
+		stop: make(chan struct{}), loopDone: make(chan struct{}), calls: keyCalls{waiting: map[uint64]chan keyResponse{}}}
 	if g.logger == nil {
 		g.logger = hclog.NewNullLogger()
 	}
 	meta, _ := json.Marshal(cfg.Meta)
-	mc.Delegate = metaDelegate(meta)
+	mc.Delegate = &delegate{meta: meta, g: g}
 	mc.Events = &events{h: cfg.Handler, fail: g.fail}
 	mc.Logger = g.logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})
 	kr, err := keyring(cfg.Keys)
@@ -220,16 +221,19 @@ func toMember(n *memberlist.Node) Member {
 	return m
 }
 
-// metaDelegate advertises fixed metadata.
-type metaDelegate []byte
+// delegate advertises fixed metadata and hands user messages (keyring operations) to g.
+type delegate struct {
+	meta []byte
+	g    *Gossip
+}
 
-func (d metaDelegate) NodeMeta(limit int) []byte                  { return d }
-func (d metaDelegate) NotifyMsg([]byte)                           {}
-func (d metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
-func (d metaDelegate) LocalState(join bool) []byte                { return nil }
-func (d metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
+func (d *delegate) NodeMeta(limit int) []byte                  { return d.meta }
+func (d *delegate) NotifyMsg(b []byte)                         { d.g.handleMessage(b) }
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (d *delegate) LocalState(join bool) []byte                { return nil }
+func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}
 
-var _ memberlist.Delegate = metaDelegate(nil)
+var _ memberlist.Delegate = (*delegate)(nil)
 
 // events tracks failures for the reconnect loop and adapts memberlist's events to a Handler
 // (h may be nil).

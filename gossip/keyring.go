@@ -35,7 +35,7 @@ func (g *Gossip) Keys() ([]string, error) {
 	}
 	var out []string
 	for _, k := range kr.GetKeys() { // primary first
-		out = append(out, base64.StdEncoding.EncodeToString(k))
+		out = append(out, encodeKey(k))
 	}
 	return out, nil
 }
@@ -77,6 +77,9 @@ func (g *Gossip) KeyOp(op, key string) error {
 	}
 	return g.saveKeys()
 }
+
+// encodeKey is a key as key files and answers write it.
+func encodeKey(k []byte) string { return base64.StdEncoding.EncodeToString(k) }
 
 func hasKey(keys [][]byte, k []byte) bool {
 	for _, x := range keys {
