@@ -68,6 +68,10 @@ const (
 	CodeUnauthenticated        = "unauthenticated"
 	CodeForbidden              = "forbidden"
 	CodeACLAlreadyBootstrapped = "acl_already_bootstrapped"
+	// Codes of the gossip keyring: the pool gossips in the clear (no keyring to change), or a
+	// key to use is missing on some member.
+	CodeGossipNotEncrypted = "gossip_not_encrypted"
+	CodeKeyNotEverywhere   = "key_not_everywhere"
 )
 
 // Status is the HTTP status that goes with a code: one list for every service that answers
@@ -82,7 +86,7 @@ func Status(code string) int {
 		return http.StatusMethodNotAllowed
 	case CodeAlreadyExists, CodeCellMismatch, CodeDuplicateURL, CodeCell0Immutable, CodeHostsMapped,
 		CodeInstancesExist, CodeDeletedInstancesMapped, CodeNoValidHost, CodeHostMappingExists,
-		CodeMemberExists, CodeQuorumAtRisk, CodeACLAlreadyBootstrapped:
+		CodeMemberExists, CodeQuorumAtRisk, CodeACLAlreadyBootstrapped, CodeGossipNotEncrypted, CodeKeyNotEverywhere:
 		return http.StatusConflict
 	case CodeUnauthenticated:
 		return http.StatusUnauthorized

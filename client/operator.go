@@ -69,3 +69,23 @@ func (c *Client) Restore(ctx context.Context, r io.Reader) (*api.BackupHeader, e
 	}
 	return &h, nil
 }
+
+// Keyring lists the gossip keys of every alive member of the pool (GET /v1/operator/keyring,
+// admin).
+func (c *Client) Keyring(ctx context.Context) (*api.KeyringResult, error) {
+	var out api.KeyringResult
+	if _, err := c.Do(ctx, http.MethodGet, "/v1/operator/keyring", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// KeyringOp installs, uses or removes a gossip key on every alive member of the pool (POST
+// /v1/operator/keyring, admin). The result counts the members that failed or did not answer.
+func (c *Client) KeyringOp(ctx context.Context, op, key string) (*api.KeyringResult, error) {
+	var out api.KeyringResult
+	if _, err := c.Do(ctx, http.MethodPost, "/v1/operator/keyring", nil, api.KeyringRequest{Op: op, Key: key}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -73,6 +73,7 @@ func New(cfg *Config) (*Conductor, error) {
 		Join:          cfg.Join,
 		Profile:       cfg.GossipProfile,
 		Keys:          cfg.GossipKeys,
+		KeyFile:       cfg.GossipKeyFile,
 		Meta:          api.GossipMeta{Role: api.RoleConductor, CellUUID: cfg.CellUUID, HTTPAddr: cfg.HTTPAddr},
 		Logger:        c.logger.Named("gossip"),
 	})

@@ -37,6 +37,9 @@ type Config struct {
 	GossipProfile string
 	// GossipKeys, when set, encrypt the gossip (gossip.Config.Keys): the first is the primary.
 	GossipKeys [][]byte
+	// GossipKeyFile, when set, is where GossipKeys came from: keyring changes made through the
+	// pool are written back to it (gossip.Config.KeyFile), so a restart keeps them.
+	GossipKeyFile string
 	// Name tells this conductor apart from others of the same cell; the gossip member name is
 	// "conductor/<cell-uuid>/<name>".
 	Name string

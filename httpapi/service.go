@@ -68,6 +68,9 @@ type Config struct {
 	Revoked func(ctx context.Context, index uint64, lease time.Duration)
 	CellOps CellOps
 	Guard   ops.Guard
+	// Keyring runs gossip keyring operations on the whole pool (keyring.go); nil leaves those
+	// endpoints out.
+	Keyring Keyring
 	// Operator serves backups and restores (operator.go); nil leaves those endpoints out.
 	Operator Operator
 	// OperatorTimeout bounds a backup or a restore (instead of RequestTimeout), and

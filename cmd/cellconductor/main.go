@@ -117,6 +117,7 @@ func (o *options) config(logger hclog.Logger) (*conductor.Config, error) {
 	}
 	cfg := conductor.DefaultConfig()
 	if o.gossipKeyFile != "" {
+		cfg.GossipKeyFile = o.gossipKeyFile
 		if cfg.GossipKeys, err = gossip.ReadKeyFile(o.gossipKeyFile); err != nil {
 			return nil, fmt.Errorf("--gossip-key-file: %w", err)
 		}

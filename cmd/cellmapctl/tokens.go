@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"time"
 
@@ -182,25 +180,5 @@ func (o *tokenSecretOptions) run(_ context.Context, e *env, _ []string) int {
 		return e.fail(err)
 	}
 	fmt.Fprintln(e.stdout, secret)
-	return exitOK
-}
-
-// keyring generate ----------------------------------------------------------------------------
-
-type keyringGenerateOptions struct{}
-
-func keyringGenerateCommand() command {
-	return command{name: "generate", summary: "Print a new gossip encryption key (32 bytes, base64; no server needed) for --gossip-key-file.",
-		exits: "  0 printed\n", new: func() options { return &keyringGenerateOptions{} }}
-}
-
-func (o *keyringGenerateOptions) addFlags(*flagSet) {}
-
-func (o *keyringGenerateOptions) run(_ context.Context, e *env, _ []string) int {
-	var k [32]byte
-	if _, err := rand.Read(k[:]); err != nil {
-		return e.fail(err)
-	}
-	fmt.Fprintln(e.stdout, base64.StdEncoding.EncodeToString(k[:]))
 	return exitOK
 }

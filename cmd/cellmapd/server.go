@@ -103,7 +103,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 		r.extra = append(r.extra, func() { al.Close() }) // after the API stopped
 
 	}
-	acfg.Operator = n
+	acfg.Operator, acfg.Keyring = n, r.gossip
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
 		return err
@@ -166,6 +166,7 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 		gcfg.Join = strings.Split(cfg.opts.gossipJoin, ",")
 	}
 	if cfg.opts.gossipKeyFile != "" {
+		gcfg.KeyFile = cfg.opts.gossipKeyFile // keyring changes through the pool are written back
 		if gcfg.Keys, err = gossip.ReadKeyFile(cfg.opts.gossipKeyFile); err != nil {
 			return fmt.Errorf("--gossip-key-file: %w", err)
 		}

@@ -65,6 +65,7 @@ func StartDataPlane(t testing.TB, o *DataPlaneOptions) *DataPlane {
 		}
 		dp.Proxy = p
 		acfg.Servers, acfg.CellOps, acfg.Guard = p, p, p
+		acfg.Keyring = lateKeyring{dp}
 		return registry
 	}
 	dp.Node = StartNode(t, nopts)
@@ -202,4 +203,12 @@ func (dp *DataPlane) NewClient(t testing.TB) *client.Client {
 		return tlsClient(t, dp.Addr, dp.PKI.CAFile()).WithToken(testkit.AdminToken)
 	}
 	return client.New(dp.Addr, nil).WithToken(testkit.AdminToken)
+}
+
+// lateKeyring serves the keyring endpoints with the data plane's gossip pool, which starts
+// after the API (its metadata names the API's address).
+type lateKeyring struct{ dp *DataPlane }
+
+func (k lateKeyring) PoolKeyOp(ctx context.Context, op, key string) (*api.KeyringResult, error) {
+	return k.dp.Gossip.PoolKeyOp(ctx, op, key)
 }
