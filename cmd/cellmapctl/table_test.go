@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // tableCase is a table and its exact rendering.
@@ -114,6 +115,22 @@ func TestCenterMatchesPythonStrCenter(t *testing.T) {
 	for _, tc := range tests {
 		if got := center(tc.s, tc.width-len(tc.s)); got != tc.want {
 			t.Errorf("center(%q, %d): got %q, want %q", tc.s, tc.width, got, tc.want)
+		}
+	}
+}
+
+// TestTableNeutralizesControlCharacters: a value from the server never reaches the terminal
+// with a control character, C1 included (U+009B is an 8-bit CSI: it starts an escape sequence).
+func TestTableNeutralizesControlCharacters(t *testing.T) {
+	for _, in := range []string{"a\x1b[2Jb", "a\u009b2Jb", "a\u0085b", "a\x7fb", "a\nb"} {
+		tb := newTable("v")
+		tb.addRow(in)
+		var out strings.Builder
+		if err := tb.write(&out); err != nil {
+			t.Fatal(err)
+		}
+		if strings.ContainsFunc(out.String(), func(r rune) bool { return r != '\n' && unicode.IsControl(r) }) {
+			t.Fatalf("%q printed as %q", in, out.String())
 		}
 	}
 }
