@@ -4,6 +4,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/cellmap/cellmap/api/validate"
 )
 
 // alignment is how a table pads its cells.
@@ -124,18 +126,17 @@ func center(s string, excess int) string {
 	return strings.Repeat(" ", left) + s + strings.Repeat(" ", right)
 }
 
-// sanitizeCell keeps a cell on one line: control characters would break the borders.
+// sanitizeCell keeps a cell on one line and the terminal safe: control characters (C0, DEL
+// and C1, validate.IsControl) become spaces.
 func sanitizeCell(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
+	if !strings.ContainsFunc(s, validate.IsControl) {
 		return s
 	}
 	return strings.Map(func(r rune) rune {
-		if isControl(r) {
+		if validate.IsControl(r) {
 			return ' '
 		}
 		return r
 	}, s)
 }
 
-// isControl reports whether r is an ASCII control character.
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
