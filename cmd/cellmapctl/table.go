@@ -139,4 +139,3 @@ func sanitizeCell(s string) string {
 		return r
 	}, s)
 }
-
