@@ -24,11 +24,12 @@ build:
 run: build
 	$(BIN)/cellmapd --dev --data-dir $(RUN_DIR)
 
-## test: lint, the whole test suite of both modules (race detector on), then the CI-sized
+## test: lint, the whole test suite of both modules (race detector on), each benchmark once, then the CI-sized
 ## chaos run, as CI runs it. The chaos parts need root and network namespaces; without them
 ## they say so in one line (with CELLMAP_JEPSEN_REQUIRED=1, as in CI, that is a failure instead).
 test: lint jepsen-tool
 	$(GO) test -race -count=1 -timeout 18m $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS) # every benchmark still runs (once)
 	FUZZTIME=$(TEST_FUZZTIME) GO=$(GO) scripts/fuzz.sh
 	$(GO) -C $(JEPSEN) test -race -count=1 -timeout 18m $(PKGS)
 	@if $(BIN)/cellmap-jepsen probe >/dev/null 2>&1; then \

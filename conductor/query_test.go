@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
 )
 
 const fixtureSize = 40
@@ -420,7 +421,7 @@ func TestListHonoursContext(t *testing.T) {
 // name order sorts in memory.
 func BenchmarkList100k(b *testing.B) {
 	const n = 100_000
-	db, _ := openTestDB(b, host("h1", 1<<40, 1<<40, 1<<40))
+	db, _ := openTestDB(b, host("h1", validate.MaxSize, validate.MaxSize, validate.MaxSize)) // room for 100k 1-vcpu servers
 	db.bolt.NoSync = true
 	ctx := context.Background()
 	for i := 0; i < n; i++ {

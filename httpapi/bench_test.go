@@ -7,14 +7,16 @@ import (
 	"testing"
 
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 // BenchmarkLookup measures the instance-mapping lookup handler (stale and linearizable) on a
-// one-node cluster, without the network.
+// one-node cluster, without the network, with its token checked as on every request.
 func BenchmarkLookup(b *testing.B) {
 	n := testcluster.StartNode(b, nil)
 	h := n.API.Handler()
 	put := httptest.NewRequest("PUT", "/v1/instance-mappings/"+inst1, strings.NewReader(`{"project_id":"p1","user_id":"u1"}`))
+	put.Header.Set("Authorization", "Bearer "+testkit.AdminToken)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, put)
 	if w.Code != http.StatusOK {
@@ -23,6 +25,7 @@ func BenchmarkLookup(b *testing.B) {
 	for _, tc := range []struct{ name, query string }{{"stale", "?consistency=stale"}, {"linearizable", ""}} {
 		b.Run(tc.name, func(b *testing.B) {
 			req := httptest.NewRequest("GET", "/v1/instance-mappings/"+inst1+tc.query, nil)
+			req.Header.Set("Authorization", "Bearer "+testkit.AdminToken) // judged on every request
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				w := httptest.NewRecorder()
