@@ -21,6 +21,7 @@ func (f *FSM) applyTxn(ac *applyCtx, t *Txn) (*Result, error) {
 		return failResult(ac, -1, "txn: no ops: %w", ErrInvalid), nil
 	}
 	prevs := make([]Record, len(t.Ops))
+	var adjusted map[int]Record // what each OpAdjust writes
 	seen := make(map[opKey]bool, len(t.Ops))
 	for i := range t.Ops {
 		op := &t.Ops[i]
@@ -38,9 +39,19 @@ func (f *FSM) applyTxn(ac *applyCtx, t *Txn) (*Result, error) {
 			return res, err
 		}
 		prevs[i] = prev
+		if op.Kind == OpAdjust {
+			next, res, err := adjustUsage(ac, i, op, prev)
+			if res != nil || err != nil {
+				return res, err
+			}
+			if adjusted == nil {
+				adjusted = map[int]Record{}
+			}
+			adjusted[i] = next
+		}
 	}
 	for i := range t.Ops {
-		if err := writeOp(ac, &t.Ops[i], prevs[i]); err != nil {
+		if err := writeOp(ac, &t.Ops[i], prevs[i], adjusted[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -84,6 +95,13 @@ func validateOpShape(i int, op *Op, seen map[opKey]bool) error {
 	case OpDelete, OpCheck:
 		if op.Record != nil {
 			return fmt.Errorf("op %d: %s takes a key, not a record: %w", i, op.Kind, ErrInvalid)
+		}
+	case OpAdjust:
+		if op.Table != TableQuotaUsages || op.Record == nil || reflect.TypeOf(op.Record) != reflect.TypeOf(tb.newRec()) {
+			return fmt.Errorf("op %d: adjust needs a quota_usage record: %w", i, ErrInvalid)
+		}
+		if op.IfAbsent || op.IfRevision != 0 || op.IfCell != "" {
+			return fmt.Errorf("op %d: adjust takes no precondition: %w", i, ErrInvalid)
 		}
 	default:
 		return fmt.Errorf("op %d: unknown kind %s: %w", i, op.Kind, ErrInvalid)
@@ -146,9 +164,12 @@ func checkReferences(ac *applyCtx, i int, op *Op) (*Result, error) {
 	return nil, nil
 }
 
-func writeOp(ac *applyCtx, op *Op, prev Record) error {
+func writeOp(ac *applyCtx, op *Op, prev, adjusted Record) error {
 	tb := tableOf(op.Table)
 	switch op.Kind {
+	case OpAdjust:
+		adjusted.stamp(ac, prev)
+		return tb.put(ac, adjusted, prev)
 	case OpPut:
 		op.Record.stamp(ac, prev)
 		return tb.put(ac, op.Record, prev)

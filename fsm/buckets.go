@@ -86,7 +86,7 @@ var (
 	pendingTable       = &table{name: "pending_delete", bucket: []byte("pending_deletes"), newRec: func() Record { return &PendingDelete{} }}
 
 	allTables = []*table{cellsTable, flavorsTable, hostsTable, instancesTable, buildRequestsTable,
-		requestSpecsTable, cell0Table, markersTable, pendingTable, tokensTable, aclMarkersTable}
+		requestSpecsTable, cell0Table, markersTable, pendingTable, tokensTable, aclMarkersTable, quotaUsageTable, quotaLimitTable}
 )
 
 // tableOf returns the storage of a transaction table.
@@ -106,6 +106,10 @@ func tableOf(t Table) *table {
 		return markersTable
 	case TablePendingDeletes:
 		return pendingTable
+	case TableQuotaUsages:
+		return quotaUsageTable
+	case TableQuotaLimits:
+		return quotaLimitTable
 	}
 	return nil
 }

@@ -40,8 +40,9 @@ func (t CommandType) String() string {
 // LogVersion is the newest log entry format this build reads and writes. A release that adds
 // a command type (or changes a body) raises it; entries of a higher version are refused by
 // Decode with ErrUnsupportedVersion. Version 1 is the format of every entry written before
-// versions existed; version 2 added the pending_delete table to transactions.
-const LogVersion = 2
+// versions existed; version 2 added the pending_delete table to transactions; version 3 the
+// quota tables and OpAdjust.
+const LogVersion = 3
 
 // commandVersions is the log version that introduced each command type.
 var commandVersions = map[CommandType]uint64{

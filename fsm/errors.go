@@ -52,6 +52,7 @@ var codes = []struct {
 	{ErrInvalid, "invalid"},
 	{ErrMarkerNotFound, "marker_not_found"},
 	{ErrACLBootstrapped, "acl_already_bootstrapped"},
+	{ErrQuotaExceeded, "quota_exceeded"},
 }
 
 // Code returns the stable code of a domain error, or "" when err is not one.

@@ -16,13 +16,17 @@ const (
 	// TablePendingDeletes (log version 2) holds the servers queued for delete whose cell has
 	// not confirmed the delete yet: the leader retries them until it does.
 	TablePendingDeletes Table = 7
+	// TableQuotaUsages and TableQuotaLimits (log version 3) hold each project's usage, changed
+	// by OpAdjust, and limits (quota.go).
+	TableQuotaUsages Table = 8
+	TableQuotaLimits Table = 9
 )
 
 var tableNames = map[Table]string{
 	TableInstanceMappings: "instance_mapping", TableHostMappings: "host_mapping",
 	TableBuildRequests: "build_request", TableRequestSpecs: "request_spec",
 	TableCell0Instances: "cell0_instance", TableMapMarkers: "map_marker",
-	TablePendingDeletes: "pending_delete",
+	TablePendingDeletes: "pending_delete", TableQuotaUsages: "quota_usage", TableQuotaLimits: "quota_limit",
 }
 
 func (t Table) String() string {
@@ -57,6 +61,10 @@ func (t Table) NewRecord() Record {
 		return &MapMarker{}
 	case TablePendingDeletes:
 		return &PendingDelete{}
+	case TableQuotaUsages:
+		return &QuotaUsage{}
+	case TableQuotaLimits:
+		return &QuotaLimit{}
 	}
 	return nil
 }
@@ -75,9 +83,14 @@ const (
 	// OpPutIfAbsent creates Record unless its key exists, in which case the op does nothing
 	// (map_instances skips instances that are already mapped).
 	OpPutIfAbsent OpKind = 4
+	// OpAdjust (log version 3, quota_usage only) adds Record's values to the project's usage
+	// (absent: zero), each result at least 0; an increase over the project's limit fails the
+	// transaction with ErrQuotaExceeded. It takes no preconditions.
+	OpAdjust OpKind = 5
 )
 
-var opNames = map[OpKind]string{OpPut: "put", OpDelete: "delete", OpCheck: "check", OpPutIfAbsent: "put_if_absent"}
+var opNames = map[OpKind]string{OpPut: "put", OpDelete: "delete", OpCheck: "check", OpPutIfAbsent: "put_if_absent",
+	OpAdjust: "adjust"}
 
 func (k OpKind) String() string {
 	if n, ok := opNames[k]; ok {
@@ -167,13 +180,17 @@ func (t *Txn) unmarshal(d *decoder) {
 	}
 }
 
-// contentVersion is the log version the transaction's tables need: 2 when it touches the
-// pending_delete table, 1 otherwise.
+// contentVersion is the log version the transaction's tables need: 3 when it touches the
+// quota tables, 2 the pending_delete table, 1 otherwise.
 func (t *Txn) contentVersion() uint64 {
+	v := uint64(1)
 	for i := range t.Ops {
-		if t.Ops[i].Table == TablePendingDeletes {
-			return 2
+		switch t.Ops[i].Table {
+		case TableQuotaUsages, TableQuotaLimits:
+			return 3
+		case TablePendingDeletes:
+			v = 2
 		}
 	}
-	return 1
+	return v
 }

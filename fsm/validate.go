@@ -135,10 +135,16 @@ func validateOpContent(op *Op) error {
 		}
 	}
 	if op.Record == nil {
-		if op.Table == TableHostMappings {
+		switch op.Table {
+		case TableHostMappings:
 			return validate.Host("key", op.Key)
+		case TableQuotaUsages, TableQuotaLimits:
+			return validateQuotaKey("key", op.Key)
 		}
 		return canonicalUUID("key", op.Key)
+	}
+	if u, ok := op.Record.(*QuotaUsage); ok && op.Kind != OpAdjust && (u.Instances < 0 || u.Cores < 0 || u.RAMMB < 0) {
+		return fmt.Errorf("a quota usage cannot be negative")
 	}
 	v, ok := op.Record.(interface{ validate() error })
 	if !ok {

@@ -58,7 +58,7 @@ func (s *Service) txn(w http.ResponseWriter, r *http.Request) {
 
 func txnOp(in *api.TxnOp) (fsm.Op, error) {
 	kind, ok := fsm.OpKindByName(in.Op)
-	if !ok {
+	if !ok || kind == fsm.OpAdjust { // quota adjustments are the data plane's own
 		return fsm.Op{}, invalidf("op must be put, put_if_absent, delete or check, not %q", in.Op)
 	}
 	op := fsm.Op{Kind: kind, IfRevision: in.IfRevision, IfAbsent: in.IfAbsent}
