@@ -60,8 +60,10 @@ const (
 	// Data plane.
 	CodeCellDown        = "cell_down"
 	CodeProjectCellDown = "project_cell_down"
-	CodeNoValidHost     = "no_valid_host"
-	CodeMarkerNotFound  = "marker_not_found"
+	// CodeQuotaExceeded: a create would take the project over a limit (403, as Nova).
+	CodeQuotaExceeded  = "quota_exceeded"
+	CodeNoValidHost    = "no_valid_host"
+	CodeMarkerNotFound = "marker_not_found"
 	// CodeHostMappingExists: a concurrent discover_hosts mapped a host first.
 	CodeHostMappingExists = "host_mapping_exists"
 	// Codes of the ACL.
@@ -90,7 +92,7 @@ func Status(code string) int {
 		return http.StatusConflict
 	case CodeUnauthenticated:
 		return http.StatusUnauthorized
-	case CodeForbidden:
+	case CodeForbidden, CodeQuotaExceeded:
 		return http.StatusForbidden
 	case CodeRevisionMismatch:
 		return http.StatusPreconditionFailed

@@ -45,6 +45,10 @@ type Config struct {
 	DeleteRetryInterval time.Duration
 	// DiscoverInterval runs discover_hosts periodically on the leader; 0 disables it.
 	DiscoverInterval time.Duration
+	// BlockCreatesOnDownCell refuses a create (ErrProjectCellDown) while the project has
+	// servers in a down cell, as Nova does because it counts usage in the cells. cellmap counts
+	// usage at the API tier, so the default lets such creates through.
+	BlockCreatesOnDownCell bool
 	// DiscoverBatch is the most host mappings discover_hosts writes in one transaction
 	// (1..fsm.MaxTxnOps).
 	DiscoverBatch int

@@ -17,9 +17,10 @@ import (
 // noValidHostFault is the fault of a server buried in cell0.
 const noValidHostFault = "No valid host was found. There are not enough hosts available."
 
-// CreateServer accepts a server: request spec, build request and mapping (no cell yet) are
-// written in one transaction, then the server is scheduled in the background. It is refused
-// with ErrProjectCellDown while the project has non-deleted servers in a down cell.
+// CreateServer accepts a server: request spec, build request, mapping (no cell yet) and the
+// project's quota claim are written in one transaction (refused with fsm.ErrQuotaExceeded over
+// a limit), then the server is scheduled in the background. With BlockCreatesOnDownCell it is
+// refused with ErrProjectCellDown while the project has non-deleted servers in a down cell.
 func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*api.Server, error) {
 	if err := validateCreate(req); err != nil {
 		return nil, err
@@ -46,7 +47,7 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 	if err != nil {
 		return nil, err
 	}
-	if down := p.downOf(projectCells); len(down) > 0 {
+	if down := p.downOf(projectCells); len(down) > 0 && p.cfg.BlockCreatesOnDownCell {
 		return nil, &CellsError{Cells: down, Err: fmt.Errorf("project %s has servers in cells that are down (%v), so its usage cannot be counted: %w",
 			req.ProjectID, down, ErrProjectCellDown)}
 	}
@@ -58,6 +59,7 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 		{Kind: fsm.OpPut, Table: fsm.TableBuildRequests, Record: &fsm.ServerRequest{InstanceUUID: uuid, Spec: spec, CreatedAt: now}, IfAbsent: true},
 		{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings, IfAbsent: true,
 			Record: &fsm.InstanceMapping{InstanceUUID: uuid, ProjectID: req.ProjectID, UserID: req.UserID, CreatedAt: now}},
+		quotaOp(req.ProjectID, &spec.Flavor, 1),
 	}}
 	if _, err := p.apply(ctx, txn); err != nil {
 		return nil, err
@@ -349,4 +351,11 @@ func (p *Proxy) RescheduleStale(ctx context.Context) {
 			p.startScheduling(br.InstanceUUID, br.Spec, br.CreatedAt, true)
 		}
 	}
+}
+
+// quotaOp claims (sign 1) or releases (sign -1) what one server of the flavor counts against
+// its project's quota: an instance, its vcpus and its RAM.
+func quotaOp(project string, fl *fsm.Flavor, sign int64) fsm.Op {
+	return fsm.Op{Kind: fsm.OpAdjust, Table: fsm.TableQuotaUsages, Record: &fsm.QuotaUsage{ProjectID: project,
+		QuotaSet: fsm.QuotaSet{Instances: sign, Cores: sign * fl.VCPUs, RAMMB: sign * fl.RAMMB}}}
 }

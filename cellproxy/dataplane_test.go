@@ -64,7 +64,7 @@ func ids(servers []api.Server) []string {
 // TestDownCell follows a cell through its death and return: listings keep full records of the
 // live cell and minimal records of exactly the down cell's non-deleted servers, without
 // waiting for the list deadline; show is minimal, delete is refused and changes nothing, and
-// creating for a project with servers there is refused.
+// creating for a project with servers there goes to a live cell.
 func TestDownCell(t *testing.T) {
 	const listTimeout = 20 * time.Second
 	dp := testcluster.StartDataPlane(t, &testcluster.DataPlaneOptions{Proxy: func(c *cellproxy.Config) { c.ListTimeout = listTimeout }})
@@ -130,9 +130,11 @@ func TestDownCell(t *testing.T) {
 		t.Fatalf("a refused delete changed the mapping: %+v -> %+v", before, after)
 	}
 
-	_, err = c.CreateServer(ctxT(t), api.ServerCreateSpec{Name: "x", FlavorRef: "1", ProjectID: live2[0].TenantID, UserID: "u"})
-	if client.CodeOf(err) != api.CodeProjectCellDown {
-		t.Fatalf("create for a project with servers in the down cell: got %v, want project_cell_down", err)
+	// Usage is counted at the API tier, so a project with servers in the down cell still
+	// creates (into an up cell); BlockCreatesOnDownCell keeps Nova's refusal
+	// (TestBlockCreatesOnDownCell).
+	if s := createAndWait(t, c, "x", live2[0].TenantID, "1"); s.CellUUID != cell1 || s.Status != api.StatusActive {
+		t.Fatalf("create for a project with servers in the down cell: got %s in %s, want ACTIVE in cell1", s.Status, s.CellUUID)
 	}
 	if s := createAndWait(t, c, "other", "p3", "1"); s.CellUUID != cell1 {
 		t.Fatalf("another project's server: got cell %s, want cell1", s.CellUUID)
@@ -151,6 +153,48 @@ func TestDownCell(t *testing.T) {
 		if s.Status != api.StatusActive {
 			t.Fatalf("after the cell returned: %s has status %s, want ACTIVE", s.ID, s.Status)
 		}
+	}
+}
+
+// TestBlockCreatesOnDownCell: with BlockCreatesOnDownCell a project with servers in a down
+// cell cannot create (Nova's rule: its usage could not be counted there), and nothing is
+// written; other projects can.
+func TestBlockCreatesOnDownCell(t *testing.T) {
+	dp := testcluster.StartDataPlane(t, &testcluster.DataPlaneOptions{Proxy: func(c *cellproxy.Config) { c.BlockCreatesOnDownCell = true }})
+	c := dp.Client
+	dp.AddCell(t, "cell1", cell1, hosts)
+	c2 := dp.AddCell(t, "cell2", cell2, hosts)
+	addFlavor(t, c, "1", 1, 512)
+	yes, no := true, false
+	if _, err := c.UpdateCell(ctxT(t), cell1, api.CellUpdate{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	s := createAndWait(t, c, "in-cell2", "p1", "1")
+	if s.CellUUID != cell2 {
+		t.Fatalf("got cell %s, want cell2 (cell1 is disabled)", s.CellUUID)
+	}
+	if _, err := c.UpdateCell(ctxT(t), cell1, api.CellUpdate{Disabled: &no}); err != nil {
+		t.Fatal(err)
+	}
+	c2.Stop()
+	testkit.WaitFor(t, "cell2 down", 15*time.Second, func() bool { return !dp.Registry.Up(cell2) })
+	checksum := func() string {
+		st, err := c.ClusterStatus(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.FSMChecksum
+	}
+	before := checksum()
+	_, err := c.CreateServer(ctxT(t), api.ServerCreateSpec{Name: "x", FlavorRef: "1", ProjectID: "p1", UserID: "u"})
+	if client.CodeOf(err) != api.CodeProjectCellDown {
+		t.Fatalf("create for a project with servers in the down cell: got %v, want project_cell_down", err)
+	}
+	if checksum() != before {
+		t.Fatal("a refused create changed the state")
+	}
+	if s := createAndWait(t, c, "other", "p2", "1"); s.CellUUID != cell1 {
+		t.Fatalf("another project's server: got cell %s, want cell1", s.CellUUID)
 	}
 }
 

@@ -122,12 +122,20 @@ func (p *Proxy) deleteOnce(ctx context.Context, st *serverState) error {
 	queued := *m
 	queued.QueuedForDelete = true
 	mark := fsm.Op{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings, Record: &queued, IfRevision: m.Revision}
+	// The mark releases the server's quota claim in the same write (servers created through
+	// this API have a request spec and claimed; others never counted).
+	withRelease := func(ops ...fsm.Op) *fsm.Txn {
+		if st.spec != nil {
+			ops = append(ops, quotaOp(m.ProjectID, &st.spec.Spec.Flavor, -1))
+		}
+		return &fsm.Txn{Ops: ops}
+	}
 	switch m.CellUUID {
 	case "":
-		_, err := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{{Kind: fsm.OpDelete, Table: fsm.TableBuildRequests, Key: m.InstanceUUID}, mark}})
+		_, err := p.apply(ctx, withRelease(fsm.Op{Kind: fsm.OpDelete, Table: fsm.TableBuildRequests, Key: m.InstanceUUID}, mark))
 		return err
 	case fsm.Cell0UUID:
-		_, err := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{{Kind: fsm.OpDelete, Table: fsm.TableCell0Instances, Key: m.InstanceUUID}, mark}})
+		_, err := p.apply(ctx, withRelease(fsm.Op{Kind: fsm.OpDelete, Table: fsm.TableCell0Instances, Key: m.InstanceUUID}, mark))
 		return err
 	}
 	if !p.registry.Up(m.CellUUID) {
@@ -136,7 +144,7 @@ func (p *Proxy) deleteOnce(ctx context.Context, st *serverState) error {
 	// The mark and the pending delete are one write: from here on the leader retries the
 	// cell's delete until the cell confirms it, whatever happens to this request.
 	pending := fsm.Op{Kind: fsm.OpPut, Table: fsm.TablePendingDeletes, Record: &fsm.PendingDelete{InstanceUUID: m.InstanceUUID, CellUUID: m.CellUUID}}
-	res, err := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{mark, pending}})
+	res, err := p.apply(ctx, withRelease(mark, pending))
 	if err != nil {
 		return err
 	}
@@ -147,11 +155,15 @@ func (p *Proxy) deleteOnce(ctx context.Context, st *serverState) error {
 		return nil
 	case errors.Is(err, ErrCellDown):
 		// The cell never got the request: undo the mark so nothing changed.
-		undo := *m
-		if _, uerr := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{
-			{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings, Record: &undo, IfRevision: res.Index},
+		m2 := *m
+		undo := []fsm.Op{
+			{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings, Record: &m2, IfRevision: res.Index},
 			{Kind: fsm.OpDelete, Table: fsm.TablePendingDeletes, Key: m.InstanceUUID},
-		}}); uerr != nil {
+		}
+		if st.spec != nil { // the claim comes back with the server (refused over a lowered limit: then the delete goes on)
+			undo = append(undo, quotaOp(m.ProjectID, &st.spec.Spec.Flavor, 1))
+		}
+		if _, uerr := p.apply(ctx, &fsm.Txn{Ops: undo}); uerr != nil {
 			p.logger.Warn("could not undo queued_for_delete after a failed cell delete; the leader retries the delete", "server", m.InstanceUUID, "error", uerr)
 			return nil
 		}

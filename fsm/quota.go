@@ -213,3 +213,35 @@ func (r *Reader) QuotaLimits(project string) (QuotaSet, bool, error) {
 func (r *Reader) QuotaUsages() ([]*QuotaUsage, error) {
 	return listAs[*QuotaUsage](r.tx, quotaUsageTable, nil)
 }
+
+// RecountUsage counts, per project, what its servers created through the API hold: every
+// instance mapping not queued for delete that has a request spec counts one instance and its
+// flavor's vcpus and RAM (servers only mapped, by map_instances or the mappings API, never
+// claimed and are not counted).
+func (r *Reader) RecountUsage() (map[string]QuotaSet, error) {
+	out := map[string]QuotaSet{}
+	err := instancesTable.scan(r.tx, "", func(rec Record) (bool, error) {
+		m := rec.(*InstanceMapping)
+		if m.QueuedForDelete {
+			return true, nil
+		}
+		spec, err := requestSpecsTable.get(r.tx, m.InstanceUUID)
+		if err != nil || spec == nil {
+			return err == nil, err
+		}
+		fl := &spec.(*ServerRequest).Spec.Flavor
+		q := out[m.ProjectID]
+		q.Instances, q.Cores, q.RAMMB = q.Instances+1, q.Cores+fl.VCPUs, q.RAMMB+fl.RAMMB
+		out[m.ProjectID] = q
+		return true, nil
+	})
+	return out, err
+}
+
+// QuotaLimitRevision returns the revision of the key's own limits record (0 when it has none).
+func (r *Reader) QuotaLimitRevision(key string) uint64 {
+	if rec, err := quotaLimitTable.get(r.tx, key); err == nil && rec != nil {
+		return rec.rev()
+	}
+	return 0
+}

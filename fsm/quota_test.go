@@ -27,7 +27,7 @@ func TestQuotaAdjust(t *testing.T) {
 		usage   QuotaSet // of p1 after the step
 		project string
 	}{
-		{name: "no limits: anything goes", txn: &Txn{Ops: []Op{adjust("p1", 50, 100, 1 << 20)}}, usage: QuotaSet{50, 100, 1 << 20}},
+		{name: "no limits: anything goes", txn: &Txn{Ops: []Op{adjust("p1", 50, 100, 1<<20)}}, usage: QuotaSet{50, 100, 1 << 20}},
 		{name: "release to zero", txn: &Txn{Ops: []Op{adjust("p1", -50, -100, -(1 << 20))}}, usage: QuotaSet{}},
 		{name: "defaults", txn: putLimits(DefaultQuotaKey, 2, 4, 1024)},
 		{name: "first", txn: &Txn{Ops: []Op{adjust("p1", 1, 2, 512)}}, usage: QuotaSet{1, 2, 512}},
