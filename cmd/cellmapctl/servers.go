@@ -14,7 +14,7 @@ import (
 
 // Exit codes of the server commands.
 const (
-	exitServerFailed   = 1 // not found, or invalid input
+	exitServerFailed   = 1 // not found, invalid input, or quota exceeded
 	exitServerCellDown = 3 // refused because a cell is down
 )
 
@@ -39,6 +39,8 @@ func serverFailure(r *report, id string, err error) (code int, ok bool) {
 		r.say("No server with a name or ID of '%s' exists.", id)
 	case api.CodeInvalid, api.CodeBadRequest, api.CodeMarkerNotFound:
 		r.say("Invalid input: %s", ae.Message)
+	case api.CodeQuotaExceeded:
+		r.say("%s", ae.Message)
 	case api.CodeCellDown, api.CodeProjectCellDown:
 		r.say("%s", ae.Message)
 		if len(ae.Cells) > 0 {
@@ -80,8 +82,9 @@ type serverCreateOptions struct {
 // serverCreateCommand is the dispatch entry of server create.
 func serverCreateCommand() command {
 	return command{name: "create", summary: "Create a server; it is scheduled to a cell in the background (status BUILD).",
-		exits: "  0 accepted (with --wait: left BUILD, not in ERROR)\n  1 invalid input (e.g. unknown flavor), or with --wait\n" +
-			"    the server went to ERROR or was deleted\n  3 refused: the project has servers in a cell that is down\n" +
+		exits: "  0 accepted (with --wait: left BUILD, not in ERROR)\n  1 invalid input (e.g. unknown flavor), quota exceeded, or with\n" +
+			"    --wait the server went to ERROR or was deleted\n  3 refused: the project has servers in a cell that is down\n" +
+			"    (cellmapd --block-creates-on-down-cell)\n" +
 			"  255 with --wait: still BUILD after --wait-timeout\n",
 		new: func() options { return &serverCreateOptions{meta: keyValues{}} }}
 }

@@ -151,6 +151,7 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 	pcfg := cellproxy.DefaultConfig()
 	pcfg.ListTimeout, pcfg.DiscoverInterval, pcfg.Logger = cfg.opts.listTimeout, cfg.opts.discoverInterval, cfg.logger.Named("proxy")
 	pcfg.BaseTransportURL, pcfg.BaseDatabaseConnection = cfg.opts.baseTransportURL, cfg.opts.baseDatabaseConnection
+	pcfg.BlockCreatesOnDownCell = cfg.opts.blockCreatesOnDownCell
 	if cfg.tls != nil {
 		pcfg.TLS = cfg.tls
 	}
