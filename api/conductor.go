@@ -59,7 +59,15 @@ type InstanceCreate struct {
 	AvailabilityZone string            `json:"availability_zone,omitempty"`
 	Metadata         map[string]string `json:"metadata,omitempty"`
 	CreatedAt        time.Time         `json:"created_at"`
+	// Hosts, when set, are the only compute hosts the instance may go to; ExcludeHosts are
+	// hosts it may not go to (an availability zone's hosts, the API tier's placement rules).
+	// Neither is stored with the instance. At most MaxHostFilter each.
+	Hosts        []string `json:"hosts,omitempty"`
+	ExcludeHosts []string `json:"exclude_hosts,omitempty"`
 }
+
+// MaxHostFilter bounds InstanceCreate.Hosts and ExcludeHosts.
+const MaxHostFilter = 10000
 
 // InstanceList is the answer of GET /v1/instances.
 type InstanceList struct {

@@ -22,20 +22,26 @@ func TestPickHost(t *testing.T) {
 		hosts []api.ComputeHost
 		f     api.Flavor
 		want  int
+		only  []string
+		not   []string
 	}{
-		{"most free ram", []api.ComputeHost{h("a", 8, 1000, 10), h("b", 8, 3000, 10), h("c", 8, 2000, 10)}, flavor(1, 512, 1), 1},
-		{"ties to first name", []api.ComputeHost{h("a", 8, 3000, 10), h("b", 8, 3000, 10)}, flavor(1, 512, 1), 0},
-		{"skips too few vcpus", []api.ComputeHost{h("a", 1, 9000, 10), h("b", 4, 1000, 10)}, flavor(2, 512, 1), 1},
-		{"skips too little disk", []api.ComputeHost{h("a", 8, 9000, 0), h("b", 8, 1000, 10)}, flavor(1, 512, 1), 1},
-		{"zero disk flavor fits a full disk", []api.ComputeHost{h("a", 8, 9000, 0)}, flavor(1, 512, 0), 0},
-		{"exact fit", []api.ComputeHost{h("a", 2, 512, 1)}, flavor(2, 512, 1), 0},
-		{"skips disabled", []api.ComputeHost{h("a", 8, 9000, 10, true), h("b", 8, 1000, 10)}, flavor(1, 512, 1), 1},
-		{"none fits", []api.ComputeHost{h("a", 8, 256, 10)}, flavor(1, 512, 1), -1},
-		{"no hosts", nil, flavor(1, 512, 1), -1},
+		{"most free ram", []api.ComputeHost{h("a", 8, 1000, 10), h("b", 8, 3000, 10), h("c", 8, 2000, 10)}, flavor(1, 512, 1), 1, nil, nil},
+		{"ties to first name", []api.ComputeHost{h("a", 8, 3000, 10), h("b", 8, 3000, 10)}, flavor(1, 512, 1), 0, nil, nil},
+		{"skips too few vcpus", []api.ComputeHost{h("a", 1, 9000, 10), h("b", 4, 1000, 10)}, flavor(2, 512, 1), 1, nil, nil},
+		{"skips too little disk", []api.ComputeHost{h("a", 8, 9000, 0), h("b", 8, 1000, 10)}, flavor(1, 512, 1), 1, nil, nil},
+		{"zero disk flavor fits a full disk", []api.ComputeHost{h("a", 8, 9000, 0)}, flavor(1, 512, 0), 0, nil, nil},
+		{"exact fit", []api.ComputeHost{h("a", 2, 512, 1)}, flavor(2, 512, 1), 0, nil, nil},
+		{"skips disabled", []api.ComputeHost{h("a", 8, 9000, 10, true), h("b", 8, 1000, 10)}, flavor(1, 512, 1), 1, nil, nil},
+		{"none fits", []api.ComputeHost{h("a", 8, 256, 10)}, flavor(1, 512, 1), -1, nil, nil},
+		{"no hosts", nil, flavor(1, 512, 1), -1, nil, nil},
+		{"only the allowed", []api.ComputeHost{h("a", 8, 1000, 10), h("b", 8, 3000, 10)}, flavor(1, 512, 1), 0, []string{"a"}, nil},
+		{"not the excluded", []api.ComputeHost{h("a", 8, 1000, 10), h("b", 8, 3000, 10)}, flavor(1, 512, 1), 0, nil, []string{"b"}},
+		{"allowed but excluded", []api.ComputeHost{h("a", 8, 1000, 10), h("b", 8, 3000, 10)}, flavor(1, 512, 1), -1, []string{"b"}, []string{"b"}},
+		{"allowed but full", []api.ComputeHost{h("a", 8, 100, 10), h("b", 8, 3000, 10)}, flavor(1, 512, 1), -1, []string{"a"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := pickHost(tc.hosts, tc.f); got != tc.want {
+			if got := pickHost(tc.hosts, tc.f, hostFilter(tc.only, tc.not)); got != tc.want {
 				t.Fatalf("got host %d, want %d", got, tc.want)
 			}
 		})

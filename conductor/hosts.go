@@ -22,13 +22,14 @@ func fits(h *api.ComputeHost, f api.Flavor) bool {
 	return !h.Disabled && v >= f.VCPUs && r >= f.RAMMB && d >= f.DiskGB
 }
 
-// pickHost chooses where a flavor goes: among the enabled hosts where it fits, the one with
-// the most free RAM, ties to the first name. hosts are in name order. It returns -1 when none
-// fits. Unmapped hosts count: mapping matters to the API tier, not to this scheduler.
-func pickHost(hosts []api.ComputeHost, f api.Flavor) int {
+// pickHost chooses where a flavor goes: among the enabled hosts the filter allows where it
+// fits, the one with the most free RAM, ties to the first name. hosts are in name order. It
+// returns -1 when none fits. Unmapped hosts count: mapping matters to the API tier, not to
+// this scheduler.
+func pickHost(hosts []api.ComputeHost, f api.Flavor, allowed func(string) bool) int {
 	best, bestRAM := -1, int64(-1)
 	for i := range hosts {
-		if !fits(&hosts[i], f) {
+		if !fits(&hosts[i], f) || !allowed(hosts[i].Name) {
 			continue
 		}
 		if _, ram, _ := free(&hosts[i]); ram > bestRAM {
@@ -53,12 +54,12 @@ func allHosts(tx *bolt.Tx) ([]api.ComputeHost, error) {
 }
 
 // claimHost picks a host for the flavor and adds the flavor to its used amounts.
-func claimHost(tx *bolt.Tx, f api.Flavor) (string, error) {
+func claimHost(tx *bolt.Tx, f api.Flavor, allowed func(string) bool) (string, error) {
 	hosts, err := allHosts(tx)
 	if err != nil {
 		return "", err
 	}
-	i := pickHost(hosts, f)
+	i := pickHost(hosts, f, allowed)
 	if i < 0 {
 		return "", fmt.Errorf("no compute host has room for %d vcpus, %d MB RAM, %d GB disk among %d hosts: %w",
 			f.VCPUs, f.RAMMB, f.DiskGB, len(hosts), ErrNoValidHost)
@@ -254,4 +255,17 @@ func (d *DB) Stats(ctx context.Context) (api.CellStats, error) {
 		return nil
 	})
 	return out, err
+}
+
+// hostFilter allows the hosts of only (every host when only is empty) that are not in exclude.
+func hostFilter(only, exclude []string) func(string) bool {
+	set := func(hs []string) map[string]bool {
+		m := make(map[string]bool, len(hs))
+		for _, h := range hs {
+			m[h] = true
+		}
+		return m
+	}
+	in, out := set(only), set(exclude)
+	return func(h string) bool { return (len(only) == 0 || in[h]) && !out[h] }
 }

@@ -39,7 +39,7 @@ func (d *DB) CreateInstance(ctx context.Context, req api.InstanceCreate) (inst a
 			}
 			return err
 		}
-		host, err := claimHost(tx, req.Flavor)
+		host, err := claimHost(tx, req.Flavor, hostFilter(req.Hosts, req.ExcludeHosts))
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package conductor
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -57,6 +58,19 @@ func checkInstanceCreate(req api.InstanceCreate) (api.InstanceCreate, error) {
 	}
 	if err := validate.Sizes("flavor", req.Flavor.VCPUs, req.Flavor.RAMMB, req.Flavor.DiskGB); err != nil {
 		return req, err
+	}
+	for _, list := range []struct {
+		field string
+		hosts []string
+	}{{"hosts", req.Hosts}, {"exclude_hosts", req.ExcludeHosts}} {
+		if len(list.hosts) > api.MaxHostFilter {
+			return req, fmt.Errorf("%s has %d hosts, more than %d: %w", list.field, len(list.hosts), api.MaxHostFilter, validate.ErrInvalid)
+		}
+		for _, h := range list.hosts {
+			if err := validate.Host(list.field, h); err != nil {
+				return req, err
+			}
+		}
 	}
 	if err := validate.Metadata("metadata", req.Metadata, validate.MaxMetadataItems); err != nil {
 		return req, err
