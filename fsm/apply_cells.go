@@ -194,6 +194,11 @@ func (f *FSM) applyDeleteCell(ac *applyCtx, c *DeleteCell) (*Result, error) {
 		recs []Record
 	}{{instancesTable, u.mappings}, {hostsTable, u.hosts}} {
 		for _, r := range group.recs {
+			if h, ok := r.(*HostMapping); ok {
+				if err := dropHostFromAggregates(ac, h.Host); err != nil {
+					return nil, err
+				}
+			}
 			if err := group.t.del(ac, r); err != nil {
 				return nil, err
 			}

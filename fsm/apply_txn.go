@@ -142,10 +142,14 @@ func checkPreconditions(ac *applyCtx, i int, op *Op, prev Record) *Result {
 	return nil
 }
 
-// checkReferences makes sure a written mapping points at an existing cell.
+// checkReferences makes sure a written mapping points at an existing cell, and a written
+// aggregate at mapped hosts (checkAggregate).
 func checkReferences(ac *applyCtx, i int, op *Op) (*Result, error) {
 	if op.Record == nil {
 		return nil, nil
+	}
+	if a, ok := op.Record.(*Aggregate); ok {
+		return checkAggregate(ac, i, a)
 	}
 	c, ok := op.Record.(celled)
 	if !ok || c.cell() == "" {
@@ -180,6 +184,11 @@ func writeOp(ac *applyCtx, op *Op, prev, adjusted Record) error {
 		op.Record.stamp(ac, nil)
 		return tb.put(ac, op.Record, nil)
 	case OpDelete:
+		if h, ok := prev.(*HostMapping); ok {
+			if err := dropHostFromAggregates(ac, h.Host); err != nil {
+				return err
+			}
+		}
 		return tb.del(ac, prev)
 	}
 	return nil

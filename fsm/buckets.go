@@ -86,7 +86,7 @@ var (
 	pendingTable       = &table{name: "pending_delete", bucket: []byte("pending_deletes"), newRec: func() Record { return &PendingDelete{} }}
 
 	allTables = []*table{cellsTable, flavorsTable, hostsTable, instancesTable, buildRequestsTable,
-		requestSpecsTable, cell0Table, markersTable, pendingTable, tokensTable, aclMarkersTable, quotaUsageTable, quotaLimitTable}
+		requestSpecsTable, cell0Table, markersTable, pendingTable, tokensTable, aclMarkersTable, quotaUsageTable, quotaLimitTable, aggregatesTable}
 )
 
 // tableOf returns the storage of a transaction table.
@@ -110,6 +110,8 @@ func tableOf(t Table) *table {
 		return quotaUsageTable
 	case TableQuotaLimits:
 		return quotaLimitTable
+	case TableAggregates:
+		return aggregatesTable
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func (t CommandType) String() string {
 // a command type (or changes a body) raises it; entries of a higher version are refused by
 // Decode with ErrUnsupportedVersion. Version 1 is the format of every entry written before
 // versions existed; version 2 added the pending_delete table to transactions; version 3 the
-// quota tables and OpAdjust.
+// quota tables, OpAdjust and the aggregates table.
 const LogVersion = 3
 
 // commandVersions is the log version that introduced each command type.

@@ -53,6 +53,7 @@ var codes = []struct {
 	{ErrMarkerNotFound, "marker_not_found"},
 	{ErrACLBootstrapped, "acl_already_bootstrapped"},
 	{ErrQuotaExceeded, "quota_exceeded"},
+	{ErrZoneConflict, "zone_conflict"},
 }
 
 // Code returns the stable code of a domain error, or "" when err is not one.

@@ -20,6 +20,8 @@ const (
 	// by OpAdjust, and limits (quota.go).
 	TableQuotaUsages Table = 8
 	TableQuotaLimits Table = 9
+	// TableAggregates (log version 3) holds the host aggregates (aggregates.go).
+	TableAggregates Table = 10
 )
 
 var tableNames = map[Table]string{
@@ -27,6 +29,7 @@ var tableNames = map[Table]string{
 	TableBuildRequests: "build_request", TableRequestSpecs: "request_spec",
 	TableCell0Instances: "cell0_instance", TableMapMarkers: "map_marker",
 	TablePendingDeletes: "pending_delete", TableQuotaUsages: "quota_usage", TableQuotaLimits: "quota_limit",
+	TableAggregates: "aggregate",
 }
 
 func (t Table) String() string {
@@ -65,6 +68,8 @@ func (t Table) NewRecord() Record {
 		return &QuotaUsage{}
 	case TableQuotaLimits:
 		return &QuotaLimit{}
+	case TableAggregates:
+		return &Aggregate{}
 	}
 	return nil
 }
@@ -181,12 +186,12 @@ func (t *Txn) unmarshal(d *decoder) {
 }
 
 // contentVersion is the log version the transaction's tables need: 3 when it touches the
-// quota tables, 2 the pending_delete table, 1 otherwise.
+// quota or aggregate tables, 2 the pending_delete table, 1 otherwise.
 func (t *Txn) contentVersion() uint64 {
 	v := uint64(1)
 	for i := range t.Ops {
 		switch t.Ops[i].Table {
-		case TableQuotaUsages, TableQuotaLimits:
+		case TableQuotaUsages, TableQuotaLimits, TableAggregates:
 			return 3
 		case TablePendingDeletes:
 			v = 2
