@@ -49,6 +49,9 @@ type Config struct {
 	// servers in a down cell, as Nova does because it counts usage in the cells. cellmap counts
 	// usage at the API tier, so the default lets such creates through.
 	BlockCreatesOnDownCell bool
+	// DefaultAvailabilityZone is the zone of every host in no zoned aggregate (Nova's
+	// default_availability_zone, "nova").
+	DefaultAvailabilityZone string
 	// DiscoverBatch is the most host mappings discover_hosts writes in one transaction
 	// (1..fsm.MaxTxnOps).
 	DiscoverBatch int
@@ -73,7 +76,8 @@ type ClientTLS interface {
 func DefaultConfig() *Config {
 	return &Config{ListTimeout: 3 * time.Second, CellRequestTimeout: 10 * time.Second, FailureCooldown: 5 * time.Second,
 		ScheduleTimeout: time.Minute, MaxScheduling: 64, MaxQueuedSchedules: 4096, BuildRetryAfter: 30 * time.Second,
-		DeleteRetryInterval: 10 * time.Second, DiscoverBatch: fsm.MaxTxnOps, HTTP: transport.DefaultHTTPConfig()}
+		DeleteRetryInterval: 10 * time.Second, DiscoverBatch: fsm.MaxTxnOps, HTTP: transport.DefaultHTTPConfig(),
+		DefaultAvailabilityZone: "nova"}
 }
 
 // Validate checks the configuration.

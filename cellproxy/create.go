@@ -36,6 +36,9 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 			return err
 		}
 		flavor = f
+		if err := p.checkZone(r, req.AvailabilityZone); err != nil {
+			return err
+		}
 		ms, err := r.InstanceMappings(fsm.InstanceQuery{ProjectID: req.ProjectID, NotDeletedOnly: true})
 		for _, m := range ms {
 			if m.CellUUID != "" {
@@ -180,6 +183,14 @@ func (p *Proxy) schedule(ctx context.Context, uuid string, spec fsm.ServerSpec, 
 	req := api.InstanceCreate{UUID: uuid, Name: spec.Name, ProjectID: spec.ProjectID, UserID: spec.UserID,
 		Flavor: specFlavor(spec.Flavor), ImageRef: spec.ImageRef, AvailabilityZone: spec.AvailabilityZone,
 		Metadata: spec.Metadata, CreatedAt: created}
+	var noHost bool
+	if req.Hosts, req.ExcludeHosts, noHost, err = p.zoneFilter(ctx, spec.AvailabilityZone); err != nil {
+		p.logger.Warn("cannot read the availability zones; leaving the build request for a retry", "server", uuid, "error", err)
+		return
+	}
+	if noHost {
+		cells = nil // the zone has no host: straight to cell0
+	}
 	for _, cell := range cells {
 		err := p.cellCall(ctx, cell, func(ctx context.Context, addr string) error {
 			_, err := p.cells.create(ctx, addr, req)

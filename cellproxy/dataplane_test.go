@@ -45,9 +45,16 @@ func createAndWait(t *testing.T, c *client.Client, name, project, flavor string)
 	if s.Status != api.StatusBuild {
 		t.Fatalf("create %s: got status %s, want BUILD", name, s.Status)
 	}
+	return waitBuilt(t, c, s.ID)
+}
+
+// waitBuilt waits until a server has left BUILD and returns it.
+func waitBuilt(t *testing.T, c *client.Client, id string) api.Server {
+	t.Helper()
 	var got *api.Server
-	testkit.WaitFor(t, name+" scheduled", 30*time.Second, func() bool {
-		got, err = c.Server(ctxT(t), s.ID)
+	var err error
+	testkit.WaitFor(t, id+" scheduled", 30*time.Second, func() bool {
+		got, err = c.Server(ctxT(t), id)
 		return err == nil && got.Status != api.StatusBuild
 	})
 	return *got

@@ -68,6 +68,8 @@ type Config struct {
 	Revoked func(ctx context.Context, index uint64, lease time.Duration)
 	CellOps CellOps
 	Guard   ops.Guard
+	// DefaultAvailabilityZone names the zone of the hosts in no zoned aggregate.
+	DefaultAvailabilityZone string
 	// Keyring runs gossip keyring operations on the whole pool (keyring.go); nil leaves those
 	// endpoints out.
 	Keyring Keyring
@@ -87,7 +89,7 @@ type Config struct {
 func DefaultConfig() *Config {
 	return &Config{Addr: "127.0.0.1:8480", RequestTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20,
 		TxnMaxBodyBytes: 8 << 20, TxnMaxOps: 10000, Timeouts: transport.DefaultServerTimeouts(), AuthLease: 5 * time.Second,
-		OperatorTimeout: time.Hour, RestoreMaxBytes: 64 << 30}
+		OperatorTimeout: time.Hour, RestoreMaxBytes: 64 << 30, DefaultAvailabilityZone: "nova"}
 }
 
 // Validate checks the configuration.

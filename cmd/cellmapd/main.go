@@ -53,7 +53,7 @@ type options struct {
 	tls                                                            tlsconf.Flags
 	insecure, devTLS, blockCreatesOnDownCell                       bool
 	aclBootstrapFile, tokenFile                                    string
-	auditLog, baseURLsFile, gossipKeyFile                          string
+	auditLog, baseURLsFile, gossipKeyFile, defaultZone             string
 	auditMaxBytes                                                  int64
 	auditKeep                                                      int
 	backup                                                         backupFlags
@@ -74,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.gossipProfile, "gossip-profile", "lan", "gossip timings: lan, local or test (fast failure detection)")
 	fs.DurationVar(&o.discoverInterval, "discover-hosts-interval", 0, "run discover_hosts on the leader this often (0 disables)")
 	fs.DurationVar(&o.listTimeout, "list-timeout", 3*time.Second, "deadline of a cross-cell server listing")
+	fs.StringVar(&o.defaultZone, "default-availability-zone", "nova", "the availability zone of hosts in no zoned aggregate (Nova's default_availability_zone)")
 	fs.BoolVar(&o.blockCreatesOnDownCell, "block-creates-on-down-cell", false,
 		"refuse creates of a project with servers in a down cell (Nova's rule; cellmap counts quota usage itself, so by default they go through)")
 	fs.StringVar(&o.join, "join", "", "HTTP address(es) of running members to join on first start, comma separated (host:port or http(s)://host:port)")

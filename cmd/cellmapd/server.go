@@ -103,7 +103,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 		r.extra = append(r.extra, func() { al.Close() }) // after the API stopped
 
 	}
-	acfg.Operator, acfg.Keyring = n, r.gossip
+	acfg.Operator, acfg.Keyring, acfg.DefaultAvailabilityZone = n, r.gossip, cfg.opts.defaultZone
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
 		return err
@@ -151,7 +151,7 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 	pcfg := cellproxy.DefaultConfig()
 	pcfg.ListTimeout, pcfg.DiscoverInterval, pcfg.Logger = cfg.opts.listTimeout, cfg.opts.discoverInterval, cfg.logger.Named("proxy")
 	pcfg.BaseTransportURL, pcfg.BaseDatabaseConnection = cfg.opts.baseTransportURL, cfg.opts.baseDatabaseConnection
-	pcfg.BlockCreatesOnDownCell = cfg.opts.blockCreatesOnDownCell
+	pcfg.BlockCreatesOnDownCell, pcfg.DefaultAvailabilityZone = cfg.opts.blockCreatesOnDownCell, cfg.opts.defaultZone
 	if cfg.tls != nil {
 		pcfg.TLS = cfg.tls
 	}
