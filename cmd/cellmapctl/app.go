@@ -367,6 +367,8 @@ func groups() []group {
 			commands: []command{flavorCreateCommand(), flavorListCommand(), flavorShowCommand(), flavorDeleteCommand()}},
 		{name: "server", summary: "servers across the cells (needs the cells data plane)",
 			commands: []command{serverCreateCommand(), serverListCommand(), serverShowCommand(), serverDeleteCommand()}},
+		{name: "aggregate", summary: "host aggregates; one with an availability_zone property is a zone", commands: aggregateCommands()},
+		{name: "availability_zone", summary: "availability zones and their hosts", commands: []command{zoneListCommand()}},
 		{name: "quota", summary: "project limits and usage, counted at the API tier",
 			commands: []command{quotaShowCommand(), quotaSetCommand(), quotaVerifyCommand()}},
 		{name: "acl", summary: "the access control list of the cluster", commands: []command{aclBootstrapCommand()}},
