@@ -72,7 +72,9 @@ func aggregateCommand(name, summary, args string, n int, flags func(o *aggregate
 func aggregateCommands() []command {
 	return []command{
 		aggregateCommand("create", "Create a host aggregate, an availability zone with --zone (operator).", "<name>", 1,
-			func(o *aggregateCmd, f *flagSet) { f.fs.StringVar(&o.zone, "zone", "", "make it the availability zone `ZONE`") },
+			func(o *aggregateCmd, f *flagSet) {
+				f.fs.StringVar(&o.zone, "zone", "", "make it the availability zone `ZONE`")
+			},
 			func(ctx context.Context, c *client.Client, o *aggregateCmd, args []string) (*api.Aggregate, error) {
 				return c.CreateAggregate(ctx, args[0], o.zone)
 			}),
