@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/transport"
@@ -52,13 +53,14 @@ type cellClient struct {
 
 	mu     sync.Mutex
 	byCell map[string]*http.Client
+	obs    Observer
 }
 
-func newCellClient(cfg *transport.HTTPConfig, tls ClientTLS) *cellClient {
+func newCellClient(cfg *transport.HTTPConfig, tls ClientTLS, obs Observer) *cellClient {
 	if cfg == nil {
 		cfg = transport.DefaultHTTPConfig()
 	}
-	c := &cellClient{cfg: *cfg, tls: tls, byCell: map[string]*http.Client{}}
+	c := &cellClient{cfg: *cfg, tls: tls, byCell: map[string]*http.Client{}, obs: obs}
 	if tls == nil {
 		c.plain = transport.NewHTTPClient(cfg)
 	}
@@ -118,7 +120,9 @@ func (c *cellClient) closeIdle() {
 	}
 }
 
-func (c *cellClient) do(ctx context.Context, addr, method, path string, in, out any) error {
+func (c *cellClient) do(ctx context.Context, addr, method, path string, in, out any) (err error) {
+	start := time.Now()
+	defer func() { c.observeCall(ctx, method, path, start, err) }()
 	hc, base, err := c.target(ctx, addr)
 	if err != nil {
 		return err

@@ -49,6 +49,9 @@ type Config struct {
 	// servers in a down cell, as Nova does because it counts usage in the cells. cellmap counts
 	// usage at the API tier, so the default lets such creates through.
 	BlockCreatesOnDownCell bool
+	// Observer, when set, hears conductor calls, scheduling outcomes and down-cell listings
+	// (metrics).
+	Observer Observer
 	// DefaultAvailabilityZone is the zone of every host in no zoned aggregate (Nova's
 	// default_availability_zone, "nova").
 	DefaultAvailabilityZone string
@@ -95,4 +98,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("cellproxy: DiscoverBatch must be 1..%d", fsm.MaxTxnOps)
 	}
 	return nil
+}
+
+// observer returns the configured Observer or one that does nothing.
+func (c *Config) observer() Observer {
+	if c.Observer == nil {
+		return noObserver{}
+	}
+	return c.Observer
 }

@@ -278,6 +278,9 @@ func (p *Proxy) finish(ctx context.Context, uuid string, spec fsm.ServerSpec, cr
 		{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings,
 			Record: &fsm.InstanceMapping{InstanceUUID: uuid, CellUUID: cell, ProjectID: spec.ProjectID, UserID: spec.UserID, CreatedAt: created}},
 	}})
+	if err == nil {
+		p.cfg.observer().Scheduled("cell")
+	}
 	switch {
 	case errors.Is(err, fsm.ErrNotFound):
 		p.logger.Info("server deleted while building; deleting it from its cell", "server", uuid, "cell", cell)
@@ -307,6 +310,7 @@ func (p *Proxy) bury(ctx context.Context, uuid string, spec fsm.ServerSpec, crea
 	case err != nil:
 		p.logger.Warn("could not bury a server in cell0; the leader will retry", "server", uuid, "error", err)
 	default:
+		p.cfg.observer().Scheduled("cell0")
 		p.logger.Info("server buried in cell0", "server", uuid, "fault", fault)
 	}
 }
@@ -359,6 +363,7 @@ func (p *Proxy) RescheduleStale(ctx context.Context) {
 	cutoff := p.now().Add(-p.cfg.BuildRetryAfter)
 	for _, br := range brs {
 		if br.CreatedAt.Before(cutoff) {
+			p.cfg.observer().Scheduled("reschedule")
 			p.startScheduling(br.InstanceUUID, br.Spec, br.CreatedAt, true)
 		}
 	}

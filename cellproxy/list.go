@@ -68,6 +68,9 @@ func (p *Proxy) ListServers(ctx context.Context, q api.ServerQuery) (*api.Server
 	rows = append(rows, after(st.cell0, spec, pos)...)
 	sort.SliceStable(rows, func(i, j int) bool { return spec.compare(&rows[i], &rows[j]) < 0 })
 	out := &api.ServerList{DownCells: down, Servers: []api.Server{}}
+	if len(down) > 0 {
+		p.cfg.observer().DownCellListing()
+	}
 	if !q.Paged && len(down) > 0 {
 		mins, err := p.minimalRecords(ctx, down, project)
 		if err != nil {

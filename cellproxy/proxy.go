@@ -40,7 +40,7 @@ func New(cfg *Config, store Store, registry *Registry) (*Proxy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Proxy{cfg: *cfg, store: store, registry: registry, cells: newCellClient(cfg.HTTP, cfg.TLS),
+	p := &Proxy{cfg: *cfg, store: store, registry: registry, cells: newCellClient(cfg.HTTP, cfg.TLS, cfg.observer()),
 		logger: cfg.Logger, now: time.Now, jobs: make(chan scheduleJob, cfg.MaxQueuedSchedules), scheduling: map[string]bool{}}
 	if p.logger == nil {
 		p.logger = hclog.NewNullLogger()

@@ -65,6 +65,7 @@ func (s *Service) routes() *mux.Router {
 	s.operatorRoutes(r)
 	s.keyringRoutes(r)
 	s.aggregateRoutes(r)
+	s.metricsRoute(r)
 	s.quotaRoutes(r)
 
 	s.handle(r, http.MethodGet, "/healthz", acl.PermPublic, s.healthz)
@@ -84,9 +85,18 @@ func (s *Service) routes() *mux.Router {
 // handle registers a route with the permission its callers need; its name ("METHOD path")
 // keys Permissions.
 func (s *Service) handle(r *mux.Router, method, path string, perm acl.Perm, h http.HandlerFunc) {
+	s.mount(r, method, path, perm, s.guard(perm, h))
+}
+
+// mount adds a route whose handler checks perm itself (handle's guard, or its own).
+func (s *Service) mount(r *mux.Router, method, path string, perm acl.Perm, guarded http.HandlerFunc) {
 	name := method + " " + path
 	s.perms[name] = perm
-	r.Handle(path, s.audited(path, s.guard(perm, h))).Methods(method).Name(name)
+	var hh http.Handler = s.audited(path, guarded)
+	if s.cfg.Routes != nil {
+		hh = s.cfg.Routes.Route(method, path)(hh)
+	}
+	r.Handle(path, hh).Methods(method).Name(name)
 }
 
 // Permissions returns the permission of every route, by route name ("METHOD path").

@@ -68,6 +68,11 @@ type Config struct {
 	Revoked func(ctx context.Context, index uint64, lease time.Duration)
 	CellOps CellOps
 	Guard   ops.Guard
+	// Metrics, when set, is served at GET /metrics (reader; see MetricsClientCerts); Routes,
+	// when set, instruments every route.
+	Metrics            http.Handler
+	MetricsClientCerts bool
+	Routes             RouteObserver
 	// DefaultAvailabilityZone names the zone of the hosts in no zoned aggregate.
 	DefaultAvailabilityZone string
 	// Keyring runs gossip keyring operations on the whole pool (keyring.go); nil leaves those

@@ -22,7 +22,8 @@ func (n *Node) Apply(ctx context.Context, c fsm.Command) (*fsm.Result, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	data, version := fsm.Encode(c, time.Now().UTC()), fsm.Version(c)
+	start := time.Now()
+	data, version := fsm.Encode(c, start.UTC()), fsm.Version(c)
 	var res *fsm.Result
 	err := n.onLeader(ctx, func() (err error) {
 		if n.IsLeader() {
@@ -32,6 +33,9 @@ func (n *Node) Apply(ctx context.Context, c fsm.Command) (*fsm.Result, error) {
 		}
 		return err
 	})
+	if obs := n.cfg.ApplyObserver; obs != nil {
+		obs(time.Since(start), err)
+	}
 	return res, err
 }
 

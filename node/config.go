@@ -74,6 +74,8 @@ func RaftProfile(name string) (RaftConfig, error) {
 type Config struct {
 	// NodeID is the node's stable raft server id.
 	NodeID string
+	// ApplyObserver, when set, hears the duration and error of every Apply (metrics).
+	ApplyObserver func(d time.Duration, err error)
 	// DataDir holds raft.db (log and votes), fsm.db (state) and snapshots/.
 	DataDir string
 	// RaftAddr is the TCP address raft listens on; RaftAdvertise (default RaftAddr) is how

@@ -49,6 +49,7 @@ type Node struct {
 	metaCache   map[string]transport.Meta // raft address → meta
 	logVersions map[string]uint64         // raft address → newest log version it reads
 
+	leaders   leaderWatch
 	freshJoin bool
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -159,6 +160,7 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("node: start raft: %w", err)
 	}
+	n.watchLeaders()
 	switch {
 	case existing:
 		n.logger.Info("restarting on existing state", "applied", n.fsm.AppliedIndex())

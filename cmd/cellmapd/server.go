@@ -17,6 +17,7 @@ import (
 	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
+	"github.com/cellmap/cellmap/metrics"
 	"github.com/cellmap/cellmap/internal/audit"
 	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/transport"
@@ -65,12 +66,14 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.opts.httpAddr, err)
 	}
+	mreg := metrics.New()
+	cfg.node.ApplyObserver = mreg.ObserveApply
 	n, err := node.New(cfg.node)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	r := &running{node: n, logger: cfg.logger}
+	r := &running{node: n, logger: cfg.logger, metrics: mreg}
 	defer r.shutdown()
 	if cfg.backup != nil {
 		if r.backups, err = backup.NewPeriodic(cfg.backup, n); err != nil {
@@ -104,6 +107,8 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 
 	}
 	acfg.Operator, acfg.Keyring, acfg.DefaultAvailabilityZone = n, r.gossip, cfg.opts.defaultZone
+	acfg.Metrics, acfg.MetricsClientCerts, acfg.Routes = mreg.Handler(), true, mreg
+	r.setMetricSources()
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
 		return err
@@ -140,6 +145,7 @@ type running struct {
 	// backups writes the periodic backups while this node leads (nil: off); its Status is
 	// the last success and the last failure.
 	backups *backup.Periodic
+	metrics *metrics.Registry
 	extra   []func()
 	wg      sync.WaitGroup
 	stop    context.CancelFunc
@@ -152,6 +158,7 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 	pcfg.ListTimeout, pcfg.DiscoverInterval, pcfg.Logger = cfg.opts.listTimeout, cfg.opts.discoverInterval, cfg.logger.Named("proxy")
 	pcfg.BaseTransportURL, pcfg.BaseDatabaseConnection = cfg.opts.baseTransportURL, cfg.opts.baseDatabaseConnection
 	pcfg.BlockCreatesOnDownCell, pcfg.DefaultAvailabilityZone = cfg.opts.blockCreatesOnDownCell, cfg.opts.defaultZone
+	pcfg.Observer = r.metrics
 	if cfg.tls != nil {
 		pcfg.TLS = cfg.tls
 	}
@@ -248,4 +255,14 @@ func startPprof(addr string, logger hclog.Logger) func() {
 	}()
 	logger.Info("pprof debug listener", "addr", addr)
 	return func() { srv.Close() }
+}
+
+// setMetricSources points the scrape-time metrics at the node, the data plane, the gossip pool
+// and the periodic backups (when on).
+func (r *running) setMetricSources() {
+	src := metrics.Sources{Raft: r.node, State: r.node, Cells: r.proxy, Gossip: r.gossip}
+	if r.backups != nil {
+		src.Backups = r.backups
+	}
+	r.metrics.SetSources(src)
 }
