@@ -21,9 +21,11 @@ import (
 
 // Sources are what the scrape-time collectors read; any may be nil (its metrics are left out).
 type Sources struct {
-	Raft    interface{ Metrics() node.Metrics }
-	State   interface{ Stats() (fsm.Stats, error) }
-	Cells   interface{ CellsHealth() map[string]*api.CellHealth }
+	Raft  interface{ Metrics() node.Metrics }
+	State interface{ Stats() (fsm.Stats, error) }
+	Cells interface {
+		CellsHealth() map[string]*api.CellHealth
+	}
 	Gossip  interface{ Members() []gossip.Member }
 	Backups interface{ Status() backup.Status }
 	// StatsEvery bounds how often the state's entries are counted (a count walks the
