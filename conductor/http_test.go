@@ -157,6 +157,20 @@ func TestHTTPScenario(t *testing.T) {
 				t.Fatalf("got %+v, want %+v", got, want)
 			}
 		}},
+		{"GET", "/metrics", "", 200, "", func(t *testing.T, b []byte) {
+			for _, want := range []string{
+				`cellmap_conductor_instances{cell="` + testCell + `",state="active"} 0`,
+				`cellmap_conductor_instances{cell="` + testCell + `",state="deleted"} 1`,
+				`cellmap_conductor_compute_hosts{cell="` + testCell + `"} 3`,
+				`cellmap_conductor_capacity{cell="` + testCell + `",kind="used",resource="vcpus"} 0`,
+				`cellmap_conductor_capacity{cell="` + testCell + `",kind="free",resource="vcpus"} 14`,
+				"process_resident_memory_bytes",
+			} {
+				if !strings.Contains(string(b), want) {
+					t.Fatalf("/metrics lacks %q:\n%s", want, b)
+				}
+			}
+		}},
 		{"GET", "/v1/nothing", "", 404, api.CodeNotFound, nil},
 		{"PATCH", "/v1/instances", "", 405, api.CodeMethodNotAllowed, nil},
 	}
@@ -183,8 +197,8 @@ func (s step) run(t *testing.T, base string) {
 	if s.status == http.StatusNoContent {
 		return
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
-		t.Fatalf("got Content-Type %q, want application/json", ct)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" && (s.path != "/metrics" || !strings.HasPrefix(ct, "text/plain")) {
+		t.Fatalf("got Content-Type %q, want application/json (text/plain for /metrics)", ct)
 	}
 	if s.status >= 400 {
 		e := decodeAs[api.Error](t, body)

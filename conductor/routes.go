@@ -32,6 +32,7 @@ func (c *Conductor) routes() *mux.Router {
 	r.HandleFunc("/v1/stats", c.stats).Methods(http.MethodGet)
 
 	r.HandleFunc("/healthz", c.healthz).Methods(http.MethodGet)
+	r.Handle("/metrics", c.metricsHandler()).Methods(http.MethodGet)
 	return r
 }
 
