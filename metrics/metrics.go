@@ -28,6 +28,8 @@ type Sources struct {
 	}
 	Gossip  interface{ Members() []gossip.Member }
 	Backups interface{ Status() backup.Status }
+	// DataDir, when set, is the directory whose file system's free space is reported.
+	DataDir string
 	// StatsEvery bounds how often the state's entries are counted (a count walks the
 	// buckets); 0 is 30 s.
 	StatsEvery time.Duration

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,13 +59,15 @@ var (
 	cellConductors    = desc("cellmap_cell_conductors", "Alive conductors serving the cell's mapped address.", "cell")
 	gossipMembers     = desc("cellmap_gossip_members", "Gossip pool members as this node sees them, by role and state (alive, failed).", "role", "state")
 	backupLast        = desc("cellmap_backup_last_success_timestamp_seconds", "When the last periodic backup was written (Unix time; 0: none yet).")
+	diskFree          = desc("cellmap_disk_free_bytes", "Free bytes of the file system holding the data directory (for unprivileged users).")
+	diskSize          = desc("cellmap_disk_size_bytes", "Size of the file system holding the data directory.")
 	backupFailures    = desc("cellmap_backup_failures_total", "Periodic backups that failed since start.")
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{raftState, raftTerm, raftCommit, raftApplied, raftLast, raftContact, raftLeaderChanges,
 		raftVoters, fsmBytes, fsmFree, fsmEntries, pendingDeletes, cellUp, cellSince, cellConductors, gossipMembers,
-		backupLast, backupFailures} {
+		backupLast, backupFailures, diskFree, diskSize} {
 		ch <- d
 	}
 }
@@ -108,6 +111,13 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for k, n := range counts {
 			gauge(gossipMembers, float64(n), k[0], k[1])
+		}
+	}
+	if src.DataDir != "" {
+		var fs syscall.Statfs_t
+		if err := syscall.Statfs(src.DataDir, &fs); err == nil {
+			gauge(diskFree, float64(fs.Bavail)*float64(fs.Bsize))
+			gauge(diskSize, float64(fs.Blocks)*float64(fs.Bsize))
 		}
 	}
 	if s := src.Backups; s != nil {

@@ -73,7 +73,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
-	r := &running{node: n, logger: cfg.logger, metrics: mreg}
+	r := &running{node: n, logger: cfg.logger, metrics: mreg, dataDir: cfg.opts.dataDir}
 	defer r.shutdown()
 	if cfg.backup != nil {
 		if r.backups, err = backup.NewPeriodic(cfg.backup, n); err != nil {
@@ -146,6 +146,7 @@ type running struct {
 	// the last success and the last failure.
 	backups *backup.Periodic
 	metrics *metrics.Registry
+	dataDir string
 	extra   []func()
 	wg      sync.WaitGroup
 	stop    context.CancelFunc
@@ -260,7 +261,7 @@ func startPprof(addr string, logger hclog.Logger) func() {
 // setMetricSources points the scrape-time metrics at the node, the data plane, the gossip pool
 // and the periodic backups (when on).
 func (r *running) setMetricSources() {
-	src := metrics.Sources{Raft: r.node, State: r.node, Cells: r.proxy, Gossip: r.gossip}
+	src := metrics.Sources{Raft: r.node, State: r.node, Cells: r.proxy, Gossip: r.gossip, DataDir: r.dataDir}
 	if r.backups != nil {
 		src.Backups = r.backups
 	}
