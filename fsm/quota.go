@@ -82,29 +82,33 @@ func (q *QuotaSet) unmarshal(d *decoder) {
 	q.Instances, q.Cores, q.RAMMB = d.varint(), d.varint(), d.varint()
 }
 
+// Both quota records are stored as project, set, update time, revision.
+func marshalQuota(e *encoder, project string, q *QuotaSet, updated time.Time, rev uint64) {
+	e.str(project)
+	q.marshal(e)
+	e.timestamp(updated)
+	e.uvarint(rev)
+}
+
+func unmarshalQuota(d *decoder, project *string, q *QuotaSet, updated *time.Time, rev *uint64) {
+	*project = d.str()
+	q.unmarshal(d)
+	*updated, *rev = d.timestamp(), d.uvarint()
+}
+
 func (u *QuotaUsage) marshal(e *encoder) {
-	e.str(u.ProjectID)
-	u.QuotaSet.marshal(e)
-	e.timestamp(u.UpdatedAt)
-	e.uvarint(u.Revision)
+	marshalQuota(e, u.ProjectID, &u.QuotaSet, u.UpdatedAt, u.Revision)
 }
 func (u *QuotaUsage) unmarshal(d *decoder) {
-	u.ProjectID = d.str()
-	u.QuotaSet.unmarshal(d)
-	u.UpdatedAt, u.Revision = d.timestamp(), d.uvarint()
+	unmarshalQuota(d, &u.ProjectID, &u.QuotaSet, &u.UpdatedAt, &u.Revision)
 }
 func (u *QuotaUsage) stamp(ac *applyCtx, _ Record) { u.Revision, u.UpdatedAt = ac.index, ac.now }
 
 func (l *QuotaLimit) marshal(e *encoder) {
-	e.str(l.ProjectID)
-	l.QuotaSet.marshal(e)
-	e.timestamp(l.UpdatedAt)
-	e.uvarint(l.Revision)
+	marshalQuota(e, l.ProjectID, &l.QuotaSet, l.UpdatedAt, l.Revision)
 }
 func (l *QuotaLimit) unmarshal(d *decoder) {
-	l.ProjectID = d.str()
-	l.QuotaSet.unmarshal(d)
-	l.UpdatedAt, l.Revision = d.timestamp(), d.uvarint()
+	unmarshalQuota(d, &l.ProjectID, &l.QuotaSet, &l.UpdatedAt, &l.Revision)
 }
 func (l *QuotaLimit) stamp(ac *applyCtx, _ Record) { l.Revision, l.UpdatedAt = ac.index, ac.now }
 

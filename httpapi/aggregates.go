@@ -101,12 +101,12 @@ func (s *Service) writeAggregate(w http.ResponseWriter, r *http.Request, a *fsm.
 	s.reply(w, status, res.Index, aggregateOut(res.Record.(*fsm.Aggregate)))
 }
 
-// modifyAggregate reads the aggregate of the path, lets change edit a copy, and writes it.
-func (s *Service) modifyAggregate(w http.ResponseWriter, r *http.Request, change func(a *fsm.Aggregate) error) {
+// readAggregate reads the aggregate of the path (linearizable); false when it answered an error.
+func (s *Service) readAggregate(w http.ResponseWriter, r *http.Request) (*fsm.Aggregate, bool) {
 	id, err := validate.UUID("id", mux.Vars(r)["id"])
 	if err != nil {
 		s.failErr(w, err)
-		return
+		return nil, false
 	}
 	var cur *fsm.Aggregate
 	if _, err := s.node.Read(r.Context(), node.Linearizable{}, func(rd *fsm.Reader) error {
@@ -114,6 +114,15 @@ func (s *Service) modifyAggregate(w http.ResponseWriter, r *http.Request, change
 		return err
 	}); err != nil {
 		s.failErr(w, err)
+		return nil, false
+	}
+	return cur, true
+}
+
+// modifyAggregate reads the aggregate of the path, lets change edit a copy, and writes it.
+func (s *Service) modifyAggregate(w http.ResponseWriter, r *http.Request, change func(a *fsm.Aggregate) error) {
+	cur, ok := s.readAggregate(w, r)
+	if !ok {
 		return
 	}
 	next := *cur
@@ -183,24 +192,15 @@ func (s *Service) removeAggregateHost(w http.ResponseWriter, r *http.Request) {
 
 // deleteAggregate removes an aggregate without hosts (as Nova: 409 while it has some).
 func (s *Service) deleteAggregate(w http.ResponseWriter, r *http.Request) {
-	id, err := validate.UUID("id", mux.Vars(r)["id"])
-	if err != nil {
-		s.failErr(w, err)
-		return
-	}
-	var cur *fsm.Aggregate
-	if _, err := s.node.Read(r.Context(), node.Linearizable{}, func(rd *fsm.Reader) error {
-		cur, err = rd.Aggregate(id)
-		return err
-	}); err != nil {
-		s.failErr(w, err)
+	cur, ok := s.readAggregate(w, r)
+	if !ok {
 		return
 	}
 	if len(cur.Hosts) > 0 {
 		s.fail(w, http.StatusConflict, api.CodeHostsMapped, fmt.Sprintf("aggregate %s still has %d hosts: remove them first", cur.Name, len(cur.Hosts)))
 		return
 	}
-	op := fsm.Op{Kind: fsm.OpDelete, Table: fsm.TableAggregates, Key: id, IfRevision: cur.Revision}
+	op := fsm.Op{Kind: fsm.OpDelete, Table: fsm.TableAggregates, Key: cur.ID, IfRevision: cur.Revision}
 	if res, ok := s.applied(w, r, &fsm.Txn{Ops: []fsm.Op{op}}, true); ok {
 		s.noContent(w, res.Index)
 	}

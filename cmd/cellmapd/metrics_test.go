@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,20 +13,7 @@ import (
 // scrape GETs /metrics with a token ("" none) and returns the status and the body.
 func scrape(t *testing.T, addr, token string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return getStatus(t, addr, "/metrics", token)
 }
 
 // TestMetricsEndpoint: GET /metrics needs a reader token (none: 401) and serves the

@@ -90,6 +90,13 @@ func TestNoSecretInLogsOrResponses(t *testing.T) {
 // get answers the body of GET path on the node at addr with token ("" none).
 func get(t *testing.T, addr, path, token string) string {
 	t.Helper()
+	_, body := getStatus(t, addr, path, token)
+	return body
+}
+
+// getStatus answers the status and body of GET path on the node at addr with token ("" none).
+func getStatus(t *testing.T, addr, path, token string) (int, string) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(ctx(t, 10*time.Second), http.MethodGet, "http://"+addr+path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -103,5 +110,5 @@ func get(t *testing.T, addr, path, token string) string {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return resp.StatusCode, string(b)
 }
