@@ -92,6 +92,15 @@ func New(addr string, hc *http.Client) *Client {
 	return &Client{base: strings.TrimRight(addr, "/"), http: hc}
 }
 
+// At returns a client of another node (host:port) reached the way this one is: the same
+// scheme, TLS settings, connections and token.
+func (c *Client) At(addr string) *Client {
+	scheme, _, _ := strings.Cut(c.base, "://")
+	cc := *c
+	cc.base = scheme + "://" + strings.TrimRight(addr, "/")
+	return &cc
+}
+
 // Close releases the client's idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -74,6 +75,10 @@ type Config struct {
 	// RestoreMaxBytes the backup a restore accepts.
 	OperatorTimeout time.Duration
 	RestoreMaxBytes int64
+	// Certificate, when set, returns the certificate the HTTPS listener serves (the current
+	// one of a *transport.TLSReloader): /readyz fails while it is missing or outside its
+	// validity period.
+	Certificate func() *x509.Certificate
 	// Faults, when set, mounts POST /internal/faults (chaos testing only).
 	Faults *transport.Faults
 	// Logger is the API's logger; nil discards.

@@ -87,6 +87,9 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	acfg.BaseTransportURL, acfg.BaseDatabaseConnection = cfg.opts.baseTransportURL, cfg.opts.baseDatabaseConnection
 	acfg.Logger, acfg.Faults = cfg.logger.Named("http"), cfg.node.Faults
 	acfg.Servers, acfg.CellOps, acfg.Guard = r.proxy, r.proxy, r.proxy
+	if cfg.tls != nil {
+		acfg.Certificate = cfg.tls.Certificate
+	}
 	acfg.Revoked = func(ctx context.Context, index uint64, lease time.Duration) {
 		if missing := n.WaitAppliedEverywhere(ctx, index, lease); len(missing) > 0 {
 			cfg.logger.Warn("token revoke: these nodes did not confirm within the auth lease; they refuse every token until back in contact",
