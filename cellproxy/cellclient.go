@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/internal/requestid"
 	"github.com/cellmap/cellmap/transport"
 )
 
@@ -138,6 +139,7 @@ func (c *cellClient) do(ctx context.Context, addr, method, path string, in, out 
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	requestid.Set(ctx, req.Header)
 	resp, err := hc.Do(req)
 	if err != nil && method == http.MethodGet && ctx.Err() == nil {
 		// A keep-alive connection pooled before the conductor restarted fails once; a read is

@@ -63,6 +63,8 @@ type Meta struct {
 	Index       uint64
 	LastContact time.Duration // stale reads only
 	Consistency string
+	// RequestID is the request's id as the node answered it (X-Request-Id).
+	RequestID string
 }
 
 // Client talks to one cellmap node. It is safe for concurrent use.
@@ -157,7 +159,7 @@ func (c *Client) Do(ctx context.Context, method, path string, hdr http.Header, i
 }
 
 func metaOf(resp *http.Response) Meta {
-	m := Meta{Status: resp.StatusCode, Consistency: resp.Header.Get(api.HeaderConsistency)}
+	m := Meta{Status: resp.StatusCode, Consistency: resp.Header.Get(api.HeaderConsistency), RequestID: resp.Header.Get(api.HeaderRequestID)}
 	m.Index, _ = strconv.ParseUint(resp.Header.Get(api.HeaderIndex), 10, 64)
 	if v := resp.Header.Get(api.HeaderLastContact); v != "" {
 		ms, _ := strconv.ParseInt(v, 10, 64)

@@ -33,8 +33,8 @@ type Node struct {
 	mux       *transport.Mux
 	trans     *raft.NetworkTransport
 	client    *http.Client
-	// applyRPC and readIndexRPC reach the leader's raft port.
-	applyRPC, readIndexRPC *transport.RPCClient
+	// applyRPC, tracedApplyRPC and readIndexRPC reach the leader's raft port.
+	applyRPC, tracedApplyRPC, readIndexRPC *transport.RPCClient
 	// serverTLS and clientTLS secure node-to-node traffic (nil without TLS).
 	serverTLS, clientTLS *tls.Config
 
@@ -72,9 +72,10 @@ func New(cfg *Config) (*Node, error) {
 	hcfg.TLS = clientTLS
 	n := &Node{cfg: *cfg, logger: cfg.Logger, notifyCh: make(chan bool, 16), ready: newSignal(),
 		metaCache: map[string]transport.Meta{}, logVersions: map[string]uint64{}, done: make(chan struct{}), client: transport.NewHTTPClient(hcfg),
-		applyRPC:     transport.NewRPCClient(transport.ProtoApply, 128, cfg.Faults, clientTLS),
-		readIndexRPC: transport.NewRPCClient(transport.ProtoReadIndex, 2, cfg.Faults, clientTLS),
-		serverTLS:    serverTLS, clientTLS: clientTLS}
+		applyRPC:       transport.NewRPCClient(transport.ProtoApply, 128, cfg.Faults, clientTLS),
+		readIndexRPC:   transport.NewRPCClient(transport.ProtoReadIndex, 2, cfg.Faults, clientTLS),
+		tracedApplyRPC: transport.NewRPCClient(transport.ProtoApplyTraced, 128, cfg.Faults, clientTLS),
+		serverTLS:      serverTLS, clientTLS: clientTLS}
 	if n.logger == nil {
 		n.logger = hclog.NewNullLogger()
 	}
@@ -177,7 +178,8 @@ func (n *Node) startRaft() error {
 }
 
 func (n *Node) meta() transport.Meta {
-	return transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr, LogVersion: fsm.LogVersion, AppliedIndex: n.fsm.AppliedIndex()}
+	return transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr, LogVersion: fsm.LogVersion, AppliedIndex: n.fsm.AppliedIndex(),
+		TracedApply: true}
 }
 
 // Start asks the members in Config.Join for admission when this is a first start; it retries
@@ -216,6 +218,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.client.CloseIdleConnections()
 		n.applyRPC.Close()
 		n.readIndexRPC.Close()
+		n.tracedApplyRPC.Close()
 	})
 	return err
 }

@@ -43,6 +43,8 @@ type Meta struct {
 	LogVersion uint64 `json:"log_version,omitempty"`
 	// AppliedIndex is the raft index the node's state reflects when it answers.
 	AppliedIndex uint64 `json:"applied_index,omitempty"`
+	// TracedApply says the node answers ProtoApplyTraced (false from releases before it).
+	TracedApply bool `json:"traced_apply,omitempty"`
 }
 
 // Mux shares one TCP listener between raft's stream layer and metadata queries, so a node is

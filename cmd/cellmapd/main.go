@@ -28,6 +28,7 @@ import (
 
 	"github.com/cellmap/cellmap/internal/audit"
 	"github.com/cellmap/cellmap/internal/flagenv"
+	"github.com/cellmap/cellmap/internal/logflags"
 	"github.com/cellmap/cellmap/internal/tlsconf"
 	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/transport"
@@ -44,7 +45,8 @@ type options struct {
 	join                                                           string
 	bootstrap, dev                                                 bool
 	baseTransportURL, baseDatabaseConnection                       string
-	raftProfile, logLevel, pprofAddr                               string
+	raftProfile, pprofAddr                                         string
+	log                                                            logflags.Flags
 	requestTimeout                                                 time.Duration
 	fsmNoSync, faults, pprofAllowRemote                            bool
 	gossipJoin, gossipProfile                                      string
@@ -83,7 +85,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.baseURLsFile, "base-urls-file", "", "file with the base URLs (JSON {transport_url, database_connection} or two lines, mode 0600): keeps their passwords off the command line")
 	fs.StringVar(&o.baseDatabaseConnection, "base-database-connection", "", "base URL that fills template database URLs (?expand=true, and conductor:// addresses)")
 	fs.StringVar(&o.raftProfile, "raft-profile", "lan", "raft timings: lan (production) or test (short timeouts)")
-	fs.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	o.log.Register(fs)
 	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "debug listener for net/http/pprof (off when empty; loopback only unless --pprof-allow-remote)")
 	fs.BoolVar(&o.pprofAllowRemote, "pprof-allow-remote", false, "let --pprof-addr be a non-loopback address (pprof exposes memory contents)")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "upper bound of one API request")
@@ -209,7 +211,11 @@ func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, b
 		fmt.Fprintln(stderr, "cellmapd:", err)
 		return 2
 	}
-	logger := hclog.New(&hclog.LoggerOptions{Name: "cellmapd", Level: hclog.LevelFromString(o.logLevel), Output: stderr})
+	logger, err := o.log.New("cellmapd", stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "cellmapd:", err)
+		return 2
+	}
 	cfg, err := o.serverConfig(logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "cellmapd:", err)
