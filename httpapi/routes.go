@@ -63,6 +63,7 @@ func (s *Service) routes() *mux.Router {
 
 	s.aclRoutes(r)
 	s.operatorRoutes(r)
+	s.autopilotRoutes(r)
 
 	s.handle(r, http.MethodGet, "/healthz", acl.PermPublic, s.healthz)
 	s.handle(r, http.MethodGet, "/readyz", acl.PermPublic, s.readyz)

@@ -71,6 +71,8 @@ type Config struct {
 	Guard   ops.Guard
 	// Operator serves backups and restores (operator.go); nil leaves those endpoints out.
 	Operator Operator
+	// Autopilot serves GET /v1/operator/autopilot/health (autopilot.go); nil leaves it out.
+	Autopilot Autopilot
 	// OperatorTimeout bounds a backup or a restore (instead of RequestTimeout), and
 	// RestoreMaxBytes the backup a restore accepts.
 	OperatorTimeout time.Duration

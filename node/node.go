@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,11 @@ type Node struct {
 	metaMu      sync.Mutex
 	metaCache   map[string]transport.Meta // raft address → meta
 	logVersions map[string]uint64         // raft address → newest log version it reads
+
+	// autopilot is the autopilot RunAutopilot runs (nil when it does not).
+	autopilot atomic.Pointer[autopilotRun]
+	// raftStarted is set once raft runs: the raft port answers metadata queries before.
+	raftStarted atomic.Bool
 
 	freshJoin bool
 	done      chan struct{}
@@ -160,6 +166,7 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("node: start raft: %w", err)
 	}
+	n.raftStarted.Store(true)
 	switch {
 	case existing:
 		n.logger.Info("restarting on existing state", "applied", n.fsm.AppliedIndex())
@@ -178,8 +185,28 @@ func (n *Node) startRaft() error {
 }
 
 func (n *Node) meta() transport.Meta {
-	return transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr, LogVersion: fsm.LogVersion, AppliedIndex: n.fsm.AppliedIndex(),
+	m := transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr, LogVersion: fsm.LogVersion, AppliedIndex: n.fsm.AppliedIndex(),
 		TracedApply: true}
+	m.LastLogIndex, m.LastLogTerm, m.LastContactNS = n.raftProgress()
+	return m
+}
+
+// raftProgress is this node's last log entry and the time since it last heard from a leader
+// (0 when it leads, -1 never).
+func (n *Node) raftProgress() (index, term uint64, contactNS int64) {
+	if !n.raftStarted.Load() {
+		return 0, 0, -1
+	}
+	stats := n.raft.Stats()
+	index, _ = strconv.ParseUint(stats["last_log_index"], 10, 64)
+	term, _ = strconv.ParseUint(stats["last_log_term"], 10, 64)
+	switch {
+	case n.IsLeader():
+		return index, term, 0
+	case n.raft.LastContact().IsZero():
+		return index, term, -1
+	}
+	return index, term, max(time.Since(n.raft.LastContact()).Nanoseconds(), 0)
 }
 
 // Start asks the members in Config.Join for admission when this is a first start; it retries

@@ -22,7 +22,7 @@ type clusterJoinOptions struct {
 
 // clusterJoinCommand is the dispatch entry of cluster join.
 func clusterJoinCommand() command {
-	return command{name: "join", summary: "Add a node to the cluster as a voter (a no-op when it is already a member).",
+	return command{name: "join", summary: "Add a node to the cluster: a voter, or with autopilot a non-voter promoted once stable (a no-op when it is already a member).",
 		exits: "  0 joined\n  1 refused\n",
 		new:   func() options { return &clusterJoinOptions{} }}
 }

@@ -59,6 +59,7 @@ type options struct {
 	auditMaxBytes                                                  int64
 	auditKeep                                                      int
 	backup                                                         backupFlags
+	autopilot                                                      autopilotFlags
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -93,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.BoolVar(&o.faults, "enable-fault-injection", false, "serve POST /internal/faults (user-space network faults for the chaos harness; never in production)")
 	o.tls.Register(fs)
 	o.backup.register(fs)
+	o.autopilot.register(fs)
 	fs.BoolVar(&o.insecure, "insecure", false, "allow listening beyond loopback without TLS (logged at WARN on every start)")
 	fs.StringVar(&o.aclBootstrapFile, "acl-bootstrap-token-file", "", "file holding the secret of the first admin token: the leader bootstraps the ACL with it on first start (--dev makes one under the data directory)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding an admin token this node sends when it joins (default: the bootstrap token; with TLS its node certificate suffices)")
@@ -110,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	if err := flagenv.Apply(fs, "CELLMAP_", lookup); err != nil {
 		return nil, err
 	}
+	o.autopilot.noteGiven(fs)
 	return o, o.fill()
 }
 
@@ -261,6 +264,9 @@ func (o *options) serverConfig(logger hclog.Logger) (*serverConfig, error) {
 	ncfg.NodeID, ncfg.DataDir, ncfg.RaftAddr, ncfg.RaftAdvertise = o.nodeID, o.dataDir, o.raftAddr, o.raftAdvertise
 	ncfg.HTTPAddr, ncfg.Bootstrap, ncfg.Raft, ncfg.FSMNoSync = o.httpAddr, o.bootstrap, raftCfg, o.fsmNoSync
 	ncfg.RestoreFrom = o.backup.restoreFrom
+	if ncfg.Autopilot, err = o.autopilot.config(o.raftProfile); err != nil {
+		return nil, err
+	}
 	if scfg.backup, err = o.backup.config(logger.Named("backup")); err != nil {
 		return nil, err
 	}

@@ -106,7 +106,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 		r.extra = append(r.extra, func() { al.Close() }) // after the API stopped
 
 	}
-	acfg.Operator = n
+	acfg.Operator, acfg.Autopilot = n, n
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
 		return err
@@ -191,6 +191,8 @@ func (r *running) runDuties(ctx context.Context, aclSecret string) {
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.DiscoverPeriodically) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RescheduleLoop) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RetryDeletesLoop) }()
+	r.wg.Add(1)
+	go func() { defer r.wg.Done(); r.node.RunAutopilot(dctx, gossipServers{r.gossip}) }()
 	if aclSecret != "" {
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, bootstrapACL(r.logger, r.node, aclSecret)) }()
