@@ -147,8 +147,10 @@ func (d *autopilotDelegate) KnownServers() map[raft.ServerID]*autopilot.Server {
 				d.failedSince[s.ID] = now
 			}
 		}
+		// Every server may vote (the stable promoter's node type): autopilot counts potential
+		// voters for its removal rules from this.
 		out[s.ID] = &autopilot.Server{ID: s.ID, Name: string(s.ID), Address: s.Address, NodeStatus: status,
-			RaftVersion: raft.ProtocolVersionMax, IsLeader: s.ID == leader}
+			RaftVersion: raft.ProtocolVersionMax, IsLeader: s.ID == leader, NodeType: autopilot.NodeVoter}
 	}
 	return out
 }
