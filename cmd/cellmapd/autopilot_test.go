@@ -139,6 +139,32 @@ func TestAutopilot(t *testing.T) {
 	}
 }
 
+// TestAutopilotRemovesKilledVoter: three real processes (no minimum quorum, dead-server
+// threshold 2 s); a follower is killed (-9) and autopilot removes it; the two left are the
+// voters and the cluster takes writes.
+func TestAutopilotRemovesKilledVoter(t *testing.T) {
+	t.Parallel()
+	c := testcluster.StartCluster(t, &testcluster.ClusterOptions{Args: []string{"--autopilot-dead-server-threshold", "2s"}})
+	leader := c.Leader(t)
+	var victim *testcluster.ProcNode
+	for _, n := range c.Nodes {
+		if n != leader {
+			victim = n
+		}
+	}
+	if err := victim.Proc.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, victim.ID+" removed", 60*time.Second, func() bool { return suffrageOf(t, leader.Client, victim.ID) == "" })
+	st, err := leader.Client.ClusterStatus(ctx(t, 5*time.Second))
+	if err != nil || testcluster.Voters(st) != 2 || len(st.Servers) != 2 {
+		t.Fatalf("after the removal: %+v, %v; want 2 voters", st, err)
+	}
+	if _, err := leader.Client.CreateFlavor(ctx(t, 10*time.Second), api.Flavor{ID: "f", Name: "f", VCPUs: 1, RAMMB: 1}); err != nil {
+		t.Fatalf("a write after the removal: %v", err)
+	}
+}
+
 // logged reports whether node n logged (JSON lines) a line with message msg and id.
 func logged(n *testcluster.ProcNode, msg, id string) bool {
 	for _, line := range strings.Split(n.Proc.Output(), "\n") {
