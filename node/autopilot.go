@@ -156,8 +156,9 @@ func (d *autopilotDelegate) KnownServers() map[raft.ServerID]*autopilot.Server {
 }
 
 // RemoveFailedServer removes a server autopilot found failed, once this leader has seen it
-// failed for DeadServerThreshold, unless that would leave fewer than MinQuorum voters; the
-// removal runs in the background (autopilot expects this to return at once).
+// failed in the gossip pool for DeadServerThreshold, unless it still answers on its raft port
+// or its removal would leave fewer than MinQuorum voters; the removal runs in the background
+// (autopilot expects this to return at once).
 func (d *autopilotDelegate) RemoveFailedServer(srv *autopilot.Server) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -191,11 +192,31 @@ func (d *autopilotDelegate) remove(id raft.ServerID, failedFor time.Duration) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*d.n.cfg.Raft.ApplyTimeout)
 	defer cancel()
+	if d.answersOnRaftPort(ctx, cf.Configuration().Servers, id) {
+		// Gossip alone is not proof: a server cut off from the pool but not from raft stays.
+		d.n.logger.Warn("autopilot: not removing a server failed in the gossip pool: it answers on its raft port", "id", id)
+		return
+	}
 	if err := d.n.removeLocal(ctx, string(id)); err != nil {
 		d.n.logger.Warn("autopilot: removing a dead server failed", "id", id, "error", err)
 		return
 	}
 	d.n.logger.Info("autopilot: removed a dead server", "id", id, "failed_for", failedFor.Round(time.Millisecond))
+}
+
+// answersOnRaftPort reports whether server id answers a metadata query on its raft address
+// as itself.
+func (d *autopilotDelegate) answersOnRaftPort(ctx context.Context, servers []raft.Server, id raft.ServerID) bool {
+	for _, s := range servers {
+		if s.ID != id {
+			continue
+		}
+		qctx, cancel := context.WithTimeout(ctx, memberProbeTimeout)
+		defer cancel()
+		m, err := transport.QueryMeta(qctx, string(s.Address), d.n.nodeTLS(string(id)))
+		return err == nil && m.NodeID == string(id)
+	}
+	return false
 }
 
 // removalKeepsMinQuorum reports whether removing id leaves at least minQuorum voters (a

@@ -165,6 +165,26 @@ func TestAutopilotRemovesKilledVoter(t *testing.T) {
 	}
 }
 
+// TestAutopilotKeepsServerCutFromGossip: a server the gossip pool never saw alive (it joined
+// raft but not the pool) is failed for autopilot, yet it answers on its raft port, so it is
+// not removed: gossip alone never changes raft membership. It stays a non-voter (never
+// healthy).
+func TestAutopilotKeepsServerCutFromGossip(t *testing.T) {
+	t.Parallel()
+	c := testcluster.StartCluster(t, &testcluster.ClusterOptions{Size: 2, Args: []string{
+		"--autopilot-dead-server-threshold", "1s", "--log-format", "json"}})
+	leader := c.Leader(t)
+	n3 := &testcluster.ProcNode{ID: "n3", Dir: t.TempDir(), HTTP: testkit.FreeAddr(t), Raft: testkit.FreeAddr(t), Gossip: testkit.FreeUDPTCPAddr(t)}
+	c.Start(t, n3) // no --gossip-join: a pool of its own
+	testkit.WaitFor(t, "n3 joined", 30*time.Second, func() bool { return leader.Client.Join(ctx(t, 5*time.Second), n3.ID, n3.Raft) == nil })
+	testkit.WaitFor(t, "the leader declines to remove n3", 60*time.Second, func() bool {
+		return logged(leader, "autopilot: not removing a server failed in the gossip pool: it answers on its raft port", n3.ID)
+	})
+	if s := suffrageOf(t, leader.Client, n3.ID); s != "Nonvoter" {
+		t.Fatalf("n3 is %q, want still a non-voter", s)
+	}
+}
+
 // logged reports whether node n logged (JSON lines) a line with message msg and id.
 func logged(n *testcluster.ProcNode, msg, id string) bool {
 	for _, line := range strings.Split(n.Proc.Output(), "\n") {
