@@ -57,6 +57,8 @@ const (
 	CodeMemberExists      = "member_exists"
 	CodeMemberUnreachable = "member_unreachable"
 	CodeQuorumAtRisk      = "quorum_at_risk"
+	// CodeAutopilotDisabled: the leader does not run autopilot (cellmapd --autopilot=false).
+	CodeAutopilotDisabled = "autopilot_disabled"
 	// Data plane.
 	CodeCellDown        = "cell_down"
 	CodeProjectCellDown = "project_cell_down"
@@ -83,6 +85,8 @@ func Status(code string) int {
 	case CodeBadRequest, CodeInvalid, CodeMarkerNotFound, CodeMemberUnreachable:
 		return http.StatusBadRequest
 	case CodeNotFound, CodeUnknownCell, CodeUnknownServer, CodeNoSuchEndpoint:
+		return http.StatusNotFound
+	case CodeAutopilotDisabled:
 		return http.StatusNotFound
 	case CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed

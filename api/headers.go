@@ -11,6 +11,10 @@ const (
 	HeaderLastContact = "X-Cellmap-Last-Contact"
 	// HeaderConsistency says which consistency the read was served with.
 	HeaderConsistency = "X-Cellmap-Consistency"
+	// HeaderRequestID is the request's id, on every answer: the one the client sent when it
+	// is 1 to 64 printable ASCII characters without spaces, else a new one. Log lines of the
+	// request carry it as request_id on every process it reaches.
+	HeaderRequestID = "X-Request-Id"
 )
 
 // Read consistency levels (query parameter "consistency").

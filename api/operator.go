@@ -44,3 +44,47 @@ type KeyringResult struct {
 	Keys    map[string]int  `json:"keys,omitempty"`
 	Primary map[string]int  `json:"primary,omitempty"`
 }
+
+// AutopilotHealth is the answer of GET /v1/operator/autopilot/health: the leader's autopilot
+// view of every server of the raft configuration.
+type AutopilotHealth struct {
+	// Healthy is true when every server is healthy.
+	Healthy bool `json:"healthy"`
+	// FailureTolerance is how many healthy voters may fail with a quorum left.
+	FailureTolerance int               `json:"failure_tolerance"`
+	Leader           string            `json:"leader"`
+	Voters           []string          `json:"voters"`
+	Servers          []AutopilotServer `json:"servers"`
+	Config           AutopilotConfig   `json:"config"`
+}
+
+// AutopilotServer is one server as autopilot sees it.
+type AutopilotServer struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+	// NodeStatus is the server's gossip status: alive, failed (with FailedSince: since when
+	// this leader has seen it failed) or unknown.
+	NodeStatus  string     `json:"node_status"`
+	FailedSince *time.Time `json:"failed_since,omitempty"`
+	// State is leader, voter, non-voter or staging.
+	State   string `json:"state"`
+	Healthy bool   `json:"healthy"`
+	// StableSince is when Healthy last changed.
+	StableSince time.Time `json:"stable_since"`
+	// LastContactMS is the time since the server last heard from the leader (-1 never),
+	// LastTerm and LastIndex its last raft log entry, as the leader last fetched them.
+	LastContactMS int64  `json:"last_contact_ms"`
+	LastTerm      uint64 `json:"last_term"`
+	LastIndex     uint64 `json:"last_index"`
+}
+
+// AutopilotConfig is the autopilot configuration of the leader (durations as Go durations,
+// e.g. "10s").
+type AutopilotConfig struct {
+	CleanupDeadServers      bool   `json:"cleanup_dead_servers"`
+	DeadServerThreshold     string `json:"dead_server_threshold"`
+	LastContactThreshold    string `json:"last_contact_threshold"`
+	MaxTrailingLogs         uint64 `json:"max_trailing_logs"`
+	MinQuorum               uint   `json:"min_quorum"`
+	ServerStabilizationTime string `json:"server_stabilization_time"`
+}

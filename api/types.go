@@ -173,12 +173,17 @@ type JoinRequest struct {
 type ClusterServer struct {
 	ID       string `json:"id"`
 	RaftAddr string `json:"raft_addr"`
+	// HTTPAddr is the member's HTTP API (host:port) as it tells its peers over the raft port;
+	// "" when the answering node could not ask it.
+	HTTPAddr string `json:"http_addr,omitempty"`
 	Suffrage string `json:"suffrage"`
 }
 
 // ClusterStatus is the answer of GET /v1/cluster/status.
 type ClusterStatus struct {
-	NodeID         string          `json:"node_id"`
+	NodeID string `json:"node_id"`
+	// HTTPAddr is the answering node's HTTP API address, as its peers know it.
+	HTTPAddr       string          `json:"http_addr"`
 	State          string          `json:"state"`
 	Term           uint64          `json:"term"`
 	LeaderID       string          `json:"leader_id"`
@@ -191,6 +196,10 @@ type ClusterStatus struct {
 	Servers        []ClusterServer `json:"servers"`
 	FSMChecksum    string          `json:"fsm_checksum"`
 	FSMChecksumIdx uint64          `json:"fsm_checksum_index"`
+	// Version is the answering binary's version (module version and VCS revision).
+	Version string `json:"version"`
+	// Health is "ok" when the node answers /readyz with 200, else the reason it does not.
+	Health string `json:"health"`
 }
 
 // Health is the answer of /healthz and /readyz.

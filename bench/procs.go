@@ -216,7 +216,7 @@ func WaitSecureCluster(ctx context.Context, endpoints []string, voters int, time
 	for _, c := range t.clients {
 		err := poll.Until(ctx, timeout, func(ctx context.Context) bool {
 			st, err := c.ClusterStatus(ctx)
-			if err != nil || st.LeaderHTTPAddr == "" || len(st.Servers) < voters {
+			if err != nil || st.LeaderHTTPAddr == "" || countVoters(st) < voters {
 				return false
 			}
 			_, _, err = c.InstanceMapping(ctx, Key(0))
@@ -241,5 +241,17 @@ func dirSize(path string) int64 {
 		}
 		return nil
 	})
+	return n
+}
+
+// countVoters counts the voters of a status (a joined node is a non-voter until autopilot
+// promotes it).
+func countVoters(st *api.ClusterStatus) int {
+	n := 0
+	for _, s := range st.Servers {
+		if s.Suffrage == "Voter" {
+			n++
+		}
+	}
 	return n
 }

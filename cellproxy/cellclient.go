@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/internal/requestid"
 	"github.com/cellmap/cellmap/transport"
 )
 
@@ -142,6 +143,7 @@ func (c *cellClient) do(ctx context.Context, addr, method, path string, in, out 
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	requestid.Set(ctx, req.Header)
 	resp, err := hc.Do(req)
 	if err != nil && method == http.MethodGet && ctx.Err() == nil {
 		// A keep-alive connection pooled before the conductor restarted fails once; a read is

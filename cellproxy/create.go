@@ -11,6 +11,7 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/api/validate"
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/internal/requestid"
 	"github.com/cellmap/cellmap/node"
 )
 
@@ -67,7 +68,7 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 	if _, err := p.apply(ctx, txn); err != nil {
 		return nil, err
 	}
-	p.startScheduling(uuid, spec, now, false)
+	p.startScheduling(uuid, spec, now, false, requestid.From(ctx))
 	s := fromSpec(uuid, &spec, api.StatusBuild, now, now)
 	return &s, nil
 }
@@ -109,13 +110,17 @@ type scheduleJob struct {
 	spec    fsm.ServerSpec
 	created time.Time
 	probe   bool
+	// requestID is the id of the request that created the server ("" for a reschedule): the
+	// conductor calls and writes of its scheduling carry it.
+	requestID string
 }
 
 // startScheduling queues a server for the scheduling workers unless this node already
 // schedules it. probe first looks for the server in every up cell (a rescheduled build request
 // may have been built before its scheduler died). With the queue full the build request stays
-// in the replicated state for the leader's rescheduler.
-func (p *Proxy) startScheduling(uuid string, spec fsm.ServerSpec, created time.Time, probe bool) {
+// in the replicated state for the leader's rescheduler. requestID is the creating request's id
+// ("" for none).
+func (p *Proxy) startScheduling(uuid string, spec fsm.ServerSpec, created time.Time, probe bool, requestID string) {
 	p.mu.Lock()
 	if p.scheduling[uuid] {
 		p.mu.Unlock()
@@ -124,7 +129,7 @@ func (p *Proxy) startScheduling(uuid string, spec fsm.ServerSpec, created time.T
 	p.scheduling[uuid] = true
 	p.mu.Unlock()
 	select {
-	case p.jobs <- scheduleJob{uuid: uuid, spec: spec, created: created, probe: probe}:
+	case p.jobs <- scheduleJob{uuid: uuid, spec: spec, created: created, probe: probe, requestID: requestID}:
 	default:
 		p.done(uuid)
 		p.logger.Warn("scheduling queue full; the leader reschedules the server later", "server", uuid,
@@ -140,7 +145,7 @@ func (p *Proxy) scheduleWorker() {
 		case <-p.base.Done():
 			return
 		case j := <-p.jobs:
-			ctx, cancel := context.WithTimeout(p.base, p.cfg.ScheduleTimeout)
+			ctx, cancel := context.WithTimeout(requestid.With(p.base, j.requestID), p.cfg.ScheduleTimeout)
 			p.schedule(ctx, j.uuid, j.spec, j.created, j.probe)
 			cancel()
 			p.done(j.uuid)
@@ -364,7 +369,7 @@ func (p *Proxy) RescheduleStale(ctx context.Context) {
 	for _, br := range brs {
 		if br.CreatedAt.Before(cutoff) {
 			p.cfg.observer().Scheduled("reschedule")
-			p.startScheduling(br.InstanceUUID, br.Spec, br.CreatedAt, true)
+			p.startScheduling(br.InstanceUUID, br.Spec, br.CreatedAt, true, "")
 		}
 	}
 }

@@ -63,6 +63,8 @@ type Meta struct {
 	Index       uint64
 	LastContact time.Duration // stale reads only
 	Consistency string
+	// RequestID is the request's id as the node answered it (X-Request-Id).
+	RequestID string
 }
 
 // Client talks to one cellmap node. It is safe for concurrent use.
@@ -90,6 +92,15 @@ func New(addr string, hc *http.Client) *Client {
 		hc = &http.Client{Transport: newTransport(nil)}
 	}
 	return &Client{base: strings.TrimRight(addr, "/"), http: hc}
+}
+
+// At returns a client of another node (host:port) reached the way this one is: the same
+// scheme, TLS settings, connections and token.
+func (c *Client) At(addr string) *Client {
+	scheme, _, _ := strings.Cut(c.base, "://")
+	cc := *c
+	cc.base = scheme + "://" + strings.TrimRight(addr, "/")
+	return &cc
 }
 
 // Close releases the client's idle connections.
@@ -148,7 +159,7 @@ func (c *Client) Do(ctx context.Context, method, path string, hdr http.Header, i
 }
 
 func metaOf(resp *http.Response) Meta {
-	m := Meta{Status: resp.StatusCode, Consistency: resp.Header.Get(api.HeaderConsistency)}
+	m := Meta{Status: resp.StatusCode, Consistency: resp.Header.Get(api.HeaderConsistency), RequestID: resp.Header.Get(api.HeaderRequestID)}
 	m.Index, _ = strconv.ParseUint(resp.Header.Get(api.HeaderIndex), 10, 64)
 	if v := resp.Header.Get(api.HeaderLastContact); v != "" {
 		ms, _ := strconv.ParseInt(v, 10, 64)

@@ -65,3 +65,12 @@ func (c *Client) Ready(ctx context.Context) error {
 	_, err := c.Do(ctx, http.MethodGet, "/readyz", nil, nil, nil)
 	return err
 }
+
+// AutopilotHealth returns the leader's autopilot view of every server (reader).
+func (c *Client) AutopilotHealth(ctx context.Context) (*api.AutopilotHealth, error) {
+	var out api.AutopilotHealth
+	if _, err := c.Do(ctx, http.MethodGet, "/v1/operator/autopilot/health", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

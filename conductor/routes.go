@@ -11,7 +11,7 @@ import (
 // routes registers every route of the conductor API (api/conductor.go) in one place.
 func (c *Conductor) routes() *mux.Router {
 	r := mux.NewRouter()
-	r.Use(c.withTimeout)
+	r.Use(c.withRequestID, c.withTimeout)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		c.fail(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint")
 	})

@@ -2,13 +2,12 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"time"
 
 	"github.com/cellmap/cellmap/acl"
 	"github.com/cellmap/cellmap/internal/audit"
+	"github.com/cellmap/cellmap/internal/requestid"
 )
 
 // Auditor records audit log lines (an *audit.Log).
@@ -17,8 +16,8 @@ type Auditor interface {
 }
 
 // HeaderRequestID carries the request id, answered on every response (a well-formed one the
-// client sent is kept).
-const HeaderRequestID = "X-Request-Id"
+// client sent is kept: requestid.Valid).
+const HeaderRequestID = requestid.Header
 
 type subjectKey struct{}
 
@@ -59,49 +58,48 @@ func (w *statusWriter) Flush() {
 	}
 }
 
-// requestID returns the client's X-Request-Id when it is short and printable, else a new one.
-func requestID(r *http.Request) string {
-	if id := r.Header.Get(HeaderRequestID); id != "" && len(id) <= 64 {
-		ok := true
-		for i := 0; i < len(id) && ok; i++ {
-			ok = id[i] > 0x20 && id[i] < 0x7f
-		}
-		if ok {
-			return id
-		}
-	}
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return "req-" + hex.EncodeToString(b[:])
-}
-
-// audited writes the audit line of route after h: for every write (POST, PUT, PATCH, DELETE)
-// and every refused request (401, 403). route is the route's template, never the raw path or
-// its query.
+// audited gives the request its id (X-Request-Id, answered, and carried by its context to
+// the forwarded write and the conductor calls), logs it at debug level, and writes the audit
+// line of route after h: for every write (POST, PUT, PATCH, DELETE) and every refused request
+// (401, 403). route is the route's template, never the raw path or its query.
 func (s *Service) audited(route string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rid := requestID(r)
+		rid := requestid.Of(r)
 		w.Header().Set(HeaderRequestID, rid)
-		if s.cfg.Audit == nil {
+		r = r.WithContext(requestid.With(r.Context(), rid))
+		debug := s.logger.IsDebug()
+		if s.cfg.Audit == nil && !debug {
 			h.ServeHTTP(w, r)
 			return
 		}
+		start := time.Now()
 		sub := &subject{}
 		sw := &statusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), subjectKey{}, sub)))
-		write := r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodDelete
-		if !write && sw.status != http.StatusUnauthorized && sw.status != http.StatusForbidden {
-			return
+		if debug {
+			s.logger.Debug("request", "method", r.Method, "route", route, "status", sw.status,
+				"duration", time.Since(start), requestid.LogKey, rid)
 		}
-		e := audit.Entry{Time: time.Now().UTC(), RequestID: rid, Method: r.Method, Path: route, Status: sw.status, RemoteAddr: r.RemoteAddr}
-		if id := sub.id; id != nil {
-			e.AccessorID, e.Node = id.AccessorID, id.Node
-			if id.Role != acl.RoleNone {
-				e.Role = id.Role.String()
-			}
-		}
-		if err := s.cfg.Audit.Record(e); err != nil {
-			s.logger.Error("cannot write the audit log", "error", err)
+		if s.cfg.Audit != nil {
+			s.audit(r, route, rid, sw.status, sub)
 		}
 	})
+}
+
+// audit writes the audit line of a request that is a write or was refused.
+func (s *Service) audit(r *http.Request, route, rid string, status int, sub *subject) {
+	write := r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodDelete
+	if !write && status != http.StatusUnauthorized && status != http.StatusForbidden {
+		return
+	}
+	e := audit.Entry{Time: time.Now().UTC(), RequestID: rid, Method: r.Method, Path: route, Status: status, RemoteAddr: r.RemoteAddr}
+	if id := sub.id; id != nil {
+		e.AccessorID, e.Node = id.AccessorID, id.Node
+		if id.Role != acl.RoleNone {
+			e.Role = id.Role.String()
+		}
+	}
+	if err := s.cfg.Audit.Record(e); err != nil {
+		s.logger.Error("cannot write the audit log", "error", err)
+	}
 }

@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/api/validate"
+	"github.com/cellmap/cellmap/internal/version"
 	"github.com/gorilla/mux"
 )
 
@@ -13,6 +15,10 @@ func (s *Service) clusterStatus(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.failErr(w, err)
 		return
+	}
+	st.Version = version.String()
+	if _, st.Health = s.ready(time.Now()); st.Health == "" {
+		st.Health = "ok"
 	}
 	s.reply(w, http.StatusOK, st.AppliedIndex, st)
 }
@@ -49,17 +55,4 @@ func (s *Service) clusterRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.noContent(w, s.node.AppliedIndex())
-}
-
-func (s *Service) healthz(w http.ResponseWriter, _ *http.Request) {
-	s.reply(w, http.StatusOK, s.node.AppliedIndex(), api.Health{Status: "ok"})
-}
-
-func (s *Service) readyz(w http.ResponseWriter, _ *http.Request) {
-	ok, reason := s.node.Ready()
-	if !ok {
-		s.reply(w, http.StatusServiceUnavailable, s.node.AppliedIndex(), api.Health{Status: "not ready", Reason: reason})
-		return
-	}
-	s.reply(w, http.StatusOK, s.node.AppliedIndex(), api.Health{Status: "ok"})
 }

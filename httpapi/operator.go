@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -39,10 +38,10 @@ func (s *Service) operatorRoutes(r *mux.Router) {
 	s.handle(r, http.MethodPost, operatorPrefix+"restore", acl.PermAdmin, s.operatorRestore)
 }
 
-// longRequest reports whether a request is bounded by OperatorTimeout: the operator
-// endpoints, and a restore a follower forwards to this node.
+// longRequest reports whether a request is bounded by OperatorTimeout: backups and restores,
+// and a restore a follower forwards to this node.
 func longRequest(r *http.Request) bool {
-	return strings.HasPrefix(r.URL.Path, operatorPrefix) || r.URL.Path == node.PathRestore
+	return r.URL.Path == operatorPrefix+"backup" || r.URL.Path == operatorPrefix+"restore" || r.URL.Path == node.PathRestore
 }
 
 // operatorBackup streams a consistent backup (node.Backup: any node, after a linearizable

@@ -67,6 +67,7 @@ func (s *Service) routes() *mux.Router {
 	s.aggregateRoutes(r)
 	s.metricsRoute(r)
 	s.quotaRoutes(r)
+	s.autopilotRoutes(r)
 
 	s.handle(r, http.MethodGet, "/healthz", acl.PermPublic, s.healthz)
 	s.handle(r, http.MethodGet, "/readyz", acl.PermPublic, s.readyz)

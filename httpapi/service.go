@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -80,10 +81,16 @@ type Config struct {
 	Keyring Keyring
 	// Operator serves backups and restores (operator.go); nil leaves those endpoints out.
 	Operator Operator
+	// Autopilot serves GET /v1/operator/autopilot/health (autopilot.go); nil leaves it out.
+	Autopilot Autopilot
 	// OperatorTimeout bounds a backup or a restore (instead of RequestTimeout), and
 	// RestoreMaxBytes the backup a restore accepts.
 	OperatorTimeout time.Duration
 	RestoreMaxBytes int64
+	// Certificate, when set, returns the certificate the HTTPS listener serves (the current
+	// one of a *transport.TLSReloader): /readyz fails while it is missing or outside its
+	// validity period.
+	Certificate func() *x509.Certificate
 	// Faults, when set, mounts POST /internal/faults (chaos testing only).
 	Faults *transport.Faults
 	// Logger is the API's logger; nil discards.

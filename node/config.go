@@ -109,6 +109,10 @@ type Config struct {
 	// forwarded membership changes) HTTPS to node certificates. The HTTP API's own listener is
 	// the caller's.
 	TLS PeerTLS
+	// Autopilot, when set, makes joins add non-voters and is the configuration of the
+	// autopilot RunAutopilot runs on the leader (it must then be run: non-voters are promoted
+	// by it alone). nil: joins add voters, nothing is promoted or removed automatically.
+	Autopilot *AutopilotConfig
 	// Logger is the root logger; the node names sub-loggers from it. nil discards.
 	Logger hclog.Logger
 }
@@ -164,6 +168,9 @@ func (c *Config) Validate() error {
 	}
 	if r.ApplyTimeout <= 0 || r.LeaderWait <= 0 {
 		return errors.New("node: ApplyTimeout and LeaderWait must be positive")
+	}
+	if c.Autopilot != nil {
+		return c.Autopilot.Validate()
 	}
 	return nil
 }

@@ -40,6 +40,8 @@ var (
 	// ErrUnsupportedVersion: the write needs a log version that the leader or another member
 	// does not read yet (a rolling upgrade is under way); nothing was proposed.
 	ErrUnsupportedVersion = fsm.ErrUnsupportedVersion
+	// ErrAutopilotDisabled: the leader does not run autopilot.
+	ErrAutopilotDisabled = errors.New("autopilot is not running on the leader")
 )
 
 // codes are the wire codes of the node's errors: the one table of the node-to-node protocol
@@ -60,6 +62,7 @@ var codes = []struct {
 	{ErrQuorumAtRisk, api.CodeQuorumAtRisk},
 	{ErrUnsupportedVersion, api.CodeUnsupportedVersion},
 	{ErrNotLeader, api.CodeNotLeader},
+	{ErrAutopilotDisabled, api.CodeAutopilotDisabled},
 }
 
 // Code returns the wire code of a node error, or "" when err is not one.

@@ -21,6 +21,7 @@ func TestPeerErrorsRoundTrip(t *testing.T) {
 		{ErrBusy, ErrBusy},
 		{ErrShutdown, ErrNoLeader},
 		{ErrUnknownServer, ErrUnknownServer},
+		{ErrAutopilotDisabled, ErrAutopilotDisabled},
 		{fmt.Errorf("%w: node_id is required", ErrInvalid), ErrInvalid},
 		{errors.New("disk on fire"), nil},
 	} {

@@ -20,6 +20,8 @@ const (
 	PathRemove = "/internal/remove"
 	// PathRestore takes a backup a follower verified and forwards to the leader (restore.go).
 	PathRestore = "/internal/restore"
+	// PathAutopilot answers the leader's autopilot state (autopilot.go).
+	PathAutopilot = "/internal/autopilot"
 )
 
 // maxAnswer caps a peer's answer to a membership request.
@@ -37,6 +39,7 @@ func (n *Node) InternalHandler() http.Handler {
 	mux.HandleFunc("POST "+PathJoin, n.serveJoin)
 	mux.HandleFunc("POST "+PathRemove, n.serveRemove)
 	mux.HandleFunc("POST "+PathRestore, n.serveRestore)
+	mux.HandleFunc("GET "+PathAutopilot, n.serveAutopilot)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, api.CodeNoSuchEndpoint, "no such internal endpoint")
 	})
@@ -102,11 +105,16 @@ func (n *Node) postLeader(ctx context.Context, path string, body []byte, unknown
 
 // postLeaderBody is postLeader with a streamed body.
 func (n *Node) postLeaderBody(ctx context.Context, path string, body io.Reader, unknownOnSent bool) ([]byte, error) {
+	return n.requestLeader(ctx, http.MethodPost, path, body, unknownOnSent)
+}
+
+// requestLeader sends a request to the leader's node-to-node endpoint path (see postLeader).
+func (n *Node) requestLeader(ctx context.Context, method, path string, body io.Reader, unknownOnSent bool) ([]byte, error) {
 	addr, err := n.leaderHTTP(ctx)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.peerURL(addr)+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, n.cfg.peerURL(addr)+path, body)
 	if err != nil {
 		return nil, err
 	}

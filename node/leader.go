@@ -126,23 +126,31 @@ func (n *Node) leaderHTTP(ctx context.Context) (string, error) {
 	return n.peerHTTP(ctx, string(addr))
 }
 
+// peerHTTP returns the HTTP address of the member at raftAddr.
 func (n *Node) peerHTTP(ctx context.Context, raftAddr string) (string, error) {
+	m, err := n.peerMeta(ctx, raftAddr)
+	return m.HTTPAddr, err
+}
+
+// peerMeta returns what the member at raftAddr says about itself, asking its raft port once
+// per address (forgetPeer drops it).
+func (n *Node) peerMeta(ctx context.Context, raftAddr string) (transport.Meta, error) {
 	n.metaMu.Lock()
 	m, ok := n.metaCache[raftAddr]
 	n.metaMu.Unlock()
 	if ok {
-		return m.HTTPAddr, nil
+		return m, nil
 	}
 	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	m, err := transport.QueryMeta(qctx, raftAddr, n.clientTLS)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrNoLeader, err)
+		return transport.Meta{}, fmt.Errorf("%w: %v", ErrNoLeader, err)
 	}
 	n.metaMu.Lock()
 	n.metaCache[raftAddr] = m
 	n.metaMu.Unlock()
-	return m.HTTPAddr, nil
+	return m, nil
 }
 
 // forgetPeer drops a cached address after a failure to reach it.

@@ -16,7 +16,8 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// Join adds the node req names as a voter. The leader first asks the node at req.RaftAddr who
+// Join adds the node req names as a voter, or as a non-voter that autopilot promotes once it
+// is stable when Config.Autopilot is set. The leader first asks the node at req.RaftAddr who
 // it is (it must answer as req.NodeID), and refuses a join whose id or address another member
 // has unless req.Replace is set, and any change that would leave fewer live voters than a
 // quorum. A member already present with the same id and address is left as it is. On a
@@ -61,7 +62,11 @@ func (n *Node) joinLocal(ctx context.Context, req api.JoinRequest) error {
 	if err := n.checkJoiner(ctx, req.NodeID, req.RaftAddr); err != nil {
 		return err
 	}
-	plan := joinPlan(servers, clash, raft.Server{ID: raft.ServerID(req.NodeID), Address: raft.ServerAddress(req.RaftAddr), Suffrage: raft.Voter})
+	suffrage := raft.Voter
+	if n.cfg.Autopilot != nil {
+		suffrage = raft.Nonvoter // autopilot promotes it once it is stable
+	}
+	plan := joinPlan(servers, clash, raft.Server{ID: raft.ServerID(req.NodeID), Address: raft.ServerAddress(req.RaftAddr), Suffrage: suffrage})
 	live := n.liveVoters(ctx, servers)
 	live[raft.ServerID(req.NodeID)] = true
 	if err := keepsQuorum(plan, live); err != nil {
@@ -73,10 +78,14 @@ func (n *Node) joinLocal(ctx context.Context, req api.JoinRequest) error {
 		}
 		n.logger.Info("join: removed the member replaced", "id", s.ID, "addr", s.Address)
 	}
-	if err := n.raft.AddVoter(raft.ServerID(req.NodeID), raft.ServerAddress(req.RaftAddr), 0, n.cfg.Raft.ApplyTimeout).Error(); err != nil {
+	add := n.raft.AddVoter
+	if suffrage == raft.Nonvoter {
+		add = n.raft.AddNonvoter
+	}
+	if err := add(raft.ServerID(req.NodeID), raft.ServerAddress(req.RaftAddr), 0, n.cfg.Raft.ApplyTimeout).Error(); err != nil {
 		return classifyApplyError(err)
 	}
-	n.logger.Info("join: added voter", "id", req.NodeID, "addr", req.RaftAddr)
+	n.logger.Info("join: added "+suffrage.String(), "id", req.NodeID, "addr", req.RaftAddr)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,8 +34,8 @@ type Node struct {
 	mux       *transport.Mux
 	trans     *raft.NetworkTransport
 	client    *http.Client
-	// applyRPC and readIndexRPC reach the leader's raft port.
-	applyRPC, readIndexRPC *transport.RPCClient
+	// applyRPC, tracedApplyRPC and readIndexRPC reach the leader's raft port.
+	applyRPC, tracedApplyRPC, readIndexRPC *transport.RPCClient
 	// serverTLS and clientTLS secure node-to-node traffic (nil without TLS).
 	serverTLS, clientTLS *tls.Config
 
@@ -49,7 +50,12 @@ type Node struct {
 	metaCache   map[string]transport.Meta // raft address → meta
 	logVersions map[string]uint64         // raft address → newest log version it reads
 
-	leaders   leaderWatch
+	leaders leaderWatch
+	// autopilot is the autopilot RunAutopilot runs (nil when it does not).
+	autopilot atomic.Pointer[autopilotRun]
+	// raftStarted is set once raft runs: the raft port answers metadata queries before.
+	raftStarted atomic.Bool
+
 	freshJoin bool
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -73,9 +79,10 @@ func New(cfg *Config) (*Node, error) {
 	hcfg.TLS = clientTLS
 	n := &Node{cfg: *cfg, logger: cfg.Logger, notifyCh: make(chan bool, 16), ready: newSignal(),
 		metaCache: map[string]transport.Meta{}, logVersions: map[string]uint64{}, done: make(chan struct{}), client: transport.NewHTTPClient(hcfg),
-		applyRPC:     transport.NewRPCClient(transport.ProtoApply, 128, cfg.Faults, clientTLS),
-		readIndexRPC: transport.NewRPCClient(transport.ProtoReadIndex, 2, cfg.Faults, clientTLS),
-		serverTLS:    serverTLS, clientTLS: clientTLS}
+		applyRPC:       transport.NewRPCClient(transport.ProtoApply, 128, cfg.Faults, clientTLS),
+		readIndexRPC:   transport.NewRPCClient(transport.ProtoReadIndex, 2, cfg.Faults, clientTLS),
+		tracedApplyRPC: transport.NewRPCClient(transport.ProtoApplyTraced, 128, cfg.Faults, clientTLS),
+		serverTLS:      serverTLS, clientTLS: clientTLS}
 	if n.logger == nil {
 		n.logger = hclog.NewNullLogger()
 	}
@@ -161,6 +168,7 @@ func (n *Node) startRaft() error {
 		return fmt.Errorf("node: start raft: %w", err)
 	}
 	n.watchLeaders()
+	n.raftStarted.Store(true)
 	switch {
 	case existing:
 		n.logger.Info("restarting on existing state", "applied", n.fsm.AppliedIndex())
@@ -179,7 +187,28 @@ func (n *Node) startRaft() error {
 }
 
 func (n *Node) meta() transport.Meta {
-	return transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr, LogVersion: fsm.LogVersion, AppliedIndex: n.fsm.AppliedIndex()}
+	m := transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr, LogVersion: fsm.LogVersion, AppliedIndex: n.fsm.AppliedIndex(),
+		TracedApply: true}
+	m.LastLogIndex, m.LastLogTerm, m.LastContactNS = n.raftProgress()
+	return m
+}
+
+// raftProgress is this node's last log entry and the time since it last heard from a leader
+// (0 when it leads, -1 never).
+func (n *Node) raftProgress() (index, term uint64, contactNS int64) {
+	if !n.raftStarted.Load() {
+		return 0, 0, -1
+	}
+	stats := n.raft.Stats()
+	index, _ = strconv.ParseUint(stats["last_log_index"], 10, 64)
+	term, _ = strconv.ParseUint(stats["last_log_term"], 10, 64)
+	switch {
+	case n.IsLeader():
+		return index, term, 0
+	case n.raft.LastContact().IsZero():
+		return index, term, -1
+	}
+	return index, term, max(time.Since(n.raft.LastContact()).Nanoseconds(), 0)
 }
 
 // Start asks the members in Config.Join for admission when this is a first start; it retries
@@ -218,6 +247,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.client.CloseIdleConnections()
 		n.applyRPC.Close()
 		n.readIndexRPC.Close()
+		n.tracedApplyRPC.Close()
 	})
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/internal/requestid"
 	"github.com/cellmap/cellmap/transport"
 )
 
@@ -20,7 +21,8 @@ const (
 )
 
 func (n *Node) rpcHandlers() map[byte]transport.RPCHandler {
-	return map[byte]transport.RPCHandler{transport.ProtoApply: n.rpcApply, transport.ProtoReadIndex: n.rpcReadIndex}
+	return map[byte]transport.RPCHandler{transport.ProtoApply: n.rpcApply, transport.ProtoReadIndex: n.rpcReadIndex,
+		transport.ProtoApplyTraced: n.rpcApplyTraced}
 }
 
 func errorAnswer(err error) []byte {
@@ -39,13 +41,15 @@ func (n *Node) rpcApply(ctx context.Context, entry []byte) []byte {
 		if !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrUnsupportedVersion) {
 			err = fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
-		n.logger.Warn("refused a forwarded entry", "error", err)
+		n.logger.Warn("refused a forwarded entry", "error", err, requestid.LogKey, requestid.From(ctx))
 		return errorAnswer(err)
 	}
 	res, err := n.propose(ctx, entry, fsm.Version(cmd))
 	if err != nil {
+		n.logger.Debug("a forwarded write failed", "error", err, requestid.LogKey, requestid.From(ctx))
 		return errorAnswer(err)
 	}
+	n.logger.Debug("applied a forwarded write", "index", res.Index, requestid.LogKey, requestid.From(ctx))
 	b := binary.AppendUvarint([]byte{rpcOK}, res.Index)
 	b = append(b, boolByte(res.Changed))
 	b = binary.AppendVarint(b, int64(res.FailedOp))
@@ -59,6 +63,19 @@ func (n *Node) rpcApply(ctx context.Context, entry []byte) []byte {
 		kind, rec = fsm.EncodeRecord(res.Record)
 	}
 	return appendString(appendString(b, kind), string(rec))
+}
+
+// rpcApplyTraced is rpcApply of a request that starts with the write's request id (an
+// invalid one is dropped: it would go into log lines as is).
+func (n *Node) rpcApplyTraced(ctx context.Context, req []byte) []byte {
+	id, entry := readString(req)
+	if entry == nil {
+		return errorAnswer(fmt.Errorf("%w: truncated traced apply request", ErrInvalid))
+	}
+	if requestid.Valid(id) {
+		ctx = requestid.With(ctx, id)
+	}
+	return n.rpcApply(ctx, entry)
 }
 
 // rpcReadIndex answers a follower's read-index request.
@@ -104,8 +121,18 @@ func decodeErrorAnswer(resp []byte) error {
 	return fmt.Errorf("node: leader failed: %s", msg)
 }
 
+// forwardApply sends an entry to the leader; with the request id of ctx when the leader
+// reads it (ProtoApplyTraced).
 func (n *Node) forwardApply(ctx context.Context, entry []byte) (*fsm.Result, error) {
-	b, err := n.callLeader(ctx, n.applyRPC, entry, true)
+	rpc, req := n.applyRPC, entry
+	if id := requestid.From(ctx); id != "" {
+		addr, leader := n.raft.LeaderWithID()
+		if m, err := n.peerMeta(ctx, string(addr)); addr != "" && err == nil && m.TracedApply {
+			rpc, req = n.tracedApplyRPC, append(appendString(make([]byte, 0, len(id)+len(entry)+2), id), entry...)
+		}
+		n.logger.Debug("forwarding a write to the leader", "leader", leader, requestid.LogKey, id)
+	}
+	b, err := n.callLeader(ctx, rpc, req, true)
 	if err != nil {
 		return nil, err
 	}

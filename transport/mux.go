@@ -43,6 +43,14 @@ type Meta struct {
 	LogVersion uint64 `json:"log_version,omitempty"`
 	// AppliedIndex is the raft index the node's state reflects when it answers.
 	AppliedIndex uint64 `json:"applied_index,omitempty"`
+	// TracedApply says the node answers ProtoApplyTraced (false from releases before it).
+	TracedApply bool `json:"traced_apply,omitempty"`
+	// LastLogIndex and LastLogTerm are the node's last raft log entry, LastContactNS the time
+	// since it last heard from a leader (0 on the leader, -1 never): the leader's autopilot
+	// judges the node's health by them (zero from releases before them: unhealthy).
+	LastLogIndex  uint64 `json:"last_log_index,omitempty"`
+	LastLogTerm   uint64 `json:"last_log_term,omitempty"`
+	LastContactNS int64  `json:"last_contact_ns,omitempty"`
 }
 
 // Mux shares one TCP listener between raft's stream layer and metadata queries, so a node is

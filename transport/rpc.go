@@ -23,6 +23,9 @@ const (
 	ProtoApply byte = 'A'
 	// ProtoReadIndex asks the leader for a read index.
 	ProtoReadIndex byte = 'I'
+	// ProtoApplyTraced is ProtoApply with the request id of the write before the entry (for
+	// the leader's log lines); only to nodes whose Meta says TracedApply.
+	ProtoApplyTraced byte = 'T'
 )
 
 // maxFrame bounds one request or answer.

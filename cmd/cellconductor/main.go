@@ -32,6 +32,7 @@ import (
 	"github.com/cellmap/cellmap/conductor"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/internal/flagenv"
+	"github.com/cellmap/cellmap/internal/logflags"
 	"github.com/cellmap/cellmap/internal/tlsconf"
 	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
@@ -47,7 +48,8 @@ func main() {
 // options are cellconductor's command line.
 type options struct {
 	cellUUID, dataDir, httpAddr, gossipAddr, gossipAdvertise string
-	join, hosts, gossipProfile, name, logLevel               string
+	join, hosts, gossipProfile, name                         string
+	log                                                      logflags.Flags
 	gossipKeyFile                                            string
 	requestTimeout                                           time.Duration
 	tls                                                      tlsconf.Flags
@@ -71,7 +73,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.gossipProfile, "gossip-profile", "lan", "gossip timings: lan, local or test")
 	fs.StringVar(&o.gossipKeyFile, "gossip-key-file", "", "file of gossip encryption keys, base64, one per line, the first encrypting (cellmapctl keyring generate; mode 0600)")
 	fs.StringVar(&o.name, "name", "", "name of this conductor within its cell (default: the host name)")
-	fs.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	o.log.Register(fs)
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "upper bound of one API request")
 	o.tls.Register(fs)
 	fs.BoolVar(&o.insecure, "insecure", false, "allow listening beyond loopback without TLS (logged at WARN on every start)")
@@ -154,12 +156,11 @@ func run(args []string, stderr io.Writer, lookup func(string) (string, bool)) in
 		fmt.Fprintln(stderr, "cellconductor:", err)
 		return 2
 	}
-	level := hclog.LevelFromString(o.logLevel)
-	if level == hclog.NoLevel {
-		fmt.Fprintf(stderr, "cellconductor: --log-level %q: want trace, debug, info, warn or error\n", o.logLevel)
+	logger, err := o.log.New("cellconductor", stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "cellconductor:", err)
 		return 2
 	}
-	logger := hclog.New(&hclog.LoggerOptions{Name: "cellconductor", Level: level, Output: stderr})
 	cfg, err := o.config(logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "cellconductor:", err)

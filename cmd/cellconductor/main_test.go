@@ -32,14 +32,14 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{"defaults", nil, nil, false, func(o *options) bool {
 			return o.httpAddr == "127.0.0.1:8490" && o.gossipAddr == "127.0.0.1:8492" && o.gossipProfile == "lan" &&
-				o.logLevel == "info" && o.requestTimeout == 10*time.Second && o.name == ""
+				o.log.Level == "info" && o.log.Format == "text" && o.requestTimeout == 10*time.Second && o.name == ""
 		}},
 		{"flags", []string{"--cell-uuid", cell, "--data-dir", "/d", "--http-addr", "10.0.0.5:1", "--gossip-addr", "10.0.0.5:2",
 			"--gossip-advertise", "1.2.3.4:2", "--join", "10.0.0.1:8482", "--hosts", "a:1:512:0", "--gossip-profile", "test",
 			"--name", "c1", "--log-level", "debug"}, nil, false, func(o *options) bool {
 			return o.cellUUID == cell && o.dataDir == "/d" && o.httpAddr == "10.0.0.5:1" && o.gossipAddr == "10.0.0.5:2" &&
 				o.gossipAdvertise == "1.2.3.4:2" && o.join == "10.0.0.1:8482" && o.hosts == "a:1:512:0" &&
-				o.gossipProfile == "test" && o.name == "c1" && o.logLevel == "debug"
+				o.gossipProfile == "test" && o.name == "c1" && o.log.Level == "debug"
 		}},
 		{"env fills unset flags", []string{"--data-dir", "/flag"}, map[string]string{
 			"CELLCONDUCTOR_CELL_UUID": cell, "CELLCONDUCTOR_DATA_DIR": "/env", "CELLCONDUCTOR_JOIN": "h:1,h:2",

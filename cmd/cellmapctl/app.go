@@ -381,6 +381,7 @@ func groups() []group {
 		{name: "backup", summary: "backup FILE saves the cluster's state; backup verify|inspect FILE check one offline",
 			direct: ptr(backupCommand()), commands: []command{backupVerifyCommand(), backupInspectCommand()}},
 		{name: "restore", summary: "restore FILE replaces the running cluster's state with a backup", direct: ptr(restoreCommand())},
+		{name: "operator", summary: "cluster operations: the leader's autopilot", commands: []command{autopilotStateCommand()}},
 	}
 }
 

@@ -2,47 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
 )
-
-// cluster status -----------------------------------------------------------------------------
-
-// clusterStatusOptions are the options of cluster status.
-type clusterStatusOptions struct{}
-
-// clusterStatusCommand is the dispatch entry of cluster status.
-func clusterStatusCommand() command {
-	return command{name: "status", summary: "Show the answering node's view of the raft cluster.",
-		exits: "  0 shown\n",
-		new:   func() options { return &clusterStatusOptions{} }}
-}
-
-// addFlags defines the options of cluster status.
-func (o *clusterStatusOptions) addFlags(*flagSet) {}
-
-// run executes cluster status.
-func (o *clusterStatusOptions) run(ctx context.Context, e *env, _ []string) int {
-	st, err := e.client.ClusterStatus(ctx)
-	if err != nil {
-		return e.fail(err)
-	}
-	node := newTable("Node", "State", "Term", "Leader", "Commit", "Applied", "Checksum")
-	checksum := st.FSMChecksum
-	if checksum != "" {
-		checksum = fmt.Sprintf("%s (index %d)", st.FSMChecksum, st.FSMChecksumIdx)
-	}
-	node.addRow(st.NodeID, st.State, strconv.FormatUint(st.Term, 10), st.LeaderID,
-		strconv.FormatUint(st.CommitIndex, 10), strconv.FormatUint(st.AppliedIndex, 10), checksum)
-	servers := newTable("ID", "Raft Address", "Suffrage")
-	for _, s := range st.Servers {
-		servers.addRow(s.ID, s.RaftAddr, s.Suffrage)
-	}
-	return e.show(st, node, servers)
-}
 
 // cluster join -------------------------------------------------------------------------------
 
@@ -59,7 +22,7 @@ type clusterJoinOptions struct {
 
 // clusterJoinCommand is the dispatch entry of cluster join.
 func clusterJoinCommand() command {
-	return command{name: "join", summary: "Add a node to the cluster as a voter (a no-op when it is already a member).",
+	return command{name: "join", summary: "Add a node to the cluster: a voter, or with autopilot a non-voter promoted once stable (a no-op when it is already a member).",
 		exits: "  0 joined\n  1 refused\n",
 		new:   func() options { return &clusterJoinOptions{} }}
 }

@@ -7,42 +7,39 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/cellmap/cellmap/node"
 )
 
+// TestClusterStatus: cluster status of a one-node cluster (reader; no token is refused with
+// 255 and says why).
 func TestClusterStatus(t *testing.T) {
 	t.Parallel()
 	n := testcluster.StartNode(t, nil)
-	raftAddr := n.Node.RaftAddr()
 	r := ctl(t, n, "cluster", "status")
 	r.want(t, exitOK)
-	if got, want := tableHeader(t, r.stdout), []string{"Node", "State", "Term", "Leader", "Commit", "Applied", "Checksum"}; !reflect.DeepEqual(got, want) {
+	want := []string{"ID", "Address", "Suffrage", "State", "Term", "Commit", "Applied", "Lag", "Last Contact", "Checksum", "Version", "Health"}
+	if got := tableHeader(t, r.stdout); !reflect.DeepEqual(got, want) {
 		t.Fatalf("header: got %q, want %q", got, want)
 	}
 	rows := tableRows(t, r.stdout)
-	if len(rows) != 1 || rows[0][0] != "n1" || rows[0][1] != "Leader" || rows[0][3] != "n1" || !strings.Contains(rows[0][6], "(index ") {
-		t.Fatalf("node row: got %q", rows)
-	}
-	// The servers table follows after a blank line.
-	_, second, ok := strings.Cut(r.stdout, "\n\n")
-	if !ok {
-		t.Fatalf("no second table:\n%s", r.stdout)
-	}
-	if got, want := tableHeader(t, second), []string{"ID", "Raft Address", "Suffrage"}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("servers header: got %q, want %q", got, want)
-	}
-	if got, want := tableRows(t, second), [][]string{{"n1", raftAddr, "Voter"}}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("servers: got %q, want %q", got, want)
+	if len(rows) != 1 || rows[0][0] != "n1" || rows[0][1] != n.Addr || rows[0][2] != "Voter" || rows[0][3] != "Leader" ||
+		rows[0][7] != "0" || !strings.Contains(rows[0][9], "(index ") || rows[0][10] == "" || rows[0][11] != "ok" {
+		t.Fatalf("rows: got %q", rows)
 	}
 
-	var st api.ClusterStatus
-	decodeJSON(t, ctl(t, n, "--format", "json", "cluster", "status"), &st)
-	if st.NodeID != "n1" || st.State != "Leader" || len(st.Servers) != 1 || st.Servers[0].RaftAddr != raftAddr {
-		t.Fatalf("json: got %+v", st)
+	var res clusterStatusResult
+	decodeJSON(t, ctl(t, n, "--format", "json", "cluster", "status"), &res)
+	if !res.Healthy || res.LeaderID != "n1" || len(res.Members) != 1 {
+		t.Fatalf("json: got %+v", res)
 	}
+	if m := res.Members[0]; !m.Reachable || m.RaftAddr != n.Node.RaftAddr() || m.HTTPAddr != n.Addr || m.Lag == nil || *m.Lag != 0 ||
+		m.FSMChecksum == "" || m.Health != "ok" {
+		t.Fatalf("json member: got %+v", m)
+	}
+
+	ctlEnv(t, n, map[string]string{"CELLMAP_TOKEN": ""}, "cluster", "status").want(t, exitUnexpected)
 }
 
 // startIdleNode starts a node that is in no cluster yet: it waits to be joined.
@@ -71,11 +68,11 @@ func TestClusterJoinRemove(t *testing.T) {
 
 	servers := func() []string {
 		t.Helper()
-		var st api.ClusterStatus
-		decodeJSON(t, ctl(t, n, "--format", "json", "cluster", "status"), &st)
+		var res clusterStatusResult
+		decodeJSON(t, ctl(t, n, "--format", "json", "cluster", "status"), &res)
 		var ids []string
-		for _, s := range st.Servers {
-			ids = append(ids, s.ID+"="+s.RaftAddr)
+		for _, m := range res.Members {
+			ids = append(ids, m.ID+"="+m.RaftAddr)
 		}
 		return ids
 	}

@@ -79,7 +79,7 @@ func TestThreeNodeCluster(t *testing.T) {
 	}
 	testkit.WaitFor(t, "three voters", 30*time.Second, func() bool {
 		st, err := procs[0].c.ClusterStatus(ctx(t, time.Second))
-		return err == nil && len(st.Servers) == 3
+		return err == nil && testcluster.Voters(st) == 3
 	})
 	leader := leaderOf(t, procs)
 	var followers []*proc

@@ -41,7 +41,7 @@ func dataPlaneCluster(t *testing.T, size int) ([]*proc, []string, []*conductorPr
 	c := procs[0].c
 	testkit.WaitFor(t, "all voters", 30*time.Second, func() bool {
 		st, err := c.ClusterStatus(ctx(t, time.Second))
-		return err == nil && len(st.Servers) == size
+		return err == nil && testcluster.Voters(st) == size
 	})
 	if _, _, err := c.MapCell0(ctx(t, 10*time.Second), "cellmap://replicated-state/cell0"); err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func startThree(t *testing.T) []*proc {
 	}
 	testkit.WaitFor(t, "three voters", 30*time.Second, func() bool {
 		st, err := procs[0].c.ClusterStatus(ctx(t, time.Second))
-		return err == nil && len(st.Servers) == 3
+		return err == nil && testcluster.Voters(st) == 3
 	})
 	leaderOf(t, procs)
 	return procs

@@ -28,6 +28,7 @@ import (
 
 	"github.com/cellmap/cellmap/internal/audit"
 	"github.com/cellmap/cellmap/internal/flagenv"
+	"github.com/cellmap/cellmap/internal/logflags"
 	"github.com/cellmap/cellmap/internal/tlsconf"
 	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/transport"
@@ -44,7 +45,8 @@ type options struct {
 	join                                                           string
 	bootstrap, dev                                                 bool
 	baseTransportURL, baseDatabaseConnection                       string
-	raftProfile, logLevel, pprofAddr                               string
+	raftProfile, pprofAddr                                         string
+	log                                                            logflags.Flags
 	requestTimeout                                                 time.Duration
 	fsmNoSync, faults, pprofAllowRemote                            bool
 	gossipJoin, gossipProfile                                      string
@@ -57,6 +59,7 @@ type options struct {
 	auditMaxBytes                                                  int64
 	auditKeep                                                      int
 	backup                                                         backupFlags
+	autopilot                                                      autopilotFlags
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -86,7 +89,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.baseURLsFile, "base-urls-file", "", "file with the base URLs (JSON {transport_url, database_connection} or two lines, mode 0600): keeps their passwords off the command line")
 	fs.StringVar(&o.baseDatabaseConnection, "base-database-connection", "", "base URL that fills template database URLs (?expand=true, and conductor:// addresses)")
 	fs.StringVar(&o.raftProfile, "raft-profile", "lan", "raft timings: lan (production) or test (short timeouts)")
-	fs.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	o.log.Register(fs)
 	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "debug listener for net/http/pprof (off when empty; loopback only unless --pprof-allow-remote)")
 	fs.BoolVar(&o.pprofAllowRemote, "pprof-allow-remote", false, "let --pprof-addr be a non-loopback address (pprof exposes memory contents)")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "upper bound of one API request")
@@ -94,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.BoolVar(&o.faults, "enable-fault-injection", false, "serve POST /internal/faults (user-space network faults for the chaos harness; never in production)")
 	o.tls.Register(fs)
 	o.backup.register(fs)
+	o.autopilot.register(fs)
 	fs.BoolVar(&o.insecure, "insecure", false, "allow listening beyond loopback without TLS (logged at WARN on every start)")
 	fs.StringVar(&o.aclBootstrapFile, "acl-bootstrap-token-file", "", "file holding the secret of the first admin token: the leader bootstraps the ACL with it on first start (--dev makes one under the data directory)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding an admin token this node sends when it joins (default: the bootstrap token; with TLS its node certificate suffices)")
@@ -111,6 +115,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	if err := flagenv.Apply(fs, "CELLMAP_", lookup); err != nil {
 		return nil, err
 	}
+	o.autopilot.noteGiven(fs)
 	return o, o.fill()
 }
 
@@ -212,7 +217,11 @@ func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, b
 		fmt.Fprintln(stderr, "cellmapd:", err)
 		return 2
 	}
-	logger := hclog.New(&hclog.LoggerOptions{Name: "cellmapd", Level: hclog.LevelFromString(o.logLevel), Output: stderr})
+	logger, err := o.log.New("cellmapd", stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "cellmapd:", err)
+		return 2
+	}
 	cfg, err := o.serverConfig(logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "cellmapd:", err)
@@ -258,6 +267,9 @@ func (o *options) serverConfig(logger hclog.Logger) (*serverConfig, error) {
 	ncfg.NodeID, ncfg.DataDir, ncfg.RaftAddr, ncfg.RaftAdvertise = o.nodeID, o.dataDir, o.raftAddr, o.raftAdvertise
 	ncfg.HTTPAddr, ncfg.Bootstrap, ncfg.Raft, ncfg.FSMNoSync = o.httpAddr, o.bootstrap, raftCfg, o.fsmNoSync
 	ncfg.RestoreFrom = o.backup.restoreFrom
+	if ncfg.Autopilot, err = o.autopilot.config(o.raftProfile); err != nil {
+		return nil, err
+	}
 	if scfg.backup, err = o.backup.config(logger.Named("backup")); err != nil {
 		return nil, err
 	}

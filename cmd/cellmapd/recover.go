@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cellmap/cellmap/internal/flagenv"
+	"github.com/cellmap/cellmap/internal/logflags"
 	"github.com/cellmap/cellmap/node"
 	"github.com/hashicorp/go-hclog"
 )
@@ -18,7 +19,8 @@ import (
 
 // recoverOptions are the command line of cellmapd recover.
 type recoverOptions struct {
-	nodeID, dataDir, peers, logLevel string
+	nodeID, dataDir, peers string
+	log                    logflags.Flags
 }
 
 func parseRecover(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*recoverOptions, error) {
@@ -28,7 +30,7 @@ func parseRecover(args []string, stderr io.Writer, lookup func(string) (string, 
 	fs.StringVar(&o.dataDir, "data-dir", "", "data directory of the stopped node to recover (required)")
 	fs.StringVar(&o.peers, "peers", "", "the new raft configuration: id=raft-host:port[,id=raft-host:port...] (required; this node among them)")
 	fs.StringVar(&o.nodeID, "node-id", "", "this node's id (default: the only peer, or the host name)")
-	fs.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	o.log.Register(fs)
 	fs.Usage = flagenv.Usage(fs, "CELLMAP_", "usage: cellmapd recover --data-dir DIR --peers id=host:port[,...] [--node-id ID]\n\n"+
 		"Rewrites the raft configuration of a stopped node whose cluster lost its quorum for good (hashicorp/raft\n"+
 		"RecoverCluster). Run it on every surviving node with the same --peers, then start them as usual.")
@@ -76,7 +78,11 @@ func runRecover(args []string, stderr io.Writer, lookup func(string) (string, bo
 		fmt.Fprintln(stderr, "cellmapd recover:", err)
 		return 2
 	}
-	logger := hclog.New(&hclog.LoggerOptions{Name: "cellmapd", Level: hclog.LevelFromString(o.logLevel), Output: stderr})
+	logger, err := o.log.New("cellmapd", stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "cellmapd recover:", err)
+		return 2
+	}
 	cfg, err := o.config(logger.Named("recover"))
 	if err != nil {
 		fmt.Fprintln(stderr, "cellmapd recover:", err)

@@ -90,6 +90,9 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	acfg.BaseTransportURL, acfg.BaseDatabaseConnection = cfg.opts.baseTransportURL, cfg.opts.baseDatabaseConnection
 	acfg.Logger, acfg.Faults = cfg.logger.Named("http"), cfg.node.Faults
 	acfg.Servers, acfg.CellOps, acfg.Guard = r.proxy, r.proxy, r.proxy
+	if cfg.tls != nil {
+		acfg.Certificate = cfg.tls.Certificate
+	}
 	acfg.Revoked = func(ctx context.Context, index uint64, lease time.Duration) {
 		if missing := n.WaitAppliedEverywhere(ctx, index, lease); len(missing) > 0 {
 			cfg.logger.Warn("token revoke: these nodes did not confirm within the auth lease; they refuse every token until back in contact",
@@ -109,6 +112,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	acfg.Operator, acfg.Keyring, acfg.DefaultAvailabilityZone = n, r.gossip, cfg.opts.defaultZone
 	acfg.Metrics, acfg.MetricsClientCerts, acfg.Routes = mreg.Handler(), true, mreg
 	r.setMetricSources()
+	acfg.Autopilot = n
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
 		return err
@@ -198,6 +202,8 @@ func (r *running) runDuties(ctx context.Context, aclSecret string) {
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.DiscoverPeriodically) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RescheduleLoop) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RetryDeletesLoop) }()
+	r.wg.Add(1)
+	go func() { defer r.wg.Done(); r.node.RunAutopilot(dctx, gossipServers{r.gossip}) }()
 	if aclSecret != "" {
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, bootstrapACL(r.logger, r.node, aclSecret)) }()

@@ -194,7 +194,10 @@ func (c *Cluster) argv(n *Node, first bool) []string {
 	argv := []string{"ip", "netns", "exec", netns.NS(n.Index), c.cfg.Binary,
 		"--node-id", n.ID, "--data-dir", n.DataDir, "--http-addr", n.HTTPAddr, "--raft-addr", n.RaftAddr,
 		"--gossip-addr", n.GossipAddr, "--raft-profile", c.cfg.RaftProfile, "--log-level", c.cfg.LogLevel,
-		"--enable-fault-injection", "--acl-bootstrap-token-file", c.sec.tokenFile}
+		"--enable-fault-injection", "--acl-bootstrap-token-file", c.sec.tokenFile,
+		// Autopilot promotes the nodes that join (or are added back by the membership
+		// nemesis) but never removes one: voters change only through membership faults.
+		"--autopilot-min-quorum", strconv.Itoa(c.cfg.Nodes)}
 	argv = append(argv, c.sec.args(transport.NodeIdentity(n.ID))...)
 	if c.cfg.GossipProfile != "" {
 		argv = append(argv, "--gossip-profile", c.cfg.GossipProfile)

@@ -21,7 +21,7 @@ func TestNodeCommandLines(t *testing.T) {
 	for _, want := range []string{"ip netns exec cmj-n1 /bin/cellmapd", "--node-id n1", "--http-addr 10.77.0.1:8480",
 		"--raft-addr 10.77.0.1:8481", "--gossip-addr 10.77.0.1:8482", "--raft-profile test", "--enable-fault-injection", "--bootstrap",
 		"--tls-cert /run/x/tls/node-n1.pem", "--tls-ca /run/x/tls/cellmap-ca.pem", "--gossip-key-file /run/x/tls/gossip.key",
-		"--acl-bootstrap-token-file /run/x/admin-token"} {
+		"--acl-bootstrap-token-file /run/x/admin-token", "--autopilot-min-quorum 3"} {
 		if !strings.Contains(first, want) {
 			t.Fatalf("n1 first start lacks %q: %s", want, first)
 		}

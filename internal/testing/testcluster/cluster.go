@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/cellmap/cellmap/transport"
@@ -74,12 +75,24 @@ func StartCluster(t testing.TB, o *ClusterOptions) *Cluster {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		st, err := first.Client.ClusterStatus(ctx)
-		return err == nil && len(st.Servers) == size
+		return err == nil && Voters(st) == size
 	})
 	for _, n := range c.Nodes {
 		WaitClientReady(t, n.Client, 30*time.Second)
 	}
 	return c
+}
+
+// Voters counts the voters of a cluster status: a node that joins is a non-voter until the
+// leader's autopilot promotes it, so tests that need N voters wait for them.
+func Voters(st *api.ClusterStatus) int {
+	n := 0
+	for _, s := range st.Servers {
+		if s.Suffrage == "Voter" {
+			n++
+		}
+	}
+	return n
 }
 
 // URL is the base URL of a node's HTTP API.

@@ -108,7 +108,7 @@ func StartNode(t testing.TB, o *Options) *Node {
 		t.Fatal(err)
 	}
 	acfg := httpapi.DefaultConfig()
-	acfg.Logger, acfg.Operator = Logger(t, "http"), n
+	acfg.Logger, acfg.Operator, acfg.Autopilot = Logger(t, "http"), n, n
 	if o.APIConfig != nil {
 		o.APIConfig(acfg)
 	}
