@@ -102,10 +102,10 @@ func TestKeyringRotationAcrossThePool(t *testing.T) {
 		if code, out := ring(step, key); code != 0 || !strings.Contains(out, "4 of 4 members done") {
 			t.Fatalf("keyring %s: exit %d\n%s", step, code, out)
 		}
+		// A member that no longer understood the pool would stay dead; one a busy machine's
+		// gossip suspected for a moment is back within the deadline.
 		for _, cell := range cells {
-			if !alive(cell) {
-				t.Fatalf("after %s the conductor of %s is not alive", step, cell)
-			}
+			testkit.WaitFor(t, "after "+step+" the conductor of "+cell+" alive", 30*time.Second, func() bool { return alive(cell) })
 		}
 	}
 	if l := list(); len(l.Keys) != 1 || l.Primary[k2] != 4 {
