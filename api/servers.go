@@ -42,6 +42,8 @@ type ServerCreateSpec struct {
 	UserID           string            `json:"user_id"`
 	AvailabilityZone string            `json:"availability_zone,omitempty"`
 	Metadata         map[string]string `json:"metadata,omitempty"`
+	// Group is the server group the server joins (Nova's scheduler hint group).
+	Group string `json:"group,omitempty"`
 }
 
 // ServerResponse wraps one server.

@@ -27,6 +27,8 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 		return nil, err
 	}
 	var flavor *fsm.Flavor
+	var join fsm.Op
+	uuid, now := api.NewUUID(), p.now().UTC()
 	projectCells := map[string]bool{}
 	err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
 		f, err := r.Flavor(req.FlavorRef)
@@ -39,6 +41,11 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 		flavor = f
 		if err := p.checkZone(r, req.AvailabilityZone); err != nil {
 			return err
+		}
+		if req.Group != "" {
+			if join, err = groupJoin(r, req.Group, req.ProjectID, uuid); err != nil {
+				return err
+			}
 		}
 		ms, err := r.InstanceMappings(fsm.InstanceQuery{ProjectID: req.ProjectID, NotDeletedOnly: true})
 		for _, m := range ms {
@@ -55,7 +62,6 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 		return nil, &CellsError{Cells: down, Err: fmt.Errorf("project %s has servers in cells that are down (%v), so its usage cannot be counted: %w",
 			req.ProjectID, down, ErrProjectCellDown)}
 	}
-	uuid, now := api.NewUUID(), p.now().UTC()
 	spec := fsm.ServerSpec{Name: req.Name, ProjectID: req.ProjectID, UserID: req.UserID, ImageRef: req.ImageRef,
 		AvailabilityZone: req.AvailabilityZone, Flavor: *flavor, Metadata: req.Metadata}
 	txn := &fsm.Txn{Ops: []fsm.Op{
@@ -65,6 +71,9 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 			Record: &fsm.InstanceMapping{InstanceUUID: uuid, ProjectID: req.ProjectID, UserID: req.UserID, CreatedAt: now}},
 		quotaOp(req.ProjectID, &spec.Flavor, 1),
 	}}
+	if join.Record != nil {
+		txn.Ops = append(txn.Ops, join)
+	}
 	if _, err := p.apply(ctx, txn); err != nil {
 		return nil, err
 	}
@@ -88,6 +97,11 @@ func validateCreate(req api.ServerCreateSpec) error {
 	}
 	if err := validate.Metadata("metadata", req.Metadata, validate.MaxMetadataItems); err != nil {
 		return fmt.Errorf("%v: %w", err, ErrInvalid)
+	}
+	if req.Group != "" {
+		if _, err := validate.UUID("group", req.Group); err != nil {
+			return fmt.Errorf("%v: %w", err, ErrInvalid)
+		}
 	}
 	return nil
 }
@@ -176,7 +190,7 @@ func (p *Proxy) schedule(ctx context.Context, uuid string, spec fsm.ServerSpec, 
 			return
 		}
 		if inst != nil {
-			p.finish(ctx, uuid, spec, created, cell)
+			p.finishInGroup(ctx, uuid, spec, created, cell, inst.Host)
 			return
 		}
 	}
@@ -196,28 +210,60 @@ func (p *Proxy) schedule(ctx context.Context, uuid string, spec fsm.ServerSpec, 
 	if noHost {
 		cells = nil // the zone has no host: straight to cell0
 	}
+	plan, err := p.groupPlan(ctx, uuid)
+	if err != nil {
+		p.logger.Warn("cannot read the server's group; leaving the build request for a retry", "server", uuid, "error", err)
+		return
+	}
+	for _, pass := range plan.passes(req.Hosts, req.ExcludeHosts) {
+		req.Hosts, req.ExcludeHosts = pass.only, pass.exclude
+		if pass.none {
+			continue
+		}
+		switch p.tryCells(ctx, uuid, spec, created, req, cells) {
+		case placed, leftForRetry:
+			return
+		}
+	}
+	p.bury(ctx, uuid, spec, created, noValidHostFault)
+}
+
+// Outcomes of tryCells.
+const (
+	notPlaced = iota
+	placed
+	leftForRetry
+)
+
+// tryCells asks each cell in turn to build the server and records where it landed.
+func (p *Proxy) tryCells(ctx context.Context, uuid string, spec fsm.ServerSpec, created time.Time, req api.InstanceCreate, cells []string) int {
 	for _, cell := range cells {
+		var inst *api.Instance
 		err := p.cellCall(ctx, cell, func(ctx context.Context, addr string) error {
-			_, err := p.cells.create(ctx, addr, req)
+			var err error
+			inst, err = p.cells.create(ctx, addr, req)
 			return err
 		})
 		if errors.Is(err, ErrOutcomeUnknown) {
 			err = p.cellCall(ctx, cell, func(ctx context.Context, addr string) error {
-				_, err := p.cells.get(ctx, addr, uuid, false)
+				var err error
+				inst, err = p.cells.get(ctx, addr, uuid, false)
 				return err
 			})
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				p.logger.Warn("server may or may not exist in the cell; leaving its build request for a retry", "server", uuid, "cell", cell, "error", err)
-				return
+				return leftForRetry
 			}
 		}
 		if err == nil {
-			p.finish(ctx, uuid, spec, created, cell)
-			return
+			if p.finishInGroup(ctx, uuid, spec, created, cell, inst.Host) {
+				return placed
+			}
+			continue // its group's policy lost a race on that host: the server was taken back
 		}
 		p.logger.Debug("cell did not take the server", "server", uuid, "cell", cell, "error", err)
 	}
-	p.bury(ctx, uuid, spec, created, noValidHostFault)
+	return notPlaced
 }
 
 // candidates returns the up, enabled cells (not cell0) with room for the flavor, emptiest first.
@@ -277,12 +323,15 @@ func (p *Proxy) candidates(ctx context.Context, flavor fsm.Flavor) ([]string, er
 // finish records that the server landed in cell: the mapping gets its cell and the build
 // request goes, in one transaction. If the build request is gone, the user deleted the server
 // while it was building: the cell's copy is deleted too.
-func (p *Proxy) finish(ctx context.Context, uuid string, spec fsm.ServerSpec, created time.Time, cell string) {
-	_, err := p.apply(ctx, &fsm.Txn{Ops: []fsm.Op{
+func (p *Proxy) finish(ctx context.Context, uuid string, spec fsm.ServerSpec, created time.Time, cell string, extra ...fsm.Op) error {
+	_, err := p.apply(ctx, &fsm.Txn{Ops: append([]fsm.Op{
 		{Kind: fsm.OpDelete, Table: fsm.TableBuildRequests, Key: uuid},
 		{Kind: fsm.OpPut, Table: fsm.TableInstanceMappings,
 			Record: &fsm.InstanceMapping{InstanceUUID: uuid, CellUUID: cell, ProjectID: spec.ProjectID, UserID: spec.UserID, CreatedAt: created}},
-	}})
+	}, extra...)})
+	if errors.Is(err, fsm.ErrRevisionMismatch) {
+		return err // the group changed since it was read: the caller checks again
+	}
 	if err == nil {
 		p.cfg.observer().Scheduled("cell")
 	}
@@ -295,6 +344,7 @@ func (p *Proxy) finish(ctx context.Context, uuid string, spec fsm.ServerSpec, cr
 	case err != nil:
 		p.logger.Warn("could not record where a server landed; the leader will retry", "server", uuid, "cell", cell, "error", err)
 	}
+	return nil
 }
 
 // bury stores the server in cell0 with status ERROR, points its mapping there and drops the

@@ -40,7 +40,7 @@ func (f *FSM) applyTxn(ac *applyCtx, t *Txn) (*Result, error) {
 		}
 		prevs[i] = prev
 		if op.Kind == OpAdjust {
-			next, res, err := adjustUsage(ac, i, op, prev)
+			next, res, err := adjustRecord(ac, i, op, prev)
 			if res != nil || err != nil {
 				return res, err
 			}
@@ -97,8 +97,8 @@ func validateOpShape(i int, op *Op, seen map[opKey]bool) error {
 			return fmt.Errorf("op %d: %s takes a key, not a record: %w", i, op.Kind, ErrInvalid)
 		}
 	case OpAdjust:
-		if op.Table != TableQuotaUsages || op.Record == nil || reflect.TypeOf(op.Record) != reflect.TypeOf(tb.newRec()) {
-			return fmt.Errorf("op %d: adjust needs a quota_usage record: %w", i, ErrInvalid)
+		if (op.Table != TableQuotaUsages && op.Table != TableServerGroups) || op.Record == nil || reflect.TypeOf(op.Record) != reflect.TypeOf(tb.newRec()) {
+			return fmt.Errorf("op %d: adjust needs a quota_usage or server_group record: %w", i, ErrInvalid)
 		}
 		if op.IfAbsent || op.IfRevision != 0 || op.IfCell != "" {
 			return fmt.Errorf("op %d: adjust takes no precondition: %w", i, ErrInvalid)
@@ -192,4 +192,13 @@ func writeOp(ac *applyCtx, op *Op, prev, adjusted Record) error {
 		return tb.del(ac, prev)
 	}
 	return nil
+}
+
+// adjustRecord computes what an OpAdjust writes, by table.
+func adjustRecord(ac *applyCtx, i int, op *Op, prev Record) (Record, *Result, error) {
+	if op.Table == TableServerGroups {
+		next, res := joinGroup(ac, i, op, prev)
+		return next, res, nil
+	}
+	return adjustUsage(ac, i, op, prev)
 }

@@ -86,7 +86,7 @@ var (
 	pendingTable       = &table{name: "pending_delete", bucket: []byte("pending_deletes"), newRec: func() Record { return &PendingDelete{} }}
 
 	allTables = []*table{cellsTable, flavorsTable, hostsTable, instancesTable, buildRequestsTable,
-		requestSpecsTable, cell0Table, markersTable, pendingTable, tokensTable, aclMarkersTable, quotaUsageTable, quotaLimitTable, aggregatesTable}
+		requestSpecsTable, cell0Table, markersTable, pendingTable, tokensTable, aclMarkersTable, quotaUsageTable, quotaLimitTable, aggregatesTable, serverGroupsTable}
 )
 
 // tableOf returns the storage of a transaction table.
@@ -112,6 +112,8 @@ func tableOf(t Table) *table {
 		return quotaLimitTable
 	case TableAggregates:
 		return aggregatesTable
+	case TableServerGroups:
+		return serverGroupsTable
 	}
 	return nil
 }

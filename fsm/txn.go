@@ -22,6 +22,8 @@ const (
 	TableQuotaLimits Table = 9
 	// TableAggregates (log version 3) holds the host aggregates (aggregates.go).
 	TableAggregates Table = 10
+	// TableServerGroups (log version 3) holds the server groups (servergroups.go).
+	TableServerGroups Table = 11
 )
 
 var tableNames = map[Table]string{
@@ -29,7 +31,7 @@ var tableNames = map[Table]string{
 	TableBuildRequests: "build_request", TableRequestSpecs: "request_spec",
 	TableCell0Instances: "cell0_instance", TableMapMarkers: "map_marker",
 	TablePendingDeletes: "pending_delete", TableQuotaUsages: "quota_usage", TableQuotaLimits: "quota_limit",
-	TableAggregates: "aggregate",
+	TableAggregates: "aggregate", TableServerGroups: "server_group",
 }
 
 func (t Table) String() string {
@@ -70,6 +72,8 @@ func (t Table) NewRecord() Record {
 		return &QuotaLimit{}
 	case TableAggregates:
 		return &Aggregate{}
+	case TableServerGroups:
+		return &ServerGroup{}
 	}
 	return nil
 }
@@ -88,9 +92,10 @@ const (
 	// OpPutIfAbsent creates Record unless its key exists, in which case the op does nothing
 	// (map_instances skips instances that are already mapped).
 	OpPutIfAbsent OpKind = 4
-	// OpAdjust (log version 3, quota_usage only) adds Record's values to the project's usage
-	// (absent: zero), each result at least 0; an increase over the project's limit fails the
-	// transaction with ErrQuotaExceeded. It takes no preconditions.
+	// OpAdjust (log version 3) changes a record by a delta, without preconditions: on
+	// quota_usage it adds Record's values to the project's usage (absent: zero), each result
+	// at least 0, and an increase over the project's limit fails the transaction with
+	// ErrQuotaExceeded; on server_group it adds Record's members to the existing group.
 	OpAdjust OpKind = 5
 )
 
@@ -191,7 +196,7 @@ func (t *Txn) contentVersion() uint64 {
 	v := uint64(1)
 	for i := range t.Ops {
 		switch t.Ops[i].Table {
-		case TableQuotaUsages, TableQuotaLimits, TableAggregates:
+		case TableQuotaUsages, TableQuotaLimits, TableAggregates, TableServerGroups:
 			return 3
 		case TablePendingDeletes:
 			v = 2

@@ -65,6 +65,7 @@ func (s *Service) routes() *mux.Router {
 	s.operatorRoutes(r)
 	s.keyringRoutes(r)
 	s.aggregateRoutes(r)
+	s.serverGroupRoutes(r)
 	s.metricsRoute(r)
 	s.quotaRoutes(r)
 	s.autopilotRoutes(r)
