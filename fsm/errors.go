@@ -54,7 +54,6 @@ var codes = []struct {
 	{ErrACLBootstrapped, "acl_already_bootstrapped"},
 	{ErrQuotaExceeded, "quota_exceeded"},
 	{ErrZoneConflict, "zone_conflict"},
-	{ErrGroupPolicy, "group_policy"},
 }
 
 // Code returns the stable code of a domain error, or "" when err is not one.

@@ -1,7 +1,6 @@
 package fsm
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -23,9 +22,6 @@ const (
 	PolicySoftAffinity     = "soft-affinity"
 	PolicySoftAntiAffinity = "soft-anti-affinity"
 )
-
-// ErrGroupPolicy: the placement would break a hard policy of the server's group.
-var ErrGroupPolicy = errors.New("server group policy violated")
 
 // maxGroupMembers bounds a group (Nova's server_group_members quota default is 10; this is a
 // hard ceiling).

@@ -367,6 +367,8 @@ func groups() []group {
 			commands: []command{flavorCreateCommand(), flavorListCommand(), flavorShowCommand(), flavorDeleteCommand()}},
 		{name: "server", summary: "servers across the cells (needs the cells data plane)",
 			commands: []command{serverCreateCommand(), serverListCommand(), serverShowCommand(), serverDeleteCommand()}},
+		{name: "server_group", summary: "server groups: affinity and anti-affinity enforced at placement",
+			commands: []command{groupCreateCommand(), groupListCommand(), groupShowCommand(), groupDeleteCommand()}},
 		{name: "aggregate", summary: "host aggregates; one with an availability_zone property is a zone", commands: aggregateCommands()},
 		{name: "availability_zone", summary: "availability zones and their hosts", commands: []command{zoneListCommand()}},
 		{name: "quota", summary: "project limits and usage, counted at the API tier",

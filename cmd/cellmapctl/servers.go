@@ -73,10 +73,10 @@ func serverNotFound(e *env, id string) int {
 
 // serverCreateOptions are the options of server create.
 type serverCreateOptions struct {
-	name, flavor, image, project, user, az string
-	meta                                   keyValues
-	wait                                   bool
-	waitTimeout                            time.Duration
+	name, flavor, image, project, user, az, group string
+	meta                                          keyValues
+	wait                                          bool
+	waitTimeout                                   time.Duration
 }
 
 // serverCreateCommand is the dispatch entry of server create.
@@ -97,6 +97,7 @@ func (o *serverCreateOptions) addFlags(f *flagSet) {
 	f.fs.StringVar(&o.project, "project", "", "the `PROJECT` id that owns the server")
 	f.fs.StringVar(&o.user, "user", "", "the `USER` id that owns the server")
 	f.fs.StringVar(&o.az, "az", "", "the availability `ZONE`")
+	f.fs.StringVar(&o.group, "group", "", "join the server group `ID` (Nova's --hint group=ID)")
 	f.fs.Var(o.meta, "meta", "a metadata item `KEY=VALUE` (repeatable)")
 	f.fs.BoolVar(&o.wait, "wait", false, "wait until the server leaves BUILD")
 	f.fs.DurationVar(&o.waitTimeout, "wait-timeout", defaultWaitTimeout, "with --wait, give up after `DURATION` (added to --timeout)")
@@ -122,7 +123,7 @@ func (o *serverCreateOptions) extraTime() time.Duration {
 // run executes server create.
 func (o *serverCreateOptions) run(ctx context.Context, e *env, _ []string) int {
 	spec := api.ServerCreateSpec{Name: o.name, FlavorRef: o.flavor, ImageRef: o.image, ProjectID: o.project, UserID: o.user,
-		AvailabilityZone: o.az}
+		AvailabilityZone: o.az, Group: o.group}
 	if len(o.meta) > 0 {
 		spec.Metadata = o.meta
 	}
