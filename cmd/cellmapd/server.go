@@ -203,7 +203,7 @@ func (r *running) runDuties(ctx context.Context, aclSecret string) {
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RescheduleLoop) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RetryDeletesLoop) }()
 	r.wg.Add(1)
-	go func() { defer r.wg.Done(); r.node.RunAutopilot(dctx, gossipServers{r.gossip}) }()
+	go func() { defer r.wg.Done(); r.node.RunAutopilot(dctx, &gossipServers{g: r.gossip}) }()
 	if aclSecret != "" {
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, bootstrapACL(r.logger, r.node, aclSecret)) }()
