@@ -73,12 +73,19 @@ func (a *autopilotFlags) config(raftProfile string) (*node.AutopilotConfig, erro
 // gossipServers is the gossip pool's view of the servers, for autopilot.
 type gossipServers struct{ g *gossip.Gossip }
 
-// ServerAlive implements node.ServerMembers.
-func (s gossipServers) ServerAlive(id string) bool {
+// ServerStatus implements node.ServerMembers: alive when the pool lists the server alive,
+// failed while the pool remembers its failure, unknown otherwise.
+func (s gossipServers) ServerStatus(id string) node.MemberStatus {
 	for _, m := range s.g.Members() {
-		if m.Meta.Role == api.RoleServer && m.Meta.NodeID == id {
-			return m.Alive
+		if m.Meta.Role == api.RoleServer && m.Meta.NodeID == id && m.Alive {
+			return node.MemberAlive
 		}
 	}
-	return false
+	if _, failed := s.g.FailedSince(serverGossipName(id)); failed {
+		return node.MemberFailed
+	}
+	return node.MemberUnknown
 }
+
+// serverGossipName is the pool name of server id.
+func serverGossipName(id string) string { return "server/" + id }

@@ -162,7 +162,7 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 	if r.proxy, err = cellproxy.New(pcfg, r.node, registry); err != nil {
 		return err
 	}
-	gcfg := &gossip.Config{Name: "server/" + cfg.opts.nodeID, BindAddr: cfg.opts.gossipAddr, Profile: cfg.opts.gossipProfile,
+	gcfg := &gossip.Config{Name: serverGossipName(cfg.opts.nodeID), BindAddr: cfg.opts.gossipAddr, Profile: cfg.opts.gossipProfile,
 		Meta:    api.GossipMeta{Role: api.RoleServer, NodeID: cfg.opts.nodeID, HTTPAddr: cfg.opts.httpAddr},
 		Handler: registry, Logger: cfg.logger.Named("gossip")}
 	if cfg.opts.gossipJoin != "" {
