@@ -63,7 +63,8 @@ type AutopilotServer struct {
 	ID      string `json:"id"`
 	Address string `json:"address"`
 	// NodeStatus is the server's gossip status: alive, failed (with FailedSince: since when
-	// this leader has seen it failed) or unknown.
+	// this leader has seen it failed) or unknown (the pool has no record of it: its health
+	// rests on its raft port's answers, and it is never removed as dead).
 	NodeStatus  string     `json:"node_status"`
 	FailedSince *time.Time `json:"failed_since,omitempty"`
 	// State is leader, voter, non-voter or staging.

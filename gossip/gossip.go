@@ -188,6 +188,11 @@ func (g *Gossip) Members() []Member {
 	return out
 }
 
+// FailedSince reports when the member called name failed or left, while it has not come
+// back (a failed member is forgotten after the reconnect timeout: 24 h, 10 min in the test
+// profile).
+func (g *Gossip) FailedSince(name string) (time.Time, bool) { return g.fail.since(name) }
+
 // LocalAddr is the address this member advertises.
 func (g *Gossip) LocalAddr() string {
 	n := g.ml.LocalNode()

@@ -63,15 +63,22 @@ func newRecorder() *recorder {
 func TestJoinMetaAndFailure(t *testing.T) {
 	rec := newRecorder()
 	want := api.GossipMeta{Role: api.RoleConductor, CellUUID: "c1", HTTPAddr: "127.0.0.1:2"}
-	_, b := pair(t, rec, &Config{Name: "conductor/c1/x", BindAddr: testkit.FreeUDPTCPAddr(t), Profile: "test", Meta: want})
+	a, b := pair(t, rec, &Config{Name: "conductor/c1/x", BindAddr: testkit.FreeUDPTCPAddr(t), Profile: "test", Meta: want})
 	rec.mu.Lock()
 	got := rec.metaOf["conductor/c1/x"]
 	rec.mu.Unlock()
 	if got != want {
 		t.Fatalf("meta: got %+v, want %+v", got, want)
 	}
+	if _, failed := a.FailedSince("conductor/c1/x"); failed {
+		t.Fatal("a live member is failed")
+	}
+	before := time.Now()
 	b.Shutdown() // no goodbye: the pool must detect the failure
 	testkit.WaitFor(t, "conductor seen dead", 10*time.Second, func() bool { return rec.is("conductor/c1/x", false) })
+	if since, failed := a.FailedSince("conductor/c1/x"); !failed || since.Before(before) {
+		t.Fatalf("FailedSince after the failure: %v %v (shut down at %v)", since, failed, before)
+	}
 }
 
 func TestConfigValidate(t *testing.T) {

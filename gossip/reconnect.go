@@ -57,6 +57,14 @@ func (f *failures) alive(n *memberlist.Node) {
 	delete(f.failed, n.Name)
 }
 
+// since returns when the member called name failed, if it is failed and not forgotten.
+func (f *failures) since(name string) (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fl, ok := f.failed[name]
+	return fl.since, ok
+}
+
 // due returns the addresses to retry now, forgetting members failed longer than forget.
 func (f *failures) due(now time.Time, forget time.Duration) []string {
 	f.mu.Lock()

@@ -14,10 +14,25 @@ import (
 	autopilot "github.com/hashicorp/raft-autopilot"
 )
 
+// MemberStatus is a server's status in the gossip pool.
+type MemberStatus int
+
+// Member statuses.
+const (
+	// MemberUnknown: the pool has no record of the server (it never joined this node's pool,
+	// or its failure was forgotten). Its health rests on what its raft port answers alone,
+	// and it is never removed as dead.
+	MemberUnknown MemberStatus = iota
+	// MemberAlive: the server is alive (or suspected, not yet declared failed) in the pool.
+	MemberAlive
+	// MemberFailed: the pool declared the server failed, or it left.
+	MemberFailed
+)
+
 // ServerMembers is what autopilot needs of the gossip pool (cellmapd adapts its pool).
 type ServerMembers interface {
-	// ServerAlive reports whether the server with this raft id is alive in the pool.
-	ServerAlive(id string) bool
+	// ServerStatus is the pool's status of the server with this raft id.
+	ServerStatus(id string) MemberStatus
 }
 
 // RunAutopilot runs hashicorp/raft-autopilot whenever this node leads (Config.Autopilot; it
@@ -56,8 +71,10 @@ type autopilotDelegate struct {
 	now     func() time.Time
 
 	mu sync.Mutex
-	// failedSince is when this leader first saw each server not alive in the pool.
+	// failedSince is when this leader first saw each server failed in the pool; unknown
+	// holds the servers the pool has no record of.
 	failedSince map[raft.ServerID]time.Time
+	unknown     map[raft.ServerID]bool
 	// healthy is each server's health in the last state, to log its changes.
 	healthy map[raft.ServerID]bool
 	// removing holds the servers whose removal is under way (removals).
@@ -75,7 +92,8 @@ func newAutopilotDelegate(n *Node, cfg AutopilotConfig, members ServerMembers) *
 func (d *autopilotDelegate) reset() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.failedSince, d.healthy, d.removing = map[raft.ServerID]time.Time{}, map[raft.ServerID]bool{}, map[raft.ServerID]bool{}
+	d.failedSince, d.unknown = map[raft.ServerID]time.Time{}, map[raft.ServerID]bool{}
+	d.healthy, d.removing = map[raft.ServerID]bool{}, map[raft.ServerID]bool{}
 }
 
 // AutopilotConfig implements autopilot.ApplicationIntegration.
@@ -98,7 +116,8 @@ func (d *autopilotDelegate) NotifyState(s *autopilot.State) {
 }
 
 // FetchServerStats asks every server's raft port, in parallel, for its last log entry and its
-// last contact with the leader; this node answers for itself.
+// last contact with the leader; this node answers for itself. A server that does not answer
+// gets no contact ("never": unhealthy) rather than its last answer.
 func (d *autopilotDelegate) FetchServerStats(ctx context.Context, servers map[raft.ServerID]*autopilot.Server) map[raft.ServerID]*autopilot.ServerStats {
 	out := make(map[raft.ServerID]*autopilot.ServerStats, len(servers))
 	var mu sync.Mutex
@@ -112,12 +131,13 @@ func (d *autopilotDelegate) FetchServerStats(ctx context.Context, servers map[ra
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			st := &autopilot.ServerStats{LastContact: -1}
 			m, err := transport.QueryMeta(ctx, string(srv.Address), d.n.nodeTLS(string(id)))
-			if err != nil || m.NodeID != string(id) {
-				return
+			if err == nil && m.NodeID == string(id) {
+				st = &autopilot.ServerStats{LastIndex: m.LastLogIndex, LastTerm: m.LastLogTerm, LastContact: time.Duration(m.LastContactNS)}
 			}
 			mu.Lock()
-			out[id] = &autopilot.ServerStats{LastIndex: m.LastLogIndex, LastTerm: m.LastLogTerm, LastContact: time.Duration(m.LastContactNS)}
+			out[id] = st
 			mu.Unlock()
 		}()
 	}
@@ -125,8 +145,9 @@ func (d *autopilotDelegate) FetchServerStats(ctx context.Context, servers map[ra
 	return out
 }
 
-// KnownServers returns every server of the raft configuration with its gossip status; it
-// notes when each was first seen not alive.
+// KnownServers returns every server of the raft configuration with its gossip status (one the
+// pool has no record of counts as alive: its raft port decides its health); it notes when
+// each was first seen failed.
 func (d *autopilotDelegate) KnownServers() map[raft.ServerID]*autopilot.Server {
 	cf := d.n.raft.GetConfiguration()
 	if cf.Error() != nil {
@@ -138,8 +159,13 @@ func (d *autopilotDelegate) KnownServers() map[raft.ServerID]*autopilot.Server {
 	defer d.mu.Unlock()
 	out := map[raft.ServerID]*autopilot.Server{}
 	for _, s := range cf.Configuration().Servers {
+		ms := MemberAlive
+		if string(s.ID) != d.n.cfg.NodeID {
+			ms = d.members.ServerStatus(string(s.ID))
+		}
+		d.unknown[s.ID] = ms == MemberUnknown
 		status := autopilot.NodeAlive
-		if string(s.ID) == d.n.cfg.NodeID || d.members.ServerAlive(string(s.ID)) {
+		if ms != MemberFailed {
 			delete(d.failedSince, s.ID)
 		} else {
 			status = autopilot.NodeFailed

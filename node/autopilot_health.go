@@ -24,6 +24,9 @@ func (d *autopilotDelegate) health(st *autopilot.State) *api.AutopilotHealth {
 		srv := api.AutopilotServer{ID: string(id), Address: string(s.Server.Address), NodeStatus: string(s.Server.NodeStatus),
 			State: string(s.State), Healthy: s.Health.Healthy, StableSince: s.Health.StableSince.UTC(),
 			LastContactMS: contact, LastTerm: s.Stats.LastTerm, LastIndex: s.Stats.LastIndex}
+		if d.unknown[id] {
+			srv.NodeStatus = "unknown"
+		}
 		if since, ok := d.failedSince[id]; ok {
 			t := since.UTC()
 			srv.FailedSince = &t

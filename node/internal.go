@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/internal/requestid"
 	"github.com/cellmap/cellmap/transport"
 )
 
@@ -119,6 +120,7 @@ func (n *Node) requestLeader(ctx context.Context, method, path string, body io.R
 		return nil, err
 	}
 	n.authorize(req)
+	requestid.Set(ctx, req.Header) // the leader's log lines of this request carry its id
 	resp, err := n.client.Do(req)
 	if err != nil {
 		var op *net.OpError

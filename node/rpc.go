@@ -127,7 +127,7 @@ func (n *Node) forwardApply(ctx context.Context, entry []byte) (*fsm.Result, err
 	rpc, req := n.applyRPC, entry
 	if id := requestid.From(ctx); id != "" {
 		addr, leader := n.raft.LeaderWithID()
-		if m, err := n.peerMeta(ctx, string(addr)); addr != "" && err == nil && m.TracedApply {
+		if addr != "" && n.readsTraced(ctx, string(addr)) {
 			rpc, req = n.tracedApplyRPC, append(appendString(make([]byte, 0, len(id)+len(entry)+2), id), entry...)
 		}
 		n.logger.Debug("forwarding a write to the leader", "leader", leader, requestid.LogKey, id)
@@ -141,6 +141,12 @@ func (n *Node) forwardApply(ctx context.Context, entry []byte) (*fsm.Result, err
 		return nil, fmt.Errorf("%w: bad answer from the leader: %v", ErrOutcomeUnknown, err)
 	}
 	return res, nil
+}
+
+// readsTraced reports whether the member at raftAddr says it reads ProtoApplyTraced.
+func (n *Node) readsTraced(ctx context.Context, raftAddr string) bool {
+	m, err := n.peerMeta(ctx, raftAddr)
+	return err == nil && m.TracedApply
 }
 
 func decodeResult(b []byte) (*fsm.Result, error) {

@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/cellmap/cellmap/api"
@@ -72,29 +71,21 @@ func (a *autopilotFlags) config(raftProfile string) (*node.AutopilotConfig, erro
 }
 
 // gossipServers is the gossip pool's view of the servers, for autopilot.
-type gossipServers struct {
-	g *gossip.Gossip
+type gossipServers struct{ g *gossip.Gossip }
 
-	mu   sync.Mutex
-	seen map[string]bool // servers this process has seen in the pool
-}
-
-// ServerAlive implements node.ServerMembers: a server in the pool is as alive as its member;
-// one seen before and gone from it (memberlist forgets dead members) is failed; one never seen
-// (nodes that do not gossip with each other: no --gossip-join) is judged by its raft port
-// alone, as autopilot's stats do, so it is promoted when healthy and never removed for being
-// absent from gossip.
-func (s *gossipServers) ServerAlive(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// ServerStatus implements node.ServerMembers: alive when the pool lists the server alive,
+// failed while the pool remembers its failure, unknown otherwise.
+func (s gossipServers) ServerStatus(id string) node.MemberStatus {
 	for _, m := range s.g.Members() {
-		if m.Meta.Role == api.RoleServer && m.Meta.NodeID == id {
-			if s.seen == nil {
-				s.seen = map[string]bool{}
-			}
-			s.seen[id] = true
-			return m.Alive
+		if m.Meta.Role == api.RoleServer && m.Meta.NodeID == id && m.Alive {
+			return node.MemberAlive
 		}
 	}
-	return !s.seen[id]
+	if _, failed := s.g.FailedSince(serverGossipName(id)); failed {
+		return node.MemberFailed
+	}
+	return node.MemberUnknown
 }
+
+// serverGossipName is the pool name of server id.
+func serverGossipName(id string) string { return "server/" + id }

@@ -165,32 +165,31 @@ func TestAutopilotRemovesKilledVoter(t *testing.T) {
 	}
 }
 
-// TestAutopilotKeepsServerCutFromGossip: a server the gossip pool never saw (it joined raft
-// but not the pool: nodes started without --gossip-join) is judged by its raft port alone: it
-// is promoted once healthy and autopilot's health shows it alive, so gossip alone never keeps
-// a cluster at one voter nor removes a server (TestThreeNodeCluster and others start their
-// nodes so).
+// TestAutopilotKeepsServerCutFromGossip: a voter restarted into a gossip pool of its own is
+// failed for the others' pool, yet it answers on its raft port, so autopilot does not remove
+// it: gossip alone never changes raft membership.
 func TestAutopilotKeepsServerCutFromGossip(t *testing.T) {
 	t.Parallel()
-	c := testcluster.StartCluster(t, &testcluster.ClusterOptions{Size: 2, Args: []string{
+	c := testcluster.StartCluster(t, &testcluster.ClusterOptions{Args: []string{
 		"--autopilot-dead-server-threshold", "1s", "--log-format", "json"}})
 	leader := c.Leader(t)
-	n3 := &testcluster.ProcNode{ID: "n3", Dir: t.TempDir(), HTTP: testkit.FreeAddr(t), Raft: testkit.FreeAddr(t), Gossip: testkit.FreeUDPTCPAddr(t)}
-	c.Start(t, n3) // no --gossip-join: a pool of its own
-	testkit.WaitFor(t, "n3 joined", 30*time.Second, func() bool { return leader.Client.Join(ctx(t, 5*time.Second), n3.ID, n3.Raft) == nil })
-	testkit.WaitFor(t, "n3 promoted to voter", 60*time.Second, func() bool { return suffrageOf(t, leader.Client, n3.ID) == "Voter" })
-	testkit.WaitFor(t, "n3 alive and healthy in autopilot's view", 30*time.Second, func() bool {
-		h, err := leader.Client.AutopilotHealth(ctx(t, 5*time.Second))
-		if err != nil {
-			return false
+	var cut *testcluster.ProcNode
+	for _, n := range c.Nodes {
+		if n != leader {
+			cut = n
 		}
-		for _, s := range h.Servers {
-			if s.ID == n3.ID {
-				return s.NodeStatus == "alive" && s.Healthy
-			}
-		}
-		return false
+	}
+	if err := cut.Proc.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cut.Gossip = testkit.FreeUDPTCPAddr(t)
+	c.Start(t, cut) // on its data, a new gossip address and no --gossip-join: a pool of its own
+	testkit.WaitFor(t, "the leader declines to remove "+cut.ID, 60*time.Second, func() bool {
+		return logged(leader, "autopilot: not removing a server failed in the gossip pool: it answers on its raft port", cut.ID)
 	})
+	if s := suffrageOf(t, leader.Client, cut.ID); s != "Voter" {
+		t.Fatalf("%s is %q, want still a voter", cut.ID, s)
+	}
 }
 
 // logged reports whether node n logged (JSON lines) a line with message msg and id.

@@ -172,7 +172,7 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 	if r.proxy, err = cellproxy.New(pcfg, r.node, registry); err != nil {
 		return err
 	}
-	gcfg := &gossip.Config{Name: "server/" + cfg.opts.nodeID, BindAddr: cfg.opts.gossipAddr, Profile: cfg.opts.gossipProfile,
+	gcfg := &gossip.Config{Name: serverGossipName(cfg.opts.nodeID), BindAddr: cfg.opts.gossipAddr, Profile: cfg.opts.gossipProfile,
 		Meta:    api.GossipMeta{Role: api.RoleServer, NodeID: cfg.opts.nodeID, HTTPAddr: cfg.opts.httpAddr},
 		Handler: registry, Logger: cfg.logger.Named("gossip")}
 	if cfg.opts.gossipJoin != "" {
@@ -203,7 +203,7 @@ func (r *running) runDuties(ctx context.Context, aclSecret string) {
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RescheduleLoop) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RetryDeletesLoop) }()
 	r.wg.Add(1)
-	go func() { defer r.wg.Done(); r.node.RunAutopilot(dctx, &gossipServers{g: r.gossip}) }()
+	go func() { defer r.wg.Done(); r.node.RunAutopilot(dctx, gossipServers{r.gossip}) }()
 	if aclSecret != "" {
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, bootstrapACL(r.logger, r.node, aclSecret)) }()
