@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/internal/requestid"
+	"github.com/cellmap/cellmap/internal/statuswriter"
 	"github.com/gorilla/mux"
 )
 
@@ -21,7 +22,7 @@ func (c *Conductor) withRequestID(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		start, sw := time.Now(), &statusWriter{ResponseWriter: w}
+		start, sw := time.Now(), &statuswriter.Writer{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		route := r.URL.Path
 		if cr := mux.CurrentRoute(r); cr != nil {
@@ -29,26 +30,6 @@ func (c *Conductor) withRequestID(next http.Handler) http.Handler {
 				route = tpl
 			}
 		}
-		log.Debug("request", "method", r.Method, "route", route, "status", sw.status, "duration", time.Since(start), requestid.LogKey, rid)
+		log.Debug("request", "method", r.Method, "route", route, "status", sw.Status, "duration", time.Since(start), requestid.LogKey, rid)
 	})
-}
-
-// statusWriter remembers the status a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/cellmap/cellmap/acl"
 	"github.com/cellmap/cellmap/internal/audit"
 	"github.com/cellmap/cellmap/internal/requestid"
+	"github.com/cellmap/cellmap/internal/statuswriter"
 )
 
 // Auditor records audit log lines (an *audit.Log).
@@ -31,33 +32,6 @@ func setSubject(ctx context.Context, id *acl.Identity) {
 	}
 }
 
-// statusWriter remembers the status a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush lets streaming handlers flush through the wrapper.
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
 // audited gives the request its id (X-Request-Id, answered, and carried by its context to
 // the forwarded write and the conductor calls), logs it at debug level, and writes the audit
 // line of route after h: for every write (POST, PUT, PATCH, DELETE) and every refused request
@@ -74,14 +48,14 @@ func (s *Service) audited(route string, h http.Handler) http.Handler {
 		}
 		start := time.Now()
 		sub := &subject{}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statuswriter.Writer{ResponseWriter: w}
 		h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), subjectKey{}, sub)))
 		if debug {
-			s.logger.Debug("request", "method", r.Method, "route", route, "status", sw.status,
+			s.logger.Debug("request", "method", r.Method, "route", route, "status", sw.Status,
 				"duration", time.Since(start), requestid.LogKey, rid)
 		}
 		if s.cfg.Audit != nil {
-			s.audit(r, route, rid, sw.status, sub)
+			s.audit(r, route, rid, sw.Status, sub)
 		}
 	})
 }
