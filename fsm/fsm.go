@@ -25,13 +25,16 @@ type Config struct {
 	// NoSync skips the fsync after each applied batch. Only for tests and benchmarks: the raft
 	// log stays durable, but a machine crash can then corrupt the state file.
 	NoSync bool
+	// Retention bounds the event history (events.go). Give every node the same values, or
+	// their histories keep different windows.
+	Retention Retention
 	// Logger receives the FSM's messages; nil discards them.
 	Logger hclog.Logger
 }
 
 // DefaultConfig returns the production settings for a state file at path.
 func DefaultConfig(path string) *Config {
-	return &Config{Path: path, InitialMmapSize: 1 << 30}
+	return &Config{Path: path, InitialMmapSize: 1 << 30, Retention: DefaultRetention()}
 }
 
 // Validate checks the configuration.
@@ -42,13 +45,17 @@ func (c *Config) Validate() error {
 	if c.InitialMmapSize < 0 {
 		return errors.New("fsm: InitialMmapSize must not be negative")
 	}
-	return nil
+	return c.Retention.Validate()
 }
 
 type applyCtx struct {
 	tx    *bolt.Tx
 	index uint64
 	now   time.Time
+	// sub numbers the events of the entry being applied; events counts the events appended
+	// since the last pruning.
+	sub    uint32
+	events uint64
 	// sum is the running state checksum, updated by every write (checksum.go).
 	sum uint64
 }
@@ -125,6 +132,9 @@ func (f *FSM) openDB(path string) (*bolt.DB, error) {
 	var applied uint64
 	err = db.Update(func(tx *bolt.Tx) error {
 		if err := createBuckets(tx); err != nil {
+			return err
+		}
+		if err := initEvents(tx); err != nil {
 			return err
 		}
 		applied = readApplied(tx)
@@ -257,8 +267,15 @@ func (f *FSM) dispatch(ac *applyCtx, l *raft.Log) (*Result, error) {
 	if !ok {
 		panic(fmt.Errorf("fsm: entry %d: no handler for %s", l.Index, cmd.Type()))
 	}
-	ac.index, ac.now = l.Index, now
-	return h(ac, cmd)
+	ac.index, ac.now, ac.sub = l.Index, now, 0
+	res, err := h(ac, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := pruneEvents(ac, f.cfg.Retention); err != nil {
+		return nil, fmt.Errorf("prune events: %w", err)
+	}
+	return res, nil
 }
 
 // View runs fn in a read-only transaction of the current state.
