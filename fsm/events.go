@@ -159,6 +159,7 @@ func (ac *applyCtx) appendEvent(t *table, op EventOp, r Record, enc []byte) erro
 	if enc == nil {
 		enc = encodeRecord(r)
 	}
+	ac.noteModified(t.kind)
 	k := eventKey(ac.index, ac.sub)
 	ac.sub++
 	ac.events++

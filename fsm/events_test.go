@@ -220,3 +220,38 @@ func TestEventsUpgradedFileIsCompacted(t *testing.T) {
 		t.Fatalf("events: got %+v, want none", got)
 	}
 }
+
+// The modification index of a kind moves only with writes of that kind, survives a reopen,
+// and Changed is closed by the apply that moves it.
+func TestModifiedIndexes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fsm.db")
+	f := openTestFSM(t, path)
+	rc := f.mustApply(createCell(cellA, "a", "rabbit://a", "mysql://a")).Index
+	ch := f.Changed()
+	select {
+	case <-ch:
+		t.Fatal("Changed closed before any apply")
+	default:
+	}
+	rm := f.mustApply(putMapping(inst1, cellA, "p1")).Index
+	select {
+	case <-ch:
+	default:
+		t.Fatal("Changed not closed by an apply")
+	}
+	f.mustApply(&Noop{})
+	f.wantErr(putMapping(inst2, "no-such-cell", "p1"), ErrUnknownCell)
+	check := func(f *testFSM) {
+		t.Helper()
+		for kind, want := range map[string]uint64{"cells": rc, "instance_mappings": rm, "host_mappings": 0, "flavors": 0} {
+			if got := f.Modified(kind); got != want {
+				t.Errorf("Modified(%s): got %d, want %d", kind, got, want)
+			}
+		}
+	}
+	check(f)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check(openTestFSM(t, path))
+}

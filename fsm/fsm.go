@@ -56,6 +56,8 @@ type applyCtx struct {
 	// since the last pruning.
 	sub    uint32
 	events uint64
+	// modified maps a kind to the last entry of the batch that changed it (modified.go).
+	modified map[string]uint64
 	// sum is the running state checksum, updated by every write (checksum.go).
 	sum uint64
 }
@@ -79,7 +81,8 @@ type FSM struct {
 	mu sync.RWMutex
 	db *bolt.DB
 
-	applied atomic.Uint64
+	applied  atomic.Uint64
+	modified modifiedIndexes
 	// notify is closed and replaced whenever applied moves.
 	notify atomic.Pointer[chan struct{}]
 }
@@ -91,7 +94,7 @@ func Open(cfg *Config) (*FSM, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	f := &FSM{cfg: *cfg, logger: cfg.Logger}
+	f := &FSM{cfg: *cfg, logger: cfg.Logger, modified: newModifiedIndexes()}
 	if f.logger == nil {
 		f.logger = hclog.NewNullLogger()
 	}
@@ -138,6 +141,7 @@ func (f *FSM) openDB(path string) (*bolt.DB, error) {
 			return err
 		}
 		applied = readApplied(tx)
+		f.modified.load(tx)
 		if _, ok := readChecksum(tx); ok {
 			return nil
 		}
@@ -215,6 +219,7 @@ func (f *FSM) Apply(l *raft.Log) interface{} { return f.ApplyBatch([]*raft.Log{l
 func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	out := make([]interface{}, len(logs))
 	var last uint64
+	var modified map[string]uint64
 	err := f.db.Update(func(tx *bolt.Tx) error {
 		applied := readApplied(tx)
 		last = applied
@@ -238,16 +243,23 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 		if last == applied {
 			return nil
 		}
+		if err := ac.writeModified(); err != nil {
+			return err
+		}
 		if ac.sum != before {
 			if err := writeChecksum(tx, ac.sum); err != nil {
 				return err
 			}
 		}
+		modified = ac.modified
 		return writeApplied(tx, last)
 	})
 	if err != nil {
 		f.logger.Error("cannot apply batch; stopping rather than diverging", "error", err)
 		panic(fmt.Errorf("fsm: apply batch ending at %d: %w", logs[len(logs)-1].Index, err))
+	}
+	for k, idx := range modified {
+		f.modified[k].Store(idx)
 	}
 	if last > f.applied.Load() {
 		f.setApplied(last)
