@@ -28,6 +28,9 @@ type Node interface {
 	Remove(ctx context.Context, id string) error
 	Ready() (bool, string)
 	AppliedIndex() uint64
+	// Changed and Modified serve blocking queries (blocking.go).
+	Changed() <-chan struct{}
+	Modified(kind string) uint64
 	InternalHandler() http.Handler
 	AuthFresh(ctx context.Context, lease time.Duration) error
 }
@@ -157,6 +160,11 @@ func (s *Service) withTimeout(next http.Handler) http.Handler {
 		limit := s.cfg.RequestTimeout
 		if s.cfg.Operator != nil && longRequest(r) {
 			limit = s.cfg.OperatorTimeout
+		}
+		if wait := blockingLimit(r); wait > 0 {
+			// A blocking query waits up to its wait (plus jitter), then reads.
+			limit += wait
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(limit + time.Second))
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), limit)
 		defer cancel()
