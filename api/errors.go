@@ -68,6 +68,10 @@ const (
 	CodeUnauthenticated        = "unauthenticated"
 	CodeForbidden              = "forbidden"
 	CodeACLAlreadyBootstrapped = "acl_already_bootstrapped"
+	// Codes of the change stream: the history no longer holds since (relist), and a watcher
+	// that could not keep up was cut.
+	CodeCompacted    = "compacted"
+	CodeSlowConsumer = "slow_consumer"
 )
 
 // Status is the HTTP status that goes with a code: one list for every service that answers
@@ -88,6 +92,8 @@ func Status(code string) int {
 		return http.StatusUnauthorized
 	case CodeForbidden:
 		return http.StatusForbidden
+	case CodeCompacted:
+		return http.StatusGone
 	case CodeRevisionMismatch:
 		return http.StatusPreconditionFailed
 	case CodeTooLarge:

@@ -114,6 +114,9 @@ type Service struct {
 	logger hclog.Logger
 	router *mux.Router
 	srv    *http.Server
+	// closing is closed by Shutdown, ending change streams (which never go idle by themselves).
+	closing   chan struct{}
+	closeOnce sync.Once
 	// lookups pools the state of instance mapping lookups (lookupBuf).
 	lookups sync.Pool
 }
@@ -123,7 +126,7 @@ func New(cfg *Config, n Node, health CellHealth, extra ...func(*mux.Router)) (*S
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: *cfg, node: n, unmap: ops.NewUnmapper(n, cfg.Guard), health: health, logger: cfg.Logger}
+	s := &Service{cfg: *cfg, node: n, unmap: ops.NewUnmapper(n, cfg.Guard), health: health, logger: cfg.Logger, closing: make(chan struct{})}
 	if s.logger == nil {
 		s.logger = hclog.NewNullLogger()
 	}
@@ -151,7 +154,10 @@ func (s *Service) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops accepting requests and waits for those in flight until ctx ends.
-func (s *Service) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+func (s *Service) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	return s.srv.Shutdown(ctx)
+}
 
 // withTimeout bounds every request: by RequestTimeout, backups and restores by
 // OperatorTimeout.
@@ -160,6 +166,13 @@ func (s *Service) withTimeout(next http.Handler) http.Handler {
 		limit := s.cfg.RequestTimeout
 		if s.cfg.Operator != nil && longRequest(r) {
 			limit = s.cfg.OperatorTimeout
+		}
+		if r.URL.Path == watchPath {
+			// A change stream lasts until the client or the service ends it; each write
+			// has its own deadline (watch.go).
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+			next.ServeHTTP(w, r)
+			return
 		}
 		if wait := blockingLimit(r); wait > 0 {
 			// A blocking query waits up to its wait (plus jitter), then reads.
