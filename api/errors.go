@@ -76,6 +76,10 @@ const (
 	// key to use is missing on some member.
 	CodeGossipNotEncrypted = "gossip_not_encrypted"
 	CodeKeyNotEverywhere   = "key_not_everywhere"
+	// Codes of the change stream: the history no longer holds since (relist), and a watcher
+	// that could not keep up was cut.
+	CodeCompacted    = "compacted"
+	CodeSlowConsumer = "slow_consumer"
 )
 
 // Status is the HTTP status that goes with a code: one list for every service that answers
@@ -98,6 +102,8 @@ func Status(code string) int {
 		return http.StatusUnauthorized
 	case CodeForbidden, CodeQuotaExceeded:
 		return http.StatusForbidden
+	case CodeCompacted:
+		return http.StatusGone
 	case CodeRevisionMismatch:
 		return http.StatusPreconditionFailed
 	case CodeTooLarge:

@@ -54,7 +54,9 @@ func (ix *index) recordKey(value string, entry []byte) string {
 
 // table describes where the records of one kind live.
 type table struct {
-	name    string
+	name string
+	// kind names the table in the event history; tables without one have no events.
+	kind    string
 	bucket  []byte
 	newRec  func() Record
 	indexes []index
@@ -64,16 +66,16 @@ func mappingSeq(r Record) uint64 { return r.(*InstanceMapping).CreatedRevision }
 
 var (
 	cellsTable = &table{
-		name: "cell", bucket: []byte("cells"), newRec: func() Record { return &Cell{} },
+		name: "cell", kind: "cells", bucket: []byte("cells"), newRec: func() Record { return &Cell{} },
 		indexes: []index{{bucket: []byte("cells_by_name"), value: func(r Record) string { return r.(*Cell).Name }}},
 	}
-	flavorsTable = &table{name: "flavor", bucket: []byte("flavors"), newRec: func() Record { return &Flavor{} }}
+	flavorsTable = &table{name: "flavor", kind: "flavors", bucket: []byte("flavors"), newRec: func() Record { return &Flavor{} }}
 	hostsTable   = &table{
-		name: "host_mapping", bucket: []byte("host_mappings"), newRec: func() Record { return &HostMapping{} },
+		name: "host_mapping", kind: "host_mappings", bucket: []byte("host_mappings"), newRec: func() Record { return &HostMapping{} },
 		indexes: []index{{bucket: []byte("host_mappings_by_cell"), value: func(r Record) string { return r.(*HostMapping).CellUUID }}},
 	}
 	instancesTable = &table{
-		name: "instance_mapping", bucket: []byte("instance_mappings"), newRec: func() Record { return &InstanceMapping{} },
+		name: "instance_mapping", kind: "instance_mappings", bucket: []byte("instance_mappings"), newRec: func() Record { return &InstanceMapping{} },
 		indexes: []index{
 			{[]byte("instance_mappings_by_project"), func(r Record) string { return r.(*InstanceMapping).ProjectID }, mappingSeq},
 			{[]byte("instance_mappings_by_cell"), func(r Record) string { return r.(*InstanceMapping).CellUUID }, mappingSeq},
@@ -190,7 +192,10 @@ func (t *table) put(ac *applyCtx, r, prev Record) error {
 	}
 	v := encodeRecord(r)
 	ac.sum ^= entryHash(t.bucket, key, v)
-	return b.Put(key, v)
+	if err := b.Put(key, v); err != nil {
+		return err
+	}
+	return ac.appendEvent(t, EventPut, r, v)
 }
 
 // del removes prev and its index entries, and keeps the state checksum current.
@@ -208,7 +213,10 @@ func (t *table) del(ac *applyCtx, prev Record) error {
 	if old := b.Get(key); old != nil {
 		ac.sum ^= entryHash(t.bucket, key, old)
 	}
-	return b.Delete(key)
+	if err := b.Delete(key); err != nil {
+		return err
+	}
+	return ac.appendEvent(t, EventDelete, prev, nil)
 }
 
 // scanIndex calls fn with the key of every record whose indexed value is value, in index

@@ -45,7 +45,7 @@ func writeChecksum(tx *bolt.Tx, sum uint64) error {
 func computeChecksum(tx *bolt.Tx) (uint64, error) {
 	var sum uint64
 	err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-		if string(name) == string(bucketMeta) {
+		if string(name) == string(bucketMeta) || string(name) == string(bucketEvents) {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {

@@ -74,7 +74,7 @@ func summarize(tx *bolt.Tx) (*Summary, error) {
 	}
 	sum, _ := readChecksum(tx)
 	s := &Summary{AppliedIndex: readApplied(tx), Checksum: formatChecksum(sum)}
-	known := map[string]bool{string(bucketMeta): true}
+	known := map[string]bool{string(bucketMeta): true, string(bucketEvents): true}
 	for _, t := range allTables {
 		known[string(t.bucket)] = true
 		for _, ix := range t.indexes {

@@ -25,13 +25,16 @@ type Config struct {
 	// NoSync skips the fsync after each applied batch. Only for tests and benchmarks: the raft
 	// log stays durable, but a machine crash can then corrupt the state file.
 	NoSync bool
+	// Retention bounds the event history (events.go). Give every node the same values, or
+	// their histories keep different windows.
+	Retention Retention
 	// Logger receives the FSM's messages; nil discards them.
 	Logger hclog.Logger
 }
 
 // DefaultConfig returns the production settings for a state file at path.
 func DefaultConfig(path string) *Config {
-	return &Config{Path: path, InitialMmapSize: 1 << 30}
+	return &Config{Path: path, InitialMmapSize: 1 << 30, Retention: DefaultRetention()}
 }
 
 // Validate checks the configuration.
@@ -42,13 +45,19 @@ func (c *Config) Validate() error {
 	if c.InitialMmapSize < 0 {
 		return errors.New("fsm: InitialMmapSize must not be negative")
 	}
-	return nil
+	return c.Retention.Validate()
 }
 
 type applyCtx struct {
 	tx    *bolt.Tx
 	index uint64
 	now   time.Time
+	// sub numbers the events of the entry being applied; events counts the events appended
+	// since the last pruning.
+	sub    uint32
+	events uint64
+	// modified maps a kind to the last entry of the batch that changed it (modified.go).
+	modified map[string]uint64
 	// sum is the running state checksum, updated by every write (checksum.go).
 	sum uint64
 }
@@ -72,7 +81,8 @@ type FSM struct {
 	mu sync.RWMutex
 	db *bolt.DB
 
-	applied atomic.Uint64
+	applied  atomic.Uint64
+	modified modifiedIndexes
 	// notify is closed and replaced whenever applied moves.
 	notify atomic.Pointer[chan struct{}]
 }
@@ -84,7 +94,7 @@ func Open(cfg *Config) (*FSM, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	f := &FSM{cfg: *cfg, logger: cfg.Logger}
+	f := &FSM{cfg: *cfg, logger: cfg.Logger, modified: newModifiedIndexes()}
 	if f.logger == nil {
 		f.logger = hclog.NewNullLogger()
 	}
@@ -127,7 +137,11 @@ func (f *FSM) openDB(path string) (*bolt.DB, error) {
 		if err := createBuckets(tx); err != nil {
 			return err
 		}
+		if err := initEvents(tx); err != nil {
+			return err
+		}
 		applied = readApplied(tx)
+		f.modified.load(tx)
 		if _, ok := readChecksum(tx); ok {
 			return nil
 		}
@@ -205,6 +219,7 @@ func (f *FSM) Apply(l *raft.Log) interface{} { return f.ApplyBatch([]*raft.Log{l
 func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	out := make([]interface{}, len(logs))
 	var last uint64
+	var modified map[string]uint64
 	err := f.db.Update(func(tx *bolt.Tx) error {
 		applied := readApplied(tx)
 		last = applied
@@ -228,16 +243,23 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 		if last == applied {
 			return nil
 		}
+		if err := ac.writeModified(); err != nil {
+			return err
+		}
 		if ac.sum != before {
 			if err := writeChecksum(tx, ac.sum); err != nil {
 				return err
 			}
 		}
+		modified = ac.modified
 		return writeApplied(tx, last)
 	})
 	if err != nil {
 		f.logger.Error("cannot apply batch; stopping rather than diverging", "error", err)
 		panic(fmt.Errorf("fsm: apply batch ending at %d: %w", logs[len(logs)-1].Index, err))
+	}
+	for k, idx := range modified {
+		f.modified[k].Store(idx)
 	}
 	if last > f.applied.Load() {
 		f.setApplied(last)
@@ -257,8 +279,15 @@ func (f *FSM) dispatch(ac *applyCtx, l *raft.Log) (*Result, error) {
 	if !ok {
 		panic(fmt.Errorf("fsm: entry %d: no handler for %s", l.Index, cmd.Type()))
 	}
-	ac.index, ac.now = l.Index, now
-	return h(ac, cmd)
+	ac.index, ac.now, ac.sub = l.Index, now, 0
+	res, err := h(ac, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := pruneEvents(ac, f.cfg.Retention); err != nil {
+		return nil, fmt.Errorf("prune events: %w", err)
+	}
+	return res, nil
 }
 
 // View runs fn in a read-only transaction of the current state.

@@ -58,6 +58,9 @@ func TestEveryRouteEnforcesItsRole(t *testing.T) {
 			method, tmpl = http.MethodPost, "/internal/join"
 		}
 		path, perm := fillPath(tmpl), perms[name]
+		if path == "/v1/watch" {
+			path += "?kinds=none" // past the permission check a 400, not an endless stream
+		}
 		for _, role := range roles {
 			if name == "POST /v1/acl/bootstrap" && role != acl.RoleNone {
 				continue // answered the same to everyone (409: bootstrapped already)

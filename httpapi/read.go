@@ -58,6 +58,10 @@ func (s *Service) view(w http.ResponseWriter, r *http.Request, q url.Values, fn 
 		s.failErr(w, err)
 		return 0, false
 	}
+	if err := s.block(r, q); err != nil {
+		s.failErr(w, err)
+		return 0, false
+	}
 	info, err := s.node.Read(r.Context(), c, fn)
 	h := w.Header()
 	if _, ok := c.(node.Stale); ok {

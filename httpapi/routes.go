@@ -57,6 +57,8 @@ func (s *Service) routes() *mux.Router {
 	s.handle(r, http.MethodGet, v1+"/flavors/{id}", read, s.getFlavor)
 	s.handle(r, http.MethodDelete, v1+"/flavors/{id}", operate, s.deleteFlavor)
 
+	s.handle(r, http.MethodGet, watchPath, read, s.watch)
+
 	s.handle(r, http.MethodGet, v1+"/cluster/status", read, s.clusterStatus)
 	s.handle(r, http.MethodPost, v1+"/cluster/join", admin, s.clusterJoin)
 	s.handle(r, http.MethodDelete, v1+"/cluster/servers/{id}", admin, s.clusterRemove)

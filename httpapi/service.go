@@ -29,6 +29,9 @@ type Node interface {
 	Remove(ctx context.Context, id string) error
 	Ready() (bool, string)
 	AppliedIndex() uint64
+	// Changed and Modified serve blocking queries (blocking.go).
+	Changed() <-chan struct{}
+	Modified(kind string) uint64
 	InternalHandler() http.Handler
 	AuthFresh(ctx context.Context, lease time.Duration) error
 }
@@ -128,6 +131,9 @@ type Service struct {
 	logger hclog.Logger
 	router *mux.Router
 	srv    *http.Server
+	// closing is closed by Shutdown, ending change streams (which never go idle by themselves).
+	closing   chan struct{}
+	closeOnce sync.Once
 	// lookups pools the state of instance mapping lookups (lookupBuf).
 	lookups sync.Pool
 }
@@ -137,7 +143,7 @@ func New(cfg *Config, n Node, health CellHealth, extra ...func(*mux.Router)) (*S
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: *cfg, node: n, unmap: ops.NewUnmapper(n, cfg.Guard), health: health, logger: cfg.Logger}
+	s := &Service{cfg: *cfg, node: n, unmap: ops.NewUnmapper(n, cfg.Guard), health: health, logger: cfg.Logger, closing: make(chan struct{})}
 	if s.logger == nil {
 		s.logger = hclog.NewNullLogger()
 	}
@@ -165,7 +171,10 @@ func (s *Service) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops accepting requests and waits for those in flight until ctx ends.
-func (s *Service) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+func (s *Service) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	return s.srv.Shutdown(ctx)
+}
 
 // withTimeout bounds every request: by RequestTimeout, backups and restores by
 // OperatorTimeout.
@@ -174,6 +183,18 @@ func (s *Service) withTimeout(next http.Handler) http.Handler {
 		limit := s.cfg.RequestTimeout
 		if s.cfg.Operator != nil && longRequest(r) {
 			limit = s.cfg.OperatorTimeout
+		}
+		if r.URL.Path == watchPath {
+			// A change stream lasts until the client or the service ends it; each write
+			// has its own deadline (watch.go).
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+			next.ServeHTTP(w, r)
+			return
+		}
+		if wait := blockingLimit(r); wait > 0 {
+			// A blocking query waits up to its wait (plus jitter), then reads.
+			limit += wait
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(limit + time.Second))
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), limit)
 		defer cancel()

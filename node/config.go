@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/transport"
 	"github.com/hashicorp/go-hclog"
 )
@@ -102,6 +103,9 @@ type Config struct {
 	FSMNoSync bool
 	// InitialMmapSize pre-sizes the state file's memory map (see fsm.Config).
 	InitialMmapSize int
+	// EventRetention bounds the event history of the change stream (fsm.Retention); the zero
+	// value means fsm.DefaultRetention. Give every node the same values.
+	EventRetention fsm.Retention
 	// Faults, when set, injects user-space network faults into raft traffic (chaos tests).
 	Faults *transport.Faults
 	// TLS, when set, secures the raft port with mutual TLS (peers must present a node
@@ -136,6 +140,8 @@ func (c *Config) Validate() error {
 		return errors.New("node: NodeID is required")
 	case c.DataDir == "":
 		return errors.New("node: DataDir is required")
+	case c.EventRetention != (fsm.Retention{}) && c.EventRetention.Validate() != nil:
+		return fmt.Errorf("node: EventRetention: %w", c.EventRetention.Validate())
 	case c.HTTPAddr == "":
 		return errors.New("node: HTTPAddr is required")
 	case c.Bootstrap && len(c.Join) > 0:

@@ -153,3 +153,9 @@ func (n *Node) AuthFresh(ctx context.Context, lease time.Duration) error {
 	}
 	return n.fsm.WaitApplied(ctx, n.raft.CommitIndex())
 }
+
+// Changed returns a channel closed at the next change of the local applied index.
+func (n *Node) Changed() <-chan struct{} { return n.fsm.Changed() }
+
+// Modified is the raft index of the last locally applied entry that changed a record of kind.
+func (n *Node) Modified(kind string) uint64 { return n.fsm.Modified(kind) }

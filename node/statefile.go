@@ -58,6 +58,9 @@ func (n *Node) openState() error {
 	}
 	fcfg := fsm.DefaultConfig(path)
 	fcfg.InitialMmapSize, fcfg.NoSync, fcfg.Logger = n.cfg.InitialMmapSize, n.cfg.FSMNoSync, n.logger.Named("fsm")
+	if n.cfg.EventRetention != (fsm.Retention{}) {
+		fcfg.Retention = n.cfg.EventRetention
+	}
 	if n.fsm, err = fsm.Open(fcfg); err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/internal/audit"
 	"github.com/cellmap/cellmap/internal/flagenv"
 	"github.com/cellmap/cellmap/internal/logflags"
@@ -60,6 +61,8 @@ type options struct {
 	auditKeep                                                      int
 	backup                                                         backupFlags
 	autopilot                                                      autopilotFlags
+	eventsMax                                                      int
+	eventsMaxAge                                                   time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -95,6 +98,8 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "upper bound of one API request")
 	fs.BoolVar(&o.fsmNoSync, "unsafe-fsm-nosync", false, "skip fsync of the state file (benchmarks only; the raft log stays durable)")
 	fs.BoolVar(&o.faults, "enable-fault-injection", false, "serve POST /internal/faults (user-space network faults for the chaos harness; never in production)")
+	fs.IntVar(&o.eventsMax, "watch-history-max-events", fsm.DefaultRetention().MaxEvents, "events kept for the change stream (GET /v1/watch); the same on every node")
+	fs.DurationVar(&o.eventsMaxAge, "watch-history-max-age", fsm.DefaultRetention().MaxAge, "age past which events are dropped from the change stream's history (by the writes' own times); the same on every node")
 	o.tls.Register(fs)
 	o.backup.register(fs)
 	o.autopilot.register(fs)
@@ -266,6 +271,7 @@ func (o *options) serverConfig(logger hclog.Logger) (*serverConfig, error) {
 	}
 	ncfg.NodeID, ncfg.DataDir, ncfg.RaftAddr, ncfg.RaftAdvertise = o.nodeID, o.dataDir, o.raftAddr, o.raftAdvertise
 	ncfg.HTTPAddr, ncfg.Bootstrap, ncfg.Raft, ncfg.FSMNoSync = o.httpAddr, o.bootstrap, raftCfg, o.fsmNoSync
+	ncfg.EventRetention = fsm.Retention{MaxEvents: o.eventsMax, MaxAge: o.eventsMaxAge}
 	ncfg.RestoreFrom = o.backup.restoreFrom
 	if ncfg.Autopilot, err = o.autopilot.config(o.raftProfile); err != nil {
 		return nil, err

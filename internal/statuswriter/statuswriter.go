@@ -33,3 +33,7 @@ func (w *Writer) Flush() {
 		f.Flush()
 	}
 }
+
+// Unwrap lets http.ResponseController reach the connection's writer (the change stream sets
+// its write deadline through it).
+func (w *Writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,285 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cellmap/cellmap/acl"
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/api/validate"
+	"github.com/cellmap/cellmap/cellproxy"
+	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
+)
+
+// The change stream, GET /v1/watch: the event history of the node's applied state (package
+// fsm, events.go) after ?since=, as newline-delimited api.WatchEvents in revision order, then
+// every new change as the node applies it, with a progress line at least every
+// ?progress_interval= (default 10s) saying how far the stream has got even when nothing
+// matched. Any node serves it from its own state; ?consistency=linearizable first catches up
+// with the leader's commit index. Secrets of cells are masked below operator, and a
+// project-scoped token sees only its project's instance mappings.
+const (
+	watchPath               = "/v1/watch"
+	defaultProgressInterval = 10 * time.Second
+	// watchBatch bounds the events sent from one read transaction (whole revisions).
+	watchBatch = 1000
+	// watchWriteTimeout cuts a watcher that does not read for this long (slow_consumer).
+	watchWriteTimeout = 30 * time.Second
+)
+
+// watchQuery is a parsed watch request.
+type watchQuery struct {
+	kinds        map[string]bool
+	since        uint64
+	sinceGiven   bool
+	project      string
+	cell         string
+	linearizable bool
+	progress     time.Duration
+}
+
+func parseWatch(r *http.Request) (*watchQuery, error) {
+	v := r.URL.Query()
+	wq := &watchQuery{kinds: map[string]bool{}, progress: defaultProgressInterval, project: v.Get("project_id")}
+	if err := parseWatchKinds(v, wq); err != nil {
+		return nil, err
+	}
+	if s := v.Get("since"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil, invalidf("since must be a non-negative integer (a revision)")
+		}
+		wq.since, wq.sinceGiven = n, true
+	}
+	if err := validate.Name("project_id", wq.project, false); err != nil {
+		return nil, err
+	}
+	if c := v.Get("cell_uuid"); c != "" {
+		var err error
+		if wq.cell, err = validate.UUID("cell_uuid", c); err != nil {
+			return nil, err
+		}
+	}
+	switch v.Get("consistency") {
+	case "", api.Stale:
+	case api.Linearizable:
+		wq.linearizable = true
+	default:
+		return nil, invalidf("consistency must be %q or %q", api.Linearizable, api.Stale)
+	}
+	if p := v.Get("progress_interval"); p != "" {
+		d, err := time.ParseDuration(p)
+		if err != nil || d < 10*time.Millisecond || d > 10*time.Minute {
+			return nil, invalidf("progress_interval must be a duration from 10ms to 10m")
+		}
+		wq.progress = d
+	}
+	if p := scopedProject(r); p != "" {
+		if wq.project != "" && wq.project != p {
+			return nil, fmt.Errorf("%w: this token sees only project %s", errForbiddenScope, p)
+		}
+		wq.project = p
+	}
+	return wq, nil
+}
+
+var errForbiddenScope = errors.New("forbidden")
+
+func parseWatchKinds(v url.Values, wq *watchQuery) error {
+	all := fsm.EventKinds()
+	ks := v.Get("kinds")
+	if ks == "" {
+		ks = strings.Join(all, ",")
+	}
+	for _, k := range strings.Split(ks, ",") {
+		if !slices.Contains(all, k) {
+			return invalidf("unknown kind %q in kinds (known: %s)", k, strings.Join(all, ", "))
+		}
+		wq.kinds[k] = true
+	}
+	return nil
+}
+
+// matches applies the filters. A project filter (or a scoped token) passes instance mappings
+// of the project only; a cell filter passes the cell itself and the mappings in it.
+func (wq *watchQuery) matches(ev *fsm.Event) bool {
+	if !wq.kinds[ev.Kind] {
+		return false
+	}
+	if wq.project != "" {
+		m, ok := ev.Record.(*fsm.InstanceMapping)
+		if !ok || m.ProjectID != wq.project {
+			return false
+		}
+	}
+	if wq.cell != "" {
+		switch rec := ev.Record.(type) {
+		case *fsm.InstanceMapping:
+			return rec.CellUUID == wq.cell
+		case *fsm.HostMapping:
+			return rec.CellUUID == wq.cell
+		case *fsm.Cell:
+			return rec.UUID == wq.cell
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) watch(w http.ResponseWriter, r *http.Request) {
+	wq, err := parseWatch(r)
+	if errors.Is(err, errForbiddenScope) {
+		s.fail(w, http.StatusForbidden, api.CodeForbidden, err.Error())
+		return
+	}
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if wq.linearizable {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		_, err := s.node.Read(ctx, node.Linearizable{}, func(*fsm.Reader) error { return nil })
+		cancel()
+		if err != nil {
+			s.failErr(w, err)
+			return
+		}
+	}
+	var compacted, applied uint64
+	if _, err := s.node.Read(r.Context(), node.Stale{}, func(rd *fsm.Reader) error {
+		compacted, applied = rd.Compacted(), rd.AppliedIndex()
+		return nil
+	}); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	if !wq.sinceGiven {
+		wq.since = applied
+	}
+	if wq.since < compacted {
+		w.Header().Set(api.HeaderCompacted, strconv.FormatUint(compacted, 10))
+		s.fail(w, http.StatusGone, api.CodeCompacted, fmt.Sprintf("revision %d is compacted: this node serves since=%d or later; list again and watch from the list's index", wq.since, compacted))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/x-ndjson")
+	h.Set(api.HeaderIndex, strconv.FormatUint(applied, 10))
+	w.WriteHeader(http.StatusOK)
+	s.streamWatch(w, r, wq)
+}
+
+// streamWatch sends the history after wq.since, then follows the applied state until the
+// client leaves, the service shuts down, or the watcher falls behind the history.
+func (s *Service) streamWatch(w http.ResponseWriter, r *http.Request, wq *watchQuery) {
+	rc := http.NewResponseController(w)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	enc := json.NewEncoder(bw)
+	ident := IdentityFrom(r.Context())
+	progress := time.NewTicker(wq.progress)
+	defer progress.Stop()
+	last := wq.since
+	for {
+		changed := s.node.Changed()
+		var out []api.WatchEvent
+		full := false
+		_, err := s.node.Read(r.Context(), node.Stale{}, func(rd *fsm.Reader) error {
+			if c := rd.Compacted(); last < c {
+				out = append(out, api.WatchEvent{Type: api.WatchTypeError, Revision: last, Code: api.CodeCompacted, Compacted: c,
+					Message: fmt.Sprintf("the history moved past revision %d while this watcher was behind; list again", last)})
+				return nil
+			}
+			end := rd.AppliedIndex()
+			err := rd.Events(last, func(ev *fsm.Event) (bool, error) {
+				if len(out) >= watchBatch && ev.Revision != out[len(out)-1].Revision {
+					full, end = true, out[len(out)-1].Revision
+					return false, nil
+				}
+				if wq.matches(ev) {
+					out = append(out, s.watchEvent(ident, ev))
+				}
+				return true, nil
+			})
+			last = max(last, end)
+			return err
+		})
+		if err != nil {
+			return
+		}
+		for i := range out {
+			if err := s.sendWatch(rc, bw, enc, &out[i]); err != nil {
+				return
+			}
+			if out[i].Type == api.WatchTypeError {
+				return
+			}
+		}
+		if err := s.flushWatch(rc, bw); err != nil || full {
+			if err != nil {
+				return
+			}
+			continue
+		}
+		select {
+		case <-changed:
+		case <-progress.C:
+			if err := s.sendWatch(rc, bw, enc, &api.WatchEvent{Type: api.WatchTypeProgress, Revision: last}); err != nil {
+				return
+			}
+			if s.flushWatch(rc, bw) != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		case <-s.closing:
+			return
+		}
+	}
+}
+
+func (s *Service) sendWatch(rc *http.ResponseController, bw *bufio.Writer, enc *json.Encoder, ev *api.WatchEvent) error {
+	if bw.Available() < 4096 {
+		if err := s.flushWatch(rc, bw); err != nil {
+			return err
+		}
+	}
+	return enc.Encode(ev)
+}
+
+// flushWatch writes what is buffered, cutting a client that does not read for
+// watchWriteTimeout: the apply path never waits for a watcher.
+func (s *Service) flushWatch(rc *http.ResponseController, bw *bufio.Writer) error {
+	_ = rc.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return rc.Flush()
+}
+
+// watchEvent renders an event; cells are masked as the cells endpoints mask them.
+func (s *Service) watchEvent(ident *acl.Identity, ev *fsm.Event) api.WatchEvent {
+	out := api.WatchEvent{Type: api.WatchTypeEvent, Revision: ev.Revision, Sub: ev.Sub, Kind: ev.Kind, Op: ev.Op.String(), Key: ev.Key}
+	var rec any
+	switch v := ev.Record.(type) {
+	case *fsm.InstanceMapping:
+		rec = InstanceMappingOut(v)
+	case *fsm.HostMapping:
+		rec = hostOut(v)
+	case *fsm.Cell:
+		rec = s.cellView(ident, v, false)
+	case *fsm.Flavor:
+		rec = cellproxy.FlavorOut(v)
+	}
+	out.Record, _ = json.Marshal(rec)
+	return out
+}
