@@ -64,6 +64,7 @@ func (s *Service) routes() *mux.Router {
 	s.aclRoutes(r)
 	s.operatorRoutes(r)
 	s.keyringRoutes(r)
+	s.mountRoutes(r)
 
 	s.handle(r, http.MethodGet, "/healthz", acl.PermPublic, s.healthz)
 	s.handle(r, http.MethodGet, "/readyz", acl.PermPublic, s.readyz)

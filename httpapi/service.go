@@ -77,6 +77,8 @@ type Config struct {
 	// RestoreMaxBytes the backup a restore accepts.
 	OperatorTimeout time.Duration
 	RestoreMaxBytes int64
+	// Mounts are route sets other packages serve on the API (the OpenStack compute API).
+	Mounts []Mount
 	// Faults, when set, mounts POST /internal/faults (chaos testing only).
 	Faults *transport.Faults
 	// Logger is the API's logger; nil discards.

@@ -15,6 +15,7 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/backup"
 	"github.com/cellmap/cellmap/cellproxy"
+	"github.com/cellmap/cellmap/compute"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
 	"github.com/cellmap/cellmap/internal/audit"
@@ -104,6 +105,14 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 
 	}
 	acfg.Operator, acfg.Keyring = n, r.gossip
+	ccfg := compute.DefaultConfig()
+	ccfg.Store, ccfg.Servers, ccfg.Hosts, ccfg.Logger = n, r.proxy, r.proxy, cfg.logger.Named("compute")
+	osc, err := compute.New(ccfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	acfg.Mounts = append(acfg.Mounts, osc.Mount())
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/client"
+	"github.com/cellmap/cellmap/compute"
 	"github.com/cellmap/cellmap/conductor"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
@@ -66,6 +67,13 @@ func StartDataPlane(t testing.TB, o *DataPlaneOptions) *DataPlane {
 		dp.Proxy = p
 		acfg.Servers, acfg.CellOps, acfg.Guard = p, p, p
 		acfg.Keyring = lateKeyring{dp}
+		ccfg := compute.DefaultConfig()
+		ccfg.Store, ccfg.Servers, ccfg.Hosts, ccfg.Logger = n, p, p, Logger(t, "compute")
+		osc, err := compute.New(ccfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acfg.Mounts = append(acfg.Mounts, osc.Mount())
 		return registry
 	}
 	dp.Node = StartNode(t, nopts)
