@@ -97,7 +97,7 @@ type createBody struct {
 // background (BUILD, then ACTIVE in a cell or ERROR in cell0).
 func (s *Service) createServer(w http.ResponseWriter, q *request) error {
 	if q.project() == "" {
-		return faultf(http.StatusForbidden, "This token is not scoped to a project: creating a server needs a project-scoped token.")
+		return faultf(http.StatusBadRequest, "This token is not scoped to a project: creating a server needs a project-scoped token.")
 	}
 	var body createBody
 	if err := decodeBody(q.r, &body); err != nil {

@@ -90,7 +90,7 @@ func TestServersLifecycle(t *testing.T) {
 	}
 	want(t, cl.call(t, "POST", "/v2.1/servers", cl.p1, "2.36", `{"server": {"name": "old", "flavorRef": "1"}}`), http.StatusAccepted)
 	wantFault(t, cl.call(t, "POST", "/v2.1/servers", cl.operator, "2.69", `{"server": {"name": "x", "flavorRef": "1", "networks": "none"}}`),
-		403, "forbidden", "not scoped to a project")
+		400, "badRequest", "not scoped to a project")
 
 	// Delete: 204, then 404.
 	want(t, cl.call(t, "DELETE", "/v2.1/servers/"+id, cl.p1, "2.69", ""), http.StatusNoContent)

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/cellmap/cellmap/acl"
+	"github.com/cellmap/cellmap/api"
 	"github.com/gorilla/mux"
 )
 
@@ -33,7 +35,8 @@ func (s *Service) mountRoutes(r *mux.Router) {
 		for _, rt := range m.Routes {
 			name := rt.Method + " " + rt.Path
 			s.perms[name] = rt.Perm
-			r.Handle(rt.Path, s.audited(rt.Path, s.guardWith(rt.Perm, rt.Handler, m.Refuse))).Methods(rt.Method).Name(name)
+			h := s.guardWith(rt.Perm, rt.Handler, m.Refuse)
+			r.Handle(rt.Path, s.audited(rt.Path, s.withIndex(h))).Methods(rt.Method).Name(name)
 		}
 	}
 }
@@ -69,4 +72,34 @@ func (s *Service) guardWith(perm acl.Perm, h http.HandlerFunc, refuse func(http.
 			refuse(w, r, status, err)
 		}
 	}
+}
+
+// withIndex answers X-Cellmap-Index on a mounted route, as every answer of the API does: the
+// index this node had applied when the answer was written.
+func (s *Service) withIndex(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h(&indexWriter{ResponseWriter: w, index: s.node.AppliedIndex}, r)
+	}
+}
+
+// indexWriter sets X-Cellmap-Index when the status is written.
+type indexWriter struct {
+	http.ResponseWriter
+	index   func() uint64
+	written bool
+}
+
+func (w *indexWriter) WriteHeader(code int) {
+	if !w.written {
+		w.written = true
+		w.Header().Set(api.HeaderIndex, strconv.FormatUint(w.index(), 10))
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *indexWriter) Write(b []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
 }
