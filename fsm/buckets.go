@@ -86,7 +86,7 @@ var (
 	pendingTable       = &table{name: "pending_delete", bucket: []byte("pending_deletes"), newRec: func() Record { return &PendingDelete{} }}
 
 	allTables = []*table{cellsTable, flavorsTable, hostsTable, instancesTable, buildRequestsTable,
-		requestSpecsTable, cell0Table, markersTable, pendingTable, tokensTable, aclMarkersTable}
+		requestSpecsTable, cell0Table, markersTable, pendingTable, tokensTable, aclMarkersTable, imagesTable}
 )
 
 // tableOf returns the storage of a transaction table.
