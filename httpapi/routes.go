@@ -56,6 +56,7 @@ func (s *Service) routes() *mux.Router {
 	s.handle(r, http.MethodPost, v1+"/flavors", operate, s.createFlavor)
 	s.handle(r, http.MethodGet, v1+"/flavors/{id}", read, s.getFlavor)
 	s.handle(r, http.MethodDelete, v1+"/flavors/{id}", operate, s.deleteFlavor)
+	s.imageRoutes(r)
 
 	s.handle(r, http.MethodGet, v1+"/cluster/status", read, s.clusterStatus)
 	s.handle(r, http.MethodPost, v1+"/cluster/join", admin, s.clusterJoin)
