@@ -18,6 +18,7 @@ import (
 	"github.com/cellmap/cellmap/compute"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
+	"github.com/cellmap/cellmap/imageapi"
 	"github.com/cellmap/cellmap/internal/audit"
 	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/transport"
@@ -112,7 +113,14 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
-	acfg.Mounts = append(acfg.Mounts, osc.Mount())
+	icfg := imageapi.DefaultConfig()
+	icfg.Store = n
+	images, err := imageapi.New(icfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	acfg.Mounts = append(acfg.Mounts, osc.Mount(), images.Mount())
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
 		return err

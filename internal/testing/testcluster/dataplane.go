@@ -15,6 +15,7 @@ import (
 	"github.com/cellmap/cellmap/conductor"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
+	"github.com/cellmap/cellmap/imageapi"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/transport"
@@ -73,7 +74,13 @@ func StartDataPlane(t testing.TB, o *DataPlaneOptions) *DataPlane {
 		if err != nil {
 			t.Fatal(err)
 		}
-		acfg.Mounts = append(acfg.Mounts, osc.Mount())
+		icfg := imageapi.DefaultConfig()
+		icfg.Store = n
+		images, err := imageapi.New(icfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acfg.Mounts = append(acfg.Mounts, osc.Mount(), images.Mount())
 		return registry
 	}
 	dp.Node = StartNode(t, nopts)
