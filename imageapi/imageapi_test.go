@@ -80,7 +80,7 @@ func TestImageAPI(t *testing.T) {
 	if status, body, raw := get(t, base+"/v2/images/cirros-id", reader.Secret); status != 200 || body["status"] != "active" || body["disk_format"] != "qcow2" {
 		t.Fatalf("show: %d %s", status, raw)
 	}
-	if status, _, _ := get(t, base+"/v2/images/nope", reader.Secret); status != http.StatusNotFound {
-		t.Fatalf("unknown image: %d", status)
+	if status, body, raw := get(t, base+"/v2/images/nope", reader.Secret); status != http.StatusNotFound || body["code"] != "404 Not Found" {
+		t.Fatalf("unknown image: %d %s", status, raw)
 	}
 }

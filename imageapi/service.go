@@ -70,21 +70,21 @@ func (s *Service) Mount() httpapi.Mount {
 	}}
 }
 
-// refuse answers a refused request: keystonemiddleware's 401 body, Glance's plain 403.
+// refuse answers a refused request: keystonemiddleware's 401 body, Glance's 403.
 func refuse(w http.ResponseWriter, _ *http.Request, status int, err error) {
 	if status == http.StatusUnauthorized {
 		writeJSON(w, status, map[string]any{"error": map[string]any{"code": status, "title": "Unauthorized",
 			"message": "The request you have made requires authentication."}})
 		return
 	}
-	plain(w, status, err.Error())
+	glanceError(w, status, err.Error())
 }
 
-// plain writes Glance's (webob's) plain-text error.
-func plain(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "%d %s\n\n%s\n\n   ", status, http.StatusText(status), msg)
+// glanceError writes Glance's error as webob answers a JSON client: {"message", "code": "404 Not
+// Found", "title"}.
+func glanceError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"message": msg, "code": fmt.Sprintf("%d %s", status, http.StatusText(status)),
+		"title": http.StatusText(status)})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -127,9 +127,9 @@ func (s *Service) show(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case errors.Is(err, fsm.ErrNotFound):
-		plain(w, http.StatusNotFound, "No image found with ID "+id)
+		glanceError(w, http.StatusNotFound, "No image found with ID "+id)
 	case err != nil:
-		plain(w, http.StatusServiceUnavailable, err.Error())
+		glanceError(w, http.StatusServiceUnavailable, err.Error())
 	default:
 		writeJSON(w, http.StatusOK, view(img))
 	}
@@ -146,20 +146,20 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		plain(w, http.StatusServiceUnavailable, err.Error())
+		glanceError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	limit := s.cfg.DefaultLimit
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 {
-			plain(w, http.StatusBadRequest, "limit param must be an integer")
+			glanceError(w, http.StatusBadRequest, "limit param must be an integer")
 			return
 		}
 		limit = min(n, s.cfg.MaxLimit)
 	}
 	if err := sortImages(all, v.Get("sort_key"), v.Get("sort_dir")); err != nil {
-		plain(w, http.StatusBadRequest, err.Error())
+		glanceError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	kept := filter(all, v)
@@ -171,7 +171,7 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if at < 0 {
-			plain(w, http.StatusBadRequest, "marker not found")
+			glanceError(w, http.StatusBadRequest, "marker not found")
 			return
 		}
 		kept = kept[at+1:]
