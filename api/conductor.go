@@ -155,3 +155,14 @@ type CellStats struct {
 	DeletedInstances int    `json:"deleted_instances"`
 	ComputeHosts     int    `json:"compute_hosts"`
 }
+
+// CellHosts is one cell's compute hosts as the API tier sees them (the compute API's
+// os-hypervisors and os-services). Hosts come from the cell's conductor while the cell is
+// Up; from its host mappings (names only) when it is down or did not answer.
+type CellHosts struct {
+	CellUUID   string        `json:"cell_uuid"`
+	CellName   string        `json:"cell_name"`
+	Up         bool          `json:"up"`
+	Hosts      []ComputeHost `json:"hosts"`
+	Conductors []Conductor   `json:"conductors"`
+}

@@ -249,3 +249,21 @@ type TokenCreate struct {
 type TokenList struct {
 	Tokens []Token `json:"tokens"`
 }
+
+// Image is an image of the catalogue (POST /v1/images; the compute API's image endpoint
+// serves it as Glance v2 does). cellmap keeps no image data.
+type Image struct {
+	ID              string    `json:"id"`
+	Name            string    `json:"name"`
+	DiskFormat      string    `json:"disk_format"`
+	ContainerFormat string    `json:"container_format"`
+	MinDiskGB       int64     `json:"min_disk,omitempty"`
+	MinRAMMB        int64     `json:"min_ram,omitempty"`
+	CreatedAt       time.Time `json:"created_at,omitzero"`
+	Revision        uint64    `json:"revision,omitzero"`
+}
+
+// ImageList is the answer of GET /v1/images.
+type ImageList struct {
+	Images []Image `json:"images"`
+}

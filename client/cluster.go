@@ -39,6 +39,28 @@ func (c *Client) DeleteFlavor(ctx context.Context, id string) error {
 	return err
 }
 
+// Images lists the image catalogue.
+func (c *Client) Images(ctx context.Context, opts ...ReadOption) ([]api.Image, error) {
+	var out api.ImageList
+	_, err := c.Do(ctx, http.MethodGet, withQuery("/v1/images", nil, opts), nil, nil, &out)
+	return out.Images, err
+}
+
+// CreateImage adds an image to the catalogue (an empty id is generated).
+func (c *Client) CreateImage(ctx context.Context, in api.Image) (*api.Image, error) {
+	var out api.Image
+	if _, err := c.Do(ctx, http.MethodPost, "/v1/images", nil, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteImage removes an image from the catalogue.
+func (c *Client) DeleteImage(ctx context.Context, id string) error {
+	_, err := c.Do(ctx, http.MethodDelete, "/v1/images/"+url.PathEscape(id), nil, nil, nil)
+	return err
+}
+
 // ClusterStatus returns the answering node's view of the cluster.
 func (c *Client) ClusterStatus(ctx context.Context) (*api.ClusterStatus, error) {
 	var out api.ClusterStatus

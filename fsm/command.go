@@ -28,6 +28,7 @@ var commandNames = map[CommandType]string{
 	CmdDeleteCell: "delete_cell", CmdMapCell0: "map_cell0", CmdTxn: "txn",
 	CmdPutFlavor: "put_flavor", CmdDeleteFlavor: "delete_flavor",
 	CmdACLBootstrap: "acl_bootstrap", CmdTokenCreate: "token_create", CmdTokenDelete: "token_delete",
+	CmdPutImage: "put_image", CmdDeleteImage: "delete_image",
 }
 
 func (t CommandType) String() string {
@@ -41,14 +42,15 @@ func (t CommandType) String() string {
 // a command type (or changes a body) raises it; entries of a higher version are refused by
 // Decode with ErrUnsupportedVersion. Version 1 is the format of every entry written before
 // versions existed; version 2 added the pending_delete table to transactions; version 3 the
-// quota tables, OpAdjust and the aggregates table.
-const LogVersion = 3
+// quota tables, OpAdjust and the aggregates table; version 4 the image catalogue.
+const LogVersion = 4
 
 // commandVersions is the log version that introduced each command type.
 var commandVersions = map[CommandType]uint64{
 	CmdNoop: 1, CmdCreateCell: 1, CmdUpdateCell: 1, CmdDeleteCell: 1,
 	CmdMapCell0: 1, CmdTxn: 1, CmdPutFlavor: 1, CmdDeleteFlavor: 1,
 	CmdACLBootstrap: 2, CmdTokenCreate: 2, CmdTokenDelete: 2,
+	CmdPutImage: 4, CmdDeleteImage: 4,
 }
 
 // versionedEntry is the first byte of an entry in the versioned layout. No command type is 0,
@@ -172,6 +174,10 @@ func newCommand(t CommandType) Command {
 		return &TokenDelete{}
 	case CmdDeleteFlavor:
 		return &DeleteFlavor{}
+	case CmdPutImage:
+		return &PutImage{}
+	case CmdDeleteImage:
+		return &DeleteImage{}
 	}
 	return nil
 }

@@ -110,6 +110,8 @@ func Open(cfg *Config) (*FSM, error) {
 		CmdACLBootstrap: on(f.applyACLBootstrap),
 		CmdTokenCreate:  on(f.applyTokenCreate),
 		CmdTokenDelete:  on(f.applyTokenDelete),
+		CmdPutImage:     on(f.applyPutImage),
+		CmdDeleteImage:  on(f.applyDeleteImage),
 	}
 	ch := make(chan struct{})
 	f.notify.Store(&ch)

@@ -28,10 +28,19 @@ type answer struct {
 	raw    string
 }
 
+// code returns the error code of an error body. The compute API's refusals (package compute)
+// are keystonemiddleware's 401 body and Nova's forbidden fault: their codes are the API's.
 func (a answer) code() string {
 	if e, ok := a.body["error"].(map[string]any); ok {
-		code, _ := e["code"].(string)
-		return code
+		if code, ok := e["code"].(string); ok {
+			return code
+		}
+		if e["title"] == "Unauthorized" {
+			return api.CodeUnauthenticated
+		}
+	}
+	if _, ok := a.body["forbidden"]; ok {
+		return api.CodeForbidden
 	}
 	return ""
 }

@@ -81,27 +81,10 @@ func (s *Service) authenticate(r *http.Request) (*acl.Identity, error) {
 		ProjectID: tok.ProjectID, ExpiresAt: tok.ExpiresAt}, nil
 }
 
-// guard authenticates and authorizes a request for perm before h runs; a refused request
-// changes nothing: 401 unauthenticated (with WWW-Authenticate) or 403 forbidden.
+// guard authenticates and authorizes a request for perm before h runs (guardWith), answering
+// refusals with the API's error body.
 func (s *Service) guard(perm acl.Perm, h http.HandlerFunc) http.HandlerFunc {
-	if perm == acl.PermPublic {
-		return h
-	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := s.authenticate(r)
-		if err == nil && id == nil {
-			err = fmt.Errorf("%w: this endpoint needs a token (Authorization: Bearer, or X-Auth-Token)", acl.ErrUnauthenticated)
-		}
-		setSubject(r.Context(), id)
-		if err == nil {
-			err = id.Authorize(perm)
-		}
-		if err != nil {
-			s.authFailed(w, err)
-			return
-		}
-		h(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
-	}
+	return s.guardWith(perm, h, nil)
 }
 
 // guardInternal admits node-to-node requests: a client certificate of a cluster node (TLS)

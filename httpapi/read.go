@@ -119,6 +119,8 @@ func (s *Service) replyWritten(w http.ResponseWriter, r *http.Request, status in
 		s.reply(w, status, res.Index, s.cellView(IdentityFrom(r.Context()), rec, false))
 	case *fsm.Flavor:
 		s.reply(w, status, res.Index, cellproxy.FlavorOut(rec))
+	case *fsm.Image:
+		s.reply(w, status, res.Index, ImageOut(rec))
 	default:
 		s.fail(w, http.StatusInternalServerError, api.CodeInternal, fmt.Sprintf("write at index %d returned no record", res.Index))
 	}

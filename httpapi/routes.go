@@ -56,6 +56,7 @@ func (s *Service) routes() *mux.Router {
 	s.handle(r, http.MethodPost, v1+"/flavors", operate, s.createFlavor)
 	s.handle(r, http.MethodGet, v1+"/flavors/{id}", read, s.getFlavor)
 	s.handle(r, http.MethodDelete, v1+"/flavors/{id}", operate, s.deleteFlavor)
+	s.imageRoutes(r)
 
 	s.handle(r, http.MethodGet, watchPath, read, s.watch)
 
@@ -71,6 +72,7 @@ func (s *Service) routes() *mux.Router {
 	s.metricsRoute(r)
 	s.quotaRoutes(r)
 	s.autopilotRoutes(r)
+	s.mountRoutes(r)
 
 	s.handle(r, http.MethodGet, "/healthz", acl.PermPublic, s.healthz)
 	s.handle(r, http.MethodGet, "/readyz", acl.PermPublic, s.readyz)

@@ -94,6 +94,8 @@ type Config struct {
 	// one of a *transport.TLSReloader): /readyz fails while it is missing or outside its
 	// validity period.
 	Certificate func() *x509.Certificate
+	// Mounts are route sets other packages serve on the API (the OpenStack compute API).
+	Mounts []Mount
 	// Faults, when set, mounts POST /internal/faults (chaos testing only).
 	Faults *transport.Faults
 	// Logger is the API's logger; nil discards.

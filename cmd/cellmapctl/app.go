@@ -365,6 +365,8 @@ func groups() []group {
 		{name: "lookup", summary: "show the mapping of an instance and its cell", direct: ptr(lookupCommand())},
 		{name: "flavor", summary: "server flavors",
 			commands: []command{flavorCreateCommand(), flavorListCommand(), flavorShowCommand(), flavorDeleteCommand()}},
+		{name: "image", summary: "the image catalogue the image API (/image) serves",
+			commands: []command{imageCreateCommand(), imageListCommand(), imageDeleteCommand()}},
 		{name: "server", summary: "servers across the cells (needs the cells data plane)",
 			commands: []command{serverCreateCommand(), serverListCommand(), serverShowCommand(), serverDeleteCommand()}},
 		{name: "server_group", summary: "server groups: affinity and anti-affinity enforced at placement",

@@ -15,8 +15,10 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/backup"
 	"github.com/cellmap/cellmap/cellproxy"
+	"github.com/cellmap/cellmap/compute"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
+	"github.com/cellmap/cellmap/imageapi"
 	"github.com/cellmap/cellmap/internal/audit"
 	"github.com/cellmap/cellmap/metrics"
 	"github.com/cellmap/cellmap/node"
@@ -113,6 +115,21 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	acfg.Metrics, acfg.MetricsClientCerts, acfg.Routes = mreg.Handler(), true, mreg
 	r.setMetricSources()
 	acfg.Autopilot = n
+	ccfg := compute.DefaultConfig()
+	ccfg.Store, ccfg.Servers, ccfg.Hosts, ccfg.Logger = n, r.proxy, r.proxy, cfg.logger.Named("compute")
+	osc, err := compute.New(ccfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	icfg := imageapi.DefaultConfig()
+	icfg.Store = n
+	images, err := imageapi.New(icfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	acfg.Mounts = append(acfg.Mounts, osc.Mount(), images.Mount())
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
 		return err

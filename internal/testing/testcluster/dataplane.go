@@ -11,9 +11,11 @@ import (
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/client"
+	"github.com/cellmap/cellmap/compute"
 	"github.com/cellmap/cellmap/conductor"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
+	"github.com/cellmap/cellmap/imageapi"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/transport"
@@ -66,6 +68,19 @@ func StartDataPlane(t testing.TB, o *DataPlaneOptions) *DataPlane {
 		dp.Proxy = p
 		acfg.Servers, acfg.CellOps, acfg.Guard = p, p, p
 		acfg.Keyring = lateKeyring{dp}
+		ccfg := compute.DefaultConfig()
+		ccfg.Store, ccfg.Servers, ccfg.Hosts, ccfg.Logger = n, p, p, Logger(t, "compute")
+		osc, err := compute.New(ccfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		icfg := imageapi.DefaultConfig()
+		icfg.Store = n
+		images, err := imageapi.New(icfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acfg.Mounts = append(acfg.Mounts, osc.Mount(), images.Mount())
 		return registry
 	}
 	dp.Node = StartNode(t, nopts)
