@@ -17,6 +17,13 @@ type Quota struct {
 	OwnLimits bool        `json:"own_limits"`
 }
 
+// QuotaRecord is a quota_usages or quota_limits record of the change stream: a project's
+// usage, or its own limits (the key "default" holds the defaults).
+type QuotaRecord struct {
+	ProjectID string      `json:"project_id"`
+	Values    QuotaValues `json:"values"`
+}
+
 // QuotaUpdate sets limits (PUT /v1/quotas/{project}, PUT /v1/quota-defaults): a value left
 // out keeps the current one.
 type QuotaUpdate struct {

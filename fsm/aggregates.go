@@ -38,7 +38,7 @@ type Aggregate struct {
 // Zone is the aggregate's availability zone ("" none).
 func (a *Aggregate) Zone() string { return a.Metadata[ZoneKey] }
 
-var aggregatesTable = &table{name: "aggregate", bucket: []byte("aggregates"), newRec: func() Record { return &Aggregate{} }}
+var aggregatesTable = &table{name: "aggregate", kind: "aggregates", bucket: []byte("aggregates"), newRec: func() Record { return &Aggregate{} }}
 
 func (a *Aggregate) Key() string { return a.ID }
 func (a *Aggregate) rev() uint64 { return a.Revision }

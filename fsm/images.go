@@ -35,7 +35,7 @@ type Image struct {
 	Revision        uint64
 }
 
-var imagesTable = &table{name: "image", bucket: []byte("images"), newRec: func() Record { return &Image{} }}
+var imagesTable = &table{name: "image", kind: "images", bucket: []byte("images"), newRec: func() Record { return &Image{} }}
 
 // PutImage adds an image; an id in use is ErrExists.
 type PutImage struct{ Image Image }

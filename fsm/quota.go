@@ -69,8 +69,8 @@ type QuotaLimit struct {
 var DefaultQuotaLimits = QuotaSet{Instances: Unlimited, Cores: Unlimited, RAMMB: Unlimited}
 
 var (
-	quotaUsageTable = &table{name: "quota_usage", bucket: []byte("quota_usages"), newRec: func() Record { return &QuotaUsage{} }}
-	quotaLimitTable = &table{name: "quota_limit", bucket: []byte("quota_limits"), newRec: func() Record { return &QuotaLimit{} }}
+	quotaUsageTable = &table{name: "quota_usage", kind: "quota_usages", bucket: []byte("quota_usages"), newRec: func() Record { return &QuotaUsage{} }}
+	quotaLimitTable = &table{name: "quota_limit", kind: "quota_limits", bucket: []byte("quota_limits"), newRec: func() Record { return &QuotaLimit{} }}
 )
 
 func (u *QuotaUsage) Key() string      { return u.ProjectID }

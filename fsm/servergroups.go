@@ -48,7 +48,7 @@ type ServerGroup struct {
 	Revision   uint64
 }
 
-var serverGroupsTable = &table{name: "server_group", bucket: []byte("server_groups"), newRec: func() Record { return &ServerGroup{} }}
+var serverGroupsTable = &table{name: "server_group", kind: "server_groups", bucket: []byte("server_groups"), newRec: func() Record { return &ServerGroup{} }}
 
 func (g *ServerGroup) Key() string { return g.ID }
 func (g *ServerGroup) rev() uint64 { return g.Revision }

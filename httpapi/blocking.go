@@ -32,6 +32,15 @@ var blockingKinds = map[string][]string{
 	"GET /v1/hosts/{host}":             {"host_mappings"},
 	"GET /v1/flavors":                  {"flavors"},
 	"GET /v1/flavors/{id}":             {"flavors"},
+	"GET /v1/images":                   {"images"},
+	"GET /v1/images/{id}":              {"images"},
+	"GET /v1/aggregates":               {"aggregates"},
+	"GET /v1/aggregates/{id}":          {"aggregates"},
+	"GET /v1/availability-zones":       {"aggregates", "host_mappings"},
+	"GET /v1/server-groups":            {"server_groups", "instance_mappings"}, // live members
+	"GET /v1/server-groups/{id}":       {"server_groups", "instance_mappings"},
+	"GET /v1/quotas/{project}":         {"quota_usages", "quota_limits"},
+	"GET /v1/quota-defaults":           {"quota_limits"},
 }
 
 // blockingParams parses ?index= and ?wait=; index 0 means no blocking.
@@ -101,5 +110,20 @@ func (s *Service) block(r *http.Request, q url.Values) error {
 		case <-r.Context().Done():
 			return nil // the read that follows answers the cancellation
 		}
+	}
+}
+
+// refuseBlocking answers 400 to a blocking query on a GET that does not serve them (its answer
+// is not a record of the state, such as the conductors' server listings), rather than
+// ignoring ?index= and answering at once.
+func (s *Service) refuseBlocking(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if q := r.URL.RawQuery; strings.Contains(q, "index=") || strings.Contains(q, "wait=") {
+			if v := r.URL.Query(); v.Has("index") || v.Has("wait") {
+				s.failErr(w, invalidf("this endpoint does not support blocking queries (index, wait)"))
+				return
+			}
+		}
+		h(w, r)
 	}
 }

@@ -102,8 +102,63 @@ func TestBlockingQueryBadParams(t *testing.T) {
 		{name: "bad wait", method: "GET", path: "/v1/cells?index=1&wait=soon", status: 400, code: api.CodeInvalid},
 		{name: "negative wait", method: "GET", path: "/v1/cells?index=1&wait=-1s", status: 400, code: api.CodeInvalid},
 		{name: "index 0 does not block", method: "GET", path: "/v1/cells?index=0&wait=10m", status: 200},
+		{name: "nor a token", method: "GET", path: "/v1/acl/token/self?index=3", status: 400, code: api.CodeInvalid},
+		{name: "nor is the cluster status", method: "GET", path: "/v1/cluster/status?wait=1s", status: 400, code: api.CodeInvalid},
 	})
 	if after := checksum(t, n.Addr); after != before {
 		t.Fatalf("checksum moved from %s to %s", before, after)
+	}
+}
+
+// TestBlockingQueryEveryRecordKind: every GET of a record or listing outside the mappings
+// (images, aggregates, zones, server groups, quotas) blocks until a write of a kind its answer
+// depends on, and the answer carries that write. Role: a reader blocks on each (GET needs
+// read); the writes are an admin's.
+func TestBlockingQueryEveryRecordKind(t *testing.T) {
+	n := testcluster.StartNode(t, nil)
+	reader := bearerOf(tokensByRole(t, n)[acl.RoleReader])
+	agg := call(t, n.Addr, "POST", "/v1/aggregates", `{"name": "rack1"}`)
+	group := call(t, n.Addr, "POST", "/v1/server-groups", `{"name": "g", "project_id": "p1", "policy": "anti-affinity"}`)
+	image := call(t, n.Addr, "POST", "/v1/images", `{"id": "i2", "name": "debian", "disk_format": "raw", "container_format": "bare"}`)
+	if agg.status != 201 || group.status != 201 || image.status != 201 {
+		t.Fatalf("setup: aggregate %d %s, group %d %s", agg.status, agg.raw, group.status, group.raw)
+	}
+	aggID, groupID := agg.body["id"].(string), group.body["id"].(string)
+	for _, tc := range []struct {
+		get, method, path, body string
+	}{
+		{"/v1/images", "POST", "/v1/images", `{"id": "i1", "name": "cirros", "disk_format": "qcow2", "container_format": "bare"}`},
+		{"/v1/images/i2", "DELETE", "/v1/images/i2", ""},
+		{"/v1/aggregates", "POST", "/v1/aggregates", `{"name": "rack2"}`},
+		{"/v1/aggregates/" + aggID, "PUT", "/v1/aggregates/" + aggID, `{"metadata": {"ssd": "true"}}`},
+		{"/v1/availability-zones", "POST", "/v1/aggregates", `{"name": "rack3", "availability_zone": "az3"}`},
+		{"/v1/server-groups", "POST", "/v1/server-groups", `{"name": "g2", "project_id": "p1", "policy": "affinity"}`},
+		{"/v1/server-groups/" + groupID, "DELETE", "/v1/server-groups/" + groupID, ""},
+		{"/v1/quotas/p1", "PUT", "/v1/quotas/p1", `{"instances": 7}`},
+		{"/v1/quota-defaults", "PUT", "/v1/quota-defaults", `{"cores": 33}`},
+	} {
+		t.Run(tc.get, func(t *testing.T) {
+			first := call(t, n.Addr, "GET", tc.get, "", "Authorization", reader)
+			if first.status != 200 {
+				t.Fatalf("GET %s: %d %s", tc.get, first.status, first.raw)
+			}
+			done := make(chan answer, 1)
+			path := tc.get + "?index=" + strconv.FormatUint(indexOf(t, first), 10) + "&wait=10m"
+			go func() { done <- call(t, n.Addr, "GET", path, "", "Authorization", reader) }()
+			w := call(t, n.Addr, tc.method, tc.path, tc.body)
+			if w.status >= 300 {
+				t.Fatalf("%s %s: %d %s", tc.method, tc.path, w.status, w.raw)
+			}
+			written := n.Node.AppliedIndex()
+			select {
+			case a := <-done:
+				// A deleted record answers 404; every other answer is the changed record.
+				if (a.status != 200 && a.status != 404) || indexOf(t, a) < written {
+					t.Fatalf("%s: got %d %s at index %s, want the answer after index %d", path, a.status, a.raw, a.header.Get(api.HeaderIndex), written)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("%s: the %s %s did not wake the blocking query", path, tc.method, tc.path)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/cellmap/cellmap/acl"
 	"github.com/cellmap/cellmap/api"
@@ -91,6 +92,9 @@ func (s *Service) routes() *mux.Router {
 // handle registers a route with the permission its callers need; its name ("METHOD path")
 // keys Permissions.
 func (s *Service) handle(r *mux.Router, method, path string, perm acl.Perm, h http.HandlerFunc) {
+	if method == http.MethodGet && strings.HasPrefix(path, "/v1/") && blockingKinds[method+" "+path] == nil {
+		h = s.refuseBlocking(h)
+	}
 	s.mount(r, method, path, perm, s.guard(perm, h))
 }
 

@@ -279,6 +279,16 @@ func (s *Service) watchEvent(ident *acl.Identity, ev *fsm.Event) api.WatchEvent 
 		rec = s.cellView(ident, v, false)
 	case *fsm.Flavor:
 		rec = cellproxy.FlavorOut(v)
+	case *fsm.Image:
+		rec = ImageOut(v)
+	case *fsm.Aggregate:
+		rec = aggregateOut(v)
+	case *fsm.ServerGroup:
+		rec = cellproxy.ServerGroupOut(v, nil) // every member the record holds
+	case *fsm.QuotaUsage:
+		rec = api.QuotaRecord{ProjectID: v.ProjectID, Values: quotaValues(v.QuotaSet)}
+	case *fsm.QuotaLimit:
+		rec = api.QuotaRecord{ProjectID: v.ProjectID, Values: quotaValues(v.QuotaSet)}
 	}
 	out.Record, _ = json.Marshal(rec)
 	return out

@@ -230,3 +230,32 @@ func TestWatchCompacted(t *testing.T) {
 	w, _ := openWatch(t, n.Addr, "since="+floor, testkit.AdminToken)
 	w.expect(evWant{"instance_mappings", "put", inst2}, evWant{"instance_mappings", "put", inst3})
 }
+
+// TestWatchAPILevelKinds: images, aggregates, server groups and quotas are in the stream too,
+// each record in its GET's shape (quota records as {project_id, values}). Role: reader may
+// watch them; the writes are an admin's.
+func TestWatchAPILevelKinds(t *testing.T) {
+	n := testcluster.StartNode(t, nil)
+	reader := tokensByRole(t, n)[acl.RoleReader]
+	w, _ := openWatch(t, n.Addr, "kinds=images,aggregates,server_groups,quota_limits,quota_usages&progress_interval=50ms", reader)
+	w.progressAt(0) // the stream is open: the writes below are live
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/v1/images", `{"id": "i1", "name": "cirros", "disk_format": "qcow2", "container_format": "bare"}`},
+		{"POST", "/v1/aggregates", `{"name": "rack1", "availability_zone": "az1"}`},
+		{"POST", "/v1/server-groups", `{"name": "g", "project_id": "p1", "policy": "anti-affinity"}`},
+		{"PUT", "/v1/quotas/p1", `{"instances": 7}`},
+	} {
+		if a := call(t, n.Addr, c.method, c.path, c.body); a.status >= 300 {
+			t.Fatalf("%s %s: %d %s", c.method, c.path, a.status, a.raw)
+		}
+	}
+	evs := []api.WatchEvent{w.next(), w.next(), w.next(), w.next()}
+	for i, want := range []struct{ kind, field string }{
+		{"images", `"disk_format":"qcow2"`}, {"aggregates", `"availability_zone":"az1"`},
+		{"server_groups", `"policy":"anti-affinity"`}, {"quota_limits", `"values":{"instances":7`},
+	} {
+		if evs[i].Kind != want.kind || evs[i].Op != "put" || !strings.Contains(string(evs[i].Record), want.field) {
+			t.Fatalf("event %d: %+v %s, want a %s put with %s", i, evs[i], evs[i].Record, want.kind, want.field)
+		}
+	}
+}
