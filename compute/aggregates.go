@@ -208,7 +208,7 @@ func (s *Service) modifyAggregate(q *request, host string, change func(a *fsm.Ag
 		}
 		next := cur.Clone()
 		if err := change(next); err != nil {
-			return nil, err
+			return nil, aggregateFault(cur, host, err)
 		}
 		err = s.applyOps(q, fsm.Op{Kind: fsm.OpPut, Table: fsm.TableAggregates, Record: next, IfRevision: cur.Revision})
 		if errors.Is(err, fsm.ErrRevisionMismatch) && try < maxAggregateRetries {
