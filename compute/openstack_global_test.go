@@ -65,8 +65,8 @@ func projectLookup(t *testing.T, cl *cloud, projects ...string) string {
 // `availability zone list --compute` for anyone of the project. A server created with
 // `--hint group=G --availability-zone az1 --wait` lands on az1's only host and shows the zone
 // and (2.71) its group; a second member has no host left in az1 (anti-affinity) and ends in
-// ERROR with Nova's no valid host;
-// the third create is over the project's instances quota and is refused with Nova's 403.
+// ERROR with Nova's no valid host; the third create is over the project's instances quota
+// and is refused with Nova's 403.
 func TestOpenStackClientGlobal(t *testing.T) {
 	cl := startCloud(t)
 	if _, err := cl.dp.Client.CreateImage(ctxT(t), api.Image{ID: "8c1a9e32-7e2f-4b8e-9d50-3c9d7c1e0a11", Name: "cirros",
