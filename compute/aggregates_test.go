@@ -35,7 +35,9 @@ func TestAggregatesZones(t *testing.T) {
 	wantFault(t, cl.call(t, "POST", "/v2.1/os-aggregates", cl.operator, "2.41", `{"aggregate": {"name": "rack1"}}`), http.StatusConflict, "conflictingRequest", "Aggregate rack1 already exists.")
 	wantFault(t, cl.call(t, "POST", "/v2.1/os-aggregates", cl.operator, "2.41", `{"aggregate": {"name": "i", "availability_zone": "internal"}}`), http.StatusBadRequest, "badRequest", "internal")
 
-	action := func(aggID, body string) answer { return cl.call(t, "POST", "/v2.1/os-aggregates/"+aggID+"/action", cl.operator, "2.41", body) }
+	action := func(aggID, body string) answer {
+		return cl.call(t, "POST", "/v2.1/os-aggregates/"+aggID+"/action", cl.operator, "2.41", body)
+	}
 	wantFault(t, cl.call(t, "POST", "/v2.1/os-aggregates/"+id+"/action", cl.p1, "2.41", `{"add_host": {"host": "h1"}}`), http.StatusForbidden, "forbidden", "")
 	added := action(id, `{"add_host": {"host": "h1"}}`)
 	want(t, added, http.StatusOK)

@@ -3,8 +3,9 @@ package compute
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -136,7 +137,7 @@ func (q *request) parseQuotaUpdate(body *quotaUpdateBody) (map[string]int64, boo
 	known := q.quotaValues(&ProjectLimits{})
 	out := map[string]int64{}
 	force := false
-	for _, k := range sortedKeys(body.QuotaSet) {
+	for _, k := range slices.Sorted(maps.Keys(body.QuotaSet)) {
 		raw := body.QuotaSet[k]
 		if k == "force" {
 			if err := json.Unmarshal(raw, &force); err != nil {
@@ -153,21 +154,12 @@ func (q *request) parseQuotaUpdate(body *quotaUpdateBody) (map[string]int64, boo
 		}
 		out[k] = v
 	}
-	for _, k := range sortedKeys(out) {
-		if !settable(k) {
+	for _, k := range slices.Sorted(maps.Keys(out)) {
+		if !slices.Contains(settableQuotas, k) {
 			return nil, false, faultf(http.StatusBadRequest, "cellmap limits only instances, cores and ram: %s cannot be set.", k)
 		}
 	}
 	return out, force, nil
-}
-
-func settable(k string) bool {
-	for _, s := range settableQuotas {
-		if s == k {
-			return true
-		}
-	}
-	return false
 }
 
 // quotaNumber reads an integer or a string of one.
@@ -284,14 +276,4 @@ func quotaExceeded(err error) *Fault {
 	}
 	msg = strings.TrimSuffix(msg, ": "+fsm.ErrQuotaExceeded.Error())
 	return &Fault{Status: http.StatusForbidden, Message: msg, Err: err}
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
