@@ -183,9 +183,11 @@ func (s *Service) readAggregate(q *request, id string) (*fsm.Aggregate, error) {
 // change added or removed).
 func aggregateFault(a *fsm.Aggregate, host string, err error) error {
 	switch {
-	case errors.Is(err, fsm.ErrZoneConflict):
+	case errors.Is(err, fsm.ErrZoneConflict) && host != "":
 		return &Fault{Status: http.StatusConflict, Err: err,
 			Message: fmt.Sprintf("Cannot add host to aggregate %d. Reason: One or more hosts already in availability zone(s): %v.", aggregateID(a), err)}
+	case errors.Is(err, fsm.ErrZoneConflict):
+		return &Fault{Status: http.StatusBadRequest, Err: err, Message: fmt.Sprintf("Cannot update aggregate %d. Reason: %v.", aggregateID(a), err)}
 	case errors.Is(err, fsm.ErrExists) && host != "":
 		return &Fault{Status: http.StatusConflict, Err: err, Message: fmt.Sprintf("Aggregate %d already has host %s.", aggregateID(a), host)}
 	case errors.Is(err, fsm.ErrExists):
@@ -306,7 +308,7 @@ func (s *Service) aggregateAction(w http.ResponseWriter, q *request) error {
 		host := body.RemoveHost.Host
 		a, err = s.modifyAggregate(q, "", func(a *fsm.Aggregate) error {
 			if err := a.RemoveHost(host); err != nil {
-				return &Fault{Status: http.StatusNotFound, Err: err, Message: fmt.Sprintf("Aggregate %d has no host %s.", aggregateID(a), host)}
+				return &Fault{Status: http.StatusNotFound, Err: err, Message: fmt.Sprintf("Cannot remove host %s in aggregate %d", host, aggregateID(a))}
 			}
 			return nil
 		})

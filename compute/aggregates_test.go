@@ -59,6 +59,10 @@ func TestAggregatesZones(t *testing.T) {
 	other := cl.call(t, "POST", "/v2.1/os-aggregates", cl.admin, "2.41", `{"aggregate": {"name": "rack2", "availability_zone": "az2"}}`)
 	otherID := fmt.Sprint(int64(other.object("aggregate")["id"].(float64)))
 	wantFault(t, action(otherID, `{"add_host": {"host": "h1"}}`), http.StatusConflict, "conflictingRequest", "Cannot add host to aggregate")
+	want(t, action(otherID, `{"set_metadata": {"metadata": {"availability_zone": null}}}`), http.StatusOK)
+	want(t, action(otherID, `{"add_host": {"host": "h1"}}`), http.StatusOK)
+	wantFault(t, action(otherID, `{"set_metadata": {"metadata": {"availability_zone": "az2"}}}`), http.StatusBadRequest, "badRequest", "Cannot update aggregate "+otherID)
+	want(t, action(otherID, `{"remove_host": {"host": "h1"}}`), http.StatusOK)
 
 	// Zones: az1 holds h1, the default zone h2; az2 has no host, so it is not listed.
 	zones := cl.call(t, "GET", "/v2.1/os-availability-zone", cl.p1Reader, "2.1", "").list("availabilityZoneInfo")
@@ -100,7 +104,7 @@ func TestAggregatesZones(t *testing.T) {
 	wantFault(t, cl.call(t, "PUT", "/v2.1/os-aggregates/"+otherID, cl.p1, "2.41", `{"aggregate": {"name": "x"}}`), http.StatusForbidden, "forbidden", "")
 	wantFault(t, cl.call(t, "DELETE", "/v2.1/os-aggregates/"+id, cl.operator, "2.41", ""), http.StatusBadRequest, "badRequest", "Host aggregate is not empty")
 	want(t, action(id, `{"remove_host": {"host": "h1"}}`), http.StatusOK)
-	wantFault(t, action(id, `{"remove_host": {"host": "h1"}}`), http.StatusNotFound, "itemNotFound", "has no host h1")
+	wantFault(t, action(id, `{"remove_host": {"host": "h1"}}`), http.StatusNotFound, "itemNotFound", "Cannot remove host h1 in aggregate "+id)
 	wantFault(t, cl.call(t, "DELETE", "/v2.1/os-aggregates/"+id, cl.p1, "2.41", ""), http.StatusForbidden, "forbidden", "")
 	want(t, cl.call(t, "DELETE", "/v2.1/os-aggregates/"+id, cl.operator, "2.41", ""), http.StatusOK)
 	wantFault(t, cl.call(t, "GET", "/v2.1/os-aggregates/"+id, cl.operator, "2.41", ""), http.StatusNotFound, "itemNotFound", "")
