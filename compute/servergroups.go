@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/cellmap/cellmap/api"
@@ -51,18 +50,16 @@ func liveIn(r *fsm.Reader) func(string) bool {
 }
 
 // listServerGroups is GET /os-server-groups: the caller's project's groups (an unscoped
-// caller's: every project's); all_projects=True is for operators and admins. limit and
-// offset page the list.
+// caller's: every project's); all_projects is for operators and admins. limit and offset page
+// the list.
 func (s *Service) listServerGroups(w http.ResponseWriter, q *request) error {
 	v := q.r.URL.Query()
 	project := q.project()
-	if all := v.Get("all_projects"); all != "" {
-		if b, err := strconv.ParseBool(strings.ToLower(all)); err == nil && b {
-			if !q.admin() {
-				return policyDenied("os_compute_api:os-server-groups:index:all_projects")
-			}
-			project = ""
+	if v.Has("all_projects") { // its presence, whatever its value (as Nova)
+		if !q.admin() {
+			return policyDenied("os_compute_api:os-server-groups:index:all_projects")
 		}
+		project = ""
 	}
 	limit, err := queryInt(v.Get("limit"), "limit")
 	if err != nil {
@@ -93,9 +90,9 @@ func (s *Service) listServerGroups(w http.ResponseWriter, q *request) error {
 	return nil
 }
 
-// readGroup reads a group the caller may see (another project's is a 404, as Nova's
-// project-scoped lookup).
-func (s *Service) readGroup(q *request) (*fsm.ServerGroup, func(string) bool, error) {
+// readGroup reads a group the caller may see: another project's is refused by the rule, as
+// Nova's policy refuses it once the group is found.
+func (s *Service) readGroup(q *request, rule string) (*fsm.ServerGroup, func(string) bool, error) {
 	id := q.pathVar("id")
 	if _, err := validate.UUID("id", id); err != nil {
 		return nil, nil, groupNotFound(id)
@@ -113,15 +110,18 @@ func (s *Service) readGroup(q *request) (*fsm.ServerGroup, func(string) bool, er
 		}
 		return nil
 	})
-	if errors.Is(err, fsm.ErrNotFound) || (err == nil && !q.sees(g.ProjectID)) {
+	if errors.Is(err, fsm.ErrNotFound) {
 		return nil, nil, groupNotFound(id)
+	}
+	if err == nil && !q.sees(g.ProjectID) {
+		return nil, nil, policyDenied(rule)
 	}
 	return g, func(u string) bool { return members[u] }, err
 }
 
 // showServerGroup is GET /os-server-groups/{id}.
 func (s *Service) showServerGroup(w http.ResponseWriter, q *request) error {
-	g, live, err := s.readGroup(q)
+	g, live, err := s.readGroup(q, "os_compute_api:os-server-groups:show")
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (s *Service) showServerGroup(w http.ResponseWriter, q *request) error {
 
 // deleteServerGroup is DELETE /os-server-groups/{id}: 204; its servers stay.
 func (s *Service) deleteServerGroup(w http.ResponseWriter, q *request) error {
-	g, _, err := s.readGroup(q)
+	g, _, err := s.readGroup(q, "os_compute_api:os-server-groups:delete")
 	if err != nil {
 		return err
 	}

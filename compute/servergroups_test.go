@@ -33,10 +33,10 @@ func (cl *cloud) createIn(t *testing.T, token, body string) string {
 // TestServerGroups: os-server-groups by microversion (policies and metadata before 2.64,
 // policy and rules from it; soft policies from 2.15; project_id and user_id from 2.13). A
 // project's service token creates and deletes its groups, its reader only reads them (and is
-// refused a create); another project sees a 404; all_projects is for operators and admins. A
-// server created with the group hint joins the group, shows it at 2.71, and the group's
-// anti-affinity keeps its members on distinct hosts (the third of three on two hosts fails
-// with no valid host).
+// refused a create); another project is refused (403); all_projects is for operators and
+// admins. A server created with the group hint joins the group, shows it at 2.71, and the
+// group's anti-affinity keeps its members on distinct hosts (the third of three on two hosts
+// fails with no valid host).
 func TestServerGroups(t *testing.T) {
 	cl := startCloud(t)
 
@@ -137,11 +137,12 @@ func TestServerGroups(t *testing.T) {
 		t.Fatalf("paged %v", got)
 	}
 	wantFault(t, cl.call(t, "GET", "/v2.1/os-server-groups?all_projects=True", cl.p1, "2.64", ""), http.StatusForbidden, "forbidden", "index:all_projects")
+	wantFault(t, cl.call(t, "GET", "/v2.1/os-server-groups?all_projects", cl.p1Reader, "2.64", ""), http.StatusForbidden, "forbidden", "index:all_projects")
 
-	// Another project sees a 404; the reader cannot delete; the service can.
-	wantFault(t, cl.call(t, "GET", "/v2.1/os-server-groups/"+gid, cl.p2, "2.64", ""), http.StatusNotFound, "itemNotFound", "Instance group "+gid+" could not be found.")
-	wantFault(t, cl.call(t, "DELETE", "/v2.1/os-server-groups/"+gid, cl.p2, "2.64", ""), http.StatusNotFound, "itemNotFound", "")
+	// Another project is refused by policy; the reader cannot delete; the service can.
+	wantFault(t, cl.call(t, "GET", "/v2.1/os-server-groups/"+gid, cl.p2, "2.64", ""), http.StatusForbidden, "forbidden", "os-server-groups:show")
+	wantFault(t, cl.call(t, "DELETE", "/v2.1/os-server-groups/"+gid, cl.p2, "2.64", ""), http.StatusForbidden, "forbidden", "os-server-groups:delete")
 	wantFault(t, cl.call(t, "DELETE", "/v2.1/os-server-groups/"+gid, cl.p1Reader, "2.64", ""), http.StatusForbidden, "forbidden", "")
 	want(t, cl.call(t, "DELETE", "/v2.1/os-server-groups/"+gid, cl.p1, "2.64", ""), http.StatusNoContent)
-	wantFault(t, cl.call(t, "GET", "/v2.1/os-server-groups/"+gid, cl.p1, "2.64", ""), http.StatusNotFound, "itemNotFound", "")
+	wantFault(t, cl.call(t, "GET", "/v2.1/os-server-groups/"+gid, cl.p1, "2.64", ""), http.StatusNotFound, "itemNotFound", "Instance group "+gid+" could not be found.")
 }
