@@ -18,6 +18,9 @@ var (
 	ErrProjectCellDown = errors.New("project has servers in a cell that is down")
 	// ErrHostMappingExists: a concurrent discovery mapped a host first.
 	ErrHostMappingExists = errors.New("duplicate host mapping was encountered")
+	// ErrZoneUnavailable: a create names an availability zone that does not exist (with
+	// ErrInvalid).
+	ErrZoneUnavailable = errors.New("the requested availability zone is not available")
 )
 
 // Errors the data plane shares with the layers below, so errors.Is matches every layer.

@@ -34,7 +34,7 @@ func (p *Proxy) checkZone(r *fsm.Reader, zone string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("the requested availability zone is not available: %s: %w", zone, ErrInvalid)
+	return fmt.Errorf("%w: %s: %w", ErrZoneUnavailable, zone, ErrInvalid)
 }
 
 // zoneFilter is the host filter of a create in zone: no filter without one, the zone's hosts

@@ -41,13 +41,16 @@ type Config struct {
 	Limits Limits
 	// MaxLimit is Nova's [api]max_limit: the most items one list answers.
 	MaxLimit int
+	// DefaultAvailabilityZone is the zone of the hosts in no zoned aggregate (Nova's
+	// default_availability_zone, cellmapd's --default-availability-zone).
+	DefaultAvailabilityZone string
 	// Logger is the API's logger; nil discards.
 	Logger hclog.Logger
 }
 
 // DefaultConfig returns the production settings (Store, Servers and Hosts must be set).
 func DefaultConfig() *Config {
-	return &Config{Prefix: "/compute", MaxLimit: 1000}
+	return &Config{Prefix: "/compute", MaxLimit: 1000, DefaultAvailabilityZone: "nova"}
 }
 
 // Validate checks the configuration.
@@ -60,6 +63,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxLimit <= 0 {
 		return errors.New("compute: MaxLimit must be positive")
+	}
+	if c.DefaultAvailabilityZone == "" || c.DefaultAvailabilityZone == internalZone {
+		return errors.New("compute: DefaultAvailabilityZone must be set and not \"internal\"")
 	}
 	return nil
 }

@@ -75,6 +75,8 @@ func toFault(err error) *Fault {
 	switch {
 	case errors.As(err, &f):
 		return f
+	case errors.Is(err, fsm.ErrQuotaExceeded):
+		return quotaExceeded(err)
 	case errors.Is(err, acl.ErrForbidden):
 		return &Fault{Status: http.StatusForbidden, Message: err.Error(), Err: err}
 	case errors.Is(err, cellproxy.ErrProjectCellDown):

@@ -6,10 +6,6 @@ import (
 	"fmt"
 )
 
-// defaultZone is Nova's default availability zone; cellmap has no host aggregates, so every
-// compute host is in it.
-const defaultZone = "nova"
-
 // internalZone is where Nova puts services that are not compute hosts.
 const internalZone = "internal"
 

@@ -9,8 +9,7 @@ import (
 	"github.com/cellmap/cellmap/node"
 )
 
-// Limits reports a project's limits and usage. NewStateLimits counts usage from the
-// replicated state and limits nothing but what cellmap enforces; quotas (issue 15) replace it.
+// Limits reports a project's limits and usage (NewStateLimits: the replicated quotas).
 type Limits interface {
 	ProjectLimits(ctx context.Context, project string) (*ProjectLimits, error)
 }
@@ -22,35 +21,57 @@ type ProjectLimits struct {
 	MetadataItems                     int64
 	KeyPairs, ServerGroups, Members   int64
 	InstancesUsed, CoresUsed, RAMUsed int64
+	ServerGroupsUsed                  int64
+	// OwnLimits says whether the project has limits of its own (else the defaults apply).
+	OwnLimits bool
 }
 
-// StateLimits counts a project's usage from its instance mappings (build requests, cell0 and
-// cell servers alike, not those queued for delete) and their request specs' flavors.
+// StateLimits reads a project's limits and usage from the replicated quotas (fsm/quota.go):
+// the usage every create claims and every confirmed delete releases, the project's limits or
+// the defaults. Server metadata is limited to 128 items; server groups and their members are
+// not limited (-1); key pairs are not modelled (0).
 type StateLimits struct{ store Store }
 
 // NewStateLimits returns the limits of the replicated state.
 func NewStateLimits(store Store) *StateLimits { return &StateLimits{store: store} }
 
-// ProjectLimits implements Limits: nothing is limited but server metadata (128 items).
+// ProjectLimits implements Limits; "" (an unscoped caller) is the defaults with no usage.
 func (l *StateLimits) ProjectLimits(ctx context.Context, project string) (*ProjectLimits, error) {
-	out := &ProjectLimits{Instances: -1, Cores: -1, RAMMB: -1, MetadataItems: validate.MaxMetadataItems}
-	if project == "" {
+	var out *ProjectLimits
+	_, err := l.store.Read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
+		var err error
+		out, err = readLimits(r, project)
+		return err
+	})
+	return out, err
+}
+
+// readLimits reads a project's limits and usage ("" or fsm.DefaultQuotaKey: the defaults).
+func readLimits(r *fsm.Reader, project string) (*ProjectLimits, error) {
+	key := project
+	if key == "" {
+		key = fsm.DefaultQuotaKey
+	}
+	set, own, err := r.QuotaLimits(key)
+	if err != nil {
+		return nil, err
+	}
+	out := &ProjectLimits{Instances: set.Instances, Cores: set.Cores, RAMMB: set.RAMMB, OwnLimits: own,
+		MetadataItems: validate.MaxMetadataItems, ServerGroups: fsm.Unlimited, Members: fsm.Unlimited}
+	if key == fsm.DefaultQuotaKey {
 		return out, nil
 	}
-	_, err := l.store.Read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
-		ms, err := r.InstanceMappings(fsm.InstanceQuery{ProjectID: project, NotDeletedOnly: true})
-		if err != nil {
-			return err
+	u, err := r.QuotaUsage(project)
+	if err != nil {
+		return nil, err
+	}
+	out.InstancesUsed, out.CoresUsed, out.RAMUsed = u.Instances, u.Cores, u.RAMMB
+	gs, err := r.ServerGroups()
+	for _, g := range gs {
+		if g.ProjectID == project {
+			out.ServerGroupsUsed++
 		}
-		for _, m := range ms {
-			out.InstancesUsed++
-			if rs, err := r.RequestSpec(m.InstanceUUID); err == nil {
-				out.CoresUsed += rs.Spec.Flavor.VCPUs
-				out.RAMUsed += rs.Spec.Flavor.RAMMB
-			}
-		}
-		return nil
-	})
+	}
 	return out, err
 }
 
@@ -70,7 +91,7 @@ func (s *Service) showLimits(w http.ResponseWriter, q *request) error {
 		"maxServerMeta": l.MetadataItems, "maxTotalKeypairs": l.KeyPairs,
 		"maxServerGroups": l.ServerGroups, "maxServerGroupMembers": l.Members,
 		"totalInstancesUsed": l.InstancesUsed, "totalCoresUsed": l.CoresUsed, "totalRAMUsed": l.RAMUsed,
-		"totalServerGroupsUsed": 0,
+		"totalServerGroupsUsed": l.ServerGroupsUsed,
 	}
 	if !q.atLeast(36) { // network proxies, gone from 2.36
 		abs["maxTotalFloatingIps"], abs["totalFloatingIpsUsed"] = 0, 0

@@ -28,6 +28,12 @@ type osClient struct {
 // CELLMAP_OPENSTACK_REQUIRED=1, as in CI).
 func newOSClient(t *testing.T, cl *cloud, tokens map[string]string) *osClient {
 	t.Helper()
+	return newOSClientAt(t, cl.dp.URL, tokens)
+}
+
+// newOSClientAt is newOSClient for a cloud served at base.
+func newOSClientAt(t *testing.T, base string, tokens map[string]string) *osClient {
+	t.Helper()
 	if _, err := exec.LookPath("openstack"); err != nil {
 		if os.Getenv("CELLMAP_OPENSTACK_REQUIRED") == "1" {
 			t.Fatalf("the openstack client is required (CELLMAP_OPENSTACK_REQUIRED=1): %v", err)
@@ -37,8 +43,8 @@ func newOSClient(t *testing.T, cl *cloud, tokens map[string]string) *osClient {
 	var b strings.Builder
 	b.WriteString("clouds:\n")
 	for name, tok := range tokens {
-		b.WriteString("  " + name + ":\n    auth_type: admin_token\n    auth:\n      endpoint: " + cl.dp.URL + "/compute/v2.1\n" +
-			"      token: " + tok + "\n    image_endpoint_override: " + cl.dp.URL + "/image\n")
+		b.WriteString("  " + name + ":\n    auth_type: admin_token\n    auth:\n      endpoint: " + base + "/compute/v2.1\n" +
+			"      token: " + tok + "\n    image_endpoint_override: " + base + "/image\n")
 	}
 	path := filepath.Join(t.TempDir(), "clouds.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

@@ -13,6 +13,8 @@ type request struct {
 	v      Version
 	id     *acl.Identity
 	prefix string
+	// place is the zones and groups a server view shows (set before rendering servers).
+	place *placement
 }
 
 // atLeast reports whether the request's microversion is at least 2.minor.

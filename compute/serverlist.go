@@ -27,6 +27,11 @@ func (s *Service) serverList(w http.ResponseWriter, q *request, detail bool) err
 			return err
 		}
 	}
+	if detail {
+		if q.place, err = s.placement(q.r.Context(), false); err != nil {
+			return err
+		}
+	}
 	out := make([]map[string]any, 0, len(servers))
 	for i := range servers {
 		if detail {

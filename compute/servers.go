@@ -9,6 +9,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/api/validate"
+	"github.com/cellmap/cellmap/cellproxy"
 	"github.com/cellmap/cellmap/fsm"
 )
 
@@ -44,6 +45,9 @@ func (s *Service) showServer(w http.ResponseWriter, q *request) error {
 	}
 	if isMinimal(srv) && !q.atLeast(69) {
 		return cellNotResponding(srv.CellUUID)
+	}
+	if q.place, err = s.placement(q.r.Context(), q.atLeast(71)); err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"server": q.serverFull(srv, q.atLeast(69), true)})
 	return nil
@@ -91,6 +95,9 @@ type createBody struct {
 		DiskConfig  string  `json:"OS-DCF:diskConfig"`
 		Description *string `json:"description"`
 	} `json:"server"`
+	// SchedulerHints are Nova's scheduler hints (either spelling): cellmap models "group".
+	SchedulerHints    map[string]json.RawMessage `json:"os:scheduler_hints"`
+	SchedulerHintsOld map[string]json.RawMessage `json:"OS-SCH-HNT:scheduler_hints"`
 }
 
 // createServer is POST /servers: 202 with the new server's id and links; it builds in the
@@ -108,6 +115,9 @@ func (s *Service) createServer(w http.ResponseWriter, q *request) error {
 		return err
 	}
 	srv, err := s.cfg.Servers.CreateServer(q.r.Context(), spec)
+	if errors.Is(err, cellproxy.ErrZoneUnavailable) {
+		return &Fault{Status: http.StatusBadRequest, Message: "The requested availability zone is not available", Err: err}
+	}
 	if errors.Is(err, fsm.ErrInvalid) {
 		return faultf(http.StatusBadRequest, "%s", strings.TrimSuffix(err.Error(), ": "+fsm.ErrInvalid.Error()))
 	}
@@ -146,8 +156,36 @@ func (s *Service) createSpec(q *request, body *createBody) (api.ServerCreateSpec
 	if b.ImageRef != nil {
 		image = lastPathElement(*b.ImageRef)
 	}
+	group, err := groupHint(body)
+	if err != nil {
+		return api.ServerCreateSpec{}, err
+	}
 	return api.ServerCreateSpec{Name: strings.TrimSpace(b.Name), FlavorRef: lastPathElement(flavor), ImageRef: image,
-		ProjectID: q.project(), UserID: q.user(), AvailabilityZone: b.AvailabilityZone, Metadata: b.Metadata}, nil
+		ProjectID: q.project(), UserID: q.user(), AvailabilityZone: b.AvailabilityZone, Metadata: b.Metadata, Group: group}, nil
+}
+
+// groupHint is the server group a create joins (the "group" scheduler hint, a uuid); the
+// other hints of Nova's filters are refused, as cellmap's scheduler has none of them.
+func groupHint(body *createBody) (string, error) {
+	hints := body.SchedulerHints
+	if hints == nil {
+		hints = body.SchedulerHintsOld
+	} else if body.SchedulerHintsOld != nil {
+		return "", faultf(http.StatusBadRequest, "Invalid input: give os:scheduler_hints or OS-SCH-HNT:scheduler_hints, not both.")
+	}
+	group := ""
+	for k, raw := range hints {
+		if k != "group" {
+			return "", faultf(http.StatusBadRequest, "cellmap's scheduler takes only the group hint, not %q.", k)
+		}
+		if err := json.Unmarshal(raw, &group); err != nil {
+			return "", faultf(http.StatusBadRequest, "Invalid input for field/attribute group. Value: %s. It must be a server group's uuid", raw)
+		}
+		if _, err := validate.UUID("group", group); err != nil {
+			return "", faultf(http.StatusBadRequest, "Invalid input for field/attribute group. Value: %s. It is not a 'uuid'", group)
+		}
+	}
+	return group, nil
 }
 
 // checkNetworks accepts "auto" and "none" (required from 2.37, absent before): no networking

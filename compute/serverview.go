@@ -109,7 +109,7 @@ func (q *request) serverDown(s *api.Server, show bool) map[string]any {
 	}
 	out["user_id"] = user
 	if q.atLeast(71) {
-		out["server_groups"] = []string{}
+		out["server_groups"] = q.place.serverGroups(s.ID)
 	}
 	return out
 }
@@ -136,7 +136,7 @@ func (q *request) serverFull(s *api.Server, downSupport, show bool) map[string]a
 		"image": q.imageView(s.Image), "links": q.links("servers", s.ID), "metadata": metadata,
 		"name": s.Name, "status": s.Status, "tenant_id": s.TenantID, "user_id": s.UserID,
 		"OS-DCF:diskConfig":           "MANUAL",
-		"OS-EXT-AZ:availability_zone": zoneOf(s),
+		"OS-EXT-AZ:availability_zone": q.place.serverZone(s.AvailabilityZone, s.Host),
 		"config_drive":                "", "key_name": nil,
 		"OS-SRV-USG:launched_at": nil, "OS-SRV-USG:terminated_at": nil,
 		"OS-EXT-STS:task_state": task, "OS-EXT-STS:vm_state": vm, "OS-EXT-STS:power_state": power,
@@ -156,17 +156,6 @@ func (q *request) serverFull(s *api.Server, downSupport, show bool) map[string]a
 	q.extendedAttributes(out, s)
 	q.laterFields(out, s, show)
 	return out
-}
-
-// zoneOf is a server's availability zone: the requested one, "nova" once it is on a host.
-func zoneOf(s *api.Server) string {
-	switch {
-	case s.AvailabilityZone != "":
-		return s.AvailabilityZone
-	case s.Host != "":
-		return defaultZone
-	}
-	return ""
 }
 
 // extendedAttributes adds OS-EXT-SRV-ATTR (admins only, as Nova's default policy).
@@ -220,7 +209,7 @@ func (q *request) laterFields(out map[string]any, s *api.Server, show bool) {
 		out["trusted_image_certificates"] = nil
 	}
 	if show && q.atLeast(71) {
-		out["server_groups"] = []string{}
+		out["server_groups"] = q.place.serverGroups(s.ID)
 	}
 	if q.atLeast(73) {
 		out["locked_reason"] = nil

@@ -42,7 +42,7 @@ func (s *Service) Mount() httpapi.Mount {
 	route := func(method, path string, perm acl.Perm, h handler) httpapi.Route {
 		return httpapi.Route{Method: method, Path: path, Perm: perm, Handler: s.versioned(h)}
 	}
-	get, post, del := http.MethodGet, http.MethodPost, http.MethodDelete
+	get, post, put, del := http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
 	routes := []httpapi.Route{
 		// Version discovery is public, as in Nova; the root is not under microversions.
 		{Method: get, Path: p + "/", Perm: acl.PermPublic, Handler: s.versions},
@@ -73,6 +73,27 @@ func (s *Service) Mount() httpapi.Mount {
 		route(get, v+"/os-availability-zone", read, s.listZones),
 		route(get, v+"/os-availability-zone/detail", operate, s.listZonesDetail),
 		route(get, v+"/limits", read, s.showLimits),
+
+		// Quotas: a project's readers see its own, operators and admins any and set them.
+		route(get, v+"/os-quota-sets/{project}/defaults", read, s.showQuotaDefaults),
+		route(get, v+"/os-quota-sets/{project}/detail", read, s.showQuotaSetDetail),
+		route(get, v+"/os-quota-sets/{project}", read, s.showQuotaSet),
+		route(put, v+"/os-quota-sets/{project}", operate, s.updateQuotaSet),
+		route(del, v+"/os-quota-sets/{project}", operate, s.revertQuotaSet),
+
+		// Server groups: a project's services create and delete them, its readers see them.
+		route(get, v+"/os-server-groups", read, s.listServerGroups),
+		route(post, v+"/os-server-groups", servers, s.createServerGroup),
+		route(get, v+"/os-server-groups/{id}", read, s.showServerGroup),
+		route(del, v+"/os-server-groups/{id}", servers, s.deleteServerGroup),
+
+		// Host aggregates: operators and admins only (Nova's admin-only policy).
+		route(get, v+"/os-aggregates", operate, s.listAggregates),
+		route(post, v+"/os-aggregates", operate, s.createAggregate),
+		route(get, v+"/os-aggregates/{id}", operate, s.showAggregate),
+		route(put, v+"/os-aggregates/{id}", operate, s.updateAggregate),
+		route(del, v+"/os-aggregates/{id}", operate, s.deleteAggregate),
+		route(post, v+"/os-aggregates/{id}/action", operate, s.aggregateAction),
 	}
 	return httpapi.Mount{Routes: routes, Refuse: s.refuse}
 }

@@ -36,6 +36,10 @@ func (s *Service) listServices(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
+	place, err := s.placement(q.r.Context(), false)
+	if err != nil {
+		return err
+	}
 	v := q.r.URL.Query()
 	wantHost, wantBinary := v.Get("host"), v.Get("binary")
 	keep := func(binary, host string) bool {
@@ -61,7 +65,7 @@ func (s *Service) listServices(w http.ResponseWriter, q *request) error {
 		}
 		for _, h := range c.Hosts {
 			if keep("nova-compute", h.Name) {
-				out = append(out, q.serviceView(c.CellUUID, "nova-compute", h.Name, defaultZone, h.Disabled, true))
+				out = append(out, q.serviceView(c.CellUUID, "nova-compute", h.Name, place.zoneOfHost(h.Name), h.Disabled, true))
 			}
 		}
 	}

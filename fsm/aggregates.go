@@ -3,6 +3,7 @@ package fsm
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -37,6 +38,48 @@ type Aggregate struct {
 
 // Zone is the aggregate's availability zone ("" none).
 func (a *Aggregate) Zone() string { return a.Metadata[ZoneKey] }
+
+// Clone returns a copy whose hosts and metadata can be changed without changing a.
+func (a *Aggregate) Clone() *Aggregate {
+	c := *a
+	c.Hosts, c.Metadata = slices.Clone(a.Hosts), maps.Clone(a.Metadata)
+	return &c
+}
+
+// AddHost adds a host, keeping the hosts sorted (ErrExists when it is in already).
+func (a *Aggregate) AddHost(host string) error {
+	i, found := slices.BinarySearch(a.Hosts, host)
+	if found {
+		return fmt.Errorf("host %s is in aggregate %s already: %w", host, a.Name, ErrExists)
+	}
+	a.Hosts = slices.Insert(a.Hosts, i, host)
+	return nil
+}
+
+// RemoveHost removes a host (ErrNotFound when it is not in).
+func (a *Aggregate) RemoveHost(host string) error {
+	i, found := slices.BinarySearch(a.Hosts, host)
+	if !found {
+		return fmt.Errorf("host %s is not in aggregate %s: %w", host, a.Name, ErrNotFound)
+	}
+	a.Hosts = slices.Delete(a.Hosts, i, i+1)
+	return nil
+}
+
+// SetMetadata merges md into the metadata: a key with an empty value is removed (Nova's
+// set_metadata with null).
+func (a *Aggregate) SetMetadata(md map[string]string) {
+	for k, v := range md {
+		if a.Metadata == nil {
+			a.Metadata = map[string]string{}
+		}
+		if v == "" {
+			delete(a.Metadata, k)
+		} else {
+			a.Metadata[k] = v
+		}
+	}
+}
 
 var aggregatesTable = &table{name: "aggregate", kind: "aggregates", bucket: []byte("aggregates"), newRec: func() Record { return &Aggregate{} }}
 

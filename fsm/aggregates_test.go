@@ -2,6 +2,8 @@ package fsm
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"testing"
 )
 
@@ -72,4 +74,46 @@ func TestAggregateRules(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestAggregateEdits: the edits the HTTP and compute APIs share keep the hosts sorted and
+// unique, refuse a host twice (ErrExists) or a missing one (ErrNotFound), merge metadata with
+// "" removing a key, and never change the aggregate they were cloned from.
+func TestAggregateEdits(t *testing.T) {
+	orig := &Aggregate{ID: agg1, Name: "a", Hosts: []string{"h1", "h3"}, Metadata: map[string]string{ZoneKey: "az1", "ssd": "1"}}
+	for _, tc := range []struct {
+		name      string
+		edit      func(a *Aggregate) error
+		hosts     []string
+		metadata  map[string]string
+		wantError error
+	}{
+		{"add keeps order", func(a *Aggregate) error { return a.AddHost("h2") }, []string{"h1", "h2", "h3"}, orig.Metadata, nil},
+		{"add at the end", func(a *Aggregate) error { return a.AddHost("h9") }, []string{"h1", "h3", "h9"}, orig.Metadata, nil},
+		{"add twice", func(a *Aggregate) error { return a.AddHost("h3") }, orig.Hosts, orig.Metadata, ErrExists},
+		{"remove", func(a *Aggregate) error { return a.RemoveHost("h1") }, []string{"h3"}, orig.Metadata, nil},
+		{"remove missing", func(a *Aggregate) error { return a.RemoveHost("h2") }, orig.Hosts, orig.Metadata, ErrNotFound},
+		{"metadata merge", func(a *Aggregate) error {
+			a.SetMetadata(map[string]string{"ssd": "", "gpu": "yes", "nope": ""})
+			return nil
+		}, orig.Hosts, map[string]string{ZoneKey: "az1", "gpu": "yes"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := orig.Clone()
+			if err := tc.edit(a); !errors.Is(err, tc.wantError) || (err == nil) != (tc.wantError == nil) {
+				t.Fatalf("error %v, want %v", err, tc.wantError)
+			}
+			if !slices.Equal(a.Hosts, tc.hosts) || !maps.Equal(a.Metadata, tc.metadata) {
+				t.Fatalf("hosts %v metadata %v, want %v %v", a.Hosts, a.Metadata, tc.hosts, tc.metadata)
+			}
+			if !slices.Equal(orig.Hosts, []string{"h1", "h3"}) || len(orig.Metadata) != 2 {
+				t.Fatalf("the original changed: %+v", orig)
+			}
+		})
+	}
+	empty := &Aggregate{ID: agg2, Name: "e"}
+	empty.SetMetadata(map[string]string{"k": "v"})
+	if empty.Metadata["k"] != "v" {
+		t.Fatalf("metadata on an aggregate without any: %v", empty.Metadata)
+	}
 }

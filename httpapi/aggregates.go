@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -125,13 +124,12 @@ func (s *Service) modifyAggregate(w http.ResponseWriter, r *http.Request, change
 	if !ok {
 		return
 	}
-	next := *cur
-	next.Hosts, next.Metadata = slices.Clone(cur.Hosts), maps.Clone(cur.Metadata)
-	if err := change(&next); err != nil {
+	next := cur.Clone()
+	if err := change(next); err != nil {
 		s.failErr(w, err)
 		return
 	}
-	s.writeAggregate(w, r, &next, cur.Revision, http.StatusOK)
+	s.writeAggregate(w, r, next, cur.Revision, http.StatusOK)
 }
 
 func (s *Service) updateAggregate(w http.ResponseWriter, r *http.Request) {
@@ -144,16 +142,7 @@ func (s *Service) updateAggregate(w http.ResponseWriter, r *http.Request) {
 		if in.Name != nil {
 			a.Name = *in.Name
 		}
-		for k, v := range in.Metadata {
-			if a.Metadata == nil {
-				a.Metadata = map[string]string{}
-			}
-			if v == "" {
-				delete(a.Metadata, k)
-			} else {
-				a.Metadata[k] = v
-			}
-		}
+		a.SetMetadata(in.Metadata)
 		return validate.Metadata("metadata", a.Metadata, validate.MaxMetadataItems)
 	})
 }
@@ -168,26 +157,12 @@ func (s *Service) addAggregateHost(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
-	s.modifyAggregate(w, r, func(a *fsm.Aggregate) error {
-		i, found := slices.BinarySearch(a.Hosts, in.Host)
-		if found {
-			return fmt.Errorf("host %s is in aggregate %s already: %w", in.Host, a.Name, fsm.ErrExists)
-		}
-		a.Hosts = slices.Insert(a.Hosts, i, in.Host)
-		return nil
-	})
+	s.modifyAggregate(w, r, func(a *fsm.Aggregate) error { return a.AddHost(in.Host) })
 }
 
 func (s *Service) removeAggregateHost(w http.ResponseWriter, r *http.Request) {
 	host := mux.Vars(r)["host"]
-	s.modifyAggregate(w, r, func(a *fsm.Aggregate) error {
-		i, found := slices.BinarySearch(a.Hosts, host)
-		if !found {
-			return fmt.Errorf("host %s is not in aggregate %s: %w", host, a.Name, fsm.ErrNotFound)
-		}
-		a.Hosts = slices.Delete(a.Hosts, i, i+1)
-		return nil
-	})
+	s.modifyAggregate(w, r, func(a *fsm.Aggregate) error { return a.RemoveHost(host) })
 }
 
 // deleteAggregate removes an aggregate without hosts (as Nova: 409 while it has some).

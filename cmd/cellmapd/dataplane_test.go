@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -32,11 +34,12 @@ func dataPlaneCluster(t *testing.T, size int) ([]*proc, []string, []*conductorPr
 		procs[i] = &proc{id: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), http: testkit.FreeAddr(t), raft: testkit.FreeAddr(t)}
 		gossips[i] = testkit.FreeUDPTCPAddr(t)
 	}
-	extra := []string{"--gossip-addr", gossips[0], "--gossip-profile", "test", "--list-timeout", "20s"}
+	extra := []string{"--gossip-addr", gossips[0], "--gossip-profile", "test", "--list-timeout", "20s", "--default-availability-zone", "zone0"}
 	startProc(t, procs[0], append([]string{"--bootstrap"}, extra...)...)
 	testcluster.WaitReady(t, procs[0].http, 30*time.Second)
 	for i, pr := range procs[1:] {
-		startProc(t, pr, "--join", procs[0].http, "--gossip-addr", gossips[i+1], "--gossip-join", gossips[0], "--gossip-profile", "test", "--list-timeout", "20s")
+		startProc(t, pr, "--join", procs[0].http, "--gossip-addr", gossips[i+1], "--gossip-join", gossips[0], "--gossip-profile", "test", "--list-timeout", "20s",
+			"--default-availability-zone", "zone0")
 	}
 	c := procs[0].c
 	testkit.WaitFor(t, "all voters", 30*time.Second, func() bool {
@@ -119,6 +122,22 @@ func dataPlaneScenario(t *testing.T, size int) {
 	if len(inDown) == 0 || len(inDown) == len(cellOf) {
 		t.Fatalf("servers not spread over both cells: %v", cellOf)
 	}
+	// --default-availability-zone names the zone of every host in no zoned aggregate, in the
+	// compute API too (a reader may list zones and show its servers; the admin token is used).
+	var zones struct {
+		Info []struct{ ZoneName string } `json:"availabilityZoneInfo"`
+	}
+	computeGet(t, procs[size-1].http, "/compute/v2.1/os-availability-zone", &zones)
+	if len(zones.Info) != 1 || zones.Info[0].ZoneName != "zone0" {
+		t.Fatalf("compute zones %+v, want only zone0", zones)
+	}
+	var shown struct {
+		Server map[string]any `json:"server"`
+	}
+	computeGet(t, procs[size-1].http, "/compute/v2.1/servers/"+inDown[0], &shown)
+	if shown.Server["OS-EXT-AZ:availability_zone"] != "zone0" {
+		t.Fatalf("server zone %v, want zone0", shown.Server["OS-EXT-AZ:availability_zone"])
+	}
 
 	if err := conds[1].p.Kill(); err != nil {
 		t.Fatal(err)
@@ -162,5 +181,23 @@ func dataPlaneScenario(t *testing.T, size int) {
 		if s.Status != api.StatusActive {
 			t.Fatalf("server %s is %s after its cell returned", s.ID, s.Status)
 		}
+	}
+}
+
+// computeGet reads a compute API document with the admin token.
+func computeGet(t *testing.T, addr, path string, v any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx(t, 10*time.Second), http.MethodGet, "http://"+addr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Auth-Token", testkit.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
 	}
 }

@@ -117,6 +117,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	acfg.Autopilot = n
 	ccfg := compute.DefaultConfig()
 	ccfg.Store, ccfg.Servers, ccfg.Hosts, ccfg.Logger = n, r.proxy, r.proxy, cfg.logger.Named("compute")
+	ccfg.DefaultAvailabilityZone = cfg.opts.defaultZone
 	osc, err := compute.New(ccfg)
 	if err != nil {
 		ln.Close()
