@@ -26,6 +26,9 @@ type Error struct {
 	Message  string
 	FailedOp *int
 	Cells    []string
+	// Compacted, on a 410 compacted answer of the change stream, is the oldest since the
+	// node serves (X-Cellmap-Compacted).
+	Compacted uint64
 }
 
 func (e *Error) Error() string {
