@@ -63,12 +63,13 @@ func (c *Cache) Run(ctx context.Context) error {
 		return errors.New("client: Cache.Run called twice")
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	f := &follower{c: c, needList: true}
 	var wg sync.WaitGroup
 	wg.Go(func() { f.probeLoop(ctx) })
-	defer wg.Wait()
-	return f.loop(ctx)
+	err := f.loop(ctx)
+	cancel()
+	wg.Wait()
+	return err
 }
 
 func (c *Cache) now() int64 { return int64(time.Since(c.epoch)) }
