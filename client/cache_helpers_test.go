@@ -241,4 +241,6 @@ func deleteMapping(t *testing.T, admin *client.Client, uuid string) uint64 {
 func instUUID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
 
 // startNode starts an in-process node (see testcluster.StartNode).
-func startNode(t *testing.T, o *testcluster.Options) *testcluster.Node { return testcluster.StartNode(t, o) }
+func startNode(t *testing.T, o *testcluster.Options) *testcluster.Node {
+	return testcluster.StartNode(t, o)
+}
