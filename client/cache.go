@@ -38,6 +38,7 @@ type Cache struct {
 	freshAt   atomic.Int64 // ns after epoch the state was last known complete (0: never)
 	relists   atomic.Uint64
 	reconnect atomic.Uint64
+	endpoint  atomic.Int32 // index in clients of the node in use
 }
 
 // Errors of the cache's reads.
@@ -140,7 +141,7 @@ func (c *Cache) fire(changes []Change) {
 	}
 }
 
-// HasSynced reports whether the first listing is in place.
+// HasSynced reports whether the first listing is in place and its adds have fired.
 func (c *Cache) HasSynced() bool {
 	select {
 	case <-c.synced:
@@ -171,6 +172,9 @@ func (c *Cache) Revision() uint64 { return c.revision.Load() }
 func (c *Cache) Staleness() time.Duration {
 	return time.Since(c.epoch) - time.Duration(c.freshAt.Load())
 }
+
+// Endpoint is the base URL of the node the cache lists and watches from now.
+func (c *Cache) Endpoint() string { return c.clients[c.endpoint.Load()].Addr() }
 
 // Relists counts the listings after the first one (the history the cache needed was
 // compacted); Reconnects counts the streams opened after the first one.

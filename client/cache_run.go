@@ -116,6 +116,7 @@ func (f *follower) loop(ctx context.Context) error {
 // session lists (when needed) and watches from one endpoint until it fails; progressed says
 // whether the stream delivered anything.
 func (f *follower) session(ctx context.Context, cl *Client) (progressed bool, err error) {
+	f.c.endpoint.Store(int32(f.ep))
 	if f.needList {
 		if err := f.list(ctx, cl); err != nil {
 			return false, err
@@ -127,6 +128,7 @@ func (f *follower) session(ctx context.Context, cl *Client) (progressed bool, er
 	f.mu.Lock()
 	f.client, f.cancel, f.openedAt, f.cut = cl, cancel, f.c.now(), false
 	f.mu.Unlock()
+	f.c.endpoint.Store(int32(f.ep))
 	q := WatchQuery{Kinds: f.c.cfg.Kinds, Since: f.complete.Load(), SinceGiven: true, ProjectID: f.c.cfg.ProjectID,
 		CellUUID: f.c.cfg.CellUUID, Linearizable: true, ProgressInterval: f.c.cfg.ProgressInterval}
 	err = cl.Watch(sctx, q, nil, func(ev *api.WatchEvent) error {
@@ -252,8 +254,8 @@ func (f *follower) finishList() {
 	c.revision.Store(rev)
 	f.fresh(f.listStart)
 	f.checkFresh()
-	c.syncOnce.Do(func() { close(c.synced) })
 	c.fire(changes)
+	c.syncOnce.Do(func() { close(c.synced) }) // after the first listing's adds have fired
 }
 
 // fresh records that every write acknowledged before at (ns after the epoch) is applied.
