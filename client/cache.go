@@ -101,7 +101,11 @@ func NewCache(cfg *CacheConfig) (*Cache, error) {
 	if c.logger == nil {
 		c.logger = hclog.NewNullLogger()
 	}
+	c.clients = append(c.clients, cfg.Clients...)
 	for _, e := range cfg.Endpoints {
+		if len(cfg.Clients) > 0 {
+			break
+		}
 		cl, err := NewWithConfig(&Config{Addr: e, TLS: cfg.TLS, HTTP: cfg.HTTP, Token: cfg.Token})
 		if err != nil {
 			return nil, err

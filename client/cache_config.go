@@ -24,6 +24,10 @@ type CacheConfig struct {
 	TLS   *tls.Config
 	HTTP  *http.Client
 	Token string
+	// Clients, when set, are the nodes instead of Endpoints (which, with TLS, HTTP and Token,
+	// is then ignored): clients made elsewhere, each with its own connection settings and
+	// token.
+	Clients []*Client
 	// Kinds are the kinds of records to keep (default: instance mappings only).
 	Kinds []string
 	// ProjectID keeps only that project's instance mappings (Kinds must then be instance
@@ -68,10 +72,13 @@ func DefaultCacheConfig() *CacheConfig {
 
 // Validate checks the configuration.
 func (c *CacheConfig) Validate() error {
-	if len(c.Endpoints) == 0 {
+	if len(c.Endpoints) == 0 && len(c.Clients) == 0 {
 		return errors.New("client: CacheConfig.Endpoints needs at least one node")
 	}
 	for _, e := range c.Endpoints {
+		if len(c.Clients) > 0 {
+			break
+		}
 		cfg := Config{Addr: e, TLS: c.TLS, HTTP: c.HTTP}
 		if err := cfg.Validate(); err != nil {
 			return fmt.Errorf("client: CacheConfig.Endpoints: %w", err)

@@ -90,3 +90,19 @@ func TestCacheStateDiff(t *testing.T) {
 		t.Fatalf("remove left b indexed: %v", next.byProject["p"])
 	}
 }
+
+// TestCacheConfigClients: clients made elsewhere stand in for Endpoints, in order. No role:
+// configuration only.
+func TestCacheConfigClients(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultCacheConfig()
+	cfg.Endpoints = nil
+	cfg.Clients = []*Client{New("10.0.0.1:1", nil).WithToken("a"), New("https://10.0.0.2:1", nil)}
+	c, err := NewCache(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.clients) != 2 || c.clients[0].token != "a" || c.Endpoint() != "http://10.0.0.1:1" || c.clients[1].Addr() != "https://10.0.0.2:1" {
+		t.Fatalf("clients %v, endpoint %s", c.clients, c.Endpoint())
+	}
+}
