@@ -19,6 +19,11 @@ const (
 	KindNemesis Kind = "nemesis"
 	KindStatus  Kind = "status"
 	KindPhase   Kind = "phase"
+	// KindObserve is what a watcher (a client cache of the watch workload, named by Node)
+	// saw: a change (F add, update or delete of Key at Rev; Detail "relist" for the changes
+	// of a listing), the revision it synced at (F synced) or its final state (F final,
+	// Elements, Rev; Error when it did not converge).
+	KindObserve Kind = "observe"
 )
 
 // IsCompletion reports whether k ends a client operation.
