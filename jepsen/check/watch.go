@@ -1,6 +1,7 @@
 package check
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -20,9 +21,11 @@ type WatchCache struct {
 	// reached at the end.
 	Synced  uint64 `json:"synced"`
 	Reached uint64 `json:"reached"`
-	// Events counts its streamed changes, Relists its listings after the first.
-	Events  int `json:"events"`
-	Relists int `json:"relists"`
+	// Events counts its streamed changes, Relists its listings after the first (seen in its
+	// changes), Reconnects the streams it opened after the first (as it reported).
+	Events     int    `json:"events"`
+	Relists    int    `json:"relists"`
+	Reconnects uint64 `json:"reconnects"`
 	// Missed: acknowledged writes at or below Reached it never fired (outside a relist).
 	// Duplicated: changes fired twice. OutOfOrder: a change below one fired before it.
 	// Unexpected: changes that match no write (or not the write of their revision).
@@ -188,6 +191,10 @@ func judgeCache(n int, name string, ep *watchEpisode) WatchCache {
 	c.Reached = pos
 	if last != nil {
 		c.Reached = max(pos, last.Rev)
+		var st history.CacheStats
+		if json.Unmarshal(last.Data, &st) == nil {
+			c.Reconnects = st.Reconnects
+		}
 	}
 	for _, rev := range slices.Sorted(maps.Keys(ep.acked)) {
 		w := ep.acked[rev]

@@ -115,3 +115,9 @@ type Status struct {
 	Checksum      string   `json:"fsm_checksum,omitempty"`
 	ChecksumIndex uint64   `json:"fsm_checksum_index"`
 }
+
+// CacheStats is the Data of a watch cache's final observation.
+type CacheStats struct {
+	Reconnects uint64 `json:"reconnects"`
+	Relists    uint64 `json:"relists"`
+}

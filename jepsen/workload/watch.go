@@ -2,6 +2,7 @@ package workload
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -317,6 +318,7 @@ func (w *Watch) recordFinal(ctx context.Context, env *Env, wc *watchCache, index
 		}
 	}
 	e.Rev = wc.cache.Revision()
+	e.Data, _ = json.Marshal(history.CacheStats{Reconnects: wc.cache.Reconnects(), Relists: wc.cache.Relists()})
 	if e.Rev < index {
 		e.Error = fmt.Sprintf("did not reach the final listing's index %d (at %d, %d relists, %d reconnects)", index, e.Rev,
 			wc.cache.Relists(), wc.cache.Reconnects())
