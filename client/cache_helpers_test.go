@@ -153,6 +153,59 @@ type gate struct {
 	closed atomic.Bool
 	mu     sync.Mutex
 	open   map[*http.Request]context.CancelFunc
+	thaw   chan struct{} // set while frozen: answers stop flowing, connections stay open
+	// before, when set, sees every request before it is forwarded.
+	before func(*http.Request)
+}
+
+// frozenWriter holds every write of an answer while its gate is frozen.
+type frozenWriter struct {
+	http.ResponseWriter
+	g   *gate
+	ctx context.Context
+}
+
+func (w *frozenWriter) wait() error {
+	w.g.mu.Lock()
+	thaw := w.g.thaw
+	w.g.mu.Unlock()
+	if thaw == nil {
+		return nil
+	}
+	select {
+	case <-thaw:
+		return nil
+	case <-w.ctx.Done():
+		return w.ctx.Err()
+	}
+}
+
+func (w *frozenWriter) Write(p []byte) (int, error) {
+	if err := w.wait(); err != nil {
+		return 0, err
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *frozenWriter) Flush() {
+	if w.wait() == nil {
+		http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
+
+// freeze stops every answer through the gate (a paused node: connections open, nothing
+// comes) until thawed.
+func (g *gate) freeze() (thaw func()) {
+	ch := make(chan struct{})
+	g.mu.Lock()
+	g.thaw = ch
+	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		g.thaw = nil
+		g.mu.Unlock()
+		close(ch)
+	}
 }
 
 func newGate(t *testing.T, target string) *gate {
@@ -174,6 +227,9 @@ func newGate(t *testing.T, target string) *gate {
 			http.Error(w, "gate closed", http.StatusServiceUnavailable)
 			return
 		}
+		if g.before != nil {
+			g.before(r)
+		}
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
 		r = r.WithContext(ctx)
@@ -185,7 +241,7 @@ func newGate(t *testing.T, target string) *gate {
 			delete(g.open, r)
 			g.mu.Unlock()
 		}()
-		proxy.ServeHTTP(w, r)
+		proxy.ServeHTTP(&frozenWriter{ResponseWriter: w, g: g, ctx: ctx}, r)
 	}))
 	t.Cleanup(g.srv.Close)
 	return g

@@ -37,6 +37,8 @@ type follower struct {
 
 	// complete: every matching change up to it is applied (resume with since=complete).
 	complete atomic.Uint64
+	// lastLine is when the open stream last sent a line (ns after the epoch).
+	lastLine atomic.Int64
 
 	mu       sync.Mutex
 	client   *Client
@@ -85,6 +87,10 @@ func (f *follower) loop(ctx context.Context) error {
 		progressed, err := f.session(ctx, c.clients[f.ep])
 		if ctx.Err() != nil {
 			return nil
+		}
+		if CodeOf(err) == api.CodeMarkerNotFound { // a page's marker was deleted meanwhile
+			c.logger.Info("the listing's marker was deleted meanwhile, listing again", "endpoint", c.clients[f.ep].Addr())
+			continue
 		}
 		var e *Error
 		if errors.As(err, &e) && (e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden) {
@@ -147,6 +153,7 @@ func (f *follower) session(ctx context.Context, cl *Client) (progressed bool, er
 
 // line applies one line of the stream.
 func (f *follower) line(ev *api.WatchEvent) error {
+	f.lastLine.Store(f.c.now())
 	switch ev.Type {
 	case api.WatchTypeProgress:
 		f.advance(ev.Revision)
@@ -322,7 +329,8 @@ func (f *follower) list(ctx context.Context, cl *Client) error {
 // probeLoop bounds the cache's staleness: every ProbeInterval it asks the node it watches
 // for a linearizable index (the cache is current as of the probe's start once its stream
 // reaches that index), and it cuts a stream that has stayed more than MaxStaleness behind,
-// so that the loop moves to another node.
+// or sent nothing for that long (a paused or unreachable node; also before the first
+// listing is in place), so that the loop moves to another node.
 func (f *follower) probeLoop(ctx context.Context) {
 	c := f.c
 	t := time.NewTicker(c.cfg.ProbeInterval)
@@ -354,7 +362,10 @@ func (f *follower) probeLoop(ctx context.Context) {
 				f.checkFresh()
 			}
 		}
-		if c.HasSynced() && c.Staleness() > c.cfg.MaxStaleness && time.Duration(c.now()-openedAt) > c.cfg.MaxStaleness {
+		now := c.now()
+		behind := c.HasSynced() && c.Staleness() > c.cfg.MaxStaleness
+		silent := time.Duration(now-max(openedAt, f.lastLine.Load())) > c.cfg.MaxStaleness // progress lines stopped
+		if (behind || silent) && time.Duration(now-openedAt) > c.cfg.MaxStaleness {
 			f.mu.Lock()
 			if f.cancel != nil && f.client == cl {
 				c.logger.Warn("cache fell behind MaxStaleness, leaving its node", "endpoint", cl.Addr(), "staleness", c.Staleness())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -242,4 +243,68 @@ func TestCacheRelistAfterCompaction(t *testing.T) {
 		m, err := c.Lookup(instUUID(2))
 		return err == nil && m.ProjectID == "p2"
 	})
+}
+
+// TestCacheLeavesASilentNode: when the node the cache watches stops answering without
+// closing anything (a paused process: its stream and its probes hang), the cache leaves it
+// for the next endpoint once MaxStaleness has passed, resumes there without a relist, fires
+// the writes made meanwhile once and is fresh again. Role: reader.
+func TestCacheLeavesASilentNode(t *testing.T) {
+	n := startNode(t, nil)
+	admin := n.Client
+	cell := cells(t, admin, "a")[0]
+	first, second := newGate(t, n.URL), newGate(t, n.URL)
+	cfg := testCacheConfig(roleToken(t, admin, "reader", ""), first.srv.URL, second.srv.URL)
+	cfg.MaxStaleness = time.Second
+	c, rec, _ := runCache(t, cfg)
+	waitSynced(t, c)
+	thaw := first.freeze()
+	defer thaw()
+	wants := []want{{client.ChangeAdd, api.KindInstanceMappings, instUUID(1), putMapping(t, admin, instUUID(1), cell, "p1")}}
+	wants = append(wants, want{client.ChangeDelete, api.KindInstanceMappings, instUUID(1), deleteMapping(t, admin, instUUID(1))})
+	waitRevision(t, c, wants[1].revision)
+	sameChanges(t, rec.since(0), wants)
+	if c.Endpoint() != second.srv.URL || c.Relists() != 0 {
+		t.Fatalf("endpoint %s (want the second), %d relists (want 0)", c.Endpoint(), c.Relists())
+	}
+	testkit.WaitFor(t, "the cache to be fresh again", 30*time.Second, func() bool {
+		_, err := c.Lookup(instUUID(1))
+		return errors.Is(err, client.ErrNotFound)
+	})
+}
+
+// TestCacheListsAgainWhenItsMarkerIsDeleted: a page of the project's listing whose marker was
+// deleted meanwhile is refused (400 marker_not_found); the cache lists again instead of
+// giving up, and holds what remains. Role: a reader token scoped to the project.
+func TestCacheListsAgainWhenItsMarkerIsDeleted(t *testing.T) {
+	n := startNode(t, nil)
+	admin := n.Client
+	cell := cells(t, admin, "a")[0]
+	for i := 1; i <= 3; i++ {
+		putMapping(t, admin, instUUID(i), cell, "p1")
+	}
+	g := newGate(t, n.URL)
+	var once sync.Once
+	g.before = func(r *http.Request) {
+		if marker := r.URL.Query().Get("marker"); marker != "" && r.URL.Path == "/v1/instance-mappings" {
+			once.Do(func() {
+				if _, err := admin.DeleteInstanceMapping(context.Background(), marker, 0); err != nil {
+					t.Errorf("delete the marker %s: %v", marker, err)
+				}
+			})
+		}
+	}
+	cfg := testCacheConfig(roleToken(t, admin, "reader", "p1"), g.srv.URL)
+	cfg.ProjectID, cfg.PageSize = "p1", 1
+	c, _, done := runCache(t, cfg)
+	waitSynced(t, c)
+	select {
+	case err := <-done:
+		t.Fatalf("Run gave up: %v", err)
+	default:
+	}
+	got, err := c.ByProject("p1")
+	if err != nil || len(got) != 2 || got[0].InstanceUUID != instUUID(2) || got[1].InstanceUUID != instUUID(3) {
+		t.Fatalf("ByProject(p1) = %v, %v; want the two mappings left", got, err)
+	}
 }
