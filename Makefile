@@ -32,6 +32,7 @@ test: lint jepsen-tool
 	$(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS) # every benchmark still runs (once)
 	FUZZTIME=$(TEST_FUZZTIME) GO=$(GO) scripts/fuzz.sh
 	$(GO) -C $(JEPSEN) test -race -count=1 -timeout 18m $(PKGS)
+	$(GO) -C $(JEPSEN) test -race -count=1 -tags watchbug -run TestHarnessCatchesWatchBug . # the watch checker must fail a cache that drops a change
 	@if $(BIN)/cellmap-jepsen probe >/dev/null 2>&1; then \
 		$(BIN)/cellmap-jepsen run; \
 	elif [ "$$CELLMAP_JEPSEN_REQUIRED" = 1 ]; then \

@@ -1,6 +1,7 @@
 // Package client is the Go client of cellmap's HTTP API, used by cellmapctl, the chaos harness,
-// the benchmark and by services that look up mappings. It depends only on the standard
-// library, package api (wire types) and package cellurl (template URLs).
+// the benchmark and by services that look up mappings, and Cache, a local copy of mappings
+// that follows the change stream. It depends only on the standard library, package api (wire
+// types), package cellurl (template URLs) and hclog (the cache's logger).
 package client
 
 import (
@@ -26,6 +27,9 @@ type Error struct {
 	Message  string
 	FailedOp *int
 	Cells    []string
+	// Compacted, on a 410 compacted answer of the change stream, is the oldest since the
+	// node serves (X-Cellmap-Compacted).
+	Compacted uint64
 }
 
 func (e *Error) Error() string {

@@ -363,6 +363,7 @@ func groups() []group {
 		{name: "cluster", summary: "raft cluster membership and status",
 			commands: []command{clusterStatusCommand(), clusterJoinCommand(), clusterRemoveCommand()}},
 		{name: "lookup", summary: "show the mapping of an instance and its cell", direct: ptr(lookupCommand())},
+		{name: "watch", summary: "print the change stream until interrupted", direct: ptr(watchCommand())},
 		{name: "flavor", summary: "server flavors",
 			commands: []command{flavorCreateCommand(), flavorListCommand(), flavorShowCommand(), flavorDeleteCommand()}},
 		{name: "image", summary: "the image catalogue the image API (/image) serves",

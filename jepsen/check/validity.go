@@ -12,7 +12,7 @@ import (
 
 // validity lists why the run cannot vouch for anything (the INCOMPLETE reasons): the cluster
 // never became healthy, a workload's setup failed, an episode had too few successful
-// operations before its first fault, an episode's set or cells workload had no final
+// operations before its first fault, an episode's set, cells or watch workload had no final
 // listing, or the run did not end.
 func validity(events []history.Event, info RunInfo) []string {
 	var reasons []string
@@ -41,6 +41,7 @@ func validity(events []history.Event, info RunInfo) []string {
 	reasons = append(reasons, leadIn(events, info.MinOpsBeforeFault)...)
 	reasons = append(reasons, missingListings(events)...)
 	reasons = append(reasons, missingCellsListings(events)...)
+	reasons = append(reasons, missingWatchListings(events)...)
 	return reasons
 }
 

@@ -19,6 +19,11 @@ const (
 	KindNemesis Kind = "nemesis"
 	KindStatus  Kind = "status"
 	KindPhase   Kind = "phase"
+	// KindObserve is what a watcher (a client cache of the watch workload, named by Node)
+	// saw: a change (F add, update or delete of Key at Rev; Detail "relist" for the changes
+	// of a listing), the revision it synced at (F synced) or its final state (F final,
+	// Elements, Rev; Error when it did not converge).
+	KindObserve Kind = "observe"
 )
 
 // IsCompletion reports whether k ends a client operation.
@@ -109,4 +114,10 @@ type Status struct {
 	Servers       []string `json:"servers,omitempty"` // sorted voter ids
 	Checksum      string   `json:"fsm_checksum,omitempty"`
 	ChecksumIndex uint64   `json:"fsm_checksum_index"`
+}
+
+// CacheStats is the Data of a watch cache's final observation.
+type CacheStats struct {
+	Reconnects uint64 `json:"reconnects"`
+	Relists    uint64 `json:"relists"`
 }
