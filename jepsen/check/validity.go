@@ -41,6 +41,7 @@ func validity(events []history.Event, info RunInfo) []string {
 	reasons = append(reasons, leadIn(events, info.MinOpsBeforeFault)...)
 	reasons = append(reasons, missingListings(events)...)
 	reasons = append(reasons, missingCellsListings(events)...)
+	reasons = append(reasons, missingGlobalsFinal(events)...)
 	return reasons
 }
 

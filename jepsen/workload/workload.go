@@ -103,7 +103,8 @@ type Workload interface {
 
 // Catalog returns a fresh instance of every workload, in run order.
 func Catalog() []Workload {
-	return []Workload{NewRegister(DefaultRegisterConfig()), NewSet(DefaultSetConfig()), NewCells(DefaultCellsConfig())}
+	return []Workload{NewRegister(DefaultRegisterConfig()), NewSet(DefaultSetConfig()), NewCells(DefaultCellsConfig()),
+		NewGlobals(DefaultGlobalsConfig())}
 }
 
 // Names lists every workload name, in catalog order.
