@@ -49,6 +49,14 @@ type Config struct {
 	// servers in a down cell, as Nova does because it counts usage in the cells. cellmap counts
 	// usage at the API tier, so the default lets such creates through.
 	BlockCreatesOnDownCell bool
+	// QuotaReconcileInterval is how often (±10 %) the leader compares a batch of projects'
+	// quota usage with what their cells hold; 0 disables it.
+	QuotaReconcileInterval time.Duration
+	// QuotaReconcileBatch is the most projects one reconciliation round checks (1..fsm.MaxTxnOps).
+	QuotaReconcileBatch int
+	// QuotaReconcileFix replaces a drifted usage with the state's recount (as `quota verify
+	// --fix`); off, drift is only reported.
+	QuotaReconcileFix bool
 	// Observer, when set, hears conductor calls, scheduling outcomes and down-cell listings
 	// (metrics).
 	Observer Observer
@@ -79,7 +87,7 @@ type ClientTLS interface {
 func DefaultConfig() *Config {
 	return &Config{ListTimeout: 3 * time.Second, CellRequestTimeout: 10 * time.Second, FailureCooldown: 5 * time.Second,
 		ScheduleTimeout: time.Minute, MaxScheduling: 64, MaxQueuedSchedules: 4096, BuildRetryAfter: 30 * time.Second,
-		DeleteRetryInterval: 10 * time.Second, DiscoverBatch: fsm.MaxTxnOps, HTTP: transport.DefaultHTTPConfig(),
+		DeleteRetryInterval: 10 * time.Second, DiscoverBatch: fsm.MaxTxnOps, QuotaReconcileInterval: 5 * time.Minute, QuotaReconcileBatch: 100, HTTP: transport.DefaultHTTPConfig(),
 		DefaultAvailabilityZone: "nova"}
 }
 
@@ -88,8 +96,11 @@ func (c *Config) Validate() error {
 	if c.ListTimeout <= 0 || c.CellRequestTimeout <= 0 || c.ScheduleTimeout <= 0 || c.BuildRetryAfter <= 0 || c.DeleteRetryInterval <= 0 {
 		return errors.New("cellproxy: timeouts must be positive")
 	}
-	if c.FailureCooldown < 0 || c.DiscoverInterval < 0 || c.ForgetConductorsAfter < 0 {
-		return errors.New("cellproxy: FailureCooldown, DiscoverInterval and ForgetConductorsAfter must not be negative")
+	if c.FailureCooldown < 0 || c.DiscoverInterval < 0 || c.ForgetConductorsAfter < 0 || c.QuotaReconcileInterval < 0 {
+		return errors.New("cellproxy: FailureCooldown, DiscoverInterval, ForgetConductorsAfter and QuotaReconcileInterval must not be negative")
+	}
+	if c.QuotaReconcileInterval > 0 && (c.QuotaReconcileBatch <= 0 || c.QuotaReconcileBatch > fsm.MaxTxnOps) {
+		return fmt.Errorf("cellproxy: QuotaReconcileBatch must be 1..%d", fsm.MaxTxnOps)
 	}
 	if c.MaxScheduling <= 0 || c.MaxQueuedSchedules <= 0 {
 		return errors.New("cellproxy: MaxScheduling and MaxQueuedSchedules must be positive")

@@ -47,6 +47,9 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 				return err
 			}
 		}
+		if !p.cfg.BlockCreatesOnDownCell {
+			return nil // the project's cells only matter to Nova's rule
+		}
 		ms, err := r.InstanceMappings(fsm.InstanceQuery{ProjectID: req.ProjectID, NotDeletedOnly: true})
 		for _, m := range ms {
 			if m.CellUUID != "" {
@@ -77,7 +80,7 @@ func (p *Proxy) CreateServer(ctx context.Context, req api.ServerCreateSpec) (*ap
 	if _, err := p.apply(ctx, txn); err != nil {
 		return nil, err
 	}
-	p.startScheduling(uuid, spec, now, false, requestid.From(ctx))
+	p.startScheduling(uuid, spec, now, false, requestid.From(ctx), groupHint{known: true, id: req.Group})
 	s := fromSpec(uuid, &spec, api.StatusBuild, now, now)
 	return &s, nil
 }
@@ -127,6 +130,7 @@ type scheduleJob struct {
 	// requestID is the id of the request that created the server ("" for a reschedule): the
 	// conductor calls and writes of its scheduling carry it.
 	requestID string
+	group     groupHint
 }
 
 // startScheduling queues a server for the scheduling workers unless this node already
@@ -134,7 +138,7 @@ type scheduleJob struct {
 // may have been built before its scheduler died). With the queue full the build request stays
 // in the replicated state for the leader's rescheduler. requestID is the creating request's id
 // ("" for none).
-func (p *Proxy) startScheduling(uuid string, spec fsm.ServerSpec, created time.Time, probe bool, requestID string) {
+func (p *Proxy) startScheduling(uuid string, spec fsm.ServerSpec, created time.Time, probe bool, requestID string, group groupHint) {
 	p.mu.Lock()
 	if p.scheduling[uuid] {
 		p.mu.Unlock()
@@ -143,7 +147,7 @@ func (p *Proxy) startScheduling(uuid string, spec fsm.ServerSpec, created time.T
 	p.scheduling[uuid] = true
 	p.mu.Unlock()
 	select {
-	case p.jobs <- scheduleJob{uuid: uuid, spec: spec, created: created, probe: probe, requestID: requestID}:
+	case p.jobs <- scheduleJob{uuid: uuid, spec: spec, created: created, probe: probe, requestID: requestID, group: group}:
 	default:
 		p.done(uuid)
 		p.logger.Warn("scheduling queue full; the leader reschedules the server later", "server", uuid,
@@ -160,7 +164,7 @@ func (p *Proxy) scheduleWorker() {
 			return
 		case j := <-p.jobs:
 			ctx, cancel := context.WithTimeout(requestid.With(p.base, j.requestID), p.cfg.ScheduleTimeout)
-			p.schedule(ctx, j.uuid, j.spec, j.created, j.probe)
+			p.schedule(ctx, j.uuid, j.group, j.spec, j.created, j.probe)
 			cancel()
 			p.done(j.uuid)
 		}
@@ -182,7 +186,7 @@ func (p *Proxy) done(uuid string) {
 }
 
 // schedule builds the server in the first candidate cell that takes it, or buries it in cell0.
-func (p *Proxy) schedule(ctx context.Context, uuid string, spec fsm.ServerSpec, created time.Time, probe bool) {
+func (p *Proxy) schedule(ctx context.Context, uuid string, group groupHint, spec fsm.ServerSpec, created time.Time, probe bool) {
 	if probe {
 		cell, inst, err := p.findInstance(ctx, uuid)
 		if err != nil {
@@ -190,7 +194,7 @@ func (p *Proxy) schedule(ctx context.Context, uuid string, spec fsm.ServerSpec, 
 			return
 		}
 		if inst != nil {
-			p.finishInGroup(ctx, uuid, spec, created, cell, inst.Host)
+			p.finishInGroup(ctx, uuid, group, spec, created, cell, inst.Host)
 			return
 		}
 	}
@@ -210,7 +214,7 @@ func (p *Proxy) schedule(ctx context.Context, uuid string, spec fsm.ServerSpec, 
 	if noHost {
 		cells = nil // the zone has no host: straight to cell0
 	}
-	plan, err := p.groupPlan(ctx, uuid)
+	plan, err := p.groupPlan(ctx, uuid, group)
 	if err != nil {
 		p.logger.Warn("cannot read the server's group; leaving the build request for a retry", "server", uuid, "error", err)
 		return
@@ -220,7 +224,7 @@ func (p *Proxy) schedule(ctx context.Context, uuid string, spec fsm.ServerSpec, 
 		if pass.none {
 			continue
 		}
-		switch p.tryCells(ctx, uuid, spec, created, req, cells) {
+		switch p.tryCells(ctx, uuid, group, spec, created, req, cells) {
 		case placed, leftForRetry:
 			return
 		}
@@ -236,7 +240,7 @@ const (
 )
 
 // tryCells asks each cell in turn to build the server and records where it landed.
-func (p *Proxy) tryCells(ctx context.Context, uuid string, spec fsm.ServerSpec, created time.Time, req api.InstanceCreate, cells []string) int {
+func (p *Proxy) tryCells(ctx context.Context, uuid string, group groupHint, spec fsm.ServerSpec, created time.Time, req api.InstanceCreate, cells []string) int {
 	for _, cell := range cells {
 		var inst *api.Instance
 		err := p.cellCall(ctx, cell, func(ctx context.Context, addr string) error {
@@ -256,7 +260,7 @@ func (p *Proxy) tryCells(ctx context.Context, uuid string, spec fsm.ServerSpec, 
 			}
 		}
 		if err == nil {
-			if p.finishInGroup(ctx, uuid, spec, created, cell, inst.Host) {
+			if p.finishInGroup(ctx, uuid, group, spec, created, cell, inst.Host) {
 				return placed
 			}
 			continue // its group's policy lost a race on that host: the server was taken back
@@ -419,7 +423,7 @@ func (p *Proxy) RescheduleStale(ctx context.Context) {
 	for _, br := range brs {
 		if br.CreatedAt.Before(cutoff) {
 			p.cfg.observer().Scheduled("reschedule")
-			p.startScheduling(br.InstanceUUID, br.Spec, br.CreatedAt, true, "")
+			p.startScheduling(br.InstanceUUID, br.Spec, br.CreatedAt, true, "", groupHint{}) // its group is looked up
 		}
 	}
 }

@@ -33,21 +33,43 @@ type pass struct {
 	none          bool
 }
 
+// groupHint is what the scheduler knows of a server's group: a create knows it (the group it
+// named, or none), a reschedule does not and looks it up in the membership index.
+type groupHint struct {
+	known bool
+	id    string
+}
+
+// none says the server is known to be in no group: scheduling it reads no group.
+func (h groupHint) none() bool { return h.known && h.id == "" }
+
 // groupPlan reads the server's group and which of its members still count (not queued for
-// delete).
-func (p *Proxy) groupPlan(ctx context.Context, uuid string) (groupPlan, error) {
+// delete). A server known to be in no group reads nothing.
+func (p *Proxy) groupPlan(ctx context.Context, uuid string, hint groupHint) (groupPlan, error) {
 	var plan groupPlan
+	if hint.none() {
+		return plan, nil
+	}
 	err := p.read(ctx, node.Linearizable{}, func(r *fsm.Reader) error {
 		var err error
-		plan.group, plan.live, err = groupIn(r, uuid)
+		plan.group, plan.live, err = groupIn(r, uuid, hint)
 		return err
 	})
 	return plan, err
 }
 
-// groupIn returns the server's group (nil: none) and a filter of its members that count.
-func groupIn(r *fsm.Reader, uuid string) (*fsm.ServerGroup, func(string) bool, error) {
-	g, err := r.GroupOf(uuid)
+// groupIn returns the server's group (nil: none, or deleted since) and a filter of its members
+// that count.
+func groupIn(r *fsm.Reader, uuid string, hint groupHint) (*fsm.ServerGroup, func(string) bool, error) {
+	var g *fsm.ServerGroup
+	var err error
+	if hint.known {
+		if g, err = r.ServerGroup(hint.id); errors.Is(err, fsm.ErrNotFound) {
+			return nil, nil, nil
+		}
+	} else {
+		g, err = r.GroupOf(uuid)
+	}
 	if err != nil || g == nil {
 		return nil, nil, err
 	}
@@ -101,9 +123,9 @@ func (g groupPlan) passes(only, exclude []string) []pass {
 // finishInGroup records where the server landed, and in its group the host, in one
 // transaction. It reports false when the group's hard policy no longer allows the host (a
 // member landed there meanwhile): the server is then deleted from the cell.
-func (p *Proxy) finishInGroup(ctx context.Context, uuid string, spec fsm.ServerSpec, created time.Time, cell, host string) bool {
+func (p *Proxy) finishInGroup(ctx context.Context, uuid string, hint groupHint, spec fsm.ServerSpec, created time.Time, cell, host string) bool {
 	for try := 0; try < maxGroupRetries; try++ {
-		plan, err := p.groupPlan(ctx, uuid)
+		plan, err := p.groupPlan(ctx, uuid, hint)
 		if err != nil || plan.group == nil {
 			p.finish(ctx, uuid, spec, created, cell)
 			return true

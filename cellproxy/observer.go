@@ -21,6 +21,14 @@ type Observer interface {
 	Scheduled(outcome string)
 	// DownCellListing: a listing answered while some cells were down or late.
 	DownCellListing()
+	// QuotaReconciled: one quota reconciliation round of the leader and its result (clean,
+	// drift, fixed or error).
+	QuotaReconciled(result string)
+	// QuotaDrift: the projects whose usage the leader last found drifted from their cells (0
+	// when this node stops leading).
+	QuotaDrift(projects int)
+	// QuotaSkipped: the projects the last round could not judge (a cell down).
+	QuotaSkipped(projects int)
 }
 
 type noObserver struct{}
@@ -28,6 +36,9 @@ type noObserver struct{}
 func (noObserver) ConductorCall(string, string, time.Duration, error) {}
 func (noObserver) Scheduled(string)                                   {}
 func (noObserver) DownCellListing()                                   {}
+func (noObserver) QuotaReconciled(string)                             {}
+func (noObserver) QuotaDrift(int)                                     {}
+func (noObserver) QuotaSkipped(int)                                   {}
 
 // conductorOp names a conductor request by its route, for low-cardinality labels.
 func conductorOp(method, path string) string {

@@ -60,6 +60,10 @@ type table struct {
 	bucket  []byte
 	newRec  func() Record
 	indexes []index
+	// derived, when set, keeps a derived structure outside the checksummed buckets current
+	// in the same transaction: called with the new record (nil on delete) and the previous one
+	// (nil when new).
+	derived func(tx *bolt.Tx, r, prev Record) error
 }
 
 func mappingSeq(r Record) uint64 { return r.(*InstanceMapping).CreatedRevision }
@@ -185,6 +189,11 @@ func (t *table) put(ac *applyCtx, r, prev Record) error {
 			return err
 		}
 	}
+	if t.derived != nil {
+		if err := t.derived(tx, r, prev); err != nil {
+			return err
+		}
+	}
 	b := tx.Bucket(t.bucket)
 	key := []byte(r.Key())
 	if old := b.Get(key); old != nil {
@@ -205,6 +214,11 @@ func (t *table) del(ac *applyCtx, prev Record) error {
 		k := ix.entryKey(ix.value(prev), prev)
 		ac.sum ^= entryHash(ix.bucket, k, nil)
 		if err := ac.tx.Bucket(ix.bucket).Delete(k); err != nil {
+			return err
+		}
+	}
+	if t.derived != nil {
+		if err := t.derived(ac.tx, nil, prev); err != nil {
 			return err
 		}
 	}

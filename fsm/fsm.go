@@ -142,6 +142,9 @@ func (f *FSM) openDB(path string) (*bolt.DB, error) {
 		if err := initEvents(tx); err != nil {
 			return err
 		}
+		if err := rebuildGroupIndex(tx); err != nil {
+			return err
+		}
 		applied = readApplied(tx)
 		f.modified.load(tx)
 		if _, ok := readChecksum(tx); ok {

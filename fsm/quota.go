@@ -183,7 +183,7 @@ func adjustUsage(ac *applyCtx, i int, op *Op, prev Record) (Record, *Result, err
 	for j := range ns {
 		d := *ds[j].v
 		*ns[j].v = max(0, *ns[j].v+d)
-		if lim := *ls[j].v; claims && d > 0 && lim != Unlimited && *ns[j].v > lim {
+		if lim := *ls[j].v; claims && !skipQuotaLimits && d > 0 && lim != Unlimited && *ns[j].v > lim {
 			return nil, failResult(ac, i, "Quota exceeded for %s: Requested %d, but already used %d of %d %s: %w",
 				ds[j].name, d, *us[j].v, lim, ds[j].name, ErrQuotaExceeded), nil
 		}

@@ -2,6 +2,8 @@ package fsm
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -90,5 +92,42 @@ func TestQuotaOpsValidate(t *testing.T) {
 	}
 	if v := Version(&Txn{Ops: []Op{adjust("p", 1, 1, 1)}}); v != 3 {
 		t.Fatalf("version %d, want 3", v)
+	}
+}
+
+// TestProjectsAfter: the projects to reconcile are the union of the projects with mappings and
+// those with a usage record, in order, n at a time after a cursor, each once however many
+// servers it has.
+func TestProjectsAfter(t *testing.T) {
+	f := newTestFSM(t)
+	var ops []Op
+	for i, p := range []string{"b", "b", "b", "d", "a"} {
+		ops = append(ops, Op{Kind: OpPut, Table: TableInstanceMappings,
+			Record: &InstanceMapping{InstanceUUID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), ProjectID: p}})
+	}
+	ops = append(ops, adjust("c", 1, 1, 1), adjust("b", 1, 1, 1), adjust("e", 0, 0, 0))
+	if res := f.apply(&Txn{Ops: ops}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	for _, tc := range []struct {
+		after string
+		n     int
+		want  []string
+	}{
+		{"", 10, []string{"a", "b", "c", "d", "e"}},
+		{"", 2, []string{"a", "b"}},
+		{"b", 2, []string{"c", "d"}},
+		{"a", 1, []string{"b"}},
+		{"d", 5, []string{"e"}},
+		{"e", 5, []string{}},
+		{"bb", 5, []string{"c", "d", "e"}},
+	} {
+		f.read(func(r *Reader) error {
+			got, err := r.ProjectsAfter(tc.after, tc.n)
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("ProjectsAfter(%q, %d) = %v (%v), want %v", tc.after, tc.n, got, err, tc.want)
+			}
+			return nil
+		})
 	}
 }

@@ -48,7 +48,8 @@ type ServerGroup struct {
 	Revision   uint64
 }
 
-var serverGroupsTable = &table{name: "server_group", kind: "server_groups", bucket: []byte("server_groups"), newRec: func() Record { return &ServerGroup{} }}
+var serverGroupsTable = &table{name: "server_group", kind: "server_groups", bucket: []byte("server_groups"), newRec: func() Record { return &ServerGroup{} },
+	derived: indexMembers}
 
 func (g *ServerGroup) Key() string { return g.ID }
 func (g *ServerGroup) rev() uint64 { return g.Revision }
@@ -175,15 +176,16 @@ func (r *Reader) ServerGroup(id string) (*ServerGroup, error) {
 	return getAs[*ServerGroup](r.tx, serverGroupsTable, id)
 }
 
-// GroupOf returns the group a server is a member of (nil: none).
+// GroupOf returns the group a server is a member of (nil: none): one lookup in the membership
+// index and one read of the group.
 func (r *Reader) GroupOf(uuid string) (*ServerGroup, error) {
-	gs, err := r.ServerGroups()
-	for _, g := range gs {
-		for _, m := range g.Members {
-			if m.InstanceUUID == uuid {
-				return g, err
-			}
-		}
+	ix := groupMembersIndex(r.tx)
+	if ix == nil {
+		return nil, errNoMemberIndex
 	}
-	return nil, err
+	id := ix.Get([]byte(uuid))
+	if id == nil {
+		return nil, nil
+	}
+	return r.ServerGroup(string(id))
 }

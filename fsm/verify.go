@@ -80,6 +80,11 @@ func verifyTx(tx *bolt.Tx) (applied uint64, err error) {
 	if err := meta.ForEach(func(_, _ []byte) error { return nil }); err != nil {
 		return 0, err
 	}
+	if ix := meta.Bucket(bucketGroupMembers); ix != nil { // rebuilt at open, which reads it first
+		if err := ix.ForEach(func(_, _ []byte) error { return nil }); err != nil {
+			return 0, err
+		}
+	}
 	sum, err := computeChecksum(tx)
 	if err != nil {
 		return 0, err

@@ -188,8 +188,8 @@ func (s *Service) fixQuotaDrift(w http.ResponseWriter, r *http.Request) {
 		ops := make([]fsm.Op, 0, len(v.Drift))
 		for _, d := range v.Drift {
 			c := d.Counted
-			ops = append(ops, fsm.Op{Kind: fsm.OpPut, Table: fsm.TableQuotaUsages, IfRevision: revs[d.ProjectID], IfAbsent: revs[d.ProjectID] == 0,
-				Record: &fsm.QuotaUsage{ProjectID: d.ProjectID, QuotaSet: fsm.QuotaSet{Instances: c.Instances, Cores: c.Cores, RAMMB: c.RAM}}})
+			ops = append(ops, fsm.UsageFixOp(d.ProjectID, &fsm.QuotaUsage{Revision: revs[d.ProjectID]},
+				fsm.QuotaSet{Instances: c.Instances, Cores: c.Cores, RAMMB: c.RAM}))
 		}
 		if _, ok := s.applied(w, r, &fsm.Txn{Ops: ops}, true); !ok {
 			return

@@ -50,6 +50,9 @@ type Config struct {
 	// UnsafeReads builds the server with the broken read mode (reads skip the leadership
 	// check); the run must FAIL.
 	UnsafeReads bool
+	// FaultQuota builds the server with the broken quota mode (claims ignore the limits); a
+	// run of the globals workload must FAIL.
+	FaultQuota bool
 	// ServerBinary is a prebuilt cellmapd ("": build it from the module).
 	ServerBinary string
 	// Workloads to run (default register and set).

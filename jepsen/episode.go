@@ -20,7 +20,7 @@ import (
 func (r *runner) execute(ctx context.Context) {
 	info := runStart{
 		RunInfo: r.runInfo(), Episodes: r.cfg.Episodes, EpisodeTime: r.cfg.EpisodeTime.String(), Nemeses: r.names,
-		UnsafeReads: r.cfg.UnsafeReads, Rate: r.cfg.Rate, Netem: r.env.netem, Plans: r.plans, Started: r.start,
+		UnsafeReads: r.cfg.UnsafeReads, FaultQuota: r.cfg.FaultQuota, Rate: r.cfg.Rate, Netem: r.env.netem, Plans: r.plans, Started: r.start,
 	}
 	data, _ := json.Marshal(info)
 	r.rec.Record(history.Event{Kind: history.KindPhase, F: history.PhaseRunStart, Data: data})

@@ -190,8 +190,8 @@ func (r *runner) setup(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		r.logf("building cellmapd (unsafe reads: %v)", r.cfg.UnsafeReads)
-		if bin, err = cluster.Build(ctx, tmp, r.cfg.UnsafeReads); err != nil {
+		r.logf("building cellmapd (unsafe reads: %v, quota fault: %v)", r.cfg.UnsafeReads, r.cfg.FaultQuota)
+		if bin, err = cluster.Build(ctx, tmp, r.cfg.UnsafeReads, r.cfg.FaultQuota); err != nil {
 			os.RemoveAll(tmp)
 			return err
 		}
@@ -262,6 +262,7 @@ type runStart struct {
 	EpisodeTime string          `json:"episode_time"`
 	Nemeses     []string        `json:"nemeses"`
 	UnsafeReads bool            `json:"unsafe_reads"`
+	FaultQuota  bool            `json:"fault_quota,omitempty"`
 	Rate        float64         `json:"rate"`
 	Netem       bool            `json:"netem"`
 	Plans       []nemesis.Plan  `json:"plans"`

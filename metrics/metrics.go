@@ -44,6 +44,9 @@ type Registry struct {
 	callErrors   *prometheus.CounterVec   // cell, op
 	scheduled    *prometheus.CounterVec   // outcome
 	downListings prometheus.Counter
+	quotaRuns    *prometheus.CounterVec // result
+	quotaDrift   prometheus.Gauge
+	quotaSkipped prometheus.Gauge
 
 	state *stateCollector
 
@@ -69,6 +72,12 @@ func New() *Registry {
 		Help: "Servers scheduled by this node: into a cell, buried in cell0, or rescheduled by the leader."}, []string{"outcome"})
 	r.downListings = prometheus.NewCounter(prometheus.CounterOpts{Name: "cellmap_down_cell_listings_total",
 		Help: "Server listings answered while some cells were down or late."})
+	r.quotaRuns = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cellmap_quota_reconcile_runs_total",
+		Help: "Quota reconciliation rounds of this node as leader, by result (clean, drift, fixed, error)."}, []string{"result"})
+	r.quotaDrift = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cellmap_quota_drift_projects",
+		Help: "Projects whose quota usage the leader last found drifted from what their cells hold (0 on followers)."})
+	r.quotaSkipped = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cellmap_quota_reconcile_skipped_projects",
+		Help: "Projects the last quota reconciliation round could not judge (a cell holding their servers was down)."})
 	r.httpSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cellmap_http_request_duration_seconds",
 		Help: "Time of the HTTP API's requests, by route template and method.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)},
 		[]string{"route", "method"})
@@ -76,10 +85,13 @@ func New() *Registry {
 		Help: "HTTP API requests, by route template, method and status code."}, []string{"route", "method", "code"})
 	r.httpInFlight = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cellmap_http_requests_in_flight",
 		Help: "HTTP API requests being served."})
-	r.reg.MustRegister(r.applySeconds, r.callSeconds, r.callErrors, r.scheduled, r.downListings,
+	r.reg.MustRegister(r.applySeconds, r.callSeconds, r.callErrors, r.scheduled, r.downListings, r.quotaRuns, r.quotaDrift, r.quotaSkipped,
 		r.httpSeconds, r.httpRequests, r.httpInFlight, r.state)
 	for _, o := range []string{"cell", "cell0", "reschedule"} {
 		r.scheduled.WithLabelValues(o) // present at 0 from the start
+	}
+	for _, res := range []string{"clean", "drift", "fixed", "error"} {
+		r.quotaRuns.WithLabelValues(res)
 	}
 	return r
 }
@@ -118,6 +130,15 @@ func (r *Registry) Scheduled(outcome string) { r.scheduled.WithLabelValues(outco
 
 // DownCellListing records a listing with down cells (cellproxy.Observer).
 func (r *Registry) DownCellListing() { r.downListings.Inc() }
+
+// QuotaReconciled counts a quota reconciliation round (cellproxy.Observer).
+func (r *Registry) QuotaReconciled(result string) { r.quotaRuns.WithLabelValues(result).Inc() }
+
+// QuotaDrift sets the number of drifted projects (cellproxy.Observer).
+func (r *Registry) QuotaDrift(projects int) { r.quotaDrift.Set(float64(projects)) }
+
+// QuotaSkipped sets the number of projects the last round skipped (cellproxy.Observer).
+func (r *Registry) QuotaSkipped(projects int) { r.quotaSkipped.Set(float64(projects)) }
 
 // Route instruments one route of the HTTP API by its template (httpapi.RouteObserver): the
 // labelled observers are curried once, here, so a request costs no label lookup of its own.

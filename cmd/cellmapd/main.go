@@ -55,6 +55,9 @@ type options struct {
 	devConductorAddr, devConductorGossip                           string
 	tls                                                            tlsconf.Flags
 	insecure, devTLS, blockCreatesOnDownCell                       bool
+	quotaReconcileInterval                                         time.Duration
+	quotaReconcileBatch                                            int
+	quotaReconcileFix                                              bool
 	aclBootstrapFile, tokenFile                                    string
 	auditLog, baseURLsFile, gossipKeyFile, defaultZone             string
 	auditMaxBytes                                                  int64
@@ -83,6 +86,11 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.defaultZone, "default-availability-zone", "nova", "the availability zone of hosts in no zoned aggregate (Nova's default_availability_zone)")
 	fs.BoolVar(&o.blockCreatesOnDownCell, "block-creates-on-down-cell", false,
 		"refuse creates of a project with servers in a down cell (Nova's rule; cellmap counts quota usage itself, so by default they go through)")
+	fs.DurationVar(&o.quotaReconcileInterval, "quota-reconcile-interval", 5*time.Minute,
+		"how often (±10 %) the leader compares projects' quota usage with what their cells hold (0 disables)")
+	fs.IntVar(&o.quotaReconcileBatch, "quota-reconcile-batch", 100, "the most projects one quota reconciliation round checks")
+	fs.BoolVar(&o.quotaReconcileFix, "quota-reconcile-fix", false,
+		"replace drifted quota usage with the state's recount (as cellmapctl quota verify --fix); by default drift is only reported")
 	fs.StringVar(&o.join, "join", "", "HTTP address(es) of running members to join on first start, comma separated (host:port or http(s)://host:port)")
 	fs.BoolVar(&o.bootstrap, "bootstrap", false, "form a new one-node cluster on first start")
 	fs.BoolVar(&o.dev, "dev", false, "development mode: single node, data under ./data, cell0 and a local cell1 with simulated hosts")

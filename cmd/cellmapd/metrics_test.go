@@ -8,6 +8,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
 // scrape GETs /metrics with a token ("" none) and returns the status and the body.
@@ -54,4 +55,24 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Fatalf("/metrics lacks %q:\n%s", want, body)
 		}
 	}
+}
+
+// TestQuotaReconcileRunsOnTheLeader: with --quota-reconcile-interval the leader runs
+// reconciliation rounds (a project with a usage record and no server is clean) and reports
+// them in /metrics.
+func TestQuotaReconcileRunsOnTheLeader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	c := testcluster.StartCluster(t, &testcluster.ClusterOptions{Size: 1, Args: []string{"--quota-reconcile-interval", "100ms"}})
+	n := c.Nodes[0]
+	reader, err := n.Client.CreateToken(ctx(t, 10*time.Second), api.TokenCreate{Role: "reader", Description: "prometheus"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "clean reconciliation rounds in /metrics", 20*time.Second, func() bool {
+		_, body := scrape(t, n.HTTP, reader.Secret)
+		return strings.Contains(body, "cellmap_quota_drift_projects 0") && !strings.Contains(body, `cellmap_quota_reconcile_runs_total{result="clean"} 0`) &&
+			strings.Contains(body, `cellmap_quota_reconcile_runs_total{result="clean"}`)
+	})
 }

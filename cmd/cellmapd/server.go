@@ -181,6 +181,8 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 	pcfg.ListTimeout, pcfg.DiscoverInterval, pcfg.Logger = cfg.opts.listTimeout, cfg.opts.discoverInterval, cfg.logger.Named("proxy")
 	pcfg.BaseTransportURL, pcfg.BaseDatabaseConnection = cfg.opts.baseTransportURL, cfg.opts.baseDatabaseConnection
 	pcfg.BlockCreatesOnDownCell, pcfg.DefaultAvailabilityZone = cfg.opts.blockCreatesOnDownCell, cfg.opts.defaultZone
+	pcfg.QuotaReconcileInterval, pcfg.QuotaReconcileBatch = cfg.opts.quotaReconcileInterval, cfg.opts.quotaReconcileBatch
+	pcfg.QuotaReconcileFix = cfg.opts.quotaReconcileFix
 	pcfg.Observer = r.metrics
 	if cfg.tls != nil {
 		pcfg.TLS = cfg.tls
@@ -210,7 +212,7 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 func (r *running) runDuties(ctx context.Context, aclSecret string) {
 	dctx, cancel := context.WithCancel(ctx)
 	r.stop = cancel
-	r.wg.Add(4)
+	r.wg.Add(5)
 	go func() {
 		defer r.wg.Done()
 		if err := r.gossip.Join(dctx); err != nil && dctx.Err() == nil {
@@ -220,6 +222,7 @@ func (r *running) runDuties(ctx context.Context, aclSecret string) {
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.DiscoverPeriodically) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RescheduleLoop) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RetryDeletesLoop) }()
+	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.ReconcileQuotasLoop) }()
 	r.wg.Add(1)
 	go func() { defer r.wg.Done(); r.node.RunAutopilot(dctx, gossipServers{r.gossip}) }()
 	if aclSecret != "" {

@@ -111,6 +111,7 @@ func Catalog() []Checker {
 		{"set", func(e []history.Event, _ time.Duration) Result { return checkSet(e) }},
 		{"cells", func(e []history.Event, _ time.Duration) Result { return checkCells(e) }},
 		{"watch", func(e []history.Event, _ time.Duration) Result { return checkWatch(e) }},
+		{"globals", func(e []history.Event, _ time.Duration) Result { return checkGlobals(e) }},
 		{"register", func(e []history.Event, _ time.Duration) Result { return checkMonotonic(e) }},
 		{"", func(e []history.Event, _ time.Duration) Result { return checkLeaders(e) }},
 		{"", func(e []history.Event, _ time.Duration) Result { return checkConvergence(e) }},

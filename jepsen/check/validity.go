@@ -42,6 +42,7 @@ func validity(events []history.Event, info RunInfo) []string {
 	reasons = append(reasons, missingListings(events)...)
 	reasons = append(reasons, missingCellsListings(events)...)
 	reasons = append(reasons, missingWatchListings(events)...)
+	reasons = append(reasons, missingGlobalsFinal(events)...)
 	return reasons
 }
 

@@ -18,13 +18,20 @@ const buildTimeout = 5 * time.Minute
 // leadership check); the harness must catch it.
 const UnsafeReadsTag = "cellmap_unsafe_reads"
 
+// FaultQuotaTag is the build tag of the deliberately broken quota mode (claims ignore the
+// limits); the globals checker must catch it.
+const FaultQuotaTag = "cellmap_fault_quota"
+
 // Build compiles cellmapd into dir and returns the binary's path. unsafeReads builds the
-// broken read mode. The cellmap module is found from the working directory (see
-// internal/proc.Build).
-func Build(ctx context.Context, dir string, unsafeReads bool) (string, error) {
+// broken read mode, faultQuota the broken quota mode. The cellmap module is found from the
+// working directory (see internal/proc.Build).
+func Build(ctx context.Context, dir string, unsafeReads, faultQuota bool) (string, error) {
 	var tags []string
 	if unsafeReads {
 		tags = append(tags, UnsafeReadsTag)
+	}
+	if faultQuota {
+		tags = append(tags, FaultQuotaTag)
 	}
 	return BuildCommand(ctx, dir, "cellmapd", tags...)
 }

@@ -343,13 +343,3 @@ func (w *Watch) stopCaches() {
 	}
 	w.done.Wait()
 }
-
-// pause waits d or until ctx ends.
-func pause(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}

@@ -104,7 +104,7 @@ type Workload interface {
 // Catalog returns a fresh instance of every workload, in run order.
 func Catalog() []Workload {
 	return []Workload{NewRegister(DefaultRegisterConfig()), NewSet(DefaultSetConfig()), NewCells(DefaultCellsConfig()),
-		NewWatch(DefaultWatchConfig())}
+		NewWatch(DefaultWatchConfig()), NewGlobals(DefaultGlobalsConfig())}
 }
 
 // Names lists every workload name, in catalog order.

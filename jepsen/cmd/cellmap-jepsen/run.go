@@ -23,6 +23,7 @@ func runFlags(fs *flag.FlagSet, cfg *jepsen.Config) (workloads *string) {
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the fault schedule and the workloads (0: random, printed)")
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "run directory (default ./jepsen-runs/<timestamp>-seed<S>)")
 	fs.BoolVar(&cfg.UnsafeReads, "unsafe-reads", cfg.UnsafeReads, "build cellmapd with reads that skip the leadership check (the run must FAIL)")
+	fs.BoolVar(&cfg.FaultQuota, "fault-quota", cfg.FaultQuota, "build cellmapd with claims that ignore quota limits (a run of the globals workload must FAIL)")
 	fs.StringVar(&cfg.ServerBinary, "server-bin", cfg.ServerBinary, "use this cellmapd instead of building one")
 	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "client operations per second, all workloads together")
 	fs.DurationVar(&cfg.CheckTimeout, "check-timeout", cfg.CheckTimeout, "time budget of the linearizability check (running out is a FAIL)")
