@@ -1,0 +1,92 @@
+package watch
+
+import (
+	"math/bits"
+	"sync"
+
+	"github.com/cellmap/cellmap/fsm"
+)
+
+// Entry is one event in the ring, with its JSON lines rendered once per view and shared by
+// every watcher that sends it.
+type Entry struct {
+	seq   uint64
+	bit   uint32
+	Event *fsm.Event
+	views [2]view
+}
+
+type view struct {
+	once sync.Once
+	line []byte
+}
+
+// Line returns the event rendered for view v (0 or 1: the caller's two views, such as with
+// and without secrets), calling render the first time any watcher asks for that view.
+func (e *Entry) Line(v int, render func(*fsm.Event) []byte) []byte {
+	vw := &e.views[v]
+	vw.once.Do(func() { vw.line = render(e.Event) })
+	return vw.line
+}
+
+// Cursor is one live watcher's place in the ring. It is used by one goroutine.
+type Cursor struct {
+	hub  *Hub
+	gen  uint64
+	seq  uint64
+	rev  uint64
+	mask uint32
+}
+
+// Revision is the applied index up to which the cursor has seen every event.
+func (c *Cursor) Revision() uint64 { return c.rev }
+
+// Wait returns a channel closed when events of the cursor's kinds (or a reset) may have
+// arrived. Take it before Next, then wait on it: nothing published in between is missed.
+func (c *Cursor) Wait() <-chan struct{} {
+	i := len(c.hub.wake) - 1
+	if c.mask != 0 && c.mask&(c.mask-1) == 0 { // one kind: wake on that kind only
+		i = bits.TrailingZeros32(c.mask)
+	}
+	return *c.hub.wake[i].Load()
+}
+
+// Next appends to out the events after the cursor that are of its kinds and pass match, up
+// to the head, and moves the cursor there. It answers ErrSlowConsumer when more than Buffer
+// of them wait or the ring overtook the cursor, and ErrReset after a restore; the cursor is
+// then spent.
+func (c *Cursor) Next(out []*Entry, match func(*fsm.Event) bool) ([]*Entry, error) {
+	h := c.hub
+	if h.gen.Load() != c.gen {
+		return out, ErrReset
+	}
+	head := h.head.Load()
+	n := uint64(len(h.slots))
+	if head.seq-c.seq > n {
+		return out, c.slow()
+	}
+	start := len(out)
+	for s := c.seq; s < head.seq; s++ {
+		e := h.slots[s%n].Load()
+		if e == nil || e.seq != s {
+			return out, c.slow()
+		}
+		if e.bit&c.mask == 0 || !match(e.Event) {
+			continue
+		}
+		if len(out)-start >= h.cfg.Buffer {
+			return out, c.slow()
+		}
+		out = append(out, e)
+	}
+	if h.gen.Load() != c.gen { // a restore during the scan: what was read may be stale
+		return out[:start], ErrReset
+	}
+	c.seq, c.rev = head.seq, max(c.rev, head.rev)
+	return out, nil
+}
+
+func (c *Cursor) slow() error {
+	c.hub.stats.slow.Add(1)
+	return ErrSlowConsumer
+}
