@@ -71,7 +71,9 @@ func (c *Cursor) Next(out []*Entry, match func(*fsm.Event) bool) ([]*Entry, erro
 		if e == nil || e.seq != s {
 			return out, c.slow()
 		}
-		if e.bit&c.mask == 0 || !match(e.Event) {
+		// A cursor joined after reading the state file up to rev skips what it read there:
+		// the file commits a batch before the hub gets it.
+		if e.bit&c.mask == 0 || e.Event.Revision <= c.rev || !match(e.Event) {
 			continue
 		}
 		if len(out)-start >= h.cfg.Buffer {

@@ -1,0 +1,224 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cellmap/cellmap/acl"
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/node"
+	"github.com/cellmap/cellmap/watch"
+)
+
+// watchStream is one change stream being served. It reads the state file's history while it
+// catches up (cur nil), then follows the hub (cur set) until the client leaves, the service
+// shuts down, or the watcher is cut.
+type watchStream struct {
+	s     *Service
+	r     *http.Request
+	rc    *http.ResponseController
+	w     http.ResponseWriter
+	wq    *watchQuery
+	ident *acl.Identity
+	// view and render are the identity's rendering of hub entries (watch.Entry.Line).
+	view   int
+	render func(*fsm.Event) []byte
+	mask   uint32
+	// last is the revision the client has every matching event of.
+	last         uint64
+	cur          *watch.Cursor
+	out          []api.WatchEvent
+	entries      []*watch.Entry
+	lastProgress time.Time
+}
+
+// watchHub returns the node's fan-out hub, attaching it to the node's apply path at the first
+// change stream: until someone watches, applying publishes nothing.
+func (s *Service) watchHub() *watch.Hub {
+	s.hubOnce.Do(func() { s.node.SetEventSink(s.hub) })
+	return s.hub
+}
+
+// streamWatch serves the stream after wq.since.
+func (s *Service) streamWatch(w http.ResponseWriter, r *http.Request, wq *watchQuery) {
+	ident := IdentityFrom(r.Context())
+	st := &watchStream{s: s, r: r, rc: http.NewResponseController(w), w: w, wq: wq, ident: ident, last: wq.since,
+		mask: s.hub.Mask(slices.Collect(maps.Keys(wq.kinds))), lastProgress: time.Now()}
+	if ident.SeesSecrets() {
+		st.view = 1
+	}
+	st.render = func(ev *fsm.Event) []byte {
+		out := s.watchEvent(ident, ev)
+		b, _ := json.Marshal(&out)
+		return append(b, '\n')
+	}
+	if st.rc.Flush() != nil { // the headers: the client knows at once it is watching
+		return
+	}
+	tick := time.NewTicker(min(wq.progress, watchAdvance))
+	defer tick.Stop()
+	for {
+		var wake <-chan struct{}
+		var err error
+		if st.cur == nil {
+			wake, err = st.catchUp()
+		} else {
+			wake, err = st.follow()
+		}
+		if err != nil {
+			return
+		}
+		if wake == nil { // more to read at once
+			continue
+		}
+		select {
+		case <-wake:
+		case <-tick.C:
+			if err := st.progress(); err != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		case <-s.closing:
+			return
+		}
+	}
+}
+
+// errStreamEnd ends a stream after its final error line.
+var errStreamEnd = errors.New("stream ended")
+
+// catchUp sends one batch of the state file's history after last, then joins the hub when it
+// holds the rest. It returns the channel to wait on, nil when more is to be read at once.
+func (st *watchStream) catchUp() (<-chan struct{}, error) {
+	changed := st.s.node.Changed()
+	st.out = st.out[:0]
+	full := false
+	_, err := st.s.node.Read(st.r.Context(), node.Stale{}, func(rd *fsm.Reader) error {
+		if c := rd.Compacted(); st.last < c {
+			st.out = append(st.out, api.WatchEvent{Type: api.WatchTypeError, Revision: st.last, Code: api.CodeCompacted, Compacted: c,
+				Message: fmt.Sprintf("the history moved past revision %d while this watcher was behind; list again", st.last)})
+			return nil
+		}
+		end := rd.AppliedIndex()
+		err := rd.Events(st.last, func(ev *fsm.Event) (bool, error) {
+			if len(st.out) >= watchBatch && ev.Revision != st.out[len(st.out)-1].Revision {
+				full, end = true, st.out[len(st.out)-1].Revision
+				return false, nil
+			}
+			if st.wq.matches(ev) {
+				st.out = append(st.out, st.s.watchEvent(st.ident, ev))
+			}
+			return true, nil
+		})
+		st.last = max(st.last, end)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	buf := getLineBuf()
+	defer putLineBuf(buf)
+	for i := range st.out {
+		b, _ := json.Marshal(&st.out[i])
+		*buf = append(append(*buf, b...), '\n')
+		if st.out[i].Type == api.WatchTypeError {
+			_ = st.write(*buf)
+			return nil, errStreamEnd
+		}
+	}
+	if err := st.write(*buf); err != nil || full {
+		return nil, err
+	}
+	if cur, ok := st.s.hub.Join(st.last, st.mask); ok {
+		st.cur = cur
+		return nil, nil
+	}
+	return changed, nil
+}
+
+// follow sends what the hub has for the watcher and returns the channel to wait on.
+func (st *watchStream) follow() (<-chan struct{}, error) {
+	wake := st.cur.Wait()
+	var err error
+	st.entries, err = st.cur.Next(st.entries[:0], st.wq.matches)
+	switch {
+	case errors.Is(err, watch.ErrReset): // a restore: read the state file again from last
+		st.cur = nil
+		return nil, nil
+	case errors.Is(err, watch.ErrSlowConsumer):
+		st.s.logger.Warn("change stream cut: slow consumer", "remote", st.r.RemoteAddr, "revision", st.last, "buffer", st.s.hub.Config().Buffer)
+		_ = st.line(&api.WatchEvent{Type: api.WatchTypeError, Revision: st.last, Code: api.CodeSlowConsumer,
+			Message: fmt.Sprintf("this watcher fell more than %d events behind; watch again from revision %d", st.s.hub.Config().Buffer, st.last)})
+		return nil, errStreamEnd
+	}
+	if len(st.entries) > 0 {
+		buf := getLineBuf()
+		for _, e := range st.entries {
+			*buf = append(*buf, e.Line(st.view, st.render)...)
+		}
+		err = st.write(*buf)
+		putLineBuf(buf)
+		clear(st.entries)
+		if err != nil {
+			return nil, err
+		}
+	}
+	st.last = st.cur.Revision()
+	return wake, nil
+}
+
+// progress sends a progress line when the interval has passed since the last one.
+func (st *watchStream) progress() error {
+	if st.cur != nil { // move an idle cursor along first, so the line is current
+		if wake, err := st.follow(); err != nil || wake == nil {
+			return err
+		}
+	}
+	if time.Since(st.lastProgress) < st.wq.progress {
+		return nil
+	}
+	st.lastProgress = time.Now()
+	return st.line(&api.WatchEvent{Type: api.WatchTypeProgress, Revision: st.last})
+}
+
+func (st *watchStream) line(ev *api.WatchEvent) error {
+	b, _ := json.Marshal(ev)
+	return st.write(append(b, '\n'))
+}
+
+// write sends b and flushes it, dropping a client that does not read for watchWriteTimeout:
+// the hub never waits for a watcher, and a blocked write holds nothing but this stream.
+func (st *watchStream) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	_ = st.rc.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
+	if _, err := st.w.Write(b); err != nil {
+		return err
+	}
+	return st.rc.Flush()
+}
+
+// lineBufs pools the buffers streams render lines into, so an idle stream holds none.
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+func getLineBuf() *[]byte { return lineBufs.Get().(*[]byte) }
+
+func putLineBuf(b *[]byte) {
+	if cap(*b) > 1<<20 {
+		return
+	}
+	*b = (*b)[:0]
+	lineBufs.Put(b)
+}
+
+// WatchStats returns the change stream's counters (package watch).
+func (s *Service) WatchStats() watch.Stats { return s.hub.Stats() }
