@@ -1,0 +1,334 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/client"
+)
+
+// The watch benchmark (issue 12, make bench-watch): one cellmapd node, Watchers change streams
+// on it held by Procs fleet processes (watchfleet.go), and three measurements:
+//   - memory: the node's RSS and Go heap idle, then with every stream open and idle;
+//   - apply throughput: closed-loop creates for ThroughputFor, with no streams and with all;
+//   - fan-out: Rate creates per second in the background (instance mappings, which the
+//     streams — kinds=cells — filter out on the node) while a probe write (a cell rename)
+//     every ProbeEvery must reach every stream; latency from sending the probe's write to
+//     its arrival at each stream.
+
+// WatchBenchConfig configures the watch benchmark.
+type WatchBenchConfig struct {
+	Cellmapd, Self, Dir string
+	Watchers, Procs     int
+	Rate, Concurrency   int
+	Duration            time.Duration
+	ProbeEvery          time.Duration
+	ThroughputFor       time.Duration
+	// Query is the streams' watch query.
+	Query string
+}
+
+// WatchBenchReport is the benchmark's result.
+type WatchBenchReport struct {
+	Watchers, Connected         int64
+	RSSIdle, RSSWatched         int64
+	HeapIdle, HeapWatched       int64
+	CreatesIdle, CreatesWatched float64
+	WritesSent                  int64
+	WriteRate                   float64
+	ProbesSent, ProbesDelivered int64
+	FanOut                      Latency
+	LoadAvg                     string
+}
+
+// RunWatchBench runs the benchmark; everything it starts is stopped when it returns.
+func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, progress io.Writer) (*WatchBenchReport, error) {
+	raiseNoFile()
+	lc, err := newLocalCluster(cfg.Cellmapd, cfg.Dir, "lan", 1)
+	if err != nil {
+		return nil, err
+	}
+	defer lc.stopAll()
+	nd := lc.nodes[0]
+	if err := lc.start(nd, "--bootstrap", "--watch-max-watchers", fmt.Sprint(cfg.Watchers+1000)); err != nil {
+		return nil, err
+	}
+	if err := WaitSecureCluster(ctx, lc.endpoints(), 1, 60*time.Second, &Security{TokenFile: lc.tokenFile}); err != nil {
+		return nil, err
+	}
+	t := NewCellmapTarget(lc.endpoints(), lc.token)
+	if err := t.Setup(ctx); err != nil {
+		return nil, err
+	}
+	probeCell, err := createProbeCell(ctx, nd.c)
+	if err != nil {
+		return nil, err
+	}
+	rep := &WatchBenchReport{Watchers: int64(cfg.Watchers)}
+	say := func(f string, a ...any) { fmt.Fprintf(progress, "watch-bench: "+f+"\n", a...) }
+	if rep.CreatesIdle, err = createThroughput(ctx, cfg, t); err != nil {
+		return nil, err
+	}
+	say("creates/s without streams: %.0f", rep.CreatesIdle)
+	rep.RSSIdle, rep.HeapIdle = nodeMemory(ctx, nd)
+	fleets, err := startFleets(ctx, cfg, nd.http, lc.tokenFile)
+	defer stopFleets(fleets)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fleets {
+		rep.Connected += f.ready
+	}
+	say("%d of %d streams open", rep.Connected, cfg.Watchers)
+	rep.RSSWatched, rep.HeapWatched = nodeMemory(ctx, nd)
+	if rep.CreatesWatched, err = createThroughput(ctx, cfg, t); err != nil {
+		return nil, err
+	}
+	say("creates/s with %d streams: %.0f", rep.Connected, rep.CreatesWatched)
+	if err := fanOut(ctx, cfg, t, nd.c, probeCell, rep); err != nil {
+		return nil, err
+	}
+	hist := NewHistogram()
+	for _, f := range fleets {
+		fr, err := f.finish()
+		if err != nil {
+			return nil, err
+		}
+		rep.ProbesDelivered += fr.Probes
+		if fr.Latency != nil {
+			hist.h.Merge(hdrhistogram.Import(fr.Latency))
+		}
+	}
+	rep.FanOut = hist.Summary()
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		rep.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	return rep, nil
+}
+
+// raiseNoFile lifts the soft limit on open files to the hard one: the node and the fleets
+// (children inherit it) each hold one socket per stream.
+func raiseNoFile() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}
+
+func createProbeCell(ctx context.Context, c *client.Client) (string, error) {
+	u := fmt.Sprintf("%08x-0000-4000-8000-%012x", rand.Uint32(), rand.Uint64()&0xffffffffffff)
+	cell, err := c.CreateCell(ctx, api.CellCreate{UUID: u, Name: "probe", TransportURL: "rabbit://probe-" + u + "/",
+		DatabaseConnection: "mysql://probe-" + u + "/nova"})
+	if err != nil {
+		return "", fmt.Errorf("create probe cell: %w", err)
+	}
+	return cell.UUID, nil
+}
+
+// createThroughput runs closed-loop creates for ThroughputFor and returns creates per second.
+func createThroughput(ctx context.Context, cfg *WatchBenchConfig, t Target) (float64, error) {
+	c := DefaultConfig()
+	c.Workload, c.Concurrency, c.Duration, c.Count, c.Warmup = WorkloadCreate, cfg.Concurrency, cfg.ThroughputFor, 0, time.Second
+	res, err := Run(ctx, c, t)
+	if err != nil {
+		return 0, err
+	}
+	if n := res.ErrorCount(); n > 0 {
+		return 0, fmt.Errorf("creates failed: %d (%v)", n, res.ErrorSamples)
+	}
+	return res.OpsPerSec, nil
+}
+
+// nodeMemory is the node's resident memory and its anonymous part (heap and stacks) once the
+// Go runtime had a moment to settle.
+func nodeMemory(ctx context.Context, nd *localNode) (rss, anon int64) {
+	select {
+	case <-time.After(3 * time.Second):
+	case <-ctx.Done():
+	}
+	m, err := nd.p.memory()
+	if err != nil {
+		return 0, 0
+	}
+	return m.rss, m.anon
+}
+
+// fleetProc is one fleet process.
+type fleetProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader
+	ready int64
+}
+
+func startFleets(ctx context.Context, cfg *WatchBenchConfig, addr, tokenFile string) ([]*fleetProc, error) {
+	var out []*fleetProc
+	for i := range cfg.Procs {
+		n := cfg.Watchers / cfg.Procs
+		if i < cfg.Watchers%cfg.Procs {
+			n++
+		}
+		cmd := exec.CommandContext(ctx, cfg.Self, "watch-fleet", "--addr", addr, "--token-file", tokenFile,
+			"--query", cfg.Query, "--watchers", fmt.Sprint(n), "--max", (cfg.Duration + 5*time.Minute).String())
+		cmd.Stderr = os.Stderr
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			return out, err
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			return out, err
+		}
+		if err := cmd.Start(); err != nil {
+			return out, err
+		}
+		out = append(out, &fleetProc{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)})
+	}
+	for _, f := range out {
+		var r struct{ Ready, Failed int64 }
+		if err := f.readLine(&r); err != nil {
+			return out, fmt.Errorf("fleet: %w", err)
+		}
+		f.ready = r.Ready
+	}
+	return out, nil
+}
+
+func (f *fleetProc) readLine(v any) error {
+	line, err := f.out.ReadBytes('\n')
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(line, v)
+}
+
+// finish ends the fleet and returns its report.
+func (f *fleetProc) finish() (*FleetReport, error) {
+	f.stdin.Close()
+	var rep FleetReport
+	err := f.readLine(&rep)
+	_ = f.cmd.Wait()
+	f.stdin = nil
+	return &rep, err
+}
+
+func stopFleets(fs []*fleetProc) {
+	for _, f := range fs {
+		if f.stdin != nil {
+			f.stdin.Close()
+			_ = f.cmd.Process.Kill()
+			_ = f.cmd.Wait()
+		}
+	}
+}
+
+// fanOut writes Rate creates per second and a probe every ProbeEvery for Duration.
+func fanOut(ctx context.Context, cfg *WatchBenchConfig, t *CellmapTarget, c *client.Client, probeCell string, rep *WatchBenchReport) error {
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	tokens := make(chan struct{}, cfg.Rate)
+	var sent, failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	prefix := 0xd0000000 | uint32(rand.Uint64()&0x0fffffff)
+	for w := range cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range tokens {
+				i := sent.Add(1)
+				if _, err := t.Create(ctx, w, NewMapping(uuidOf(prefix, uint64(i)), int(i), DefaultConfig().ValueSize)); err != nil && ctx.Err() == nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		}()
+	}
+	start := time.Now()
+	go pace(ctx, cfg.Rate, tokens)
+	probe := time.NewTicker(cfg.ProbeEvery)
+	defer probe.Stop()
+	var probeErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-probe.C:
+			name := fmt.Sprintf("%s%d", ProbePrefix, time.Now().UnixNano())
+			pctx, pcancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, err := c.UpdateCell(pctx, probeCell, api.CellUpdate{Name: &name})
+			pcancel()
+			if err != nil {
+				probeErr = err
+				break loop
+			}
+			rep.ProbesSent++
+		}
+	}
+	wg.Wait()
+	rep.WritesSent, rep.WriteRate = sent.Load()-failed.Load(), float64(sent.Load()-failed.Load())/time.Since(start).Seconds()
+	if n := failed.Load(); n > 0 {
+		return fmt.Errorf("%d background creates failed, e.g. %v", n, firstErr.Load())
+	}
+	if probeErr != nil {
+		return fmt.Errorf("probe write: %w", probeErr)
+	}
+	// The last probes get a bounded window to arrive everywhere; later ones count as lost
+	// (ProbesDelivered below ProbesSent × Connected).
+	select {
+	case <-time.After(2 * time.Second):
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// pace puts rate tokens per second into tokens until ctx ends, then closes it.
+func pace(ctx context.Context, rate int, tokens chan<- struct{}) {
+	defer close(tokens)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	var issued int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			due := int64(now.Sub(start).Seconds() * float64(rate))
+			for ; issued < due; issued++ {
+				select {
+				case tokens <- struct{}{}:
+				default: // the writers are behind: the rate is not reached, and it shows
+				}
+			}
+		}
+	}
+}
+
+func readToken(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("--token-file is required")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
