@@ -138,7 +138,7 @@ func (st *watchStream) catchUp() (<-chan struct{}, error) {
 		return nil, err
 	}
 	if cur, ok := st.s.hub.Join(st.last, st.mask); ok {
-		st.cur = cur
+		st.cur, st.out = cur, nil // a live stream keeps no catch-up buffer
 		return nil, nil
 	}
 	return changed, nil

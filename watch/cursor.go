@@ -66,6 +66,10 @@ func (c *Cursor) Next(out []*Entry, match func(*fsm.Event) bool) ([]*Entry, erro
 		return out, c.slow()
 	}
 	start := len(out)
+	if !c.kindsSince(c.seq) { // nothing of the cursor's kinds since its place
+		c.seq, c.rev = head.seq, max(c.rev, head.rev)
+		return out, nil
+	}
 	for s := c.seq; s < head.seq; s++ {
 		e := h.slots[s%n].Load()
 		if e == nil || e.seq != s {
@@ -86,6 +90,18 @@ func (c *Cursor) Next(out []*Entry, match func(*fsm.Event) bool) ([]*Entry, erro
 	}
 	c.seq, c.rev = head.seq, max(c.rev, head.rev)
 	return out, nil
+}
+
+// kindsSince reports whether an event of the cursor's kinds may be at or after seq. Next
+// reads the head first: the publisher stores last before the head, so every event below
+// that head is counted in last, and a false answer lets the cursor skip to that head.
+func (c *Cursor) kindsSince(seq uint64) bool {
+	for i := range c.hub.last {
+		if c.mask&(1<<i) != 0 && c.hub.last[i].Load() > seq {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Cursor) slow() error {

@@ -78,6 +78,10 @@ type Hub struct {
 	// tail is the oldest sequence number in the ring; every event after base is in it.
 	tail, base uint64
 
+	// last[i] is one past the sequence number of the newest event of kind bit i: a cursor
+	// whose kinds have nothing at or after its place skips to the head without a scan.
+	last []atomic.Uint64
+
 	watchers atomic.Int64
 	stats    counters
 }
@@ -109,7 +113,7 @@ func New(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("watch: %d kinds do not fit a kind mask", len(kinds))
 	}
 	h := &Hub{cfg: cfg, bits: map[string]uint32{}, slots: make([]atomic.Pointer[Entry], cfg.Ring),
-		wake: make([]atomic.Pointer[chan struct{}], len(kinds)+1)}
+		wake: make([]atomic.Pointer[chan struct{}], len(kinds)+1), last: make([]atomic.Uint64, len(kinds))}
 	for i, k := range kinds {
 		h.bits[k] = 1 << i
 	}
@@ -148,6 +152,11 @@ func (h *Hub) Publish(applied uint64, events []*fsm.Event) {
 		h.slots[seq%n].Store(&Entry{seq: seq, bit: bit, Event: ev})
 		mask |= bit
 		seq++
+	}
+	for i := range h.last {
+		if mask&(1<<i) != 0 {
+			h.last[i].Store(seq)
+		}
 	}
 	h.head.Store(&position{seq: seq, rev: applied})
 	h.mu.Unlock()

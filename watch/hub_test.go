@@ -178,3 +178,19 @@ func TestCap(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// TestSkipOtherKinds: a cursor whose kinds had no event since its place moves to the head
+// without scanning, and still finds an event of its kind published after.
+func TestSkipOtherKinds(t *testing.T) {
+	h := newHub(t, Config{Ring: 8, MaxWatchers: 10, Buffer: 2})
+	h.Reset(0)
+	c, _ := h.Join(0, h.Mask([]string{"cells"}))
+	h.Publish(5, evs("flavors", 1, 2, 3, 4, 5))
+	if got, err := c.Next(nil, all); err != nil || len(got) != 0 || c.Revision() != 5 {
+		t.Fatalf("got %v %v at %d, want nothing at 5", revisions(got), err, c.Revision())
+	}
+	h.Publish(12, append(evs("flavors", 6, 7, 8, 9, 10, 11), evs("cells", 12)...)) // the ring (8) wrapped past 5
+	if got, err := c.Next(nil, all); err != nil || len(got) != 1 || got[0].Event.Revision != 12 {
+		t.Fatalf("got %v %v, want the cell at 12", revisions(got), err)
+	}
+}
