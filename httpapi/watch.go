@@ -161,7 +161,12 @@ func (s *Service) watch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusServiceUnavailable, api.CodeBusy, fmt.Sprintf("this node serves %d change streams already (--watch-max-watchers); try another node or later", hub.Config().MaxWatchers))
 		return
 	}
-	defer hub.Release()
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			hub.Release()
+		}
+	}()
 	if wq.linearizable {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		_, err := s.node.Read(ctx, node.Linearizable{}, func(*fsm.Reader) error { return nil })
@@ -191,7 +196,7 @@ func (s *Service) watch(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/x-ndjson")
 	h.Set(api.HeaderIndex, strconv.FormatUint(applied, 10))
 	w.WriteHeader(http.StatusOK)
-	s.streamWatch(w, r, wq)
+	handedOff = s.streamWatch(w, r, wq)
 }
 
 // watchEvent renders an event; cells are masked as the cells endpoints mask them (ident

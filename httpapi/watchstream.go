@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,12 +22,13 @@ import (
 // catches up (cur nil), then follows the hub (cur set) until the client leaves, the service
 // shuts down, or the watcher is cut.
 type watchStream struct {
-	s     *Service
-	r     *http.Request
-	rc    *http.ResponseController
-	w     http.ResponseWriter
-	wq    *watchQuery
-	ident *acl.Identity
+	s *Service
+	// ctx bounds the stream's reads of the state; remote names the client in logs.
+	ctx    context.Context
+	remote string
+	out    streamOut
+	wq     *watchQuery
+	ident  *acl.Identity
 	// view and render are the identity's rendering of hub entries (watch.Entry.Line).
 	view   int
 	render func(*fsm.Event) []byte
@@ -34,7 +36,7 @@ type watchStream struct {
 	// last is the revision the client has every matching event of.
 	last         uint64
 	cur          *watch.Cursor
-	out          []api.WatchEvent
+	pending      []api.WatchEvent
 	entries      []*watch.Entry
 	lastProgress time.Time
 }
@@ -46,11 +48,15 @@ func (s *Service) watchHub() *watch.Hub {
 	return s.hub
 }
 
-// streamWatch serves the stream after wq.since.
-func (s *Service) streamWatch(w http.ResponseWriter, r *http.Request, wq *watchQuery) {
+// streamWatch serves the stream after wq.since. Over HTTP/1.1 it takes the connection over
+// once the headers are out (streamconn.go) and serves it from a goroutine of its own, so an
+// idle stream holds neither the server's buffers nor its deep handler stack; it then returns
+// true and the stream releases its place in the hub when it ends.
+func (s *Service) streamWatch(w http.ResponseWriter, r *http.Request, wq *watchQuery) bool {
 	ident := IdentityFrom(r.Context())
-	st := &watchStream{s: s, r: r, rc: http.NewResponseController(w), w: w, wq: wq, ident: ident, last: wq.since,
-		mask: s.hub.Mask(slices.Collect(maps.Keys(wq.kinds))), lastProgress: time.Now()}
+	rc := http.NewResponseController(w)
+	st := &watchStream{s: s, ctx: r.Context(), remote: r.RemoteAddr, out: &httpOut{w: w, rc: rc}, wq: wq, ident: ident,
+		last: wq.since, mask: s.hub.Mask(slices.Collect(maps.Keys(wq.kinds))), lastProgress: time.Now()}
 	if ident.SeesSecrets() {
 		st.view = 1
 	}
@@ -59,10 +65,25 @@ func (s *Service) streamWatch(w http.ResponseWriter, r *http.Request, wq *watchQ
 		b, _ := json.Marshal(&out)
 		return append(b, '\n')
 	}
-	if st.rc.Flush() != nil { // the headers: the client knows at once it is watching
-		return
+	if rc.Flush() != nil { // the headers: the client knows at once it is watching
+		return false
 	}
-	tick := time.NewTicker(min(wq.progress, watchAdvance))
+	if conn, _, err := rc.Hijack(); err == nil {
+		st.out, st.ctx = newChunkedConn(conn), context.WithoutCancel(r.Context())
+		go func() {
+			defer s.hub.Release()
+			defer st.out.close()
+			st.run()
+		}()
+		return true
+	}
+	st.run()
+	return false
+}
+
+// run serves the stream until the client leaves, the service shuts down, or it is cut.
+func (st *watchStream) run() {
+	tick := time.NewTicker(min(st.wq.progress, watchAdvance))
 	defer tick.Stop()
 	for {
 		var wake <-chan struct{}
@@ -81,12 +102,15 @@ func (s *Service) streamWatch(w http.ResponseWriter, r *http.Request, wq *watchQ
 		select {
 		case <-wake:
 		case <-tick.C:
+			if !st.out.alive() {
+				return
+			}
 			if err := st.progress(); err != nil {
 				return
 			}
-		case <-r.Context().Done():
+		case <-st.ctx.Done():
 			return
-		case <-s.closing:
+		case <-st.s.closing:
 			return
 		}
 	}
@@ -99,22 +123,22 @@ var errStreamEnd = errors.New("stream ended")
 // holds the rest. It returns the channel to wait on, nil when more is to be read at once.
 func (st *watchStream) catchUp() (<-chan struct{}, error) {
 	changed := st.s.node.Changed()
-	st.out = st.out[:0]
+	st.pending = st.pending[:0]
 	full := false
-	_, err := st.s.node.Read(st.r.Context(), node.Stale{}, func(rd *fsm.Reader) error {
+	_, err := st.s.node.Read(st.ctx, node.Stale{}, func(rd *fsm.Reader) error {
 		if c := rd.Compacted(); st.last < c {
-			st.out = append(st.out, api.WatchEvent{Type: api.WatchTypeError, Revision: st.last, Code: api.CodeCompacted, Compacted: c,
+			st.pending = append(st.pending, api.WatchEvent{Type: api.WatchTypeError, Revision: st.last, Code: api.CodeCompacted, Compacted: c,
 				Message: fmt.Sprintf("the history moved past revision %d while this watcher was behind; list again", st.last)})
 			return nil
 		}
 		end := rd.AppliedIndex()
 		err := rd.Events(st.last, func(ev *fsm.Event) (bool, error) {
-			if len(st.out) >= watchBatch && ev.Revision != st.out[len(st.out)-1].Revision {
-				full, end = true, st.out[len(st.out)-1].Revision
+			if len(st.pending) >= watchBatch && ev.Revision != st.pending[len(st.pending)-1].Revision {
+				full, end = true, st.pending[len(st.pending)-1].Revision
 				return false, nil
 			}
 			if st.wq.matches(ev) {
-				st.out = append(st.out, st.s.watchEvent(st.ident, ev))
+				st.pending = append(st.pending, st.s.watchEvent(st.ident, ev))
 			}
 			return true, nil
 		})
@@ -126,10 +150,10 @@ func (st *watchStream) catchUp() (<-chan struct{}, error) {
 	}
 	buf := getLineBuf()
 	defer putLineBuf(buf)
-	for i := range st.out {
-		b, _ := json.Marshal(&st.out[i])
+	for i := range st.pending {
+		b, _ := json.Marshal(&st.pending[i])
 		*buf = append(append(*buf, b...), '\n')
-		if st.out[i].Type == api.WatchTypeError {
+		if st.pending[i].Type == api.WatchTypeError {
 			_ = st.write(*buf)
 			return nil, errStreamEnd
 		}
@@ -138,7 +162,7 @@ func (st *watchStream) catchUp() (<-chan struct{}, error) {
 		return nil, err
 	}
 	if cur, ok := st.s.hub.Join(st.last, st.mask); ok {
-		st.cur, st.out = cur, nil // a live stream keeps no catch-up buffer
+		st.cur, st.pending = cur, nil // a live stream keeps no catch-up buffer
 		return nil, nil
 	}
 	return changed, nil
@@ -154,7 +178,7 @@ func (st *watchStream) follow() (<-chan struct{}, error) {
 		st.cur = nil
 		return nil, nil
 	case errors.Is(err, watch.ErrSlowConsumer):
-		st.s.logger.Warn("change stream cut: slow consumer", "remote", st.r.RemoteAddr, "revision", st.last, "buffer", st.s.hub.Config().Buffer)
+		st.s.logger.Warn("change stream cut: slow consumer", "remote", st.remote, "revision", st.last, "buffer", st.s.hub.Config().Buffer)
 		_ = st.line(&api.WatchEvent{Type: api.WatchTypeError, Revision: st.last, Code: api.CodeSlowConsumer,
 			Message: fmt.Sprintf("this watcher fell more than %d events behind; watch again from revision %d", st.s.hub.Config().Buffer, st.last)})
 		return nil, errStreamEnd
@@ -194,17 +218,12 @@ func (st *watchStream) line(ev *api.WatchEvent) error {
 	return st.write(append(b, '\n'))
 }
 
-// write sends b and flushes it, dropping a client that does not read for watchWriteTimeout:
-// the hub never waits for a watcher, and a blocked write holds nothing but this stream.
+// write sends b at once (streamOut bounds how long it may block).
 func (st *watchStream) write(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	_ = st.rc.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
-	if _, err := st.w.Write(b); err != nil {
-		return err
-	}
-	return st.rc.Flush()
+	return st.out.write(b)
 }
 
 // lineBufs pools the buffers streams render lines into, so an idle stream holds none.
