@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -45,9 +46,13 @@ type WatchBenchConfig struct {
 
 // WatchBenchReport is the benchmark's result.
 type WatchBenchReport struct {
-	Watchers, Connected         int64
-	RSSIdle, RSSWatched         int64
-	HeapIdle, HeapWatched       int64
+	Watchers, Connected int64
+	// RSS is the node's resident memory; Live its Go heap in use plus goroutine stacks right
+	// after a collection (runtime.MemStats HeapInuse + StackInuse).
+	RSSIdle, RSSWatched   int64
+	LiveIdle, LiveWatched int64
+	// CreatesIdle is the mean of the runs before the streams opened and after they closed.
+	CreatesBefore, CreatesAfter float64
 	CreatesIdle, CreatesWatched float64
 	WritesSent                  int64
 	WriteRate                   float64
@@ -65,7 +70,11 @@ func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, progress io.Write
 	}
 	defer lc.stopAll()
 	nd := lc.nodes[0]
-	if err := lc.start(nd, "--bootstrap", "--watch-max-watchers", fmt.Sprint(cfg.Watchers+1000)); err != nil {
+	pprofAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	if err := lc.start(nd, "--bootstrap", "--watch-max-watchers", fmt.Sprint(cfg.Watchers+1000), "--pprof-addr", pprofAddr); err != nil {
 		return nil, err
 	}
 	if err := WaitSecureCluster(ctx, lc.endpoints(), 1, 60*time.Second, &Security{TokenFile: lc.tokenFile}); err != nil {
@@ -81,11 +90,11 @@ func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, progress io.Write
 	}
 	rep := &WatchBenchReport{Watchers: int64(cfg.Watchers)}
 	say := func(f string, a ...any) { fmt.Fprintf(progress, "watch-bench: "+f+"\n", a...) }
-	if rep.CreatesIdle, err = createThroughput(ctx, cfg, t); err != nil {
+	if rep.CreatesBefore, err = createThroughput(ctx, cfg, t); err != nil {
 		return nil, err
 	}
-	say("creates/s without streams: %.0f", rep.CreatesIdle)
-	rep.RSSIdle, rep.HeapIdle = nodeMemory(ctx, nd)
+	say("creates/s without streams: %.0f", rep.CreatesBefore)
+	rep.RSSIdle, rep.LiveIdle = nodeMemory(ctx, nd, pprofAddr)
 	fleets, err := startFleets(ctx, cfg, nd.http, lc.tokenFile)
 	defer stopFleets(fleets)
 	if err != nil {
@@ -95,7 +104,7 @@ func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, progress io.Write
 		rep.Connected += f.ready
 	}
 	say("%d of %d streams open", rep.Connected, cfg.Watchers)
-	rep.RSSWatched, rep.HeapWatched = nodeMemory(ctx, nd)
+	rep.RSSWatched, rep.LiveWatched = nodeMemory(ctx, nd, pprofAddr)
 	if rep.CreatesWatched, err = createThroughput(ctx, cfg, t); err != nil {
 		return nil, err
 	}
@@ -115,6 +124,11 @@ func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, progress io.Write
 		}
 	}
 	rep.FanOut = hist.Summary()
+	if rep.CreatesAfter, err = createThroughput(ctx, cfg, t); err != nil {
+		return nil, err
+	}
+	rep.CreatesIdle = (rep.CreatesBefore + rep.CreatesAfter) / 2
+	say("creates/s after the streams closed: %.0f", rep.CreatesAfter)
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		rep.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
 	}
@@ -155,18 +169,37 @@ func createThroughput(ctx context.Context, cfg *WatchBenchConfig, t Target) (flo
 	return res.OpsPerSec, nil
 }
 
-// nodeMemory is the node's resident memory and its anonymous part (heap and stacks) once the
-// Go runtime had a moment to settle.
-func nodeMemory(ctx context.Context, nd *localNode) (rss, anon int64) {
+// nodeMemory is the node's resident memory and its live Go memory (heap in use and stacks
+// right after a collection, which the pprof endpoint's heap profile with gc=1 forces).
+func nodeMemory(ctx context.Context, nd *localNode, pprofAddr string) (rss, live int64) {
 	select {
-	case <-time.After(3 * time.Second):
+	case <-time.After(2 * time.Second): // let the streams' setup garbage become garbage
 	case <-ctx.Done():
 	}
-	m, err := nd.p.memory()
-	if err != nil {
-		return 0, 0
+	if m, err := nd.p.memory(); err == nil {
+		rss = m.rss
 	}
-	return m.rss, m.anon
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, "GET", "http://"+pprofAddr+"/debug/pprof/heap?debug=1&gc=1", nil)
+	if err != nil {
+		return rss, 0
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return rss, 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		var n int64
+		if _, err := fmt.Sscanf(sc.Text(), "# HeapInuse = %d", &n); err == nil {
+			live += n
+		} else if _, err := fmt.Sscanf(sc.Text(), "# Stack = %d", &n); err == nil {
+			live += n
+		}
+	}
+	return rss, live
 }
 
 // fleetProc is one fleet process.

@@ -23,7 +23,7 @@ func WatchBenchCommand(ctx context.Context, prog string, args []string, stdout, 
 	fs.IntVar(&cfg.Rate, "rate", 1000, "background creates per second during the fan-out run")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 16, "writers (background creates and the throughput runs)")
 	fs.DurationVar(&cfg.Duration, "duration", 20*time.Second, "fan-out run length")
-	fs.DurationVar(&cfg.ProbeEvery, "probe-every", 200*time.Millisecond, "one probe write (reaching every stream) this often")
+	fs.DurationVar(&cfg.ProbeEvery, "probe-every", time.Second, "one probe write (reaching every stream) this often")
 	fs.DurationVar(&cfg.ThroughputFor, "throughput-for", 10*time.Second, "each create-throughput run")
 	fs.StringVar(&cfg.Query, "query", "kinds=cells", "the streams' watch query")
 	asJSON := fs.Bool("json", false, "print the report as JSON too")
@@ -69,12 +69,12 @@ func (r *WatchBenchReport) WriteTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "streams open                    %d of %d\n", r.Connected, r.Watchers)
 	fmt.Fprintf(w, "node RSS idle / with streams    %s / %s (%.1f KiB per stream)\n", mib(r.RSSIdle), mib(r.RSSWatched), perIdle(r.RSSIdle, r.RSSWatched))
-	fmt.Fprintf(w, "node anon (heap+stacks)         %s / %s (%.1f KiB per stream)\n", mib(r.HeapIdle), mib(r.HeapWatched), perIdle(r.HeapIdle, r.HeapWatched))
+	fmt.Fprintf(w, "node live heap+stacks after GC  %s / %s (%.1f KiB per stream)\n", mib(r.LiveIdle), mib(r.LiveWatched), perIdle(r.LiveIdle, r.LiveWatched))
 	ratio := 0.0
 	if r.CreatesIdle > 0 {
 		ratio = 100 * r.CreatesWatched / r.CreatesIdle
 	}
-	fmt.Fprintf(w, "creates/s no streams / streams  %.0f / %.0f (%.0f %%)\n", r.CreatesIdle, r.CreatesWatched, ratio)
+	fmt.Fprintf(w, "creates/s no streams / streams  %.0f (before %.0f, after %.0f) / %.0f (%.0f %%)\n", r.CreatesIdle, r.CreatesBefore, r.CreatesAfter, r.CreatesWatched, ratio)
 	fmt.Fprintf(w, "background writes               %d (%.0f/s)\n", r.WritesSent, r.WriteRate)
 	fmt.Fprintf(w, "probes sent / deliveries        %d / %d of %d\n", r.ProbesSent, r.ProbesDelivered, r.ProbesSent*r.Connected)
 	fmt.Fprintf(w, "fan-out latency ms p50/p99/max  %s / %s / %s\n", ms(r.FanOut.P50), ms(r.FanOut.P99), ms(r.FanOut.Max))
