@@ -61,41 +61,41 @@ type WatchBenchReport struct {
 	LoadAvg                     string
 }
 
+// WatchSystem is a store under the watch benchmark: cellmap (CellmapWatchSystem) or etcd
+// (nested module bench/etcd).
+type WatchSystem interface {
+	// Target writes the creates.
+	Target() Target
+	// Probe writes a change that reaches every stream, carrying name (ProbePrefix + send time).
+	Probe(ctx context.Context, name string) error
+	// FleetArgs are the arguments of a fleet process holding n streams.
+	FleetArgs(n int) []string
+	// Memory is the server's resident memory and its live Go memory after a collection.
+	Memory(ctx context.Context) (rss, live int64)
+	// Stop ends the server.
+	Stop()
+}
+
+// StartSystem starts the system under test in dir, sized for watchers streams.
+type StartSystem func(ctx context.Context, dir string, watchers int) (WatchSystem, error)
+
 // RunWatchBench runs the benchmark; everything it starts is stopped when it returns.
-func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, progress io.Writer) (*WatchBenchReport, error) {
+func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, start StartSystem, progress io.Writer) (*WatchBenchReport, error) {
 	raiseNoFile()
-	lc, err := newLocalCluster(cfg.Cellmapd, cfg.Dir, "lan", 1)
+	sys, err := start(ctx, cfg.Dir, cfg.Watchers)
 	if err != nil {
 		return nil, err
 	}
-	defer lc.stopAll()
-	nd := lc.nodes[0]
-	pprofAddr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	if err := lc.start(nd, "--bootstrap", "--watch-max-watchers", fmt.Sprint(cfg.Watchers+1000), "--pprof-addr", pprofAddr); err != nil {
-		return nil, err
-	}
-	if err := WaitSecureCluster(ctx, lc.endpoints(), 1, 60*time.Second, &Security{TokenFile: lc.tokenFile}); err != nil {
-		return nil, err
-	}
-	t := NewCellmapTarget(lc.endpoints(), lc.token)
-	if err := t.Setup(ctx); err != nil {
-		return nil, err
-	}
-	probeCell, err := createProbeCell(ctx, nd.c)
-	if err != nil {
-		return nil, err
-	}
+	defer sys.Stop()
+	t := sys.Target()
 	rep := &WatchBenchReport{Watchers: int64(cfg.Watchers)}
 	say := func(f string, a ...any) { fmt.Fprintf(progress, "watch-bench: "+f+"\n", a...) }
 	if rep.CreatesBefore, err = createThroughput(ctx, cfg, t); err != nil {
 		return nil, err
 	}
 	say("creates/s without streams: %.0f", rep.CreatesBefore)
-	rep.RSSIdle, rep.LiveIdle = nodeMemory(ctx, nd, pprofAddr)
-	fleets, err := startFleets(ctx, cfg, nd.http, lc.tokenFile)
+	rep.RSSIdle, rep.LiveIdle = sys.Memory(ctx)
+	fleets, err := startFleets(ctx, cfg, sys)
 	defer stopFleets(fleets)
 	if err != nil {
 		return nil, err
@@ -104,12 +104,12 @@ func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, progress io.Write
 		rep.Connected += f.ready
 	}
 	say("%d of %d streams open", rep.Connected, cfg.Watchers)
-	rep.RSSWatched, rep.LiveWatched = nodeMemory(ctx, nd, pprofAddr)
+	rep.RSSWatched, rep.LiveWatched = sys.Memory(ctx)
 	if rep.CreatesWatched, err = createThroughput(ctx, cfg, t); err != nil {
 		return nil, err
 	}
 	say("creates/s with %d streams: %.0f", rep.Connected, rep.CreatesWatched)
-	if err := fanOut(ctx, cfg, t, nd.c, probeCell, rep); err != nil {
+	if err := fanOut(ctx, cfg, sys, rep); err != nil {
 		return nil, err
 	}
 	hist := NewHistogram()
@@ -133,6 +133,71 @@ func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, progress io.Write
 		rep.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
 	}
 	return rep, nil
+}
+
+// cellmapWatch is a one-node cellmapd under the watch benchmark.
+type cellmapWatch struct {
+	lc         *localCluster
+	t          *CellmapTarget
+	pprofAddr  string
+	probeCell  string
+	fleetQuery string
+}
+
+// CellmapWatchSystem starts one cellmapd (bin) whose streams watch query (kinds=cells: the
+// probes rename a cell, the creates are instance mappings the streams filter out).
+func CellmapWatchSystem(bin, query string) StartSystem {
+	return func(ctx context.Context, dir string, watchers int) (WatchSystem, error) {
+		lc, err := newLocalCluster(bin, dir, "lan", 1)
+		if err != nil {
+			return nil, err
+		}
+		sys := &cellmapWatch{lc: lc, fleetQuery: query}
+		if sys.pprofAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		if err := lc.start(lc.nodes[0], "--bootstrap", "--watch-max-watchers", fmt.Sprint(watchers+1000), "--pprof-addr", sys.pprofAddr); err != nil {
+			return nil, err
+		}
+		if err := sys.setup(ctx); err != nil {
+			lc.stopAll()
+			return nil, err
+		}
+		return sys, nil
+	}
+}
+
+func (c *cellmapWatch) setup(ctx context.Context) error {
+	if err := WaitSecureCluster(ctx, c.lc.endpoints(), 1, 60*time.Second, &Security{TokenFile: c.lc.tokenFile}); err != nil {
+		return err
+	}
+	c.t = NewCellmapTarget(c.lc.endpoints(), c.lc.token)
+	if err := c.t.Setup(ctx); err != nil {
+		return err
+	}
+	var err error
+	c.probeCell, err = createProbeCell(ctx, c.lc.nodes[0].c)
+	return err
+}
+
+func (c *cellmapWatch) Target() Target { return c.t }
+func (c *cellmapWatch) Stop()          { c.lc.stopAll() }
+
+func (c *cellmapWatch) Probe(ctx context.Context, name string) error {
+	_, err := c.lc.nodes[0].c.UpdateCell(ctx, c.probeCell, api.CellUpdate{Name: &name})
+	return err
+}
+
+func (c *cellmapWatch) FleetArgs(n int) []string {
+	return []string{"watch-fleet", "--addr", c.lc.nodes[0].http, "--token-file", c.lc.tokenFile, "--query", c.fleetQuery, "--watchers", fmt.Sprint(n)}
+}
+
+func (c *cellmapWatch) Memory(ctx context.Context) (rss, live int64) {
+	settle(ctx)
+	if m, err := c.lc.nodes[0].p.memory(); err == nil {
+		rss = m.rss
+	}
+	return rss, LiveMemory(ctx, "http://"+c.pprofAddr)
 }
 
 // raiseNoFile lifts the soft limit on open files to the hard one: the node and the fleets
@@ -169,27 +234,29 @@ func createThroughput(ctx context.Context, cfg *WatchBenchConfig, t Target) (flo
 	return res.OpsPerSec, nil
 }
 
-// nodeMemory is the node's resident memory and its live Go memory (heap in use and stacks
-// right after a collection, which the pprof endpoint's heap profile with gc=1 forces).
-func nodeMemory(ctx context.Context, nd *localNode, pprofAddr string) (rss, live int64) {
+// settle gives the streams' setup garbage a moment to become garbage before a measurement.
+func settle(ctx context.Context) {
 	select {
-	case <-time.After(2 * time.Second): // let the streams' setup garbage become garbage
+	case <-time.After(2 * time.Second):
 	case <-ctx.Done():
 	}
-	if m, err := nd.p.memory(); err == nil {
-		rss = m.rss
-	}
+}
+
+// LiveMemory is a Go server's heap in use plus goroutine stacks right after a collection,
+// which its pprof endpoint (base URL) forces for a heap profile with gc=1; 0 when unknown.
+func LiveMemory(ctx context.Context, base string) int64 {
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, "GET", "http://"+pprofAddr+"/debug/pprof/heap?debug=1&gc=1", nil)
+	req, err := http.NewRequestWithContext(rctx, "GET", base+"/debug/pprof/heap?debug=1&gc=1", nil)
 	if err != nil {
-		return rss, 0
+		return 0
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return rss, 0
+		return 0
 	}
 	defer resp.Body.Close()
+	var live int64
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		var n int64
@@ -199,7 +266,16 @@ func nodeMemory(ctx context.Context, nd *localNode, pprofAddr string) (rss, live
 			live += n
 		}
 	}
-	return rss, live
+	return live
+}
+
+// ProcessMemory is the resident memory (VmRSS) of process pid.
+func ProcessMemory(pid int) int64 {
+	m, err := (&proc{}).memoryOf(pid)
+	if err != nil {
+		return 0
+	}
+	return m.rss
 }
 
 // fleetProc is one fleet process.
@@ -210,15 +286,15 @@ type fleetProc struct {
 	ready int64
 }
 
-func startFleets(ctx context.Context, cfg *WatchBenchConfig, addr, tokenFile string) ([]*fleetProc, error) {
+func startFleets(ctx context.Context, cfg *WatchBenchConfig, sys WatchSystem) ([]*fleetProc, error) {
 	var out []*fleetProc
 	for i := range cfg.Procs {
 		n := cfg.Watchers / cfg.Procs
 		if i < cfg.Watchers%cfg.Procs {
 			n++
 		}
-		cmd := exec.CommandContext(ctx, cfg.Self, "watch-fleet", "--addr", addr, "--token-file", tokenFile,
-			"--query", cfg.Query, "--watchers", fmt.Sprint(n), "--max", (cfg.Duration + 5*time.Minute).String())
+		args := append(sys.FleetArgs(n), "--max", (cfg.Duration + 5*time.Minute).String())
+		cmd := exec.CommandContext(ctx, cfg.Self, args...)
 		cmd.Stderr = os.Stderr
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
@@ -272,7 +348,8 @@ func stopFleets(fs []*fleetProc) {
 }
 
 // fanOut writes Rate creates per second and a probe every ProbeEvery for Duration.
-func fanOut(ctx context.Context, cfg *WatchBenchConfig, t *CellmapTarget, c *client.Client, probeCell string, rep *WatchBenchReport) error {
+func fanOut(ctx context.Context, cfg *WatchBenchConfig, sys WatchSystem, rep *WatchBenchReport) error {
+	t := sys.Target()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	tokens := make(chan struct{}, cfg.Rate)
@@ -306,7 +383,7 @@ loop:
 		case <-probe.C:
 			name := fmt.Sprintf("%s%d", ProbePrefix, time.Now().UnixNano())
 			pctx, pcancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_, err := c.UpdateCell(pctx, probeCell, api.CellUpdate{Name: &name})
+			err := sys.Probe(pctx, name)
 			pcancel()
 			if err != nil {
 				probeErr = err

@@ -11,12 +11,13 @@ import (
 )
 
 // WatchBenchCommand runs the watch benchmark from command-line arguments and prints its table
-// (and, with --json, the report as JSON).
-func WatchBenchCommand(ctx context.Context, prog string, args []string, stdout, stderr io.Writer) int {
+// (and, with --json, the report as JSON). system starts the store under test from the
+// --server binary and --query (nil: cellmapd).
+func WatchBenchCommand(ctx context.Context, prog string, args []string, stdout, stderr io.Writer, system func(server, query string) StartSystem) int {
 	fs := flag.NewFlagSet(prog+" watch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := &WatchBenchConfig{}
-	fs.StringVar(&cfg.Cellmapd, "cellmapd", "bin/cellmapd", "the cellmapd binary")
+	fs.StringVar(&cfg.Cellmapd, "server", "bin/cellmapd", "the server binary (cellmapd, or etcd for etcd-bench)")
 	fs.StringVar(&cfg.Dir, "dir", "", "working directory (default: a new temporary one, removed after)")
 	fs.IntVar(&cfg.Watchers, "watchers", 10000, "change streams on the node")
 	fs.IntVar(&cfg.Procs, "procs", 4, "fleet processes holding them")
@@ -47,7 +48,10 @@ func WatchBenchCommand(ctx context.Context, prog string, args []string, stdout, 
 		}
 		defer os.RemoveAll(cfg.Dir)
 	}
-	rep, err := RunWatchBench(ctx, cfg, stderr)
+	if system == nil {
+		system = CellmapWatchSystem
+	}
+	rep, err := RunWatchBench(ctx, cfg, system(cfg.Cellmapd, cfg.Query), stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s watch: %v\n", prog, err)
 		return 1

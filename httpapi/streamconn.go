@@ -58,7 +58,8 @@ func (c *chunkedConn) write(b []byte) error {
 
 var crlf = []byte("\r\n")
 
-// alive reads what the client sent, waiting at most a millisecond: nothing (a timeout)
+// alive (asked at every progress interval) reads what the client sent, waiting at most a
+// millisecond: nothing (a timeout)
 // means it is there; the end of the stream or an error means it hung up. A client sends
 // nothing after its request while it watches.
 func (c *chunkedConn) alive() bool {

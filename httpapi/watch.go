@@ -40,9 +40,6 @@ const (
 	watchBatch = 1000
 	// watchWriteTimeout drops a watcher that does not read at all for this long.
 	watchWriteTimeout = 30 * time.Second
-	// watchAdvance is how often an idle live watcher moves its cursor along the ring, so
-	// events of kinds it does not watch never make it fall behind.
-	watchAdvance = time.Second
 )
 
 // watchQuery is a parsed watch request.

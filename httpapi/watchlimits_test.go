@@ -182,7 +182,7 @@ func TestWatchCap(t *testing.T) {
 	if _, resp := openWatch(t, n.Addr, "", ""); resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("no token: got %v, want 401", resp)
 	}
-	first, _ := openWatch(t, n.Addr, "", reader)
+	first, _ := openWatch(t, n.Addr, "progress_interval=50ms", reader) // a hang-up is noticed at a progress line
 	openWatch(t, n.Addr, "", reader)
 	_, resp := openWatch(t, n.Addr, "", reader)
 	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {

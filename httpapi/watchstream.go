@@ -38,7 +38,6 @@ type watchStream struct {
 	cur          *watch.Cursor
 	pending      []api.WatchEvent
 	entries      []*watch.Entry
-	lastProgress time.Time
 }
 
 // watchHub returns the node's fan-out hub, attaching it to the node's apply path at the first
@@ -56,7 +55,7 @@ func (s *Service) streamWatch(w http.ResponseWriter, r *http.Request, wq *watchQ
 	ident := IdentityFrom(r.Context())
 	rc := http.NewResponseController(w)
 	st := &watchStream{s: s, ctx: r.Context(), remote: r.RemoteAddr, out: &httpOut{w: w, rc: rc}, wq: wq, ident: ident,
-		last: wq.since, mask: s.hub.Mask(slices.Collect(maps.Keys(wq.kinds))), lastProgress: time.Now()}
+		last: wq.since, mask: s.hub.Mask(slices.Collect(maps.Keys(wq.kinds)))}
 	if ident.SeesSecrets() {
 		st.view = 1
 	}
@@ -83,7 +82,7 @@ func (s *Service) streamWatch(w http.ResponseWriter, r *http.Request, wq *watchQ
 
 // run serves the stream until the client leaves, the service shuts down, or it is cut.
 func (st *watchStream) run() {
-	tick := time.NewTicker(min(st.wq.progress, watchAdvance))
+	tick := time.NewTicker(st.wq.progress)
 	defer tick.Stop()
 	for {
 		var wake <-chan struct{}
@@ -199,17 +198,13 @@ func (st *watchStream) follow() (<-chan struct{}, error) {
 	return wake, nil
 }
 
-// progress sends a progress line when the interval has passed since the last one.
+// progress sends a progress line.
 func (st *watchStream) progress() error {
 	if st.cur != nil { // move an idle cursor along first, so the line is current
 		if wake, err := st.follow(); err != nil || wake == nil {
 			return err
 		}
 	}
-	if time.Since(st.lastProgress) < st.wq.progress {
-		return nil
-	}
-	st.lastProgress = time.Now()
 	return st.line(&api.WatchEvent{Type: api.WatchTypeProgress, Revision: st.last})
 }
 

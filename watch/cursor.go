@@ -61,15 +61,15 @@ func (c *Cursor) Next(out []*Entry, match func(*fsm.Event) bool) ([]*Entry, erro
 		return out, ErrReset
 	}
 	head := h.head.Load()
+	if !c.kindsSince(c.seq) { // nothing of the cursor's kinds since its place
+		c.seq, c.rev = head.seq, max(c.rev, head.rev)
+		return out, nil
+	}
 	n := uint64(len(h.slots))
 	if head.seq-c.seq > n {
 		return out, c.slow()
 	}
 	start := len(out)
-	if !c.kindsSince(c.seq) { // nothing of the cursor's kinds since its place
-		c.seq, c.rev = head.seq, max(c.rev, head.rev)
-		return out, nil
-	}
 	for s := c.seq; s < head.seq; s++ {
 		e := h.slots[s%n].Load()
 		if e == nil || e.seq != s {

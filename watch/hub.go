@@ -21,8 +21,8 @@ import (
 
 // Config sets the hub's limits.
 type Config struct {
-	// Ring is how many of the newest events the hub keeps in memory. Keep it well above the
-	// events written in a second (idle watchers move their cursor along once a second).
+	// Ring is how many of the newest events the hub keeps in memory. A watcher behind by
+	// more than the ring (counting events of its kinds only from its last one) is slow.
 	Ring int
 	// MaxWatchers caps the change streams the node serves at once; a watch beyond it is
 	// refused (503 busy, Retry-After), so the client tries another node or later.
