@@ -34,10 +34,10 @@ type watchStream struct {
 	render func(*fsm.Event) []byte
 	mask   uint32
 	// last is the revision the client has every matching event of.
-	last         uint64
-	cur          *watch.Cursor
-	pending      []api.WatchEvent
-	entries      []*watch.Entry
+	last    uint64
+	cur     *watch.Cursor
+	pending []api.WatchEvent
+	entries []*watch.Entry
 }
 
 // watchHub returns the node's fan-out hub, attaching it to the node's apply path at the first
