@@ -56,9 +56,9 @@ func (p *proc) stop(timeout time.Duration) { _ = p.Stop(timeout) }
 // anonymous part (heap, stacks) and its file-backed part (mostly the mmap of fsm.db).
 type memory struct{ rss, anon, file int64 }
 
-func (p *proc) memory() (memory, error) { return p.memoryOf(p.Pid()) }
+func (p *proc) memory() (memory, error) { return readMemory(p.Pid()) }
 
-func (p *proc) memoryOf(pid int) (memory, error) {
+func readMemory(pid int) (memory, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return memory{}, err

@@ -271,7 +271,7 @@ func LiveMemory(ctx context.Context, base string) int64 {
 
 // ProcessMemory is the resident memory (VmRSS) of process pid.
 func ProcessMemory(pid int) int64 {
-	m, err := (&proc{}).memoryOf(pid)
+	m, err := readMemory(pid)
 	if err != nil {
 		return 0
 	}

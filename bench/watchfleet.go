@@ -39,16 +39,23 @@ type FleetReport struct {
 	Latency *hdrhistogram.Snapshot `json:"latency"`
 }
 
-type fleet struct {
-	addr, token, query string
-	connected, failed  atomic.Int64
-	probes             atomic.Int64
-	mu                 sync.Mutex
-	hist               *Histogram
+// FleetStream is one open change stream of a fleet.
+type FleetStream interface {
+	// NextProbe blocks until the stream delivers a probe and returns the probe's send time
+	// (unix ns), or fails when the stream ends.
+	NextProbe() (int64, error)
+	Close()
 }
 
-// FleetCommand runs a fleet: it opens --watchers streams, prints {"ready":N} when they are
-// open, keeps them until stdin closes (or --max passes), then prints a FleetReport.
+// fleet holds the streams of one fleet process.
+type fleet struct {
+	connected, failed atomic.Int64
+	probes            atomic.Int64
+	mu                sync.Mutex
+	hist              *Histogram
+}
+
+// FleetCommand runs a fleet of cellmap change streams (see ServeFleet).
 func FleetCommand(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(prog+" watch-fleet", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -69,24 +76,32 @@ func FleetCommand(ctx context.Context, prog string, args []string, stdin io.Read
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(ctx, *limit)
+	open := func(ctx context.Context) (FleetStream, error) { return openCellmapStream(ctx, *addr, token, *query) }
+	return ServeFleet(ctx, *n, *limit, stdin, stdout, open)
+}
+
+// ServeFleet opens n streams (32 at a time), prints {"ready":N,"failed":M} once they are
+// open, holds them until stdin closes (the driver ends the fleet) or limit passes, then
+// prints a FleetReport.
+func ServeFleet(ctx context.Context, n int, limit time.Duration, stdin io.Reader, stdout io.Writer, open func(context.Context) (FleetStream, error)) int {
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	f := &fleet{addr: *addr, token: token, query: *query, hist: NewHistogram()}
+	f := &fleet{hist: NewHistogram()}
 	var wg sync.WaitGroup
-	ready := make(chan struct{}, *n)
-	sem := make(chan struct{}, 32) // connections being opened at once
-	for range *n {
+	ready := make(chan struct{}, n)
+	sem := make(chan struct{}, 32)
+	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f.watch(ctx, sem, ready)
+			f.hold(ctx, sem, ready, open)
 		}()
 	}
-	for range *n {
+	for range n {
 		<-ready
 	}
 	json.NewEncoder(stdout).Encode(map[string]int64{"ready": f.connected.Load(), "failed": f.failed.Load()})
-	go func() { // the driver closes stdin to end the fleet
+	go func() {
 		_, _ = io.Copy(io.Discard, stdin)
 		cancel()
 	}()
@@ -101,10 +116,10 @@ func FleetCommand(ctx context.Context, prog string, args []string, stdin io.Read
 	return 0
 }
 
-// watch holds one stream until ctx ends; ready gets one value once it is open or failed.
-func (f *fleet) watch(ctx context.Context, sem chan struct{}, ready chan<- struct{}) {
+// hold opens one stream and records its probes until ctx ends.
+func (f *fleet) hold(ctx context.Context, sem chan struct{}, ready chan<- struct{}, open func(context.Context) (FleetStream, error)) {
 	sem <- struct{}{}
-	conn, br, err := f.open(ctx)
+	st, err := open(ctx)
 	<-sem
 	if err != nil {
 		f.failed.Add(1)
@@ -113,63 +128,86 @@ func (f *fleet) watch(ctx context.Context, sem chan struct{}, ready chan<- struc
 	}
 	f.connected.Add(1)
 	ready <- struct{}{}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	stop := context.AfterFunc(ctx, st.Close)
 	defer stop()
-	defer conn.Close()
+	defer st.Close()
 	for {
-		line, err := br.ReadSlice('\n')
+		sent, err := st.NextProbe()
+		if err != nil {
+			return
+		}
+		lat := time.Duration(time.Now().UnixNano() - sent)
+		f.probes.Add(1)
+		f.mu.Lock()
+		f.hist.Record(lat)
+		f.mu.Unlock()
+	}
+}
+
+// ParseProbe returns the send time a probe name (ProbePrefix + unix ns) carries.
+func ParseProbe(name []byte) (int64, bool) {
+	if !bytes.HasPrefix(name, []byte(ProbePrefix)) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(name[len(ProbePrefix):]), 10, 64)
+	return n, err == nil
+}
+
+// cellmapStream is a change stream on a raw connection: one goroutine (the fleet's) and two
+// 4 KiB buffers.
+type cellmapStream struct {
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+func (c *cellmapStream) Close() { c.conn.Close() }
+
+func (c *cellmapStream) NextProbe() (int64, error) {
+	for {
+		line, err := c.br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
 			continue
 		}
 		if err != nil {
-			return
+			return 0, err
 		}
-		if i := bytes.Index(line, probeMarker); i >= 0 {
-			f.probe(line[i+len(probeMarker):])
+		i := bytes.Index(line, probeMarker)
+		if i < 0 {
+			continue
+		}
+		rest := line[i+len(probeMarker)-len(ProbePrefix):]
+		if end := bytes.IndexByte(rest, '"'); end > 0 {
+			if sent, ok := ParseProbe(rest[:end]); ok {
+				return sent, nil
+			}
 		}
 	}
 }
 
-func (f *fleet) probe(rest []byte) {
-	end := bytes.IndexByte(rest, '"')
-	if end < 0 {
-		return
-	}
-	sent, err := strconv.ParseInt(string(rest[:end]), 10, 64)
-	if err != nil {
-		return
-	}
-	lat := time.Duration(time.Now().UnixNano() - sent)
-	f.probes.Add(1)
-	f.mu.Lock()
-	f.hist.Record(lat)
-	f.mu.Unlock()
-}
-
-// open sends the watch request on a raw connection and returns a reader of the decoded body.
-func (f *fleet) open(ctx context.Context) (net.Conn, *bufio.Reader, error) {
+// openCellmapStream sends the watch request on a raw connection.
+func openCellmapStream(ctx context.Context, addr, token, query string) (FleetStream, error) {
 	var d net.Dialer
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, err := d.DialContext(cctx, "tcp", f.addr)
+	conn, err := d.DialContext(cctx, "tcp", addr)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	req := fmt.Sprintf("GET /v1/watch?%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", f.query, f.addr, f.token)
+	req := fmt.Sprintf("GET /v1/watch?%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", query, addr, token)
 	if _, err := io.WriteString(conn, req); err != nil {
 		conn.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 4096), nil)
 	if err != nil {
 		conn.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		conn.Close()
-		return nil, nil, fmt.Errorf("watch: %s", resp.Status)
+		return nil, fmt.Errorf("watch: %s", resp.Status)
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return conn, bufio.NewReaderSize(resp.Body, 4096), nil
+	return &cellmapStream{conn: conn, br: bufio.NewReaderSize(resp.Body, 4096)}, nil
 }
