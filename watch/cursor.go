@@ -2,6 +2,7 @@ package watch
 
 import (
 	"math/bits"
+	"slices"
 	"sync"
 
 	"github.com/cellmap/cellmap/fsm"
@@ -10,7 +11,10 @@ import (
 // Entry is one event in the ring, with its JSON lines rendered once per view and shared by
 // every watcher that sends it.
 type Entry struct {
-	seq   uint64
+	seq uint64
+	// prev is one past the sequence number of the previous event of the same kind (0: none),
+	// so a watcher of one kind walks its events without scanning the others.
+	prev  uint64
 	bit   uint32
 	Event *fsm.Event
 	views [2]view
@@ -65,6 +69,26 @@ func (c *Cursor) Next(out []*Entry, match func(*fsm.Event) bool) ([]*Entry, erro
 		c.seq, c.rev = head.seq, max(c.rev, head.rev)
 		return out, nil
 	}
+	start := len(out)
+	var err error
+	if c.mask&(c.mask-1) == 0 {
+		out, err = c.walk(head, out, match)
+	} else {
+		out, err = c.scan(head, out, match)
+	}
+	if err != nil {
+		return out[:start], err
+	}
+	if h.gen.Load() != c.gen { // a restore during the scan: what was read may be stale
+		return out[:start], ErrReset
+	}
+	c.seq, c.rev = head.seq, max(c.rev, head.rev)
+	return out, nil
+}
+
+// scan collects the matching events below head by reading every event after the cursor.
+func (c *Cursor) scan(head *position, out []*Entry, match func(*fsm.Event) bool) ([]*Entry, error) {
+	h := c.hub
 	n := uint64(len(h.slots))
 	if head.seq-c.seq > n {
 		return out, c.slow()
@@ -75,9 +99,7 @@ func (c *Cursor) Next(out []*Entry, match func(*fsm.Event) bool) ([]*Entry, erro
 		if e == nil || e.seq != s {
 			return out, c.slow()
 		}
-		// A cursor joined after reading the state file up to rev skips what it read there:
-		// the file commits a batch before the hub gets it.
-		if e.bit&c.mask == 0 || e.Event.Revision <= c.rev || !match(e.Event) {
+		if !c.wants(e, match) {
 			continue
 		}
 		if len(out)-start >= h.cfg.Buffer {
@@ -85,11 +107,39 @@ func (c *Cursor) Next(out []*Entry, match func(*fsm.Event) bool) ([]*Entry, erro
 		}
 		out = append(out, e)
 	}
-	if h.gen.Load() != c.gen { // a restore during the scan: what was read may be stale
-		return out[:start], ErrReset
-	}
-	c.seq, c.rev = head.seq, max(c.rev, head.rev)
 	return out, nil
+}
+
+// walk collects the matching events below head of a one-kind cursor by following the kind's
+// links back from its newest event, then puts them in order: its cost is the events of its
+// kind, not all events. A link into an overwritten slot means the ring overtook the cursor.
+func (c *Cursor) walk(head *position, out []*Entry, match func(*fsm.Event) bool) ([]*Entry, error) {
+	h := c.hub
+	n := uint64(len(h.slots))
+	start := len(out)
+	for next := h.last[bits.TrailingZeros32(c.mask)].Load(); next > c.seq; {
+		seq := next - 1
+		e := h.slots[seq%n].Load()
+		if e == nil || e.seq != seq {
+			return out, c.slow()
+		}
+		next = e.prev
+		if seq >= head.seq || !c.wants(e, match) { // newer than the head read: next time
+			continue
+		}
+		if len(out)-start >= h.cfg.Buffer {
+			return out, c.slow()
+		}
+		out = append(out, e)
+	}
+	slices.Reverse(out[start:])
+	return out, nil
+}
+
+// wants reports whether the cursor sends e. A cursor joined after reading the state file up
+// to rev skips what it read there: the file commits a batch before the hub gets it.
+func (c *Cursor) wants(e *Entry, match func(*fsm.Event) bool) bool {
+	return e.bit&c.mask != 0 && e.Event.Revision > c.rev && match(e.Event)
 }
 
 // kindsSince reports whether an event of the cursor's kinds may be at or after seq. Next

@@ -12,6 +12,7 @@ package watch
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -149,14 +150,11 @@ func (h *Hub) Publish(applied uint64, events []*fsm.Event) {
 			h.base, h.tail = old.Event.Revision, old.seq+1
 		}
 		bit := h.bits[ev.Kind]
-		h.slots[seq%n].Store(&Entry{seq: seq, bit: bit, Event: ev})
+		k := bits.TrailingZeros32(bit)
+		h.slots[seq%n].Store(&Entry{seq: seq, prev: h.last[k].Load(), bit: bit, Event: ev})
+		h.last[k].Store(seq + 1) // after the entry, before the head
 		mask |= bit
 		seq++
-	}
-	for i := range h.last {
-		if mask&(1<<i) != 0 {
-			h.last[i].Store(seq)
-		}
 	}
 	h.head.Store(&position{seq: seq, rev: applied})
 	h.mu.Unlock()

@@ -2,6 +2,7 @@ package watch
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/cellmap/cellmap/fsm"
@@ -197,5 +198,31 @@ func TestSkipOtherKinds(t *testing.T) {
 	h.Publish(21, evs("cells", 21))
 	if got, err := c.Next(nil, all); err != nil || len(got) != 1 || got[0].Event.Revision != 21 {
 		t.Fatalf("got %v %v, want the cell at 21", revisions(got), err)
+	}
+}
+
+// TestOneKindInOrder: a one-kind cursor (which follows its kind's links instead of scanning)
+// gets its kind's events in revision and sub order among other kinds, and nothing newer than
+// the head it read.
+func TestOneKindInOrder(t *testing.T) {
+	h := newHub(t, Config{Ring: 16, MaxWatchers: 10, Buffer: 16})
+	h.Reset(0)
+	c, _ := h.Join(0, h.Mask([]string{"cells"}))
+	batch := []*fsm.Event{
+		{Revision: 1, Kind: "cells", Key: "a"}, {Revision: 1, Sub: 1, Kind: "flavors"}, {Revision: 1, Sub: 2, Kind: "cells", Key: "b"},
+		{Revision: 2, Kind: "flavors"}, {Revision: 3, Kind: "cells", Key: "c"},
+	}
+	h.Publish(3, batch)
+	got, err := c.Next(nil, all)
+	var keys []string
+	for _, e := range got {
+		keys = append(keys, e.Event.Key)
+	}
+	if err != nil || strings.Join(keys, ",") != "a,b,c" || c.Revision() != 3 {
+		t.Fatalf("got %v %v at %d, want a,b,c at 3", keys, err, c.Revision())
+	}
+	h.Publish(4, evs("cells", 4))
+	if got, err := c.Next(nil, all); err != nil || len(got) != 1 || got[0].Event.Revision != 4 {
+		t.Fatalf("got %v %v, want the cell at 4", revisions(got), err)
 	}
 }
