@@ -11,7 +11,7 @@ JEPSEN  := jepsen
 # staticcheck, pinned; `go run` fetches it through the module proxy on a clean machine.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test lint fuzz bench clean jepsen jepsen-tool bench-tools bench-compare bench-scale bench-list bench-profile bench-write-profile bench-etcd bench-etcd-test
+.PHONY: all build run test lint fuzz bench clean jepsen jepsen-tool bench-tools bench-compare bench-scale bench-list bench-profile bench-write-profile bench-etcd bench-etcd-test bench-watch
 
 all: build
 
@@ -79,6 +79,17 @@ bench-etcd:
 ## Debian's etcd 3.4 (installs etcd-server if missing) instead of ./bin/etcd
 bench-compare: bench-tools bench-etcd
 	BIN=$(CURDIR)/$(BIN) scripts/bench-compare.sh
+
+## bench-watch: change stream fan-out on one node, cellmap then etcd (issue 12): WATCHERS streams
+## held by WATCH_PROCS processes; memory per stream, creates/s with and without them, and the
+## latency of a probe write to every stream under WATCH_RATE background creates/s (~3 min each)
+WATCHERS ?= 10000
+WATCH_PROCS ?= 4
+WATCH_RATE ?= 1000
+WATCH_DURATION ?= 20s
+bench-watch: bench-tools bench-etcd
+	$(BIN)/cellmap-bench watch --server $(BIN)/cellmapd --watchers $(WATCHERS) --procs $(WATCH_PROCS) --rate $(WATCH_RATE) --duration $(WATCH_DURATION)
+	$(BIN)/etcd-bench watch --server $(BIN)/etcd --watchers $(WATCHERS) --procs $(WATCH_PROCS) --rate $(WATCH_RATE) --duration $(WATCH_DURATION)
 
 ## bench-scale: 1,000,000 mappings in a 3-node cluster: load time, sizes, RSS, restart, snapshots
 bench-scale: bench-tools

@@ -56,8 +56,10 @@ func (p *proc) stop(timeout time.Duration) { _ = p.Stop(timeout) }
 // anonymous part (heap, stacks) and its file-backed part (mostly the mmap of fsm.db).
 type memory struct{ rss, anon, file int64 }
 
-func (p *proc) memory() (memory, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.Pid()))
+func (p *proc) memory() (memory, error) { return readMemory(p.Pid()) }
+
+func readMemory(pid int) (memory, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return memory{}, err
 	}
@@ -76,7 +78,7 @@ func (p *proc) memory() (memory, error) {
 		}
 	}
 	if m.rss == 0 {
-		return m, fmt.Errorf("no VmRSS for pid %d", p.Pid())
+		return m, fmt.Errorf("no VmRSS for pid %d", pid)
 	}
 	return m, sc.Err()
 }

@@ -160,6 +160,9 @@ func (ac *applyCtx) appendEvent(t *table, op EventOp, r Record, enc []byte) erro
 		enc = encodeRecord(r)
 	}
 	ac.noteModified(t.kind)
+	if err := ac.collectEvent(op, t.kind, r.Key(), enc); err != nil {
+		return err
+	}
 	k := eventKey(ac.index, ac.sub)
 	ac.sub++
 	ac.events++

@@ -60,6 +60,9 @@ type applyCtx struct {
 	modified map[string]uint64
 	// sum is the running state checksum, updated by every write (checksum.go).
 	sum uint64
+	// collect keeps the batch's events in published for the event sink (sink.go).
+	collect   bool
+	published []*Event
 }
 
 // handler applies one decoded command. A returned error is a storage failure, which is fatal; a
@@ -85,6 +88,10 @@ type FSM struct {
 	modified modifiedIndexes
 	// notify is closed and replaced whenever applied moves.
 	notify atomic.Pointer[chan struct{}]
+	// sink, when set, receives every committed batch's events (sink.go); sinkMu orders
+	// attaching it with publishing.
+	sinkMu sync.Mutex
+	sink   EventSink
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -225,10 +232,12 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 	out := make([]interface{}, len(logs))
 	var last uint64
 	var modified map[string]uint64
+	collect := f.sinkAttached()
+	var published []*Event
 	err := f.db.Update(func(tx *bolt.Tx) error {
 		applied := readApplied(tx)
 		last = applied
-		ac := &applyCtx{tx: tx}
+		ac := &applyCtx{tx: tx, collect: collect}
 		ac.sum, _ = readChecksum(tx)
 		before := ac.sum
 		for i, l := range logs {
@@ -256,7 +265,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 				return err
 			}
 		}
-		modified = ac.modified
+		modified, published = ac.modified, ac.published
 		return writeApplied(tx, last)
 	})
 	if err != nil {
@@ -267,7 +276,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []interface{} {
 		f.modified[k].Store(idx)
 	}
 	if last > f.applied.Load() {
-		f.setApplied(last)
+		f.publish(collect, last, published)
 	}
 	return out
 }

@@ -67,6 +67,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		return err
 	}
 	f.db = db
+	f.resetSink()
 	f.logger.Info("state restored from snapshot", "applied_index", f.applied.Load())
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/ops"
 	"github.com/cellmap/cellmap/transport"
+	"github.com/cellmap/cellmap/watch"
 	"github.com/gorilla/mux"
 	"github.com/hashicorp/go-hclog"
 )
@@ -32,6 +33,8 @@ type Node interface {
 	// Changed and Modified serve blocking queries (blocking.go).
 	Changed() <-chan struct{}
 	Modified(kind string) uint64
+	// SetEventSink attaches the change stream's fan-out hub to the apply path (watchstream.go).
+	SetEventSink(s fsm.EventSink)
 	InternalHandler() http.Handler
 	AuthFresh(ctx context.Context, lease time.Duration) error
 }
@@ -96,6 +99,8 @@ type Config struct {
 	Certificate func() *x509.Certificate
 	// Mounts are route sets other packages serve on the API (the OpenStack compute API).
 	Mounts []Mount
+	// Watch limits the change stream: watchers, per-watcher buffer, in-memory ring.
+	Watch watch.Config
 	// Faults, when set, mounts POST /internal/faults (chaos testing only).
 	Faults *transport.Faults
 	// Logger is the API's logger; nil discards.
@@ -106,7 +111,7 @@ type Config struct {
 func DefaultConfig() *Config {
 	return &Config{Addr: "127.0.0.1:8480", RequestTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20,
 		TxnMaxBodyBytes: 8 << 20, TxnMaxOps: 10000, Timeouts: transport.DefaultServerTimeouts(), AuthLease: 5 * time.Second,
-		OperatorTimeout: time.Hour, RestoreMaxBytes: 64 << 30, DefaultAvailabilityZone: "nova"}
+		OperatorTimeout: time.Hour, RestoreMaxBytes: 64 << 30, DefaultAvailabilityZone: "nova", Watch: watch.DefaultConfig()}
 }
 
 // Validate checks the configuration.
@@ -119,6 +124,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Operator != nil && (c.OperatorTimeout <= 0 || c.RestoreMaxBytes <= 0) {
 		return errors.New("httpapi: OperatorTimeout and RestoreMaxBytes must be positive")
+	}
+	if err := c.Watch.Validate(); err != nil {
+		return fmt.Errorf("httpapi: %w", err)
 	}
 	return c.Timeouts.Validate()
 }
@@ -138,6 +146,9 @@ type Service struct {
 	closeOnce sync.Once
 	// lookups pools the state of instance mapping lookups (lookupBuf).
 	lookups sync.Pool
+	// hub fans applied changes out to change streams; attached to the node by the first.
+	hub     *watch.Hub
+	hubOnce sync.Once
 }
 
 // New builds the API. health may be nil; extra registers more routes (the data plane's).
@@ -150,6 +161,10 @@ func New(cfg *Config, n Node, health CellHealth, extra ...func(*mux.Router)) (*S
 		s.logger = hclog.NewNullLogger()
 	}
 	s.lookups.New = newLookupBuf
+	var err error
+	if s.hub, err = watch.New(cfg.Watch); err != nil {
+		return nil, err
+	}
 	s.perms = map[string]acl.Perm{}
 	s.router = s.routes()
 	for _, r := range extra {

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,12 +27,18 @@ import (
 // matched. Any node serves it from its own state; ?consistency=linearizable first catches up
 // with the leader's commit index. Secrets of cells are masked below operator, and a
 // project-scoped token sees only its project's instance mappings.
+//
+// Live changes come from the node's fan-out hub (package watch, watchstream.go): a watcher
+// reads the state file only while it catches up from an older revision. The node serves at
+// most --watch-max-watchers streams (one more is refused with 503 busy and Retry-After), and
+// a watcher more than --watch-buffer matching events behind is cut with a final
+// slow_consumer error line.
 const (
 	watchPath               = "/v1/watch"
 	defaultProgressInterval = 10 * time.Second
 	// watchBatch bounds the events sent from one read transaction (whole revisions).
 	watchBatch = 1000
-	// watchWriteTimeout cuts a watcher that does not read for this long (slow_consumer).
+	// watchWriteTimeout drops a watcher that does not read at all for this long.
 	watchWriteTimeout = 30 * time.Second
 )
 
@@ -147,6 +152,18 @@ func (s *Service) watch(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, err)
 		return
 	}
+	hub := s.watchHub()
+	if err := hub.Acquire(); err != nil {
+		w.Header().Set("Retry-After", "1")
+		s.fail(w, http.StatusServiceUnavailable, api.CodeBusy, fmt.Sprintf("this node serves %d change streams already (--watch-max-watchers); try another node or later", hub.Config().MaxWatchers))
+		return
+	}
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			hub.Release()
+		}
+	}()
 	if wq.linearizable {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		_, err := s.node.Read(ctx, node.Linearizable{}, func(*fsm.Reader) error { return nil })
@@ -176,97 +193,11 @@ func (s *Service) watch(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/x-ndjson")
 	h.Set(api.HeaderIndex, strconv.FormatUint(applied, 10))
 	w.WriteHeader(http.StatusOK)
-	s.streamWatch(w, r, wq)
+	handedOff = s.streamWatch(w, r, wq)
 }
 
-// streamWatch sends the history after wq.since, then follows the applied state until the
-// client leaves, the service shuts down, or the watcher falls behind the history.
-func (s *Service) streamWatch(w http.ResponseWriter, r *http.Request, wq *watchQuery) {
-	rc := http.NewResponseController(w)
-	bw := bufio.NewWriterSize(w, 32<<10)
-	enc := json.NewEncoder(bw)
-	ident := IdentityFrom(r.Context())
-	progress := time.NewTicker(wq.progress)
-	defer progress.Stop()
-	last := wq.since
-	for {
-		changed := s.node.Changed()
-		var out []api.WatchEvent
-		full := false
-		_, err := s.node.Read(r.Context(), node.Stale{}, func(rd *fsm.Reader) error {
-			if c := rd.Compacted(); last < c {
-				out = append(out, api.WatchEvent{Type: api.WatchTypeError, Revision: last, Code: api.CodeCompacted, Compacted: c,
-					Message: fmt.Sprintf("the history moved past revision %d while this watcher was behind; list again", last)})
-				return nil
-			}
-			end := rd.AppliedIndex()
-			err := rd.Events(last, func(ev *fsm.Event) (bool, error) {
-				if len(out) >= watchBatch && ev.Revision != out[len(out)-1].Revision {
-					full, end = true, out[len(out)-1].Revision
-					return false, nil
-				}
-				if wq.matches(ev) {
-					out = append(out, s.watchEvent(ident, ev))
-				}
-				return true, nil
-			})
-			last = max(last, end)
-			return err
-		})
-		if err != nil {
-			return
-		}
-		for i := range out {
-			if err := s.sendWatch(rc, bw, enc, &out[i]); err != nil {
-				return
-			}
-			if out[i].Type == api.WatchTypeError {
-				return
-			}
-		}
-		if err := s.flushWatch(rc, bw); err != nil || full {
-			if err != nil {
-				return
-			}
-			continue
-		}
-		select {
-		case <-changed:
-		case <-progress.C:
-			if err := s.sendWatch(rc, bw, enc, &api.WatchEvent{Type: api.WatchTypeProgress, Revision: last}); err != nil {
-				return
-			}
-			if s.flushWatch(rc, bw) != nil {
-				return
-			}
-		case <-r.Context().Done():
-			return
-		case <-s.closing:
-			return
-		}
-	}
-}
-
-func (s *Service) sendWatch(rc *http.ResponseController, bw *bufio.Writer, enc *json.Encoder, ev *api.WatchEvent) error {
-	if bw.Available() < 4096 {
-		if err := s.flushWatch(rc, bw); err != nil {
-			return err
-		}
-	}
-	return enc.Encode(ev)
-}
-
-// flushWatch writes what is buffered, cutting a client that does not read for
-// watchWriteTimeout: the apply path never waits for a watcher.
-func (s *Service) flushWatch(rc *http.ResponseController, bw *bufio.Writer) error {
-	_ = rc.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	return rc.Flush()
-}
-
-// watchEvent renders an event; cells are masked as the cells endpoints mask them.
+// watchEvent renders an event; cells are masked as the cells endpoints mask them (ident
+// matters for that alone: events render alike for every identity of one SeesSecrets).
 func (s *Service) watchEvent(ident *acl.Identity, ev *fsm.Event) api.WatchEvent {
 	out := api.WatchEvent{Type: api.WatchTypeEvent, Revision: ev.Revision, Sub: ev.Sub, Kind: ev.Kind, Op: ev.Op.String(), Key: ev.Key}
 	var rec any

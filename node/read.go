@@ -157,5 +157,9 @@ func (n *Node) AuthFresh(ctx context.Context, lease time.Duration) error {
 // Changed returns a channel closed at the next change of the local applied index.
 func (n *Node) Changed() <-chan struct{} { return n.fsm.Changed() }
 
+// SetEventSink attaches s to the apply path: it receives every committed batch's events
+// (fsm.EventSink; the change stream's fan-out hub).
+func (n *Node) SetEventSink(s fsm.EventSink) { n.fsm.SetEventSink(s) }
+
 // Modified is the raft index of the last locally applied entry that changed a record of kind.
 func (n *Node) Modified(kind string) uint64 { return n.fsm.Modified(kind) }

@@ -5,6 +5,7 @@
 //	cellmap-bench compare RESULT_DIR...            # ratio table cellmap/etcd (medians of rounds)
 //	cellmap-bench scale --cellmapd bin/cellmapd    # 1,000,000 mappings in a local 3-node cluster
 //	cellmap-bench wait --endpoints A,B,C --voters 3
+//	cellmap-bench watch --server bin/cellmapd --watchers 10000   # change stream fan-out (make bench-watch)
 //
 // Workloads: lookup, lookup-stale, create, cas, mixed, bulk, list. Endpoints must be loopback
 // addresses; every run is bounded by its count or duration and by 10 minutes.
@@ -43,6 +44,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return bench.ScaleCommand(ctx, prog, args[1:], stdout, stderr)
 		case "wait":
 			return wait(ctx, args[1:], stderr)
+		case "watch":
+			return bench.WatchBenchCommand(ctx, prog, args[1:], stdout, stderr, nil)
+		case "watch-fleet":
+			return bench.FleetCommand(ctx, prog, args[1:], os.Stdin, stdout, stderr)
 		}
 	}
 	return bench.RunCommand(ctx, prog, args, stdout, stderr, func(endpoints []string, sec *bench.Security) (bench.Target, error) {

@@ -33,6 +33,7 @@ import (
 	"github.com/cellmap/cellmap/internal/tlsconf"
 	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/transport"
+	"github.com/cellmap/cellmap/watch"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -66,6 +67,7 @@ type options struct {
 	autopilot                                                      autopilotFlags
 	eventsMax                                                      int
 	eventsMaxAge                                                   time.Duration
+	watch                                                          watch.Config
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -107,6 +109,9 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.BoolVar(&o.fsmNoSync, "unsafe-fsm-nosync", false, "skip fsync of the state file (benchmarks only; the raft log stays durable)")
 	fs.BoolVar(&o.faults, "enable-fault-injection", false, "serve POST /internal/faults (user-space network faults for the chaos harness; never in production)")
 	fs.IntVar(&o.eventsMax, "watch-history-max-events", fsm.DefaultRetention().MaxEvents, "events kept for the change stream (GET /v1/watch); the same on every node")
+	fs.IntVar(&o.watch.MaxWatchers, "watch-max-watchers", watch.DefaultConfig().MaxWatchers, "change streams this node serves at once; one more is refused with 503 busy")
+	fs.IntVar(&o.watch.Buffer, "watch-buffer", watch.DefaultConfig().Buffer, "matching events a change stream may fall behind before it is cut with slow_consumer")
+	fs.IntVar(&o.watch.Ring, "watch-ring", watch.DefaultConfig().Ring, "newest events the node keeps in memory for live change streams (at least --watch-buffer)")
 	fs.DurationVar(&o.eventsMaxAge, "watch-history-max-age", fsm.DefaultRetention().MaxAge, "age past which events are dropped from the change stream's history (by the writes' own times); the same on every node")
 	o.tls.Register(fs)
 	o.backup.register(fs)

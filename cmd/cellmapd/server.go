@@ -115,6 +115,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	acfg.Metrics, acfg.MetricsClientCerts, acfg.Routes = mreg.Handler(), true, mreg
 	r.setMetricSources()
 	acfg.Autopilot = n
+	acfg.Watch = cfg.opts.watch
 	ccfg := compute.DefaultConfig()
 	ccfg.Store, ccfg.Servers, ccfg.Hosts, ccfg.Logger = n, r.proxy, r.proxy, cfg.logger.Named("compute")
 	ccfg.DefaultAvailabilityZone = cfg.opts.defaultZone

@@ -4,6 +4,7 @@
 //	etcd-bench --endpoints 127.0.0.1:2379,127.0.0.1:22379 --workload lookup --concurrency 64 --duration 10s
 //	etcd-bench wait --endpoints A,B,C --members 3
 //	etcd-bench compare RESULT_DIR...
+//	etcd-bench watch --server bin/etcd --watchers 10000     # etcd's side of make bench-watch
 //
 // Workloads: lookup (linearizable Get), lookup-stale (serializable Get), create (Put), cas
 // (Txn compare ModRevision then Put), mixed (90 % Get / 10 % Put), bulk (Txn of puts).
@@ -47,6 +48,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return wait(ctx, args[1:], stderr)
 		case "auth-setup":
 			return authSetup(ctx, args[1:], stderr)
+		case "watch":
+			return bench.WatchBenchCommand(ctx, prog, args[1:], stdout, stderr, etcdbench.WatchSystem)
+		case "watch-fleet":
+			return etcdbench.FleetCommand(ctx, prog, args[1:], os.Stdin, stdout, stderr)
 		}
 	}
 	conns := 1
