@@ -135,8 +135,10 @@ func (f *follower) session(ctx context.Context, cl *Client) (progressed bool, er
 	f.client, f.cancel, f.openedAt, f.cut = cl, cancel, f.c.now(), false
 	f.mu.Unlock()
 	f.c.endpoint.Store(int32(f.ep))
+	// No cell_uuid on the stream: a filtered stream cannot say that a record moved out of the
+	// cell, so the cache filters the cell itself (apply, inCell).
 	q := WatchQuery{Kinds: f.c.cfg.Kinds, Since: f.complete.Load(), SinceGiven: true, ProjectID: f.c.cfg.ProjectID,
-		CellUUID: f.c.cfg.CellUUID, Linearizable: true, ProgressInterval: f.c.cfg.ProgressInterval}
+		Linearizable: true, ProgressInterval: f.c.cfg.ProgressInterval}
 	err = cl.Watch(sctx, q, nil, func(ev *api.WatchEvent) error {
 		progressed = true
 		return f.line(ev)
@@ -195,6 +197,9 @@ func (f *follower) apply(ev *api.WatchEvent) error {
 		var err error
 		if rec, err = decodeRecord(ev.Kind, ev.Record); err != nil {
 			return err
+		}
+		if !f.c.inCell(rec) {
+			rec = nil // a record now outside the cell: a delete for the cache
 		}
 	} else if ev.Op != api.WatchOpDelete {
 		return fmt.Errorf("cellmap: change stream sent op %q", ev.Op)
@@ -375,4 +380,22 @@ func (f *follower) probeLoop(ctx context.Context) {
 			f.mu.Unlock()
 		}
 	}
+}
+
+// inCell says whether a streamed record belongs in a cache of CacheConfig.CellUUID (every
+// record does without one): the cell itself and the mappings in it, as the listings filter.
+func (c *Cache) inCell(rec any) bool {
+	cell := c.cfg.CellUUID
+	if cell == "" {
+		return true
+	}
+	switch r := rec.(type) {
+	case *api.InstanceMapping:
+		return r.CellUUID != nil && *r.CellUUID == cell
+	case *api.HostMapping:
+		return r.CellUUID == cell
+	case *api.Cell:
+		return r.UUID == cell
+	}
+	return false
 }

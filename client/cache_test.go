@@ -308,3 +308,44 @@ func TestCacheListsAgainWhenItsMarkerIsDeleted(t *testing.T) {
 		t.Fatalf("ByProject(p1) = %v, %v; want the two mappings left", got, err)
 	}
 }
+
+// TestCacheCellFilterFollowsMoves: a cache of one cell drops a mapping (and a host) moved to
+// another cell, and picks up one moved in: a filtered stream cannot say that a record left
+// the filter, so the cache filters the cell itself. Role: reader.
+func TestCacheCellFilterFollowsMoves(t *testing.T) {
+	n := startNode(t, nil)
+	admin := n.Client
+	cs := cells(t, admin, "a", "b")
+	a, b := cs[0], cs[1]
+	ccfg := testCacheConfig(roleToken(t, admin, "reader", ""), n.Addr)
+	ccfg.CellUUID, ccfg.Kinds = a, []string{api.KindInstanceMappings, api.KindHostMappings}
+	cc, crec, _ := runCache(t, ccfg)
+	waitSynced(t, cc)
+
+	r1 := putMapping(t, admin, instUUID(1), a, "p1")
+	putMapping(t, admin, instUUID(2), b, "p1")
+	h, err := admin.PutHost(context.Background(), "compute-1", a, client.Condition{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := putMapping(t, admin, instUUID(1), b, "p1") // moves out of a
+	in := putMapping(t, admin, instUUID(2), a, "p1")  // moves into a
+	hostOut, err := admin.PutHost(context.Background(), "compute-1", b, client.Condition{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRevision(t, cc, hostOut.Revision)
+	sameChanges(t, crec.since(0), []want{
+		{client.ChangeAdd, api.KindInstanceMappings, instUUID(1), r1},
+		{client.ChangeAdd, api.KindHostMappings, "compute-1", h.Revision},
+		{client.ChangeDelete, api.KindInstanceMappings, instUUID(1), out},
+		{client.ChangeAdd, api.KindInstanceMappings, instUUID(2), in},
+		{client.ChangeDelete, api.KindHostMappings, "compute-1", hostOut.Revision},
+	})
+	if got, err := cc.ByCell(a); err != nil || len(got) != 1 || got[0].InstanceUUID != instUUID(2) {
+		t.Fatalf("ByCell(a) after the moves: %+v, %v", got, err)
+	}
+	if _, err := cc.Lookup(instUUID(1)); err == nil {
+		t.Fatal("the mapping moved to b is still in a's cache")
+	}
+}
