@@ -13,6 +13,7 @@ import (
 
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/hashicorp/raft"
+	bolt "go.etcd.io/bbolt"
 )
 
 // stateWithCells returns an FSM that applied a cell0 mapping and n cells and flavors.
@@ -164,8 +165,9 @@ func TestExtractRefusesDamagedState(t *testing.T) {
 	good, h := encode(t, stateWithCells(t, 40))
 	bodyStart := prefixLen + headerLen(t, good)
 	state := bytes.Clone(good[bodyStart : len(good)-trailerLen])
-	// Zero a page in the middle of the file (bbolt pages are 4 KiB here).
-	page := (len(state) / 4096 / 2) * 4096
+	// Zero a page that holds records (a leaf: a free page in the middle would change nothing
+	// the check can see; bbolt pages are 4 KiB here).
+	page := int(leafPage(t, state)) * 4096
 	clear(state[page : page+4096])
 	var buf bytes.Buffer
 	hh := *h
@@ -176,6 +178,33 @@ func TestExtractRefusesDamagedState(t *testing.T) {
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "damaged") {
 		t.Fatalf("got %v, want ErrCorrupt naming the damage", err)
 	}
+}
+
+// leafPage returns the id of a leaf page in use in a bbolt file's image.
+func leafPage(t *testing.T, image []byte) uint64 {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "state.db")
+	if err := os.WriteFile(path, image, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o600, nil) // a copy: read-only would not load the freelist Page needs
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var id uint64
+	err = db.View(func(tx *bolt.Tx) error {
+		for p := uint64(2); p < uint64(tx.Size())/4096; p++ {
+			if info, err := tx.Page(int(p)); err == nil && info != nil && info.Type == "leaf" {
+				id = p
+			}
+		}
+		return nil
+	})
+	if err != nil || id == 0 {
+		t.Fatalf("no leaf page in the state (%v)", err)
+	}
+	return id
 }
 
 func headerLen(t *testing.T, data []byte) int {

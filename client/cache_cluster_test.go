@@ -2,6 +2,8 @@ package client_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -50,13 +52,12 @@ func TestCacheOnClusterFailover(t *testing.T) {
 	// write puts count new mappings through the leader, then deletes the first of them.
 	write := func(count int) {
 		t.Helper()
-		admin := cl.Leader(t).Client
 		first := next
 		for range count {
-			wants = append(wants, want{client.ChangeAdd, api.KindInstanceMappings, instUUID(next), putMapping(t, admin, instUUID(next), cell, "p1")})
+			wants = append(wants, want{client.ChangeAdd, api.KindInstanceMappings, instUUID(next), settledCreate(t, cl, instUUID(next), cell)})
 			next++
 		}
-		wants = append(wants, want{client.ChangeDelete, api.KindInstanceMappings, instUUID(first), deleteMapping(t, admin, instUUID(first))})
+		wants = append(wants, want{client.ChangeDelete, api.KindInstanceMappings, instUUID(first), settledDelete(t, cl, instUUID(first))})
 	}
 	check := func() {
 		t.Helper()
@@ -131,4 +132,70 @@ func waitNewLeader(t *testing.T, cl *testcluster.Cluster, old *testcluster.ProcN
 	if _, err := n.Client.Cells(ctx, false); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// settledCreate creates a mapping through the current leader and returns the create's
+// revision, also when an attempt's outcome was unknown (a busy machine can cost the new
+// leader its leadership while it commits): the create is conditional (If-None-Match), so a
+// retry either creates it or finds it created, and then the mapping's own revision is the
+// create's.
+func settledCreate(t *testing.T, cl *testcluster.Cluster, uuid, cell string) uint64 {
+	t.Helper()
+	var rev uint64
+	testkit.WaitFor(t, "create "+uuid, 60*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		admin := cl.Leader(t).Client
+		_, m, err := admin.PutInstanceMapping(ctx, uuid, api.InstanceMappingPut{CellUUID: &cell, ProjectID: "p1"}, client.Condition{IfAbsent: true})
+		if err == nil {
+			rev = m.Index
+			return true
+		}
+		if !refusedAs(err, api.CodeAlreadyExists, api.CodeRevisionMismatch) {
+			return false // unknown outcome or no leader: try again
+		}
+		got, _, err := admin.InstanceMapping(ctx, uuid) // linearizable
+		if err != nil {
+			return false
+		}
+		rev = got.Revision
+		return true
+	})
+	return rev
+}
+
+// settledDelete deletes a mapping through the current leader and returns the delete's
+// revision. When an attempt's outcome was unknown and the mapping is gone, the delete's
+// revision is read from the change stream.
+func settledDelete(t *testing.T, cl *testcluster.Cluster, uuid string) uint64 {
+	t.Helper()
+	var rev uint64
+	testkit.WaitFor(t, "delete "+uuid, 60*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		admin := cl.Leader(t).Client
+		m, err := admin.DeleteInstanceMapping(ctx, uuid, 0)
+		if err == nil {
+			rev = m.Index
+			return true
+		}
+		if !refusedAs(err, api.CodeNotFound) {
+			return false
+		}
+		errFound := errors.New("found")
+		err = admin.Watch(ctx, client.WatchQuery{Kinds: []string{api.KindInstanceMappings}, SinceGiven: true}, nil, func(ev *api.WatchEvent) error {
+			if ev.Type == api.WatchTypeEvent && ev.Key == uuid && ev.Op == api.WatchOpDelete {
+				rev = ev.Revision
+				return errFound
+			}
+			return nil
+		})
+		return errors.Is(err, errFound)
+	})
+	return rev
+}
+
+func refusedAs(err error, codes ...string) bool {
+	var e *client.Error
+	return errors.As(err, &e) && slices.Contains(codes, e.Code)
 }
