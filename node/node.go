@@ -57,9 +57,11 @@ type Node struct {
 	raftStarted atomic.Bool
 
 	freshJoin bool
-	done      chan struct{}
-	wg        sync.WaitGroup
-	closeOnce sync.Once
+	// stateCheck is what the start-up check found in the state file (statefile.go).
+	stateCheck StateCheck
+	done       chan struct{}
+	wg         sync.WaitGroup
+	closeOnce  sync.Once
 }
 
 // streamLayer adapts the transport mux to raft's StreamLayer.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
 
@@ -32,7 +33,7 @@ func singleNode(t *testing.T, dir string, tune func(*Config)) *Node {
 func singleNodeConfig(t *testing.T, dir string) *Config {
 	cfg := DefaultConfig()
 	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = "s1", dir, freeAddr(t), "127.0.0.1:1"
-	cfg.Bootstrap, cfg.Raft, cfg.FSMNoSync, cfg.InitialMmapSize = true, TestRaftConfig(), true, 1<<20
+	cfg.Bootstrap, cfg.Raft, cfg.InitialMmapSize = true, TestRaftConfig(), 1<<20
 	cfg.Logger = testLogger(t, "s1")
 	return cfg
 }
@@ -150,5 +151,64 @@ func TestDamagedStateFileIsRebuilt(t *testing.T) {
 	// The rebuilt state has every entry (and the leader's new no-op, which changes no data).
 	if _, got, _ := m.fsm.Checksum(); got != want {
 		t.Fatalf("checksum after the rebuild %s, want %s", got, want)
+	}
+}
+
+// TestUncleanStateFileIsRebuilt: a state file closed cleanly is opened as it is; one without
+// its clean-shutdown marker (the node was killed, or the machine stopped, after its last write)
+// is never served as it is, even though it verifies: it is rebuilt from the snapshot and the
+// log and comes back with every write and the same checksum.
+func TestUncleanStateFileIsRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	n := singleNode(t, dir, nil)
+	if got := n.StateAtStart(); got != StateNew {
+		t.Fatalf("first start: state check %q, want %q", got, StateNew)
+	}
+	writeMappings(t, n, "before", 10)
+	if err := n.raft.Snapshot().Error(); err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	writeMappings(t, n, "after", 10)
+	_, want, err := n.fsm.Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, stateFileName)
+	for _, tt := range []struct {
+		name   string
+		unmark bool
+		want   StateCheck
+	}{
+		{"clean shutdown", false, StateClean},
+		{"no clean-shutdown marker", true, StateUnclean},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.unmark {
+				if err := os.Remove(fsm.CleanMarkPath(path)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m := singleNode(t, dir, nil)
+			if got := m.StateAtStart(); got != tt.want {
+				t.Fatalf("state check %q, want %q", got, tt.want)
+			}
+			if err := m.LinearizableBarrier(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"before-9", "after-9"} {
+				if _, err := readMapping(&testNode{Node: m}, id); err != nil {
+					t.Fatalf("%s: %v", id, err)
+				}
+			}
+			if _, got, _ := m.fsm.Checksum(); got != want {
+				t.Fatalf("checksum %s, want %s", got, want)
+			}
+			if err := m.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
