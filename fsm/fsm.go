@@ -128,10 +128,9 @@ func (f *FSM) openDB(path string) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:         2 * time.Second,
 		InitialMmapSize: f.cfg.InitialMmapSize,
-		// No fsync per commit, nor when the file grows: the raft log is the durable record
-		// (cleanmark.go); Close fsyncs.
+		// No fsync per commit: the raft log is the durable record (cleanmark.go); Close
+		// fsyncs.
 		NoSync:         true,
-		NoGrowSync:     true,
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
 	})
