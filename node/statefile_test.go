@@ -11,6 +11,7 @@ import (
 
 	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
+	"github.com/hashicorp/raft"
 )
 
 // singleNode starts a bootstrapped one-node cluster in dir (no HTTP listener: it needs none)
@@ -154,12 +155,14 @@ func TestDamagedStateFileIsRebuilt(t *testing.T) {
 	}
 }
 
-// TestUncleanStateFileIsRebuilt: a state file closed cleanly is opened as it is; one without
-// its clean-shutdown marker (the node was killed, or the machine stopped, after its last write)
-// is never served as it is, even though it verifies: it is rebuilt from the snapshot and the
-// log and comes back with every write and the same checksum.
+// TestUncleanStateFileIsRebuilt: a state file closed cleanly is opened as it is (and, when it
+// is an older clean copy, brought up by the log); one without its clean-shutdown marker (the
+// node was killed, or the machine stopped, after its last write) is never served as it is,
+// even though it verifies: it is rebuilt from the snapshot and the log. Every case comes back
+// with every write and the same checksum.
 func TestUncleanStateFileIsRebuilt(t *testing.T) {
-	dir := t.TempDir()
+	dir, old := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, stateFileName)
 	n := singleNode(t, dir, nil)
 	if got := n.StateAtStart(); got != StateNew {
 		t.Fatalf("first start: state check %q, want %q", got, StateNew)
@@ -168,6 +171,13 @@ func TestUncleanStateFileIsRebuilt(t *testing.T) {
 	if err := n.raft.Snapshot().Error(); err != nil {
 		t.Fatalf("snapshot: %v", err)
 	}
+	writeMappings(t, n, "middle", 5)
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	copyStateFile(t, dir, old)
+	copyFile(t, fsm.CleanMarkPath(path), fsm.CleanMarkPath(filepath.Join(old, stateFileName)))
+	n = singleNode(t, dir, nil)
 	writeMappings(t, n, "after", 10)
 	_, want, err := n.fsm.Checksum()
 	if err != nil {
@@ -176,21 +186,29 @@ func TestUncleanStateFileIsRebuilt(t *testing.T) {
 	if err := n.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, stateFileName)
 	for _, tt := range []struct {
-		name   string
-		unmark bool
-		want   StateCheck
+		name    string
+		prepare func(t *testing.T)
+		want    StateCheck
 	}{
-		{"clean shutdown", false, StateClean},
-		{"no clean-shutdown marker", true, StateUnclean},
+		{"clean shutdown", func(*testing.T) {}, StateClean},
+		{"an older copy closed cleanly", func(t *testing.T) {
+			copyStateFile(t, old, dir)
+			copyFile(t, fsm.CleanMarkPath(filepath.Join(old, stateFileName)), fsm.CleanMarkPath(path))
+		}, StateClean},
+		{"no clean-shutdown marker", func(t *testing.T) {
+			// The older copy with one more entry that this log does not hold: a file that
+			// verifies and is behind the log, but whose content is not the log's (as a torn
+			// file can be). Served, it would keep the ghost.
+			copyStateFile(t, old, dir)
+			plantGhost(t, path)
+			if err := os.Remove(fsm.CleanMarkPath(path)); err != nil {
+				t.Fatal(err)
+			}
+		}, StateUnclean},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.unmark {
-				if err := os.Remove(fsm.CleanMarkPath(path)); err != nil {
-					t.Fatal(err)
-				}
-			}
+			tt.prepare(t)
 			m := singleNode(t, dir, nil)
 			if got := m.StateAtStart(); got != tt.want {
 				t.Fatalf("state check %q, want %q", got, tt.want)
@@ -198,10 +216,13 @@ func TestUncleanStateFileIsRebuilt(t *testing.T) {
 			if err := m.LinearizableBarrier(ctxT(t)); err != nil {
 				t.Fatal(err)
 			}
-			for _, id := range []string{"before-9", "after-9"} {
+			for _, id := range []string{"before-9", "middle-4", "after-9"} {
 				if _, err := readMapping(&testNode{Node: m}, id); err != nil {
 					t.Fatalf("%s: %v", id, err)
 				}
+			}
+			if _, err := readMapping(&testNode{Node: m}, "ghost"); err == nil {
+				t.Fatalf("the unclean file's ghost entry is served")
 			}
 			if _, got, _ := m.fsm.Checksum(); got != want {
 				t.Fatalf("checksum %s, want %s", got, want)
@@ -210,5 +231,35 @@ func TestUncleanStateFileIsRebuilt(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// plantGhost applies to the closed state file at path, as the entry after its last, a mapping
+// "ghost" that no raft log holds.
+func plantGhost(t *testing.T, path string) {
+	t.Helper()
+	cfg := fsm.DefaultConfig(path)
+	cfg.InitialMmapSize = 1 << 20
+	f, err := fsm.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := f.Apply(&raft.Log{Index: f.AppliedIndex() + 1, Type: raft.LogCommand, Data: fsm.Encode(mapping("ghost"), time.Now().UTC())})
+	if r, ok := res.(*fsm.Result); !ok || r.Err != nil {
+		t.Fatalf("plant the ghost: %v", res)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
