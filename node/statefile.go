@@ -65,6 +65,12 @@ func (n *Node) openState() error {
 		return err
 	}
 	n.stateCheck = check
+	if check != StateClean {
+		// Rebuilt (or lost): the node may have served any index its records hold.
+		if n.catchUpTo, err = n.lastRecordIndex(); err != nil {
+			return err
+		}
+	}
 	switch check {
 	case StateDamaged, StateAhead:
 		if err := setAside(path); err != nil {

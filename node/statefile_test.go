@@ -213,6 +213,9 @@ func TestUncleanStateFileIsRebuilt(t *testing.T) {
 			if got := m.StateAtStart(); got != tt.want {
 				t.Fatalf("state check %q, want %q", got, tt.want)
 			}
+			if rebuilt := m.catchUpTo > 0; rebuilt != (tt.want != StateClean) {
+				t.Fatalf("catch-up target %d after a %q start", m.catchUpTo, tt.want)
+			}
 			if err := m.LinearizableBarrier(ctxT(t)); err != nil {
 				t.Fatal(err)
 			}
@@ -261,5 +264,29 @@ func plantGhost(t *testing.T, path string) {
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStaleReadsWhileCatchingUp: until a rebuilt state has applied everything the node's
+// records held at start, a stale read is served linearizably (the node may have served those
+// indexes before it stopped); afterwards it is served from the local state again.
+func TestStaleReadsWhileCatchingUp(t *testing.T) {
+	n := singleNode(t, t.TempDir(), nil)
+	writeMappings(t, n, "m", 3)
+	for _, tt := range []struct {
+		name      string
+		catchUpTo uint64
+		want      Consistency
+	}{
+		{"catching up", n.AppliedIndex() + 100, Linearizable{}},
+		{"caught up", n.AppliedIndex(), Stale{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n.catchUpTo = tt.catchUpTo
+			info, err := n.Read(ctxT(t), Stale{}, func(*fsm.Reader) error { return nil })
+			if err != nil || info.Served != tt.want {
+				t.Fatalf("stale read served as %#v (%v), want %#v", info.Served, err, tt.want)
+			}
+		})
 	}
 }
