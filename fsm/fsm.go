@@ -22,9 +22,6 @@ type Config struct {
 	// expected database size: a snapshot holds a read transaction for as long as it streams, and
 	// a writer that must grow the map waits for it. Address space only; 0 means no pre-sizing.
 	InitialMmapSize int
-	// NoSync skips the fsync after each applied batch. Only for tests and benchmarks: the raft
-	// log stays durable, but a machine crash can then corrupt the state file.
-	NoSync bool
 	// Retention bounds the event history (events.go). Give every node the same values, or
 	// their histories keep different windows.
 	Retention Retention
@@ -96,7 +93,8 @@ type FSM struct {
 
 var _ raft.BatchingFSM = (*FSM)(nil)
 
-// Open opens (or creates) the state file.
+// Open opens (or creates) the state file. It removes the file's clean-shutdown marker first
+// (cleanmark.go): from its first commit on, the file is written without fsync until Close.
 func Open(cfg *Config) (*FSM, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -122,6 +120,9 @@ func Open(cfg *Config) (*FSM, error) {
 	}
 	ch := make(chan struct{})
 	f.notify.Store(&ch)
+	if err := removeCleanMark(cfg.Path); err != nil {
+		return nil, err
+	}
 	db, err := f.openDB(cfg.Path)
 	if err != nil {
 		return nil, err
@@ -134,9 +135,11 @@ func (f *FSM) openDB(path string) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:         2 * time.Second,
 		InitialMmapSize: f.cfg.InitialMmapSize,
-		NoSync:          f.cfg.NoSync,
-		NoFreelistSync:  true,
-		FreelistType:    bolt.FreelistMapType,
+		// No fsync per commit: the raft log is the durable record (cleanmark.go); Close
+		// fsyncs.
+		NoSync:         true,
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fsm: open %s: %w", path, err)
@@ -171,11 +174,27 @@ func (f *FSM) openDB(path string) (*bolt.DB, error) {
 	return db, nil
 }
 
-// Close closes the state file.
+// Close fsyncs and closes the state file, then marks it clean (cleanmark.go). Call it once
+// no batch is being applied (raft has shut down).
 func (f *FSM) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.db.Close()
+	var m cleanMark
+	err := f.db.View(func(tx *bolt.Tx) error {
+		sum, _ := readChecksum(tx)
+		m = cleanMark{AppliedIndex: readApplied(tx), Checksum: fmt.Sprintf("%016x", sum)}
+		return nil
+	})
+	if err == nil {
+		err = f.db.Sync()
+	}
+	if cerr := f.db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fsm: close %s: %w", f.cfg.Path, err)
+	}
+	return writeCleanMark(f.cfg.Path, m)
 }
 
 func readApplied(tx *bolt.Tx) uint64 {

@@ -58,7 +58,7 @@ func startNodeWith(t testing.TB, rc RaftConfig, id, dir, raftAddr string, bootst
 	}
 	cfg := DefaultConfig()
 	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = id, dir, raftAddr, ln.Addr().String()
-	cfg.Bootstrap, cfg.Join, cfg.Raft, cfg.FSMNoSync = bootstrap, join, rc, true
+	cfg.Bootstrap, cfg.Join, cfg.Raft = bootstrap, join, rc
 	cfg.InitialMmapSize = 1 << 20
 	cfg.Logger = testLogger(t, id)
 	n, err := New(cfg)

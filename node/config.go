@@ -99,8 +99,6 @@ type Config struct {
 	Token string
 	// Raft holds timings and log settings.
 	Raft RaftConfig
-	// FSMNoSync skips fsync of the state file (tests and benchmarks only; the log stays durable).
-	FSMNoSync bool
 	// InitialMmapSize pre-sizes the state file's memory map (see fsm.Config).
 	InitialMmapSize int
 	// EventRetention bounds the event history of the change stream (fsm.Retention); the zero

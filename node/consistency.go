@@ -11,7 +11,9 @@ type Consistency interface{ consistency() }
 type Linearizable struct{}
 
 // Stale reads serve the local state and report how old it may be. A node that has not heard
-// from the leader for longer than MaxStale (when set) serves the read linearizably instead.
+// from the leader for longer than MaxStale (when set) serves the read linearizably instead, as
+// does a node still rebuilding a state it could not trust at start (statefile.go): it may
+// have served later indexes before it stopped.
 type Stale struct{ MaxStale time.Duration }
 
 // LocalUnchecked reads serve the local state as it is, with no check at all. Use it only where
@@ -25,7 +27,7 @@ func (LocalUnchecked) consistency() {}
 // ReadInfo describes the view a read was served from.
 type ReadInfo struct {
 	// Served is the consistency the read had: the one asked for, except Linearizable for a
-	// Stale read older than its MaxStale; nil when the read could not be served (no leader).
+	// Stale read older than its MaxStale or on a node catching up after a rebuild; nil when the read could not be served (no leader).
 	Served Consistency
 	// LastContact is the time since this node last heard from the leader (0 on the leader),
 	// and KnownLeader whether it knows one; both are set for reads asked Stale.
@@ -41,6 +43,9 @@ func servedAs(c Consistency, st staleness) Consistency {
 	case LocalUnchecked:
 		return c
 	case Stale:
+		if st.CatchingUp {
+			break
+		}
 		if c.MaxStale == 0 || st.LastContact <= c.MaxStale {
 			return c
 		}

@@ -57,9 +57,14 @@ type Node struct {
 	raftStarted atomic.Bool
 
 	freshJoin bool
-	done      chan struct{}
-	wg        sync.WaitGroup
-	closeOnce sync.Once
+	// stateCheck is what the start-up check found in the state file (statefile.go), and
+	// catchUpTo, after a rebuild, the last index of the log and snapshots at start: stale
+	// reads are served linearizably until the state has applied it.
+	stateCheck StateCheck
+	catchUpTo  uint64
+	done       chan struct{}
+	wg         sync.WaitGroup
+	closeOnce  sync.Once
 }
 
 // streamLayer adapts the transport mux to raft's StreamLayer.

@@ -117,19 +117,24 @@ type staleness struct {
 	LastContact time.Duration
 	// KnownLeader is whether this node knows a leader.
 	KnownLeader bool
+	// CatchingUp: the state was rebuilt at start (not closed cleanly, damaged, lost) and has
+	// not yet applied every entry this node's log and snapshots held then. Before the stop the
+	// node may have served any of those indexes, so its local state is behind what it served.
+	CatchingUp bool
 }
 
 func (n *Node) staleness() staleness {
 	addr, _ := n.raft.LeaderWithID()
+	catchingUp := n.fsm.AppliedIndex() < n.catchUpTo
 	if n.IsLeader() {
-		st := staleness{KnownLeader: true}
+		st := staleness{KnownLeader: true, CatchingUp: catchingUp}
 		if !n.soleVoter() {
 			st.LastContact = n.contact.since()
 		}
 		return st
 	}
 	lc := n.raft.LastContact()
-	st := staleness{KnownLeader: addr != ""}
+	st := staleness{KnownLeader: addr != "", CatchingUp: catchingUp}
 	if lc.IsZero() {
 		st.LastContact = time.Duration(1<<63 - 1)
 	} else {

@@ -26,6 +26,8 @@ func TestServedAs(t *testing.T) {
 		{"stale at the bound", Stale{MaxStale: 10 * time.Millisecond}, fresh, Stale{MaxStale: 10 * time.Millisecond}},
 		{"stale older than the bound", Stale{MaxStale: time.Millisecond}, fresh, Linearizable{}},
 		{"stale never in contact", Stale{MaxStale: time.Hour}, never, Linearizable{}},
+		{"stale while catching up after a rebuild", Stale{}, staleness{KnownLeader: true, CatchingUp: true}, Linearizable{}},
+		{"unchecked while catching up", LocalUnchecked{}, staleness{CatchingUp: true}, LocalUnchecked{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := servedAs(tc.ask, tc.st); got != tc.want {

@@ -91,9 +91,7 @@ func Recover(cfg *RecoverConfig) error {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	// The state file need not be synced entry by entry: RecoverCluster ends with a snapshot
-	// of it, and a state file behind its snapshot is restored from it at the next start.
-	n := &Node{cfg: Config{NodeID: cfg.NodeID, DataDir: cfg.DataDir, FSMNoSync: true, InitialMmapSize: 1 << 30}, logger: logger}
+	n := &Node{cfg: Config{NodeID: cfg.NodeID, DataDir: cfg.DataDir, InitialMmapSize: 1 << 30}, logger: logger}
 	if err := n.openStores(); err != nil {
 		n.closeStores()
 		return fmt.Errorf("node: recover (is the node stopped?): %w", err)

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cellmap/cellmap/fsm"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
+	"github.com/hashicorp/raft"
 )
 
 // singleNode starts a bootstrapped one-node cluster in dir (no HTTP listener: it needs none)
@@ -32,7 +34,7 @@ func singleNode(t *testing.T, dir string, tune func(*Config)) *Node {
 func singleNodeConfig(t *testing.T, dir string) *Config {
 	cfg := DefaultConfig()
 	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = "s1", dir, freeAddr(t), "127.0.0.1:1"
-	cfg.Bootstrap, cfg.Raft, cfg.FSMNoSync, cfg.InitialMmapSize = true, TestRaftConfig(), true, 1<<20
+	cfg.Bootstrap, cfg.Raft, cfg.InitialMmapSize = true, TestRaftConfig(), 1<<20
 	cfg.Logger = testLogger(t, "s1")
 	return cfg
 }
@@ -150,5 +152,141 @@ func TestDamagedStateFileIsRebuilt(t *testing.T) {
 	// The rebuilt state has every entry (and the leader's new no-op, which changes no data).
 	if _, got, _ := m.fsm.Checksum(); got != want {
 		t.Fatalf("checksum after the rebuild %s, want %s", got, want)
+	}
+}
+
+// TestUncleanStateFileIsRebuilt: a state file closed cleanly is opened as it is (and, when it
+// is an older clean copy, brought up by the log); one without its clean-shutdown marker (the
+// node was killed, or the machine stopped, after its last write) is never served as it is,
+// even though it verifies: it is rebuilt from the snapshot and the log. Every case comes back
+// with every write and the same checksum.
+func TestUncleanStateFileIsRebuilt(t *testing.T) {
+	dir, old := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, stateFileName)
+	n := singleNode(t, dir, nil)
+	if got := n.StateAtStart(); got != StateNew {
+		t.Fatalf("first start: state check %q, want %q", got, StateNew)
+	}
+	writeMappings(t, n, "before", 10)
+	if err := n.raft.Snapshot().Error(); err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	writeMappings(t, n, "middle", 5)
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	copyStateFile(t, dir, old)
+	copyFile(t, fsm.CleanMarkPath(path), fsm.CleanMarkPath(filepath.Join(old, stateFileName)))
+	n = singleNode(t, dir, nil)
+	writeMappings(t, n, "after", 10)
+	_, want, err := n.fsm.Checksum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		prepare func(t *testing.T)
+		want    StateCheck
+	}{
+		{"clean shutdown", func(*testing.T) {}, StateClean},
+		{"an older copy closed cleanly", func(t *testing.T) {
+			copyStateFile(t, old, dir)
+			copyFile(t, fsm.CleanMarkPath(filepath.Join(old, stateFileName)), fsm.CleanMarkPath(path))
+		}, StateClean},
+		{"no clean-shutdown marker", func(t *testing.T) {
+			// The older copy with one more entry that this log does not hold: a file that
+			// verifies and is behind the log, but whose content is not the log's (as a torn
+			// file can be). Served, it would keep the ghost.
+			copyStateFile(t, old, dir)
+			plantGhost(t, path)
+			if err := os.Remove(fsm.CleanMarkPath(path)); err != nil {
+				t.Fatal(err)
+			}
+		}, StateUnclean},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.prepare(t)
+			m := singleNode(t, dir, nil)
+			if got := m.StateAtStart(); got != tt.want {
+				t.Fatalf("state check %q, want %q", got, tt.want)
+			}
+			if rebuilt := m.catchUpTo > 0; rebuilt != (tt.want != StateClean) {
+				t.Fatalf("catch-up target %d after a %q start", m.catchUpTo, tt.want)
+			}
+			if err := m.LinearizableBarrier(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"before-9", "middle-4", "after-9"} {
+				if _, err := readMapping(&testNode{Node: m}, id); err != nil {
+					t.Fatalf("%s: %v", id, err)
+				}
+			}
+			if _, err := readMapping(&testNode{Node: m}, "ghost"); err == nil {
+				t.Fatalf("the unclean file's ghost entry is served")
+			}
+			if _, got, _ := m.fsm.Checksum(); got != want {
+				t.Fatalf("checksum %s, want %s", got, want)
+			}
+			if err := m.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// plantGhost applies to the closed state file at path, as the entry after its last, a mapping
+// "ghost" that no raft log holds.
+func plantGhost(t *testing.T, path string) {
+	t.Helper()
+	cfg := fsm.DefaultConfig(path)
+	cfg.InitialMmapSize = 1 << 20
+	f, err := fsm.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := f.Apply(&raft.Log{Index: f.AppliedIndex() + 1, Type: raft.LogCommand, Data: fsm.Encode(mapping("ghost"), time.Now().UTC())})
+	if r, ok := res.(*fsm.Result); !ok || r.Err != nil {
+		t.Fatalf("plant the ghost: %v", res)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStaleReadsWhileCatchingUp: until a rebuilt state has applied everything the node's
+// records held at start, a stale read is served linearizably (the node may have served those
+// indexes before it stopped); afterwards it is served from the local state again.
+func TestStaleReadsWhileCatchingUp(t *testing.T) {
+	n := singleNode(t, t.TempDir(), nil)
+	writeMappings(t, n, "m", 3)
+	for _, tt := range []struct {
+		name      string
+		catchUpTo uint64
+		want      Consistency
+	}{
+		{"catching up", n.AppliedIndex() + 100, Linearizable{}},
+		{"caught up", n.AppliedIndex(), Stale{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n.catchUpTo = tt.catchUpTo
+			info, err := n.Read(ctxT(t), Stale{}, func(*fsm.Reader) error { return nil })
+			if err != nil || info.Served != tt.want {
+				t.Fatalf("stale read served as %#v (%v), want %#v", info.Served, err, tt.want)
+			}
+		})
 	}
 }

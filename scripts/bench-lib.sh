@@ -81,7 +81,9 @@ ensure_etcd() {
 		[[ -x "$ETCD_BIN" ]] || die "ETCD=$ETCD: not an executable (want built, debian or a path)"
 		;;
 	esac
-	ETCD_VERSION=$("$ETCD_BIN" --version | head -1 | awk '{print $3}')
+	# awk reads every line: head would close the pipe early and, with pipefail, etcd's SIGPIPE
+	# would end the script without a word.
+	ETCD_VERSION=$("$ETCD_BIN" --version | awk 'NR == 1 {print $3}')
 	[[ -n "$ETCD_VERSION" ]] || die "$ETCD_BIN --version printed no version"
 }
 

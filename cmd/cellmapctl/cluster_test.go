@@ -47,7 +47,7 @@ func startIdleNode(t *testing.T, id string) *node.Node {
 	t.Helper()
 	cfg := node.DefaultConfig()
 	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = id, t.TempDir(), testkit.FreeAddr(t), testkit.FreeAddr(t)
-	cfg.Raft, cfg.FSMNoSync, cfg.InitialMmapSize = node.TestRaftConfig(), true, 1<<20
+	cfg.Raft, cfg.InitialMmapSize = node.TestRaftConfig(), 1<<20
 	cfg.Logger = testcluster.Logger(t, id)
 	nd, err := node.New(cfg)
 	if err != nil {

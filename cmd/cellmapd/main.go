@@ -50,7 +50,7 @@ type options struct {
 	raftProfile, pprofAddr                                         string
 	log                                                            logflags.Flags
 	requestTimeout                                                 time.Duration
-	fsmNoSync, faults, pprofAllowRemote                            bool
+	faults, pprofAllowRemote                                       bool
 	gossipJoin, gossipProfile                                      string
 	discoverInterval, listTimeout                                  time.Duration
 	devConductorAddr, devConductorGossip                           string
@@ -106,7 +106,6 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "debug listener for net/http/pprof (off when empty; loopback only unless --pprof-allow-remote)")
 	fs.BoolVar(&o.pprofAllowRemote, "pprof-allow-remote", false, "let --pprof-addr be a non-loopback address (pprof exposes memory contents)")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "upper bound of one API request")
-	fs.BoolVar(&o.fsmNoSync, "unsafe-fsm-nosync", false, "skip fsync of the state file (benchmarks only; the raft log stays durable)")
 	fs.BoolVar(&o.faults, "enable-fault-injection", false, "serve POST /internal/faults (user-space network faults for the chaos harness; never in production)")
 	fs.IntVar(&o.eventsMax, "watch-history-max-events", fsm.DefaultRetention().MaxEvents, "events kept for the change stream (GET /v1/watch); the same on every node")
 	fs.IntVar(&o.watch.MaxWatchers, "watch-max-watchers", watch.DefaultConfig().MaxWatchers, "change streams this node serves at once; one more is refused with 503 busy")
@@ -283,7 +282,7 @@ func (o *options) serverConfig(logger hclog.Logger) (*serverConfig, error) {
 		ncfg.TLS = scfg.tls
 	}
 	ncfg.NodeID, ncfg.DataDir, ncfg.RaftAddr, ncfg.RaftAdvertise = o.nodeID, o.dataDir, o.raftAddr, o.raftAdvertise
-	ncfg.HTTPAddr, ncfg.Bootstrap, ncfg.Raft, ncfg.FSMNoSync = o.httpAddr, o.bootstrap, raftCfg, o.fsmNoSync
+	ncfg.HTTPAddr, ncfg.Bootstrap, ncfg.Raft = o.httpAddr, o.bootstrap, raftCfg
 	ncfg.EventRetention = fsm.Retention{MaxEvents: o.eventsMax, MaxAge: o.eventsMaxAge}
 	ncfg.RestoreFrom = o.backup.restoreFrom
 	if ncfg.Autopilot, err = o.autopilot.config(o.raftProfile); err != nil {

@@ -92,7 +92,7 @@ func StartNode(t testing.TB, o *Options) *Node {
 	dir := t.TempDir()
 	cfg := node.DefaultConfig()
 	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.HTTPAddr = "n1", dir, testkit.FreeAddr(t), ln.Addr().String()
-	cfg.Bootstrap, cfg.Raft, cfg.FSMNoSync, cfg.InitialMmapSize = true, node.TestRaftConfig(), true, 1<<20
+	cfg.Bootstrap, cfg.Raft, cfg.InitialMmapSize = true, node.TestRaftConfig(), 1<<20
 	cfg.Raft.HeartbeatTimeout, cfg.Raft.ElectionTimeout, cfg.Raft.LeaderLeaseTimeout = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
 	cfg.Logger = Logger(t, "node")
 	cfg.Token = testkit.AdminToken
