@@ -44,6 +44,9 @@ func (s *Service) authenticate(r *http.Request) (*acl.Identity, error) {
 		return nil, nil
 	}
 	if !acl.WellFormed(secret) {
+		if s.cfg.ExternalTokens != nil {
+			return s.externalIdentity(r.Context(), secret)
+		}
 		return nil, fmt.Errorf("%w: not a cellmap token", acl.ErrUnauthenticated)
 	}
 	if err := s.node.AuthFresh(r.Context(), s.cfg.AuthLease); err != nil {
@@ -79,6 +82,24 @@ func (s *Service) authenticate(r *http.Request) (*acl.Identity, error) {
 	}
 	return &acl.Identity{AccessorID: tok.AccessorID, Description: tok.Description, Role: role,
 		ProjectID: tok.ProjectID, ExpiresAt: tok.ExpiresAt}, nil
+}
+
+// ExternalTokens judges tokens another service issued (Keystone's): an identity, an error
+// wrapping acl.ErrUnauthenticated or acl.ErrForbidden, or any other error when the issuer
+// cannot be asked (503).
+type ExternalTokens interface {
+	Identify(ctx context.Context, token string) (*acl.Identity, error)
+}
+
+// errIdentityUnavailable: the external issuer could not judge a token (503 unavailable).
+var errIdentityUnavailable = errors.New("the identity service is unavailable")
+
+func (s *Service) externalIdentity(ctx context.Context, token string) (*acl.Identity, error) {
+	id, err := s.cfg.ExternalTokens.Identify(ctx, token)
+	if err != nil && !errors.Is(err, acl.ErrUnauthenticated) && !errors.Is(err, acl.ErrForbidden) {
+		return nil, fmt.Errorf("%w: %v", errIdentityUnavailable, err)
+	}
+	return id, err
 }
 
 // guard authenticates and authorizes a request for perm before h runs (guardWith), answering

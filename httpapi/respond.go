@@ -99,7 +99,7 @@ func errorCode(err error) string {
 	switch {
 	case errors.Is(err, validate.ErrInvalid):
 		return api.CodeInvalid
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, errIdentityUnavailable):
 		return api.CodeUnavailable
 	}
 	return api.CodeInternal

@@ -97,6 +97,9 @@ type Config struct {
 	// one of a *transport.TLSReloader): /readyz fails while it is missing or outside its
 	// validity period.
 	Certificate func() *x509.Certificate
+	// ExternalTokens, when set, judges the tokens that are not cellmap's own (Keystone's,
+	// package keystone).
+	ExternalTokens ExternalTokens
 	// Mounts are route sets other packages serve on the API (the OpenStack compute API).
 	Mounts []Mount
 	// Watch limits the change stream: watchers, per-watcher buffer, in-memory ring.

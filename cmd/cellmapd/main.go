@@ -65,6 +65,7 @@ type options struct {
 	auditKeep                                                      int
 	backup                                                         backupFlags
 	autopilot                                                      autopilotFlags
+	keystone                                                       keystoneFlags
 	eventsMax                                                      int
 	eventsMaxAge                                                   time.Duration
 	watch                                                          watch.Config
@@ -115,6 +116,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	o.tls.Register(fs)
 	o.backup.register(fs)
 	o.autopilot.register(fs)
+	o.keystone.register(fs)
 	fs.BoolVar(&o.insecure, "insecure", false, "allow listening beyond loopback without TLS (logged at WARN on every start)")
 	fs.StringVar(&o.aclBootstrapFile, "acl-bootstrap-token-file", "", "file holding the secret of the first admin token: the leader bootstraps the ACL with it on first start (--dev makes one under the data directory)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding an admin token this node sends when it joins (default: the bootstrap token; with TLS its node certificate suffices)")
@@ -289,6 +291,9 @@ func (o *options) serverConfig(logger hclog.Logger) (*serverConfig, error) {
 		return nil, err
 	}
 	if scfg.backup, err = o.backup.config(logger.Named("backup")); err != nil {
+		return nil, err
+	}
+	if scfg.keystone, err = o.keystone.validator(logger.Named("keystone")); err != nil {
 		return nil, err
 	}
 	if o.join != "" {

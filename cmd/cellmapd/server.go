@@ -20,6 +20,7 @@ import (
 	"github.com/cellmap/cellmap/httpapi"
 	"github.com/cellmap/cellmap/imageapi"
 	"github.com/cellmap/cellmap/internal/audit"
+	"github.com/cellmap/cellmap/keystone"
 	"github.com/cellmap/cellmap/metrics"
 	"github.com/cellmap/cellmap/node"
 	"github.com/cellmap/cellmap/transport"
@@ -40,6 +41,8 @@ type serverConfig struct {
 	devTokenCreated bool
 	// backup configures the periodic backups (nil: off).
 	backup *backup.Config
+	// keystone validates Keystone tokens (nil: cellmap's own tokens only).
+	keystone *keystone.Validator
 }
 
 // reloaders are the TLS files SIGHUP reloads.
@@ -115,6 +118,9 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	acfg.Metrics, acfg.MetricsClientCerts, acfg.Routes = mreg.Handler(), true, mreg
 	r.setMetricSources()
 	acfg.Autopilot = n
+	if cfg.keystone != nil {
+		acfg.ExternalTokens = cfg.keystone
+	}
 	acfg.Watch = cfg.opts.watch
 	ccfg := compute.DefaultConfig()
 	ccfg.Store, ccfg.Servers, ccfg.Hosts, ccfg.Logger = n, r.proxy, r.proxy, cfg.logger.Named("compute")
