@@ -38,7 +38,13 @@ func ctxT(t *testing.T) context.Context {
 // startCloud starts a data plane with cell1 and cell2 (one host each) and flavors 1 and 2.
 func startCloud(t *testing.T) *cloud {
 	t.Helper()
-	dp := testcluster.StartDataPlane(t, nil)
+	return startCloudWith(t, nil)
+}
+
+// startCloudWith is startCloud with data plane options.
+func startCloudWith(t *testing.T, o *testcluster.DataPlaneOptions) *cloud {
+	t.Helper()
+	dp := testcluster.StartDataPlane(t, o)
 	cl := &cloud{dp: dp, admin: testkit.AdminToken}
 	cl.c1 = dp.AddCell(t, "cell1", cell1, "h1:64:65536:1000")
 	cl.c2 = dp.AddCell(t, "cell2", cell2, "h2:64:65536:1000")

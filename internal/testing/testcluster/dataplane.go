@@ -40,6 +40,8 @@ type DataPlaneOptions struct {
 	// HTTPS, calls conductors over mutual TLS, and AddCell's conductors hold their cell's
 	// certificate.
 	PKI *PKI
+	// API changes the API's configuration (after the data plane's own settings).
+	API func(*httpapi.Config)
 }
 
 // StartDataPlane starts a single-node cellmap with cell0 mapped, the data plane, and a gossip
@@ -81,6 +83,9 @@ func StartDataPlane(t testing.TB, o *DataPlaneOptions) *DataPlane {
 			t.Fatal(err)
 		}
 		acfg.Mounts = append(acfg.Mounts, osc.Mount(), images.Mount())
+		if o != nil && o.API != nil {
+			o.API(acfg)
+		}
 		return registry
 	}
 	dp.Node = StartNode(t, nopts)
