@@ -120,16 +120,7 @@ func clientPython(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, _, _ := strings.Cut(string(b), "\n")
-	interp := strings.Fields(strings.TrimPrefix(first, "#!"))
-	if len(interp) == 0 {
-		t.Fatalf("%s has no #! line", bin)
-	}
-	return interp[0]
+	return testkit.Interpreter(t, bin)
 }
 
 // byColumn indexes `-f json` list rows by a column.

@@ -71,7 +71,7 @@ func Start(t testing.TB) *Keystone {
 	// WAL: a read transaction Keystone leaves open on one pooled connection would otherwise
 	// lock every write out ("database is locked").
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	out, err := exec.CommandContext(ctx, interpreter(t, manage), "-c", "import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute('PRAGMA journal_mode=WAL')",
+	out, err := exec.CommandContext(ctx, testkit.Interpreter(t, manage), "-c", "import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute('PRAGMA journal_mode=WAL')",
 		filepath.Join(dir, "keystone.db")).CombinedOutput()
 	cancel()
 	if err != nil {
@@ -217,19 +217,4 @@ func (k *Keystone) logTail() string {
 		b = b[len(b)-4000:]
 	}
 	return string(b)
-}
-
-// interpreter is the Python that runs a script (its #! line): the one with Keystone's modules.
-func interpreter(t testing.TB, script string) string {
-	t.Helper()
-	b, err := os.ReadFile(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(strings.TrimPrefix(first, "#!"))
-	if len(f) == 0 {
-		t.Fatalf("%s has no #! line", script)
-	}
-	return f[0]
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -23,4 +24,20 @@ func Tool(t testing.TB, name, pkg, required string) string {
 	fmt.Fprintln(os.Stderr, "SKIP:", msg)
 	t.Skip(msg)
 	return ""
+}
+
+// Interpreter returns the program that runs a script, from its #! line (for a Python tool,
+// the Python that has the tool's modules).
+func Interpreter(t testing.TB, script string) string {
+	t.Helper()
+	b, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(strings.TrimPrefix(first, "#!"))
+	if len(f) == 0 {
+		t.Fatalf("%s has no #! line", script)
+	}
+	return f[0]
 }
