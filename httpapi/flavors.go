@@ -72,12 +72,18 @@ func (s *Service) createFlavor(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) deleteFlavor(w http.ResponseWriter, r *http.Request) {
+	s.deleteByID(w, r, func(id string) fsm.Command { return &fsm.DeleteFlavor{ID: id} })
+}
+
+// deleteByID applies the delete command of the record named by the path's {id} (a name) and
+// answers 204.
+func (s *Service) deleteByID(w http.ResponseWriter, r *http.Request, del func(id string) fsm.Command) {
 	id := mux.Vars(r)["id"]
 	if err := validate.Name("id", id, true); err != nil {
 		s.failErr(w, err)
 		return
 	}
-	res, ok := s.applied(w, r, &fsm.DeleteFlavor{ID: id}, false)
+	res, ok := s.applied(w, r, del(id), false)
 	if !ok {
 		return
 	}

@@ -80,14 +80,5 @@ func (s *Service) createImage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) deleteImage(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
-	if err := validate.Name("id", id, true); err != nil {
-		s.failErr(w, err)
-		return
-	}
-	res, ok := s.applied(w, r, &fsm.DeleteImage{ID: id}, false)
-	if !ok {
-		return
-	}
-	s.noContent(w, res.Index)
+	s.deleteByID(w, r, func(id string) fsm.Command { return &fsm.DeleteImage{ID: id} })
 }
