@@ -28,7 +28,7 @@ func TestHarnessCatchesWatchBug(t *testing.T) {
 		t.Fatalf("the watch checker passed the bug: %s", wc.Summary)
 	}
 	for _, c := range caches {
-		if len(c.Missed) != 1 || !strings.HasPrefix(c.Missed[0], "create ") && !strings.HasPrefix(c.Missed[0], "delete ") {
+		if !droppedOne(c.Missed) {
 			t.Fatalf("cache %s: want exactly the one dropped change missed, got %+v", c.Cache, c)
 		}
 	}
@@ -37,4 +37,20 @@ func TestHarnessCatchesWatchBug(t *testing.T) {
 			t.Fatalf("only the watch checker may fail, %s did: %s", c.Name, c.Summary)
 		}
 	}
+}
+
+// droppedOne says whether missed ("op uuid@revision" entries) is what dropping one change
+// leaves: that change alone, or a dropped create followed by the delete of the same mapping
+// (a cache that never held a mapping has nothing to delete, so it cannot fire that delete).
+func droppedOne(missed []string) bool {
+	switch len(missed) {
+	case 1:
+		return strings.HasPrefix(missed[0], "create ") || strings.HasPrefix(missed[0], "delete ")
+	case 2:
+		created, ok1 := strings.CutPrefix(missed[0], "create ")
+		deleted, ok2 := strings.CutPrefix(missed[1], "delete ")
+		key := func(s string) string { k, _, _ := strings.Cut(s, "@"); return k }
+		return ok1 && ok2 && key(created) == key(deleted)
+	}
+	return false
 }
