@@ -92,7 +92,8 @@ var (
 	pendingTable       = &table{name: "pending_delete", bucket: []byte("pending_deletes"), newRec: func() Record { return &PendingDelete{} }}
 
 	allTables = []*table{cellsTable, flavorsTable, hostsTable, instancesTable, buildRequestsTable,
-		requestSpecsTable, cell0Table, markersTable, pendingTable, tokensTable, aclMarkersTable, quotaUsageTable, quotaLimitTable, aggregatesTable, serverGroupsTable, imagesTable}
+		requestSpecsTable, cell0Table, markersTable, pendingTable, tokensTable, aclMarkersTable, quotaUsageTable, quotaLimitTable, aggregatesTable, serverGroupsTable, imagesTable,
+		usersTable}
 )
 
 // tableOf returns the storage of a transaction table.

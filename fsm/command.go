@@ -29,6 +29,7 @@ var commandNames = map[CommandType]string{
 	CmdPutFlavor: "put_flavor", CmdDeleteFlavor: "delete_flavor",
 	CmdACLBootstrap: "acl_bootstrap", CmdTokenCreate: "token_create", CmdTokenDelete: "token_delete",
 	CmdPutImage: "put_image", CmdDeleteImage: "delete_image",
+	CmdCreateUser: "create_user", CmdUpdateUser: "update_user", CmdDeleteUser: "delete_user",
 }
 
 func (t CommandType) String() string {
@@ -42,8 +43,9 @@ func (t CommandType) String() string {
 // a command type (or changes a body) raises it; entries of a higher version are refused by
 // Decode with ErrUnsupportedVersion. Version 1 is the format of every entry written before
 // versions existed; version 2 added the pending_delete table to transactions; version 3 the
-// quota tables, OpAdjust and the aggregates table; version 4 the image catalogue.
-const LogVersion = 4
+// quota tables, OpAdjust and the aggregates table; version 4 the image catalogue; version 5 the
+// users of the built-in identity API.
+const LogVersion = 5
 
 // commandVersions is the log version that introduced each command type.
 var commandVersions = map[CommandType]uint64{
@@ -51,6 +53,7 @@ var commandVersions = map[CommandType]uint64{
 	CmdMapCell0: 1, CmdTxn: 1, CmdPutFlavor: 1, CmdDeleteFlavor: 1,
 	CmdACLBootstrap: 2, CmdTokenCreate: 2, CmdTokenDelete: 2,
 	CmdPutImage: 4, CmdDeleteImage: 4,
+	CmdCreateUser: 5, CmdUpdateUser: 5, CmdDeleteUser: 5,
 }
 
 // versionedEntry is the first byte of an entry in the versioned layout. No command type is 0,
@@ -178,6 +181,12 @@ func newCommand(t CommandType) Command {
 		return &PutImage{}
 	case CmdDeleteImage:
 		return &DeleteImage{}
+	case CmdCreateUser:
+		return &CreateUser{}
+	case CmdUpdateUser:
+		return &UpdateUser{}
+	case CmdDeleteUser:
+		return &DeleteUser{}
 	}
 	return nil
 }

@@ -117,6 +117,9 @@ func Open(cfg *Config) (*FSM, error) {
 		CmdTokenDelete:  on(f.applyTokenDelete),
 		CmdPutImage:     on(f.applyPutImage),
 		CmdDeleteImage:  on(f.applyDeleteImage),
+		CmdCreateUser:   on(f.applyCreateUser),
+		CmdUpdateUser:   on(f.applyUpdateUser),
+		CmdDeleteUser:   on(f.applyDeleteUser),
 	}
 	ch := make(chan struct{})
 	f.notify.Store(&ch)
