@@ -37,6 +37,12 @@ type ACLToken struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	Revision    uint64
+	// UserID and UserProject (log version 5) name the user of the built-in identity a token
+	// was issued to and the project it asked for ("" for tokens made through /v1/acl/tokens).
+	// An admin or operator token is unscoped (ProjectID ""), UserProject still says what the
+	// user asked for. Updating or deleting the user revokes its tokens.
+	UserID      string
+	UserProject string
 }
 
 // ACLMarker is a named fact of the ACL's history (the bootstrap).
@@ -78,6 +84,14 @@ func (c *TokenCreate) marshal(e *encoder)   { c.Token.marshal(e) }
 func (c *TokenCreate) unmarshal(d *decoder) { c.Token.unmarshal(d) }
 func (c *TokenCreate) Validate() error      { return c.Token.validate() }
 
+// contentVersion is 5 for a token of the built-in identity.
+func (c *TokenCreate) contentVersion() uint64 {
+	if c.Token.UserID != "" {
+		return 5
+	}
+	return 2
+}
+
 func (*TokenDelete) Type() CommandType      { return CmdTokenDelete }
 func (c *TokenDelete) marshal(e *encoder)   { e.str(c.AccessorID) }
 func (c *TokenDelete) unmarshal(d *decoder) { c.AccessorID = d.str() }
@@ -98,12 +112,19 @@ func (t *ACLToken) marshal(e *encoder) {
 	e.timestamp(t.CreatedAt)
 	e.timestamp(t.UpdatedAt)
 	e.uvarint(t.Revision)
+	if t.UserID != "" {
+		e.str(t.UserID)
+		e.str(t.UserProject)
+	}
 }
 
 func (t *ACLToken) unmarshal(d *decoder) {
 	t.AccessorID, t.SecretHash, t.Description, t.Role, t.ProjectID = d.str(), d.str(), d.str(), d.str(), d.str()
 	t.ExpiresAt, t.CreatedAt, t.UpdatedAt = d.timestamp(), d.timestamp(), d.timestamp()
 	t.Revision = d.uvarint()
+	if d.more() {
+		t.UserID, t.UserProject = d.str(), d.str()
+	}
 }
 
 func (t *ACLToken) stamp(ac *applyCtx, _ Record) {
@@ -136,7 +157,15 @@ func (t *ACLToken) validate() error {
 	if t.ProjectID != "" && t.Role != "reader" && t.Role != "service" {
 		return fmt.Errorf("only reader and service tokens can be scoped to a project: %w", ErrInvalid)
 	}
+	if t.UserID != "" {
+		if err := canonicalUUID("user_id", t.UserID); err != nil {
+			return err
+		}
+	} else if t.UserProject != "" {
+		return fmt.Errorf("user_project needs a user_id: %w", ErrInvalid)
+	}
 	return firstError(canonicalUUID("accessor_id", t.AccessorID), validate.Name("description", t.Description, false),
+		validate.Name("user_project", t.UserProject, false),
 		validate.Name("project_id", t.ProjectID, false), validate.Time("expires_at", t.ExpiresAt))
 }
 

@@ -49,14 +49,15 @@ func userNameKey(domain, name string) string { return domain + "/" + name }
 // CreateUser adds a user; an id or a name (in its domain) in use is ErrExists.
 type CreateUser struct{ User User }
 
-// UpdateUser changes a user's password hash and/or roles (the fields that are set).
+// UpdateUser changes a user's password hash and/or roles (the fields that are set) and revokes
+// every token the user was issued.
 type UpdateUser struct {
 	ID           string
 	PasswordHash *string
 	Roles        *map[string]string
 }
 
-// DeleteUser removes a user (tokens it was issued stay valid until they expire or are revoked).
+// DeleteUser removes a user and revokes every token it was issued.
 type DeleteUser struct{ ID string }
 
 func (*CreateUser) Type() CommandType      { return CmdCreateUser }
@@ -224,6 +225,9 @@ func (f *FSM) applyUpdateUser(ac *applyCtx, c *UpdateUser) (*Result, error) {
 		u.Roles = *c.Roles
 	}
 	u.stamp(ac, prev)
+	if err := revokeUserTokens(ac, u.ID); err != nil {
+		return nil, err
+	}
 	return withRecord(okResult(ac), &u), usersTable.put(ac, &u, prev)
 }
 
@@ -235,7 +239,23 @@ func (f *FSM) applyDeleteUser(ac *applyCtx, c *DeleteUser) (*Result, error) {
 	if prev == nil {
 		return failResult(ac, -1, "user %s: %w", c.ID, ErrNotFound), nil
 	}
+	if err := revokeUserTokens(ac, c.ID); err != nil {
+		return nil, err
+	}
 	return okResult(ac), usersTable.del(ac, prev)
+}
+
+// revokeUserTokens deletes the tokens issued to a user (a scan of the tokens: there are few
+// besides the users' own).
+func revokeUserTokens(ac *applyCtx, user string) error {
+	ts, err := listAs[*ACLToken](ac.tx, tokensTable, func(t *ACLToken) bool { return t.UserID == user })
+	for _, t := range ts {
+		if err != nil {
+			break
+		}
+		err = tokensTable.del(ac, t)
+	}
+	return err
 }
 
 func userByName(tx *bolt.Tx, domain, name string) (*User, error) {

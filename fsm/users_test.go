@@ -2,7 +2,9 @@ package fsm
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -66,9 +68,17 @@ func TestUsers(t *testing.T) {
 	})
 
 	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	tok := ACLToken{AccessorID: "8f1ed002-ab5d-42de-b8e7-4b3c1c7e0d3a", SecretHash: strings.Repeat("a", 64), Role: "admin",
+		UserID: id, UserProject: "ops"}
+	if c := (&TokenCreate{Token: tok}); Version(c) != 5 || c.Validate() != nil {
+		t.Fatalf("an identity token: version %d, %v; want 5, valid", Version(c), c.Validate())
+	}
+	if c := (&TokenCreate{Token: ACLToken{AccessorID: tok.AccessorID, SecretHash: tok.SecretHash, Role: "admin", UserProject: "x"}}); c.Validate() == nil {
+		t.Fatal("user_project without user_id accepted")
+	}
 	empty := map[string]string{}
 	for _, c := range []Command{&CreateUser{User: u}, &UpdateUser{ID: id, PasswordHash: &newHash, Roles: &roles},
-		&UpdateUser{ID: id, Roles: &empty}, &DeleteUser{ID: id}} {
+		&UpdateUser{ID: id, Roles: &empty}, &DeleteUser{ID: id}, &TokenCreate{Token: tok}} {
 		entry := Encode(c, now)
 		if entry[0] != versionedEntry || entry[1] != 5 || Version(c) != 5 {
 			t.Fatalf("%s: entry starts %x, want the version 5 header", c.Type(), entry[:2])
@@ -77,5 +87,47 @@ func TestUsers(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, c) {
 			t.Fatalf("%s: decoded %#v %v", c.Type(), got, err)
 		}
+	}
+}
+
+// TestUserChangesRevokeTokens: updating a user (password or roles) or deleting it deletes the
+// tokens it was issued, and no other token.
+func TestUserChangesRevokeTokens(t *testing.T) {
+	f := newTestFSM(t)
+	const id = "6f1ed002-ab5d-42de-b8e7-4b3c1c7e0d3a"
+	hash := PasswordHashPrefix + "v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"
+	f.mustApply(&CreateUser{User: User{ID: id, Name: "alice", Domain: DefaultDomain, PasswordHash: hash}})
+	token := func(n int, user string) ACLToken {
+		return ACLToken{AccessorID: fmt.Sprintf("%08d-ab5d-42de-b8e7-4b3c1c7e0d3a", n), SecretHash: fmt.Sprintf("%064d", n),
+			Role: "reader", ProjectID: "demo", UserID: user}
+	}
+	count := func() (mine, others int) {
+		f.read(func(r *Reader) error {
+			ts, err := r.Tokens()
+			for _, tk := range ts {
+				if tk.UserID == id {
+					mine++
+				} else {
+					others++
+				}
+			}
+			return err
+		})
+		return mine, others
+	}
+	f.mustApply(&TokenCreate{Token: token(1, id)})
+	f.mustApply(&TokenCreate{Token: token(2, "")})
+	if mine, others := count(); mine != 1 || others != 1 {
+		t.Fatalf("before: %d of the user's, %d others", mine, others)
+	}
+	roles := map[string]string{"demo": "reader"}
+	f.mustApply(&UpdateUser{ID: id, Roles: &roles})
+	if mine, others := count(); mine != 0 || others != 1 {
+		t.Fatalf("after an update: %d of the user's, %d others; want 0, 1", mine, others)
+	}
+	f.mustApply(&TokenCreate{Token: token(3, id)})
+	f.mustApply(&DeleteUser{ID: id})
+	if mine, others := count(); mine != 0 || others != 1 {
+		t.Fatalf("after the delete: %d of the user's, %d others; want 0, 1", mine, others)
 	}
 }
