@@ -18,6 +18,7 @@ import (
 	"github.com/cellmap/cellmap/compute"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
+	"github.com/cellmap/cellmap/identity"
 	"github.com/cellmap/cellmap/imageapi"
 	"github.com/cellmap/cellmap/internal/audit"
 	"github.com/cellmap/cellmap/keystone"
@@ -137,7 +138,15 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
-	acfg.Mounts = append(acfg.Mounts, osc.Mount(), images.Mount())
+	idcfg := identity.DefaultConfig()
+	idcfg.Store, idcfg.Logger = n, cfg.logger.Named("identity")
+	idcfg.Revoked = func(ctx context.Context, index uint64) { acfg.Revoked(ctx, index, acfg.AuthLease) }
+	ident, err := identity.New(idcfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	acfg.Mounts = append(acfg.Mounts, osc.Mount(), images.Mount(), ident.Mount())
 	if r.api, err = httpapi.New(acfg, n, r.proxy.Registry()); err != nil {
 		ln.Close()
 		return err

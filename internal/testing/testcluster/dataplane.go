@@ -15,6 +15,7 @@ import (
 	"github.com/cellmap/cellmap/conductor"
 	"github.com/cellmap/cellmap/gossip"
 	"github.com/cellmap/cellmap/httpapi"
+	"github.com/cellmap/cellmap/identity"
 	"github.com/cellmap/cellmap/imageapi"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 	"github.com/cellmap/cellmap/node"
@@ -82,7 +83,13 @@ func StartDataPlane(t testing.TB, o *DataPlaneOptions) *DataPlane {
 		if err != nil {
 			t.Fatal(err)
 		}
-		acfg.Mounts = append(acfg.Mounts, osc.Mount(), images.Mount())
+		idcfg := identity.DefaultConfig()
+		idcfg.Store, idcfg.Logger = n, Logger(t, "identity")
+		ident, err := identity.New(idcfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acfg.Mounts = append(acfg.Mounts, osc.Mount(), images.Mount(), ident.Mount())
 		if o != nil && o.API != nil {
 			o.API(acfg)
 		}
