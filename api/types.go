@@ -267,3 +267,34 @@ type Image struct {
 type ImageList struct {
 	Images []Image `json:"images"`
 }
+
+// User is a user of the built-in identity API (/v1/identity/users): never its password or
+// its hash. Roles maps a project to the user's role there (reader, service, operator, admin).
+type User struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Domain    string            `json:"domain"`
+	Roles     map[string]string `json:"roles"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	Revision  uint64            `json:"revision"`
+}
+
+// UserCreate is the body of POST /v1/identity/users.
+type UserCreate struct {
+	Name     string            `json:"name"`
+	Password string            `json:"password"`
+	Roles    map[string]string `json:"roles,omitempty"`
+}
+
+// UserUpdate is the body of PUT /v1/identity/users/{user}: the fields that are set change, and
+// the user's tokens are revoked.
+type UserUpdate struct {
+	Password *string           `json:"password,omitempty"`
+	Roles    map[string]string `json:"roles,omitempty"`
+}
+
+// UserList is the answer of GET /v1/identity/users.
+type UserList struct {
+	Users []User `json:"users"`
+}

@@ -31,7 +31,7 @@ func tokensByRole(t *testing.T, n *testcluster.Node) map[acl.Role]string {
 
 // fillPath puts placeholder values into a route template's variables.
 func fillPath(tmpl string) string {
-	r := strings.NewReplacer("{uuid}", inst3, "{host}", "h-none", "{id}", "none", "{accessor}", inst3, "{key}", "k")
+	r := strings.NewReplacer("{uuid}", inst3, "{host}", "h-none", "{id}", "none", "{accessor}", inst3, "{key}", "k", "{user}", "nobody")
 	return r.Replace(tmpl)
 }
 

@@ -66,6 +66,7 @@ func (s *Service) routes() *mux.Router {
 	s.handle(r, http.MethodDelete, v1+"/cluster/servers/{id}", admin, s.clusterRemove)
 
 	s.aclRoutes(r)
+	s.userRoutes(r)
 	s.operatorRoutes(r)
 	s.keyringRoutes(r)
 	s.aggregateRoutes(r)

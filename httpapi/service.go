@@ -75,6 +75,8 @@ type Config struct {
 	Revoked func(ctx context.Context, index uint64, lease time.Duration)
 	CellOps CellOps
 	Guard   ops.Guard
+	// PasswordHash are the argon2id costs of the passwords /v1/identity/users stores.
+	PasswordHash acl.HashParams
 	// Metrics, when set, is served at GET /metrics (reader; see MetricsClientCerts); Routes,
 	// when set, instruments every route.
 	Metrics            http.Handler
@@ -114,7 +116,8 @@ type Config struct {
 func DefaultConfig() *Config {
 	return &Config{Addr: "127.0.0.1:8480", RequestTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20,
 		TxnMaxBodyBytes: 8 << 20, TxnMaxOps: 10000, Timeouts: transport.DefaultServerTimeouts(), AuthLease: 5 * time.Second,
-		OperatorTimeout: time.Hour, RestoreMaxBytes: 64 << 30, DefaultAvailabilityZone: "nova", Watch: watch.DefaultConfig()}
+		OperatorTimeout: time.Hour, RestoreMaxBytes: 64 << 30, DefaultAvailabilityZone: "nova", Watch: watch.DefaultConfig(),
+		PasswordHash: acl.DefaultHashParams()}
 }
 
 // Validate checks the configuration.
@@ -130,6 +133,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Watch.Validate(); err != nil {
 		return fmt.Errorf("httpapi: %w", err)
+	}
+	if err := c.PasswordHash.Validate(); err != nil {
+		return fmt.Errorf("httpapi: PasswordHash: %w", err)
 	}
 	return c.Timeouts.Validate()
 }

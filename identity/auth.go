@@ -106,6 +106,9 @@ func decodeAuth(r *http.Request) (*authRequest, error) {
 		return nil, authErr(http.StatusBadRequest, "the request body is not valid JSON: %v", err)
 	}
 	id := &req.Auth.Identity
+	if len(id.Methods) == 0 {
+		return nil, authErr(http.StatusBadRequest, "Invalid input: auth.identity.methods is a required property.")
+	}
 	if !slices.Contains(id.Methods, "password") || id.Password == nil {
 		return nil, authErr(http.StatusUnauthorized, "Attempted to authenticate with an unsupported method: only password is supported.")
 	}

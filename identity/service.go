@@ -50,7 +50,6 @@ func (s *Service) Mount() httpapi.Mount {
 		{Method: http.MethodGet, Path: v3 + "/", Perm: acl.PermPublic, Handler: s.version},
 		{Method: http.MethodPost, Path: v3 + "/auth/tokens", Perm: acl.PermPublic, Handler: s.issue},
 		{Method: http.MethodGet, Path: v3 + "/auth/tokens", Perm: acl.PermRead, Handler: s.validate},
-		{Method: http.MethodHead, Path: v3 + "/auth/tokens", Perm: acl.PermRead, Handler: s.validate},
 		{Method: http.MethodDelete, Path: v3 + "/auth/tokens", Perm: acl.PermRead, Handler: s.revoke},
 	}}
 }

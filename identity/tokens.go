@@ -134,7 +134,7 @@ func callerToken(r *http.Request) string {
 	return strings.TrimSpace(r.Header.Get("X-Auth-Token"))
 }
 
-// validate is GET (and HEAD) /identity/v3/auth/tokens: the body of the token in
+// validate is GET /identity/v3/auth/tokens: the body of the token in
 // X-Subject-Token, 404 when it is unknown, revoked or expired.
 func (s *Service) validate(w http.ResponseWriter, r *http.Request) {
 	tok, user, err := s.subject(r)
