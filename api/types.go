@@ -290,8 +290,9 @@ type UserCreate struct {
 // UserUpdate is the body of PUT /v1/identity/users/{user}: the fields that are set change, and
 // the user's tokens are revoked.
 type UserUpdate struct {
-	Password *string           `json:"password,omitempty"`
-	Roles    map[string]string `json:"roles,omitempty"`
+	Password *string `json:"password,omitempty"`
+	// Roles replaces the user's roles when set (an empty map: no role left).
+	Roles *map[string]string `json:"roles,omitempty"`
 }
 
 // UserList is the answer of GET /v1/identity/users.

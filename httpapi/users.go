@@ -138,9 +138,7 @@ func (s *Service) updateUser(w http.ResponseWriter, r *http.Request) {
 		}
 		c.PasswordHash = &hash
 	}
-	if req.Roles != nil {
-		c.Roles = &req.Roles
-	}
+	c.Roles = req.Roles
 	if err := c.Validate(); err != nil {
 		s.failErr(w, invalidf("%v", err))
 		return

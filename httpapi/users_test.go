@@ -88,7 +88,7 @@ func TestUsersAPI(t *testing.T) {
 	if status != http.StatusCreated {
 		t.Fatalf("the new password: %d", status)
 	}
-	if u, err := admin.UpdateUser(ctx, alice.ID, api.UserUpdate{Roles: map[string]string{"demo": "reader"}}); err != nil || u.Roles["demo"] != "reader" {
+	if u, err := admin.UpdateUser(ctx, alice.ID, api.UserUpdate{Roles: &map[string]string{"demo": "reader"}}); err != nil || u.Roles["demo"] != "reader" {
 		t.Fatalf("roles: %+v %v", u, err)
 	}
 	if _, err := admin.UpdateUser(ctx, "alice", api.UserUpdate{}); client.CodeOf(err) != api.CodeInvalid {

@@ -379,6 +379,8 @@ func groups() []group {
 		{name: "acl", summary: "the access control list of the cluster", commands: []command{aclBootstrapCommand()}},
 		{name: "token", summary: "tokens and their roles (admin)",
 			commands: []command{tokenCreateCommand(), tokenListCommand(), tokenRevokeCommand(), tokenSecretCommand()}},
+		{name: "user", summary: "users of the built-in identity API (/identity) and their roles (admin)",
+			commands: []command{userCreateCommand(), userListCommand(), userDeleteCommand(), userSetPasswordCommand(), userSetRolesCommand()}},
 		{name: "keyring", summary: "gossip encryption keys: generate one (no server needed); list, install, use, remove across the pool (admin)",
 			commands: keyringCommands()},
 		{name: "tls", summary: "the cluster CA and the certificates of nodes, clients and cell conductors (no server needed)",
