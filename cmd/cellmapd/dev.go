@@ -89,7 +89,11 @@ func devSetup(ctx context.Context, r *running, cfg *serverConfig, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	printDevHelp(stdout, cfg, len(res.Mapped))
+	clouds, err := devIdentity(wctx, r, cfg)
+	if err != nil {
+		return err
+	}
+	printDevHelp(stdout, cfg, len(res.Mapped), clouds)
 	return nil
 }
 
@@ -122,7 +126,7 @@ func waitCellUp(ctx context.Context, reg *cellproxy.Registry, cell string) error
 	return nil
 }
 
-func printDevHelp(w io.Writer, cfg *serverConfig, newHosts int) {
+func printDevHelp(w io.Writer, cfg *serverConfig, newHosts int, clouds string) {
 	addr := cfg.scheme() + "://" + cfg.opts.httpAddr
 	tokenFile := filepath.Join(cfg.opts.dataDir, devTokenFile)
 	exports, curl := fmt.Sprintf("\n  export CELLMAP_TOKEN_FILE=%s", tokenFile), `curl -s -H "Authorization: Bearer $(cat $CELLMAP_TOKEN_FILE)"`
@@ -146,6 +150,13 @@ Try, in another terminal:
   go run ./cmd/cellmapctl cluster status
   %s %s/v1/cells
 
+The OpenStack client works through the built-in identity API (user %s, password in %s):
+  export OS_CLIENT_CONFIG_FILE=%s
+  export OS_CLOUD=%s
+  openstack flavor list
+  openstack server list
+
 Stop with Ctrl-C.
-`, cfg.opts.nodeID, cfg.opts.dataDir, addr, tokenFile, devCell1UUID, cfg.opts.devConductorAddr, newHosts, addr, exports, curl, addr)
+`, cfg.opts.nodeID, cfg.opts.dataDir, addr, tokenFile, devCell1UUID, cfg.opts.devConductorAddr, newHosts, addr, exports, curl, addr,
+		devUser, filepath.Join(cfg.opts.dataDir, devPasswordFile), clouds, devCloud)
 }
