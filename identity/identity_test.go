@@ -292,3 +292,50 @@ func TestValidateAndRevoke(t *testing.T) {
 		t.Fatalf("validate garbage: %d %s, want 404", r.status, r.raw)
 	}
 }
+
+// TestCatalogOverTLS: behind TLS the version links and the catalog's endpoints are https, at
+// the address the client used (POST is public; the token it returns is a project service
+// token that the compute API accepts over the same connection).
+func TestCatalogOverTLS(t *testing.T) {
+	pki := testcluster.NewPKI(t)
+	dp := testcluster.StartDataPlane(t, &testcluster.DataPlaneOptions{PKI: pki})
+	addUser(t, dp, "alice", "alice-pw", map[string]string{"demo": "service"})
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: pki.ClientTLS(t, "")}}
+	defer hc.CloseIdleConnections()
+	base := "https://" + dp.Addr
+	b, _ := json.Marshal(passwordAuth("alice", "alice-pw", map[string]string{"name": "Default"}, projectScope("demo")))
+	resp, err := hc.Post(base+"/identity/v3/auth/tokens", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("auth over TLS: %d %v", resp.StatusCode, body)
+	}
+	for _, e := range get(body, "token", "catalog").([]any) {
+		for _, ep := range get(e, "endpoints").([]any) {
+			if url := get(ep, "url").(string); !strings.HasPrefix(url, base+"/") {
+				t.Errorf("endpoint %s, want it under %s", url, base)
+			}
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/compute/v2.1/servers", nil)
+	req.Header.Set("X-Auth-Token", resp.Header.Get("X-Subject-Token"))
+	got, err := hc.Do(req)
+	if err != nil || got.StatusCode != http.StatusOK {
+		t.Fatalf("the token on the compute API over TLS: %v %v", got, err)
+	}
+	got.Body.Close()
+	v, err := hc.Get(base + "/identity/v3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	json.NewDecoder(v.Body).Decode(&doc)
+	v.Body.Close()
+	if links, _ := get(doc, "version", "links").([]any); len(links) != 1 || get(links[0], "href") != base+"/identity/v3/" {
+		t.Fatalf("version links over TLS: %v", doc)
+	}
+}
