@@ -30,6 +30,7 @@ var commandNames = map[CommandType]string{
 	CmdACLBootstrap: "acl_bootstrap", CmdTokenCreate: "token_create", CmdTokenDelete: "token_delete",
 	CmdPutImage: "put_image", CmdDeleteImage: "delete_image",
 	CmdCreateUser: "create_user", CmdUpdateUser: "update_user", CmdDeleteUser: "delete_user",
+	CmdPurgeTokens: "purge_tokens",
 }
 
 func (t CommandType) String() string {
@@ -44,7 +45,7 @@ func (t CommandType) String() string {
 // Decode with ErrUnsupportedVersion. Version 1 is the format of every entry written before
 // versions existed; version 2 added the pending_delete table to transactions; version 3 the
 // quota tables, OpAdjust and the aggregates table; version 4 the image catalogue; version 5 the
-// users of the built-in identity API.
+// users of the built-in identity API and the purge of expired tokens.
 const LogVersion = 5
 
 // commandVersions is the log version that introduced each command type.
@@ -53,7 +54,7 @@ var commandVersions = map[CommandType]uint64{
 	CmdMapCell0: 1, CmdTxn: 1, CmdPutFlavor: 1, CmdDeleteFlavor: 1,
 	CmdACLBootstrap: 2, CmdTokenCreate: 2, CmdTokenDelete: 2,
 	CmdPutImage: 4, CmdDeleteImage: 4,
-	CmdCreateUser: 5, CmdUpdateUser: 5, CmdDeleteUser: 5,
+	CmdCreateUser: 5, CmdUpdateUser: 5, CmdDeleteUser: 5, CmdPurgeTokens: 5,
 }
 
 // versionedEntry is the first byte of an entry in the versioned layout. No command type is 0,
@@ -187,6 +188,8 @@ func newCommand(t CommandType) Command {
 		return &UpdateUser{}
 	case CmdDeleteUser:
 		return &DeleteUser{}
+	case CmdPurgeTokens:
+		return &PurgeTokens{}
 	}
 	return nil
 }

@@ -120,6 +120,7 @@ func Open(cfg *Config) (*FSM, error) {
 		CmdCreateUser:   on(f.applyCreateUser),
 		CmdUpdateUser:   on(f.applyUpdateUser),
 		CmdDeleteUser:   on(f.applyDeleteUser),
+		CmdPurgeTokens:  on(f.applyPurgeTokens),
 	}
 	ch := make(chan struct{})
 	f.notify.Store(&ch)

@@ -131,3 +131,62 @@ func TestUserChangesRevokeTokens(t *testing.T) {
 		t.Fatalf("after the delete: %d of the user's, %d others; want 0, 1", mine, others)
 	}
 }
+
+// TestPurgeTokens: a purge deletes the named tokens that expired at the entry's time, and
+// keeps unknown, never-expiring and not-yet-expired ones; ExpiredTokens finds what to name;
+// the command is validated and round-trips through the log codec (version 5).
+func TestPurgeTokens(t *testing.T) {
+	f := newTestFSM(t)
+	f.now = time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	acc := func(n int) string { return fmt.Sprintf("%08d-ab5d-42de-b8e7-4b3c1c7e0d3a", n) }
+	expiring := map[int]time.Duration{1: -time.Hour, 2: 0, 3: time.Hour} // relative to the purge's time
+	for n, d := range expiring {
+		// the purge entry is stamped f.now plus 4 entries' second each (entry adds one per apply)
+		f.mustApply(&TokenCreate{Token: ACLToken{AccessorID: acc(n), SecretHash: fmt.Sprintf("%064d", n), Role: "reader",
+			ExpiresAt: f.now.Add(time.Duration(5-n)*time.Second + d)}})
+	}
+	f.mustApply(&TokenCreate{Token: ACLToken{AccessorID: acc(4), SecretHash: fmt.Sprintf("%064d", 4), Role: "reader"}})
+	purgeAt := f.now.Add(time.Second)
+	f.read(func(r *Reader) error {
+		got, err := r.ExpiredTokens(purgeAt, 10)
+		if want := []string{acc(1), acc(2)}; err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("expired at the purge's time: %v %v, want %v", got, err, want)
+		}
+		if got, err := r.ExpiredTokens(purgeAt, 1); err != nil || len(got) != 1 {
+			t.Errorf("limit 1: %v %v", got, err)
+		}
+		return nil
+	})
+	res := f.mustApply(&PurgeTokens{Accessors: []string{acc(1), acc(2), acc(3), acc(4), acc(9)}})
+	if !res.Changed {
+		t.Error("a purge that deleted tokens reports no change")
+	}
+	f.read(func(r *Reader) error {
+		ts, err := r.Tokens()
+		var left []string
+		for _, tk := range ts {
+			left = append(left, tk.AccessorID)
+		}
+		if want := []string{acc(3), acc(4)}; err != nil || !reflect.DeepEqual(left, want) {
+			t.Errorf("left %v %v, want %v", left, err, want)
+		}
+		return nil
+	})
+	if res := f.mustApply(&PurgeTokens{Accessors: []string{acc(3)}}); res.Changed {
+		t.Error("purging an unexpired token changed the state")
+	}
+	many := make([]string, MaxPurgeTokens+1)
+	for i := range many {
+		many[i] = acc(i)
+	}
+	for name, c := range map[string]*PurgeTokens{"empty": {}, "too many": {Accessors: many}, "bad id": {Accessors: []string{"x"}}} {
+		if err := c.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want invalid", name, err)
+		}
+	}
+	c := &PurgeTokens{Accessors: []string{acc(1), acc(2)}}
+	got, _, err := Decode(Encode(c, f.now))
+	if err != nil || !reflect.DeepEqual(got, Command(c)) || Version(c) != 5 {
+		t.Errorf("round trip: %+v %v (version %d)", got, err, Version(c))
+	}
+}

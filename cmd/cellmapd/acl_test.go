@@ -111,3 +111,39 @@ func TestAuditLogFile(t *testing.T) {
 		t.Fatal("the audit log holds a token")
 	}
 }
+
+// TestExpiredTokensArePurged: a one-node process with a short --token-purge-interval and no
+// grace; a token created with a TTL of a second leaves the token list once it expired, one
+// without a TTL stays. Who may call what: listing and creating tokens needs admin.
+func TestExpiredTokensArePurged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	c := testcluster.StartCluster(t, &testcluster.ClusterOptions{Size: 1,
+		Args: []string{"--token-purge-interval", "100ms", "--token-purge-grace", "0s"}})
+	n := c.Nodes[0]
+	short, err := n.Client.CreateToken(ctx(t, 10*time.Second), api.TokenCreate{Description: "short", Role: "reader", TTL: "1s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := n.Client.CreateToken(ctx(t, 10*time.Second), api.TokenCreate{Description: "long", Role: "reader"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := func(ts []api.Token, accessor string) bool {
+		for _, tk := range ts {
+			if tk.AccessorID == accessor {
+				return true
+			}
+		}
+		return false
+	}
+	testkit.WaitFor(t, "the expired token purged", 30*time.Second, func() bool {
+		ts, err := n.Client.Tokens(ctx(t, 10*time.Second))
+		return err == nil && !has(ts, short.AccessorID)
+	})
+	ts, err := n.Client.Tokens(ctx(t, 10*time.Second))
+	if err != nil || !has(ts, long.AccessorID) {
+		t.Fatalf("the token without expiry is gone: %v", err)
+	}
+}

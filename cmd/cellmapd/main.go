@@ -59,6 +59,7 @@ type options struct {
 	quotaReconcileInterval                                         time.Duration
 	quotaReconcileBatch                                            int
 	quotaReconcileFix                                              bool
+	tokenPurge                                                     node.TokenPurge
 	aclBootstrapFile, tokenFile                                    string
 	auditLog, baseURLsFile, gossipKeyFile, defaultZone             string
 	auditMaxBytes                                                  int64
@@ -91,6 +92,11 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 		"refuse creates of a project with servers in a down cell (Nova's rule; cellmap counts quota usage itself, so by default they go through)")
 	fs.DurationVar(&o.quotaReconcileInterval, "quota-reconcile-interval", 5*time.Minute,
 		"how often (±10 %) the leader compares projects' quota usage with what their cells hold (0 disables)")
+	o.tokenPurge = node.DefaultTokenPurge()
+	fs.DurationVar(&o.tokenPurge.Interval, "token-purge-interval", o.tokenPurge.Interval,
+		"how often the leader deletes expired tokens from the state (0 disables)")
+	fs.DurationVar(&o.tokenPurge.Grace, "token-purge-grace", o.tokenPurge.Grace,
+		"how long past its expiry a token is kept before the purge deletes it (covers clock skew between nodes)")
 	fs.IntVar(&o.quotaReconcileBatch, "quota-reconcile-batch", 100, "the most projects one quota reconciliation round checks")
 	fs.BoolVar(&o.quotaReconcileFix, "quota-reconcile-fix", false,
 		"replace drifted quota usage with the state's recount (as cellmapctl quota verify --fix); by default drift is only reported")
@@ -167,6 +173,9 @@ func (o *options) fill() error {
 	}
 	if err := o.backup.check(o.bootstrap); err != nil {
 		return err
+	}
+	if err := o.tokenPurge.Validate(); err != nil {
+		return fmt.Errorf("--token-purge-interval/--token-purge-grace: %w", err)
 	}
 	if err := o.checkAddrs(); err != nil {
 		return err

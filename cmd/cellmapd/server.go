@@ -159,7 +159,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	if err := n.Start(ctx); err != nil {
 		return err
 	}
-	r.runDuties(ctx, cfg.aclBootstrap)
+	r.runDuties(ctx, cfg.aclBootstrap, cfg.opts.tokenPurge)
 	cfg.logger.Info("serving", "node", cfg.opts.nodeID, "http", cfg.opts.httpAddr, "raft", cfg.opts.raftAddr, "gossip", cfg.opts.gossipAddr,
 		"tls", cfg.tls != nil)
 	if cfg.opts.dev {
@@ -225,7 +225,7 @@ func (r *running) startDataPlane(cfg *serverConfig) error {
 }
 
 // runDuties joins the gossip pool in the background and starts the leader-only duties.
-func (r *running) runDuties(ctx context.Context, aclSecret string) {
+func (r *running) runDuties(ctx context.Context, aclSecret string, purge node.TokenPurge) {
 	dctx, cancel := context.WithCancel(ctx)
 	r.stop = cancel
 	r.wg.Add(5)
@@ -239,7 +239,8 @@ func (r *running) runDuties(ctx context.Context, aclSecret string) {
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RescheduleLoop) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.RetryDeletesLoop) }()
 	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.proxy.ReconcileQuotasLoop) }()
-	r.wg.Add(1)
+	r.wg.Add(2)
+	go func() { defer r.wg.Done(); r.node.RunAsLeader(dctx, r.node.PurgeTokens(purge)) }()
 	go func() { defer r.wg.Done(); r.node.RunAutopilot(dctx, gossipServers{r.gossip}) }()
 	if aclSecret != "" {
 		r.wg.Add(1)
