@@ -84,6 +84,13 @@ type Identity struct {
 	Role        Role
 	// ProjectID, when set, confines a reader or service token to one project.
 	ProjectID string
+	// UserID is the user the token was issued to (the built-in identity's or Keystone's),
+	// empty for a token made with /v1/acl/tokens.
+	UserID string
+	// HomeProject is the project a user's cloud-wide (operator or admin) token was issued
+	// for: where the OpenStack API puts what the user creates and what it lists by default,
+	// as Nova's admin acts in the project its token is scoped to. It confines nothing.
+	HomeProject string
 	ExpiresAt time.Time
 	// Node is a node of the cluster (its certificate), not a token.
 	Node string

@@ -21,15 +21,17 @@ import (
 // with that Keystone. Roles: a member of project A creates and sees A's servers; a member of
 // project B sees none of them (list empty, show 404); a reader of A lists but cannot create
 // (403); a token revoked in Keystone is refused (401) once the validation cache's bound
-// (2 s here) has passed.
+// (2 s here) has passed. An admin of project ops creates there and lists its project (every
+// project with --all-projects, which only admins may).
 func TestKeystone(t *testing.T) {
 	testkit.Tool(t, "openstack", "python3-openstackclient", "CELLMAP_OPENSTACK_REQUIRED")
 	ks := keystonetest.Start(t)
-	projA, projB, svc := ks.CreateProject("project-a"), ks.CreateProject("project-b"), ks.CreateProject("service")
+	projA, projB, svc, ops := ks.CreateProject("project-a"), ks.CreateProject("project-b"), ks.CreateProject("service"), ks.CreateProject("ops")
 	ks.CreateUser("cellmap", "svc-pw", svc, "admin")
 	ks.CreateUser("alice", "alice-pw", projA, "member")
 	ks.CreateUser("bob", "bob-pw", projB, "member")
 	ks.CreateUser("carol", "carol-pw", projA, "reader")
+	daveID := ks.CreateUser("dave", "dave-pw", ops, "admin")
 
 	cfg := keystone.DefaultConfig()
 	cfg.URL, cfg.CacheTTL = ks.URL, 2*time.Second
@@ -48,7 +50,7 @@ func TestKeystone(t *testing.T) {
 	ks.AddEndpoint("image", "glance", cl.dp.URL+"/image")
 
 	osc := keystoneClouds(t, ks.URL, map[string][2]string{"alice": {"alice-pw", "project-a"},
-		"bob": {"bob-pw", "project-b"}, "carol": {"carol-pw", "project-a"}})
+		"bob": {"bob-pw", "project-b"}, "carol": {"carol-pw", "project-a"}, "dave": {"dave-pw", "ops"}})
 	var created map[string]any
 	osc.json(&created, "alice", "server", "create", "--flavor", "m1.tiny", "--image", "cirros", "--wait", "ks-vm")
 	id, _ := created["id"].(string)
@@ -70,6 +72,22 @@ func TestKeystone(t *testing.T) {
 		t.Fatalf("a reader of project A: %v", list)
 	}
 	osc.refused("403", "carol", "server", "create", "--flavor", "m1.tiny", "--image", "cirros", "ks-no")
+
+	// An admin acts in the project its token is scoped to, as on Nova: its server is the
+	// project's and the user's, its plain list is that project's, --all-projects every one.
+	var mine map[string]any
+	osc.json(&mine, "dave", "server", "create", "--flavor", "m1.tiny", "--image", "cirros", "--wait", "ks-admin-vm")
+	if mine["project_id"] != ops || mine["user_id"] != daveID {
+		t.Fatalf("the admin's server: project %v user %v, want %s and %s", mine["project_id"], mine["user_id"], ops, daveID)
+	}
+	osc.json(&list, "dave", "server", "list")
+	if len(list) != 1 || list[0]["Name"] != "ks-admin-vm" {
+		t.Fatalf("the admin's plain list %v, want its project's server", list)
+	}
+	osc.json(&list, "dave", "server", "list", "--all-projects")
+	if len(list) != 2 {
+		t.Fatalf("the admin's --all-projects list %v, want both servers", list)
+	}
 
 	// Revocation: the token works, Keystone revokes it, cellmap refuses it once its cached
 	// validation has expired.

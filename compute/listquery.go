@@ -153,8 +153,8 @@ func (s *Service) listScope(q *request, v url.Values, detail bool, out *serverLi
 		project = v.Get("tenant_id")
 	}
 	switch {
-	case q.project() != "": // a scoped token lists its own project only, whatever its role
-		out.query.ProjectID = q.project()
+	case q.id != nil && q.id.ProjectID != "": // a scoped token lists its own project only, whatever its role
+		out.query.ProjectID = q.id.ProjectID
 	case all && project != "":
 		out.query.ProjectID = project
 	case all:

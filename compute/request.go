@@ -23,18 +23,27 @@ func (q *request) atLeast(minor int) bool { return q.v.AtLeast(V(minor)) }
 // admin reports whether the caller may do what Nova keeps for admins (operator and admin).
 func (q *request) admin() bool { return q.id != nil && q.id.Role >= acl.RoleOperator }
 
-// project is the project the caller acts in ("" for an unscoped token).
+// project is the project the caller acts in: its token's project, or the home project of a
+// user's cloud-wide token ("" for a cloud-wide token without one). It is where creates go and
+// what lists show by default; what the caller may see is sees'.
 func (q *request) project() string {
-	if q.id == nil {
+	switch {
+	case q.id == nil:
 		return ""
+	case q.id.ProjectID != "":
+		return q.id.ProjectID
 	}
-	return q.id.ProjectID
+	return q.id.HomeProject
 }
 
-// user is the caller's user id: the token's accessor id.
+// user is the caller's user id: the user the token was issued to, or for a token made with
+// /v1/acl/tokens its accessor id.
 func (q *request) user() string {
-	if q.id == nil {
+	switch {
+	case q.id == nil:
 		return ""
+	case q.id.UserID != "":
+		return q.id.UserID
 	}
 	return q.id.AccessorID
 }

@@ -80,8 +80,12 @@ func (s *Service) authenticate(r *http.Request) (*acl.Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &acl.Identity{AccessorID: tok.AccessorID, Description: tok.Description, Role: role,
-		ProjectID: tok.ProjectID, ExpiresAt: tok.ExpiresAt}, nil
+	id := &acl.Identity{AccessorID: tok.AccessorID, Description: tok.Description, Role: role,
+		ProjectID: tok.ProjectID, UserID: tok.UserID, ExpiresAt: tok.ExpiresAt}
+	if tok.ProjectID == "" {
+		id.HomeProject = tok.UserProject
+	}
+	return id, nil
 }
 
 // ExternalTokens judges tokens another service issued (Keystone's): an identity, an error

@@ -172,7 +172,8 @@ func (v *Validator) validate(ctx context.Context, token string) (*acl.Identity, 
 // the project's service role, reader → the project's reader; the highest wins.
 func identityOf(tb *tokenBody) (*acl.Identity, error) {
 	t := &tb.Token
-	id := &acl.Identity{AccessorID: "keystone:" + t.User.ID, Description: "keystone user " + t.User.Name, ExpiresAt: t.ExpiresAt}
+	id := &acl.Identity{AccessorID: "keystone:" + t.User.ID, Description: "keystone user " + t.User.Name,
+		UserID: t.User.ID, ExpiresAt: t.ExpiresAt}
 	roles := map[string]bool{}
 	for _, r := range t.Roles {
 		roles[strings.ToLower(r.Name)] = true
@@ -180,6 +181,9 @@ func identityOf(tb *tokenBody) (*acl.Identity, error) {
 	switch {
 	case roles["admin"]:
 		id.Role = acl.RoleAdmin
+		if t.Project != nil {
+			id.HomeProject = t.Project.ID
+		}
 		return id, nil
 	case roles["member"]:
 		id.Role = acl.RoleService
