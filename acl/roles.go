@@ -91,7 +91,7 @@ type Identity struct {
 	// for: where the OpenStack API puts what the user creates and what it lists by default,
 	// as Nova's admin acts in the project its token is scoped to. It confines nothing.
 	HomeProject string
-	ExpiresAt time.Time
+	ExpiresAt   time.Time
 	// Node is a node of the cluster (its certificate), not a token.
 	Node string
 }
