@@ -122,7 +122,7 @@ func (s *Service) versioned(h handler) http.HandlerFunc {
 			return
 		}
 		setVersionHeaders(w.Header(), v)
-		q := &request{r: r, v: v, id: httpapi.IdentityFrom(r.Context()), prefix: s.cfg.Prefix}
+		q := &request{r: r, v: v, id: httpapi.IdentityFrom(r.Context()), prefix: s.prefixOf(r)}
 		if err := h(w, q); err != nil {
 			f := toFault(err)
 			if f.Status >= 500 {

@@ -25,7 +25,7 @@ type mediaType struct {
 
 // versions answers GET /compute/: every version, not under microversion control.
 func (s *Service) versions(w http.ResponseWriter, r *http.Request) {
-	q := &request{r: r, prefix: s.cfg.Prefix}
+	q := &request{r: r, prefix: s.prefixOf(r)}
 	doc := versionDoc{ID: "v2.1", Status: "CURRENT", Version: MaxVersion.String(), MinVersion: MinVersion.String(),
 		Updated: versionUpdated, Links: []link{{Rel: "self", Href: q.appURL() + "/"}}}
 	writeJSON(w, http.StatusOK, map[string]any{"versions": []versionDoc{doc}})

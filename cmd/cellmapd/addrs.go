@@ -27,6 +27,11 @@ func (o *options) checkAddrs() error {
 			return fmt.Errorf("%s: %w", f.flag, err)
 		}
 	}
+	if o.computeAddr != "" {
+		if err := node.CheckHostPort(o.computeAddr, false); err != nil {
+			return fmt.Errorf("--compute-addr: %w", err)
+		}
+	}
 	if o.raftAdvertise != "" {
 		if err := node.CheckHostPort(o.raftAdvertise, true); err != nil {
 			return fmt.Errorf("--raft-advertise: %w", err)

@@ -62,6 +62,7 @@ type options struct {
 	tokenPurge                                                     node.TokenPurge
 	aclBootstrapFile, tokenFile                                    string
 	auditLog, baseURLsFile, gossipKeyFile, defaultZone             string
+	computeAddr                                                    string
 	auditMaxBytes                                                  int64
 	auditKeep                                                      int
 	backup                                                         backupFlags
@@ -90,6 +91,8 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.StringVar(&o.defaultZone, "default-availability-zone", "nova", "the availability zone of hosts in no zoned aggregate (Nova's default_availability_zone)")
 	fs.BoolVar(&o.blockCreatesOnDownCell, "block-creates-on-down-cell", false,
 		"refuse creates of a project with servers in a down cell (Nova's rule; cellmap counts quota usage itself, so by default they go through)")
+	fs.StringVar(&o.computeAddr, "compute-addr", "",
+		"also serve the OpenStack compute API at the root of this listener (host:port, as nova-api's 8774; off when empty); /compute on the API port serves it always")
 	fs.DurationVar(&o.quotaReconcileInterval, "quota-reconcile-interval", 5*time.Minute,
 		"how often (±10 %) the leader compares projects' quota usage with what their cells hold (0 disables)")
 	o.tokenPurge = node.DefaultTokenPurge()
@@ -225,12 +228,16 @@ func (o *options) checkDev() error {
 // listeners are the node's ports for the secure-by-default check.
 func (o *options) listeners() []tlsconf.Listener {
 	tlsOn := o.tls.Files().Enabled() || o.devTLS
-	return []tlsconf.Listener{
+	ls := []tlsconf.Listener{
 		{Name: "HTTP API", Addr: o.httpAddr, Protected: tlsOn, Unprotected: "plain HTTP"},
 		{Name: "raft", Addr: o.raftAddr, Protected: tlsOn, Unprotected: "plain TCP"},
 		// Gossip leaves loopback only encrypted (--gossip-key-file) or with --insecure.
 		{Name: "gossip", Addr: o.gossipAddr, Protected: o.gossipKeyFile != "", Unprotected: "unencrypted gossip"},
 	}
+	if o.computeAddr != "" {
+		ls = append(ls, tlsconf.Listener{Name: "compute API", Addr: o.computeAddr, Protected: tlsOn, Unprotected: "plain HTTP"})
+	}
+	return ls
 }
 
 func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {

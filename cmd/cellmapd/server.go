@@ -151,6 +151,14 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
+	if cfg.opts.computeAddr != "" {
+		stop, err := serveComputePort(cfg, osc.RootHandler(r.api.Handler()), cfg.logger.Named("compute"))
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		r.extra = append(r.extra, stop)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- r.api.Serve(transport.TLSListener(ln, cfg.apiTLS())) }()
 	stopPprof := startPprof(cfg.opts.pprofAddr, cfg.logger)
