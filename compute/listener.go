@@ -43,4 +43,3 @@ func (s *Service) prefixOf(r *http.Request) string {
 	}
 	return s.cfg.Prefix
 }
-
