@@ -17,7 +17,9 @@ import (
 // node.ErrNoLeader, its local state is still readable.
 type leaderless struct{ cellproxy.Store }
 
-func (leaderless) Apply(context.Context, fsm.Command) (*fsm.Result, error) { return nil, node.ErrNoLeader }
+func (leaderless) Apply(context.Context, fsm.Command) (*fsm.Result, error) {
+	return nil, node.ErrNoLeader
+}
 
 func (l leaderless) Read(ctx context.Context, c node.Consistency, fn func(r *fsm.Reader) error) (node.ReadInfo, error) {
 	if _, ok := c.(node.Linearizable); ok {
