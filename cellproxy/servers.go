@@ -100,6 +100,9 @@ func (p *Proxy) ShowServer(ctx context.Context, uuid string) (*api.Server, error
 // loses its cell0 record; otherwise the mapping is queued for delete and the cell deletes the
 // server. A server in a down cell is refused with ErrCellDown and nothing changes.
 func (p *Proxy) DeleteServer(ctx context.Context, uuid string) error {
+	if err := p.refuseInDownCell(ctx, uuid); err != nil {
+		return err
+	}
 	for attempt := 0; ; attempt++ {
 		st, err := p.readServer(ctx, uuid)
 		if err != nil {
@@ -112,6 +115,31 @@ func (p *Proxy) DeleteServer(ctx context.Context, uuid string) error {
 		}
 		return err
 	}
+}
+
+// refuseInDownCell refuses a delete of a server whose cell this node knows down before
+// anything needs the leader, so a node that has lost its leader too still answers cell_down.
+// The mapping is read from the local state (LocalUnchecked): if it is stale (the server has
+// moved or gone since), the refusal still changes nothing; a mapping in a live cell, or none,
+// goes on to the linearizable read that decides.
+func (p *Proxy) refuseInDownCell(ctx context.Context, uuid string) error {
+	var cell string
+	err := p.read(ctx, node.LocalUnchecked{}, func(r *fsm.Reader) error {
+		m, err := r.InstanceMapping(uuid)
+		if err == nil && !m.QueuedForDelete {
+			cell = m.CellUUID
+		}
+		return nil
+	})
+	if err != nil || cell == "" || cell == fsm.Cell0UUID || p.registry.Up(cell) {
+		return nil
+	}
+	return cellDown(uuid, cell)
+}
+
+// cellDown is the refusal of a request for a server in a down cell.
+func cellDown(uuid, cell string) error {
+	return &CellsError{Cells: []string{cell}, Err: fmt.Errorf("server %s is in cell %s: %w", uuid, cell, ErrCellDown)}
 }
 
 func (p *Proxy) deleteOnce(ctx context.Context, st *serverState) error {
@@ -139,7 +167,7 @@ func (p *Proxy) deleteOnce(ctx context.Context, st *serverState) error {
 		return err
 	}
 	if !p.registry.Up(m.CellUUID) {
-		return &CellsError{Cells: []string{m.CellUUID}, Err: fmt.Errorf("server %s is in cell %s: %w", m.InstanceUUID, m.CellUUID, ErrCellDown)}
+		return cellDown(m.InstanceUUID, m.CellUUID)
 	}
 	// The mark and the pending delete are one write: from here on the leader retries the
 	// cell's delete until the cell confirms it, whatever happens to this request.

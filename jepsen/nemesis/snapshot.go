@@ -59,20 +59,12 @@ func (snapshotPartition) Start(ctx context.Context, env Env, rng *rand.Rand) (*F
 	comps := [][]string{{target}, without(env.Nodes(), target)}
 	g := componentsGrudge(comps)
 	f, err := netFault(ctx, env, g, g.symmetric(env, nil), nil, []string{target}, "follower "+target+" cut off")
-	// Read the target's last index once it is cut off: nothing can reach it any more.
-	var st *api.ClusterStatus
-	var serr error
-	for attempt := 0; attempt < 5; attempt++ {
-		if st, serr = env.Status(ctx, target); serr == nil {
-			break
-		}
-		sleepCtx(ctx, 300*time.Millisecond)
-	}
+	behind, whose, serr := cutIndex(ctx, env, target)
 	if serr != nil {
-		return f, fmt.Errorf("status of %s after the cut: %w", target, serr)
+		return f, serr
 	}
-	sp.behind = st.LastLogIndex
-	f.Detail = fmt.Sprintf("follower %s cut off at log index %d until the leader compacted past it", target, sp.behind)
+	sp.behind = behind
+	f.Detail = fmt.Sprintf("follower %s cut off at log index %d (%s) until the leader compacted past it", target, sp.behind, whose)
 	f.Hold = sp.hold
 	heal := f.Stop
 	f.Stop = func(ctx context.Context) (string, error) {
@@ -80,6 +72,34 @@ func (snapshotPartition) Start(ctx context.Context, env Env, rng *rand.Rand) (*F
 		return note + "; " + sp.afterHeal(ctx), err
 	}
 	return f, err
+}
+
+// cutIndex is a log index the cut-off target has not gone beyond: its own last index when it
+// answers within a few tries, else the leader's, which bounds it (the target has only what
+// leaders sent it). On a loaded machine the cut node can be too slow to answer before its
+// auth lease ends and it refuses every token; the leader, not cut off, is asked until
+// leaderWait has passed.
+func cutIndex(ctx context.Context, env Env, target string) (uint64, string, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		if st, err := env.Status(ctx, target); err == nil {
+			return st.LastLogIndex, "its own last index", nil
+		}
+		sleepCtx(ctx, 200*time.Millisecond)
+	}
+	deadline := time.Now().Add(leaderWait)
+	for {
+		l, err := env.Leader(ctx)
+		if err == nil && l != target {
+			var st *api.ClusterStatus
+			if st, err = env.Status(ctx, l); err == nil {
+				return st.LastLogIndex, "the last index of leader " + l + ", as " + target + " did not answer", nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return 0, "", fmt.Errorf("status of %s after the cut, and of a leader: %v", target, err)
+		}
+		sleepCtx(ctx, 200*time.Millisecond)
+	}
 }
 
 // snapshotRun is the state of one snapshot partition.
