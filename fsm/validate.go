@@ -30,7 +30,7 @@ func canonicalUUID(field, s string) error {
 		return err
 	}
 	if v != s {
-		return fmt.Errorf("%s %q is not in lower case", field, s)
+		return fmt.Errorf("%s %q is not in lower case: %w", field, s, ErrInvalid)
 	}
 	return nil
 }

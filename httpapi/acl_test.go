@@ -137,6 +137,12 @@ func TestTokensLifecycle(t *testing.T) {
 		}
 	}
 
+	// A revoke naming the accessor in upper case, or not a uuid, is a 400 that changes nothing.
+	for _, bad := range []string{strings.ToUpper(reader.AccessorID), "not-a-uuid"} {
+		if err := admin.RevokeToken(ctx, bad); err == nil || !strings.Contains(err.Error(), "400") {
+			t.Fatalf("revoke %q: %v, want 400", bad, err)
+		}
+	}
 	if err := admin.RevokeToken(ctx, reader.AccessorID); err != nil {
 		t.Fatal(err)
 	}
