@@ -22,14 +22,26 @@ type streamOut interface {
 
 // httpOut writes through the server's ResponseWriter (HTTP/2, or a writer that cannot be
 // taken over); the request's context says when the client left.
+//
+// Over HTTP/2 a write deadline is a timer of the stream that resets it when it fires, write
+// or not, and setting one is a message to the connection's serving goroutine. So the
+// deadline is not set per write: it reaches timeout past the next progress line (hold, the
+// stream's progress interval, is the longest a live stream goes without writing) and is
+// pushed on once less than hold plus half the timeout is left. A write the client does not
+// take fails after between half the timeout and hold plus the timeout.
 type httpOut struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	timeout time.Duration
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	timeout  time.Duration
+	hold     time.Duration
+	deadline time.Time
 }
 
 func (o *httpOut) write(b []byte) error {
-	_ = o.rc.SetWriteDeadline(time.Now().Add(o.timeout))
+	if now := time.Now(); o.deadline.Sub(now) < o.hold+o.timeout/2 {
+		o.deadline = now.Add(o.hold + o.timeout)
+		_ = o.rc.SetWriteDeadline(o.deadline)
+	}
 	if _, err := o.w.Write(b); err != nil {
 		return err
 	}

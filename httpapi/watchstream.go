@@ -54,7 +54,7 @@ func (s *Service) watchHub() *watch.Hub {
 func (s *Service) streamWatch(w http.ResponseWriter, r *http.Request, wq *watchQuery) bool {
 	ident := IdentityFrom(r.Context())
 	rc := http.NewResponseController(w)
-	st := &watchStream{s: s, ctx: r.Context(), remote: r.RemoteAddr, out: &httpOut{w: w, rc: rc, timeout: s.cfg.WatchWriteTimeout}, wq: wq, ident: ident,
+	st := &watchStream{s: s, ctx: r.Context(), remote: r.RemoteAddr, out: &httpOut{w: w, rc: rc, timeout: s.cfg.WatchWriteTimeout, hold: wq.progress}, wq: wq, ident: ident,
 		last: wq.since, mask: s.hub.Mask(slices.Collect(maps.Keys(wq.kinds)))}
 	if ident.SeesSecrets() {
 		st.view = 1
