@@ -21,6 +21,11 @@ type Config struct {
 	// Certificates, when set, is presented as the client certificate. nil with an https Addr
 	// uses the system roots.
 	TLS *tls.Config
+	// HTTP2 makes a plain http client speak HTTP/2 in cleartext with prior knowledge (h2c),
+	// which cellmapd serves: every request to the node, change streams included, then shares
+	// one connection (up to the node's --http2-max-streams each). Over TLS the client always
+	// offers HTTP/2 by ALPN, and the node chooses it.
+	HTTP2 bool
 	// HTTP, when set, is used as is instead of a client built from the fields above.
 	HTTP *http.Client
 	// Token is sent with every request (Authorization: Bearer); every endpoint but /healthz,
@@ -70,15 +75,24 @@ func NewWithConfig(cfg *Config) (*Client, error) {
 	}
 	hc := cfg.HTTP
 	if hc == nil {
-		hc = &http.Client{Transport: newTransport(cfg.TLS)}
+		hc = &http.Client{Transport: newTransport(cfg.TLS, cfg.HTTP2)}
 	}
 	return &Client{base: cfg.baseURL(), http: hc, token: cfg.Token}, nil
 }
 
 // newTransport is the keep-alive transport of a client without an overall timeout (requests
-// are bounded by their contexts).
-func newTransport(tlsCfg *tls.Config) *http.Transport {
+// are bounded by their contexts): HTTP/1.1 or HTTP/2 over TLS (ALPN chooses), and in
+// cleartext HTTP/1.1, or HTTP/2 with prior knowledge when h2c.
+func newTransport(tlsCfg *tls.Config, h2c bool) *http.Transport {
+	p := new(http.Protocols)
+	p.SetHTTP2(true)
+	if h2c {
+		p.SetUnencryptedHTTP2(true) // and no HTTP1: http:// requests go as HTTP/2
+	} else {
+		p.SetHTTP1(true)
+	}
 	return &http.Transport{
+		Protocols:           p,
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:     tlsCfg,
