@@ -177,6 +177,9 @@ func (o *options) fill() error {
 	if err := o.backup.check(o.bootstrap); err != nil {
 		return err
 	}
+	if o.http2MaxStreams < 1 || o.http2MaxStreams > httpapi.MaxHTTP2MaxStreams {
+		return fmt.Errorf("--http2-max-streams must be from 1 to %d", httpapi.MaxHTTP2MaxStreams)
+	}
 	if err := o.tokenPurge.Validate(); err != nil {
 		return fmt.Errorf("--token-purge-interval/--token-purge-grace: %w", err)
 	}
