@@ -213,24 +213,33 @@ func TestWatchHTTP2SlowConsumerCut(t *testing.T) {
 	}
 }
 
-// writeTimeoutNode is a node that drops a change stream whose client takes nothing for 200 ms.
-func writeTimeoutNode(t *testing.T) *testcluster.Node {
-	return testcluster.StartNode(t, &testcluster.Options{APIConfig: func(c *httpapi.Config) { c.WatchWriteTimeout = 200 * time.Millisecond }})
+// shortTimeoutNode is a node that drops a change stream whose client takes nothing for
+// 200 ms, and whose server bounds a request's reading and writing, and an idle connection, by
+// 200 ms as well.
+func shortTimeoutNode(t *testing.T) *testcluster.Node {
+	return testcluster.StartNode(t, &testcluster.Options{APIConfig: func(c *httpapi.Config) {
+		c.WatchWriteTimeout = 200 * time.Millisecond
+		c.Timeouts = transport.ServerTimeouts{ReadHeader: 200 * time.Millisecond, Read: 200 * time.Millisecond, Write: 200 * time.Millisecond, Idle: 200 * time.Millisecond}
+	}})
 }
 
-// TestWatchHTTP2IdleStreamLives: over HTTP/2 a stream idle for longer than WatchWriteTimeout
-// between its progress lines is not dropped (the bound is on a write the client does not
-// take, not on the time between writes). Role: a reader may watch.
+// TestWatchHTTP2IdleStreamLives: a stream idle for longer than WatchWriteTimeout and every
+// server timeout (read, write, idle) between its progress lines is not dropped, over HTTP/2
+// as over HTTP/1.1 (the write bound is on a write the client does not take, not on the time
+// between writes; the server's bounds are lifted for change streams). Role: a reader may
+// watch.
 func TestWatchHTTP2IdleStreamLives(t *testing.T) {
-	n := writeTimeoutNode(t)
+	n := shortTimeoutNode(t)
 	reader := tokensByRole(t, n)[acl.RoleReader]
-	w, _ := openWatchVia(t, h2cClient(t, 0), "http://"+n.Addr, "progress_interval=500ms", reader)
-	if w == nil || w.resp.ProtoMajor != 2 {
-		t.Fatalf("watch: %+v, want HTTP/2", w)
+	w2, _ := openWatchVia(t, h2cClient(t, 0), "http://"+n.Addr, "progress_interval=500ms", reader)
+	w1, _ := openWatch(t, n.Addr, "progress_interval=500ms", reader)
+	if w2 == nil || w2.resp.ProtoMajor != 2 || w1 == nil || w1.resp.ProtoMajor != 1 {
+		t.Fatalf("watches %+v and %+v, want one over HTTP/2 and one over HTTP/1.1", w2, w1)
 	}
 	rev := n.Node.AppliedIndex()
-	for range 4 { // each ~500 ms after the last write: more than the 200 ms write timeout
-		w.progressAt(rev)
+	for range 4 { // each ~500 ms after the last write: more than every 200 ms bound
+		w2.progressAt(rev)
+		w1.progressAt(rev)
 	}
 }
 
@@ -238,7 +247,7 @@ func TestWatchHTTP2IdleStreamLives(t *testing.T) {
 // flow control window is full) loses its stream after WatchWriteTimeout, and the hub's place
 // is released, though the client never reads or hangs up. Role: a reader may watch.
 func TestWatchHTTP2StuckClientReleased(t *testing.T) {
-	n := writeTimeoutNode(t)
+	n := shortTimeoutNode(t)
 	reader := tokensByRole(t, n)[acl.RoleReader]
 	call(t, n.Addr, "POST", "/v1/cells", cellBody(cellA, "a", "rabbit://a/", "mysql://a"))
 	rawStream(t, h2cClient(t, 4096), "http://"+n.Addr, "kinds=instance_mappings&progress_interval=100ms", reader)
