@@ -66,8 +66,8 @@ func TestHandshakeFailureIsNotSent(t *testing.T) {
 	}
 }
 
-// TestHTTP2: over TLS the client offers HTTP/2 by ALPN and gets it; in cleartext it speaks
-// HTTP/1.1 unless Config.HTTP2 asks for HTTP/2 with prior knowledge (h2c). With HTTP/2 every
+// TestHTTP2: the client speaks HTTP/1.1 unless Config.HTTP2 asks for HTTP/2: by ALPN over TLS,
+// with prior knowledge (h2c) in cleartext. With HTTP/2 every
 // request shares one connection.
 func TestHTTP2(t *testing.T) {
 	tests := []struct {
@@ -77,7 +77,7 @@ func TestHTTP2(t *testing.T) {
 	}{
 		{"cleartext", false, false, 1},
 		{"h2c", false, true, 2},
-		{"tls", true, false, 2},
+		{"tls", true, false, 1},
 		{"tls with HTTP2 set", true, true, 2},
 	}
 	for _, tt := range tests {
