@@ -42,6 +42,10 @@ type WatchBenchConfig struct {
 	ThroughputFor       time.Duration
 	// Query is the streams' watch query.
 	Query string
+	// WatchesPerConn is how many of cellmap's streams share one connection: 1 is an HTTP/1.1
+	// connection each, more share HTTP/2 connections (etcd's fleets put
+	// etcd.WatchersPerConn watches on one gRPC connection).
+	WatchesPerConn int
 }
 
 // WatchBenchReport is the benchmark's result.
@@ -142,17 +146,19 @@ type cellmapWatch struct {
 	pprofAddr  string
 	probeCell  string
 	fleetQuery string
+	perConn    int
 }
 
 // CellmapWatchSystem starts one cellmapd (bin) whose streams watch query (kinds=cells: the
-// probes rename a cell, the creates are instance mappings the streams filter out).
-func CellmapWatchSystem(bin, query string) StartSystem {
+// probes rename a cell, the creates are instance mappings the streams filter out), perConn
+// streams on one connection (HTTP/2 when more than one).
+func CellmapWatchSystem(bin, query string, perConn int) StartSystem {
 	return func(ctx context.Context, dir string, watchers int) (WatchSystem, error) {
 		lc, err := newLocalCluster(bin, dir, "lan", 1)
 		if err != nil {
 			return nil, err
 		}
-		sys := &cellmapWatch{lc: lc, fleetQuery: query}
+		sys := &cellmapWatch{lc: lc, fleetQuery: query, perConn: perConn}
 		if sys.pprofAddr, err = freeAddr(); err != nil {
 			return nil, err
 		}
@@ -189,7 +195,8 @@ func (c *cellmapWatch) Probe(ctx context.Context, name string) error {
 }
 
 func (c *cellmapWatch) FleetArgs(n int) []string {
-	return []string{"watch-fleet", "--addr", c.lc.nodes[0].http, "--token-file", c.lc.tokenFile, "--query", c.fleetQuery, "--watchers", fmt.Sprint(n)}
+	return []string{"watch-fleet", "--addr", c.lc.nodes[0].http, "--token-file", c.lc.tokenFile, "--query", c.fleetQuery, "--watchers", fmt.Sprint(n),
+		"--watches-per-conn", fmt.Sprint(c.perConn)}
 }
 
 func (c *cellmapWatch) Memory(ctx context.Context) (rss, live int64) {

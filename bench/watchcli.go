@@ -27,12 +27,17 @@ func WatchBenchCommand(ctx context.Context, prog string, args []string, stdout, 
 	fs.DurationVar(&cfg.ProbeEvery, "probe-every", time.Second, "one probe write (reaching every stream) this often")
 	fs.DurationVar(&cfg.ThroughputFor, "throughput-for", 10*time.Second, "each create-throughput run")
 	fs.StringVar(&cfg.Query, "query", "kinds=cells", "the streams' watch query")
+	fs.IntVar(&cfg.WatchesPerConn, "watches-per-conn", 1, "cellmap streams sharing one connection: 1 is an HTTP/1.1 connection each, more share HTTP/2 (h2c) connections (etcd-bench puts 100 watches on one gRPC connection whatever this says)")
 	asJSON := fs.Bool("json", false, "print the report as JSON too")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if cfg.Watchers < 1 || cfg.Procs < 1 || cfg.Rate < 1 || cfg.Concurrency < 1 || cfg.Duration <= 0 || cfg.Duration > MaxDuration {
 		fmt.Fprintf(stderr, "%s watch: --watchers, --procs, --rate, --concurrency must be positive and --duration within %v\n", prog, MaxDuration)
+		return 2
+	}
+	if cfg.WatchesPerConn < 1 || cfg.WatchesPerConn > 1000 {
+		fmt.Fprintf(stderr, "%s watch: --watches-per-conn must be from 1 to 1000 (cellmapd's --http2-max-streams)\n", prog)
 		return 2
 	}
 	self, err := os.Executable()
@@ -48,10 +53,11 @@ func WatchBenchCommand(ctx context.Context, prog string, args []string, stdout, 
 		}
 		defer os.RemoveAll(cfg.Dir)
 	}
-	if system == nil {
-		system = CellmapWatchSystem
+	start := CellmapWatchSystem(cfg.Cellmapd, cfg.Query, cfg.WatchesPerConn)
+	if system != nil {
+		start = system(cfg.Cellmapd, cfg.Query)
 	}
-	rep, err := RunWatchBench(ctx, cfg, system(cfg.Cellmapd, cfg.Query), stderr)
+	rep, err := RunWatchBench(ctx, cfg, start, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s watch: %v\n", prog, err)
 		return 1

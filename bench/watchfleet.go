@@ -63,6 +63,7 @@ func FleetCommand(ctx context.Context, prog string, args []string, stdin io.Read
 	tokenFile := fs.String("token-file", "", "file holding the bearer token")
 	query := fs.String("query", "kinds=cells", "the watch query")
 	n := fs.Int("watchers", 1000, "streams to hold")
+	perConn := fs.Int("watches-per-conn", 1, "streams on one connection: 1 is one HTTP/1.1 connection each, more share HTTP/2 connections (h2c)")
 	limit := fs.Duration("max", 5*time.Minute, "end after this even if stdin stays open")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -76,7 +77,16 @@ func FleetCommand(ctx context.Context, prog string, args []string, stdin io.Read
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return 2
 	}
+	if *perConn < 1 || *perConn > 1000 {
+		fmt.Fprintf(stderr, "%s: --watches-per-conn must be from 1 to 1000 (cellmapd's --http2-max-streams)\n", prog)
+		return 2
+	}
 	open := func(ctx context.Context) (FleetStream, error) { return openCellmapStream(ctx, *addr, token, *query) }
+	if *perConn > 1 {
+		pool := newH2Pool(*addr, token, *query, *perConn)
+		defer pool.close()
+		open = pool.open
+	}
 	return ServeFleet(ctx, *n, *limit, stdin, stdout, open)
 }
 
@@ -156,13 +166,18 @@ func ParseProbe(name []byte) (int64, bool) {
 // cellmapStream is a change stream on a raw connection: one goroutine (the fleet's) and two
 // 4 KiB buffers.
 type cellmapStream struct {
+	reader
 	conn net.Conn
-	br   *bufio.Reader
 }
 
 func (c *cellmapStream) Close() { c.conn.Close() }
 
-func (c *cellmapStream) NextProbe() (int64, error) {
+// reader finds the probes in a stream's lines.
+type reader struct {
+	br *bufio.Reader
+}
+
+func (c *reader) NextProbe() (int64, error) {
 	for {
 		line, err := c.br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -209,5 +224,5 @@ func openCellmapStream(ctx context.Context, addr, token, query string) (FleetStr
 		return nil, fmt.Errorf("watch: %s", resp.Status)
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return &cellmapStream{conn: conn, br: bufio.NewReaderSize(resp.Body, 4096)}, nil
+	return &cellmapStream{conn: conn, reader: reader{br: bufio.NewReaderSize(resp.Body, 4096)}}, nil
 }

@@ -106,7 +106,7 @@ func NewCache(cfg *CacheConfig) (*Cache, error) {
 		if len(cfg.Clients) > 0 {
 			break
 		}
-		cl, err := NewWithConfig(&Config{Addr: e, TLS: cfg.TLS, HTTP: cfg.HTTP, Token: cfg.Token})
+		cl, err := NewWithConfig(&Config{Addr: e, TLS: cfg.TLS, HTTP2: cfg.HTTP2, HTTP: cfg.HTTP, Token: cfg.Token})
 		if err != nil {
 			return nil, err
 		}

@@ -20,8 +20,9 @@ type CacheConfig struct {
 	// Endpoints are the nodes the cache lists and watches from ("host:port" or URLs); it
 	// moves to the next one when a node fails. Give several.
 	Endpoints []string
-	// TLS, HTTP and Token are used as in Config for every endpoint.
+	// TLS, HTTP2, HTTP and Token are used as in Config for every endpoint.
 	TLS   *tls.Config
+	HTTP2 bool
 	HTTP  *http.Client
 	Token string
 	// Clients, when set, are the nodes instead of Endpoints (which, with TLS, HTTP and Token,

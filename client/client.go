@@ -93,7 +93,7 @@ func New(addr string, hc *http.Client) *Client {
 		addr = "http://" + addr
 	}
 	if hc == nil {
-		hc = &http.Client{Transport: newTransport(nil)}
+		hc = &http.Client{Transport: newTransport(nil, false)}
 	}
 	return &Client{base: strings.TrimRight(addr, "/"), http: hc}
 }

@@ -21,6 +21,12 @@ type Config struct {
 	// Certificates, when set, is presented as the client certificate. nil with an https Addr
 	// uses the system roots.
 	TLS *tls.Config
+	// HTTP2 makes the client speak HTTP/2, which cellmapd serves: by ALPN over TLS, with prior
+	// knowledge (h2c) in cleartext. Every request to the node, change streams included, then
+	// shares one connection (up to the node's --http2-max-streams). Off, the client speaks
+	// HTTP/1.1: a change stream then costs the node less memory (about 8 KiB against 20 KiB
+	// idle, see the README's fan-out measurements) but holds a connection of its own.
+	HTTP2 bool
 	// HTTP, when set, is used as is instead of a client built from the fields above.
 	HTTP *http.Client
 	// Token is sent with every request (Authorization: Bearer); every endpoint but /healthz,
@@ -70,15 +76,27 @@ func NewWithConfig(cfg *Config) (*Client, error) {
 	}
 	hc := cfg.HTTP
 	if hc == nil {
-		hc = &http.Client{Transport: newTransport(cfg.TLS)}
+		hc = &http.Client{Transport: newTransport(cfg.TLS, cfg.HTTP2)}
 	}
 	return &Client{base: cfg.baseURL(), http: hc, token: cfg.Token}, nil
 }
 
 // newTransport is the keep-alive transport of a client without an overall timeout (requests
-// are bounded by their contexts).
-func newTransport(tlsCfg *tls.Config) *http.Transport {
+// are bounded by their contexts): HTTP/1.1, or with h2 HTTP/2 (by ALPN over TLS, with prior
+// knowledge in cleartext).
+func newTransport(tlsCfg *tls.Config, h2 bool) *http.Transport {
+	p := new(http.Protocols)
+	switch {
+	case h2 && tlsCfg != nil: // offered by ALPN, HTTP/1.1 if the server has no h2
+		p.SetHTTP1(true)
+		p.SetHTTP2(true)
+	case h2: // and no HTTP1: http:// requests go as HTTP/2
+		p.SetUnencryptedHTTP2(true)
+	default:
+		p.SetHTTP1(true)
+	}
 	return &http.Transport{
+		Protocols:           p,
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:     tlsCfg,

@@ -65,3 +65,66 @@ func TestHandshakeFailureIsNotSent(t *testing.T) {
 		t.Fatalf("got %v (outcome unknown %v), %d requests served; want a definite failure, none served", err, IsOutcomeUnknown(err), hits.Load())
 	}
 }
+
+// TestHTTP2: the client speaks HTTP/1.1 unless Config.HTTP2 asks for HTTP/2: by ALPN over TLS,
+// with prior knowledge (h2c) in cleartext. With HTTP/2 every
+// request shares one connection.
+func TestHTTP2(t *testing.T) {
+	tests := []struct {
+		name      string
+		tls, h2c  bool
+		wantMajor int
+	}{
+		{"cleartext", false, false, 1},
+		{"h2c", false, true, 2},
+		{"tls", true, false, 1},
+		{"tls with HTTP2 set", true, true, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			type seen struct {
+				major  int
+				remote string
+			}
+			got := make(chan seen, 4)
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got <- seen{r.ProtoMajor, r.RemoteAddr}
+				w.Header().Set(api.HeaderIndex, "1")
+			}))
+			srv.Config.Protocols = new(http.Protocols)
+			srv.Config.Protocols.SetHTTP1(true)
+			srv.Config.Protocols.SetHTTP2(true)
+			srv.Config.Protocols.SetUnencryptedHTTP2(true)
+			cfg := &Config{Addr: srv.Listener.Addr().String(), HTTP2: tt.h2c}
+			if tt.tls {
+				srv.EnableHTTP2 = true
+				srv.StartTLS()
+				pool := x509.NewCertPool()
+				pool.AddCert(srv.Certificate())
+				cfg.TLS = &tls.Config{RootCAs: pool}
+			} else {
+				srv.Start()
+			}
+			defer srv.Close()
+			c, err := NewWithConfig(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			for range 2 {
+				if err := c.Ready(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			first, second := <-got, <-got
+			if first.major != tt.wantMajor || second.major != tt.wantMajor {
+				t.Fatalf("requests came as HTTP/%d and HTTP/%d, want HTTP/%d", first.major, second.major, tt.wantMajor)
+			}
+			if first.remote != second.remote {
+				t.Fatalf("requests came on %s and %s, want one connection", first.remote, second.remote)
+			}
+		})
+	}
+}

@@ -11,7 +11,7 @@ import (
 )
 
 // streamOut is where a change stream writes: every write is sent (flushed) at once and
-// fails when the client has not taken it within watchWriteTimeout, so a client that stops
+// fails when the client has not taken it within Config.WatchWriteTimeout, so a client that stops
 // reading holds nothing but its own stream.
 type streamOut interface {
 	write(b []byte) error
@@ -22,13 +22,26 @@ type streamOut interface {
 
 // httpOut writes through the server's ResponseWriter (HTTP/2, or a writer that cannot be
 // taken over); the request's context says when the client left.
+//
+// Over HTTP/2 a write deadline is a timer of the stream that resets it when it fires, write
+// or not, and setting one is a message to the connection's serving goroutine. So the
+// deadline is not set per write: it reaches timeout past the next progress line (hold, the
+// stream's progress interval, is the longest a live stream goes without writing) and is
+// pushed on once less than hold plus half the timeout is left. A write the client does not
+// take fails after between half the timeout and hold plus the timeout.
 type httpOut struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	timeout  time.Duration
+	hold     time.Duration
+	deadline time.Time
 }
 
 func (o *httpOut) write(b []byte) error {
-	_ = o.rc.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
+	if now := time.Now(); o.deadline.Sub(now) < o.hold+o.timeout/2 {
+		o.deadline = now.Add(o.hold + o.timeout)
+		_ = o.rc.SetWriteDeadline(o.deadline)
+	}
 	if _, err := o.w.Write(b); err != nil {
 		return err
 	}
@@ -41,15 +54,18 @@ func (o *httpOut) close()      {}
 // chunkedConn writes an HTTP/1.1 chunked body on a connection taken over from the server
 // after it sent the headers (Transfer-Encoding: chunked).
 type chunkedConn struct {
-	conn net.Conn
-	head []byte
-	peek [1]byte
+	conn    net.Conn
+	timeout time.Duration
+	head    []byte
+	peek    [1]byte
 }
 
-func newChunkedConn(conn net.Conn) *chunkedConn { return &chunkedConn{conn: conn} }
+func newChunkedConn(conn net.Conn, timeout time.Duration) *chunkedConn {
+	return &chunkedConn{conn: conn, timeout: timeout}
+}
 
 func (c *chunkedConn) write(b []byte) error {
-	_ = c.conn.SetWriteDeadline(time.Now().Add(watchWriteTimeout))
+	_ = c.conn.SetWriteDeadline(time.Now().Add(c.timeout))
 	c.head = append(strconv.AppendInt(c.head[:0], int64(len(b)), 16), '\r', '\n')
 	bufs := net.Buffers{c.head, b, crlf}
 	_, err := bufs.WriteTo(c.conn)

@@ -38,8 +38,6 @@ const (
 	defaultProgressInterval = 10 * time.Second
 	// watchBatch bounds the events sent from one read transaction (whole revisions).
 	watchBatch = 1000
-	// watchWriteTimeout drops a watcher that does not read at all for this long.
-	watchWriteTimeout = 30 * time.Second
 )
 
 // watchQuery is a parsed watch request.

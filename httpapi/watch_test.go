@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"time"
@@ -23,19 +24,29 @@ type watcher struct {
 	resp   *http.Response
 	lines  chan api.WatchEvent
 	cancel context.CancelFunc
+	// local is the client's end of the connection the stream came on.
+	local string
 }
 
 func openWatch(t *testing.T, addr, query, token string) (*watcher, *http.Response) {
 	t.Helper()
+	return openWatchVia(t, http.DefaultClient, "http://"+addr, query, token)
+}
+
+// openWatchVia opens a stream with hc on the node at base (scheme://host:port).
+func openWatchVia(t *testing.T, hc *http.Client, base, query, token string) (*watcher, *http.Response) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/v1/watch?"+query, nil)
+	var local string
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) { local = ci.Conn.LocalAddr().String() }})
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/v1/watch?"+query, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -44,7 +55,7 @@ func openWatch(t *testing.T, addr, query, token string) (*watcher, *http.Respons
 		cancel()
 		return nil, resp
 	}
-	w := &watcher{t: t, resp: resp, lines: make(chan api.WatchEvent, 1024), cancel: cancel}
+	w := &watcher{t: t, resp: resp, lines: make(chan api.WatchEvent, 1024), cancel: cancel, local: local}
 	t.Cleanup(func() { cancel(); resp.Body.Close() })
 	go func() {
 		defer close(w.lines)

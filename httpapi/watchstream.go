@@ -54,7 +54,7 @@ func (s *Service) watchHub() *watch.Hub {
 func (s *Service) streamWatch(w http.ResponseWriter, r *http.Request, wq *watchQuery) bool {
 	ident := IdentityFrom(r.Context())
 	rc := http.NewResponseController(w)
-	st := &watchStream{s: s, ctx: r.Context(), remote: r.RemoteAddr, out: &httpOut{w: w, rc: rc}, wq: wq, ident: ident,
+	st := &watchStream{s: s, ctx: r.Context(), remote: r.RemoteAddr, out: &httpOut{w: w, rc: rc, timeout: s.cfg.WatchWriteTimeout, hold: wq.progress}, wq: wq, ident: ident,
 		last: wq.since, mask: s.hub.Mask(slices.Collect(maps.Keys(wq.kinds)))}
 	if ident.SeesSecrets() {
 		st.view = 1
@@ -68,7 +68,7 @@ func (s *Service) streamWatch(w http.ResponseWriter, r *http.Request, wq *watchQ
 		return false
 	}
 	if conn, _, err := rc.Hijack(); err == nil {
-		st.out, st.ctx = newChunkedConn(conn), context.WithoutCancel(r.Context())
+		st.out, st.ctx = newChunkedConn(conn, s.cfg.WatchWriteTimeout), context.WithoutCancel(r.Context())
 		go func() {
 			defer s.hub.Release()
 			defer st.out.close()

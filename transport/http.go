@@ -92,3 +92,29 @@ func (t ServerTimeouts) Apply(srv *http.Server) *http.Server {
 	srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = t.ReadHeader, t.Read, t.Write, t.Idle
 	return srv
 }
+
+// WithHTTP2 returns cfg offering HTTP/2 and HTTP/1.1 by ALPN ("h2", "http/1.1"), as
+// http.Server.ServeTLS would: a listener built with tls.NewListener (TLSListener) and served
+// with http.Server.Serve speaks HTTP/1.1 only unless its configuration offers h2. The
+// configurations cfg.GetConfigForClient returns (TLSReloader.ServerConfig's) offer them too.
+// nil stays nil.
+func WithHTTP2(cfg *tls.Config) *tls.Config {
+	if cfg == nil {
+		return nil
+	}
+	protos := []string{"h2", "http/1.1"}
+	out := cfg.Clone()
+	out.NextProtos = protos
+	if get := cfg.GetConfigForClient; get != nil {
+		out.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			c, err := get(hello)
+			if c == nil || err != nil {
+				return c, err
+			}
+			c = c.Clone() // it may be shared
+			c.NextProtos = protos
+			return c, nil
+		}
+	}
+	return out
+}

@@ -40,6 +40,10 @@ func TestParseFlags(t *testing.T) {
 		{"backup keep must be positive", []string{"--data-dir", "d", "--backup-dir", "/b", "--backup-keep", "0"}, nil, true, nil},
 		{"backup interval too short", []string{"--data-dir", "d", "--backup-dir", "/b", "--backup-interval", "1ms"}, nil, true, nil},
 		{"backup keep ignored without a dir", []string{"--data-dir", "d", "--backup-keep", "0"}, nil, false, nil},
+		{"http2 max streams default", []string{"--dev"}, nil, false, func(o *options) bool { return o.http2MaxStreams == 1000 }},
+		{"http2 max streams", []string{"--dev", "--http2-max-streams", "100"}, nil, false, func(o *options) bool { return o.http2MaxStreams == 100 }},
+		{"http2 max streams must be positive", []string{"--dev", "--http2-max-streams", "0"}, nil, true, nil},
+		{"http2 max streams bounded", []string{"--dev", "--http2-max-streams", "2000000"}, nil, true, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/httpapi"
 	"github.com/cellmap/cellmap/internal/audit"
 	"github.com/cellmap/cellmap/internal/flagenv"
 	"github.com/cellmap/cellmap/internal/logflags"
@@ -71,6 +72,7 @@ type options struct {
 	eventsMax                                                      int
 	eventsMaxAge                                                   time.Duration
 	watch                                                          watch.Config
+	http2MaxStreams                                                int
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -122,6 +124,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	fs.IntVar(&o.watch.Buffer, "watch-buffer", watch.DefaultConfig().Buffer, "matching events a change stream may fall behind before it is cut with slow_consumer")
 	fs.IntVar(&o.watch.Ring, "watch-ring", watch.DefaultConfig().Ring, "newest events the node keeps in memory for live change streams (at least --watch-buffer)")
 	fs.DurationVar(&o.eventsMaxAge, "watch-history-max-age", fsm.DefaultRetention().MaxAge, "age past which events are dropped from the change stream's history (by the writes' own times); the same on every node")
+	fs.IntVar(&o.http2MaxStreams, "http2-max-streams", httpapi.DefaultHTTP2MaxStreams, "requests (change streams included) one HTTP/2 connection to the API may have open at once")
 	o.tls.Register(fs)
 	o.backup.register(fs)
 	o.autopilot.register(fs)
@@ -176,6 +179,9 @@ func (o *options) fill() error {
 	}
 	if err := o.backup.check(o.bootstrap); err != nil {
 		return err
+	}
+	if o.http2MaxStreams < 1 || o.http2MaxStreams > httpapi.MaxHTTP2MaxStreams {
+		return fmt.Errorf("--http2-max-streams must be from 1 to %d", httpapi.MaxHTTP2MaxStreams)
 	}
 	if err := o.tokenPurge.Validate(); err != nil {
 		return fmt.Errorf("--token-purge-interval/--token-purge-grace: %w", err)

@@ -57,13 +57,14 @@ func (cfg *serverConfig) reloaders() []*transport.TLSReloader {
 	return rs
 }
 
-// apiTLS is the HTTP API's listener configuration: HTTPS, a client certificate optional and
-// verified against the cluster CA when presented (nil without TLS).
+// apiTLS is the HTTP API's listener configuration: HTTPS (HTTP/2 or HTTP/1.1 by ALPN), a
+// client certificate optional and verified against the cluster CA when presented (nil
+// without TLS).
 func (cfg *serverConfig) apiTLS() *tls.Config {
 	if cfg.tls == nil {
 		return nil
 	}
-	return cfg.tls.ServerConfig(tls.VerifyClientCertIfGiven, nil)
+	return transport.WithHTTP2(cfg.tls.ServerConfig(tls.VerifyClientCertIfGiven, nil))
 }
 
 // serve runs a node, its data plane and its API until ctx ends, then shuts down gracefully.
@@ -123,6 +124,7 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 		acfg.ExternalTokens = cfg.keystone
 	}
 	acfg.Watch = cfg.opts.watch
+	acfg.HTTP2MaxStreams = cfg.opts.http2MaxStreams
 	ccfg := compute.DefaultConfig()
 	ccfg.Store, ccfg.Servers, ccfg.Hosts, ccfg.Logger = n, r.proxy, r.proxy, cfg.logger.Named("compute")
 	ccfg.DefaultAvailabilityZone = cfg.opts.defaultZone

@@ -46,6 +46,23 @@ func TestTLSCluster(t *testing.T) {
 		t.Fatalf("read on the other follower: %+v, %v", m, err)
 	}
 
+	t.Run("HTTP/2 by ALPN, HTTP/1.1 still", func(t *testing.T) {
+		for _, h2 := range []bool{true, false} {
+			tr := &http.Transport{TLSClientConfig: p.ClientTLS(t, ""), Protocols: new(http.Protocols)}
+			tr.Protocols.SetHTTP1(true)
+			tr.Protocols.SetHTTP2(h2)
+			resp, err := (&http.Client{Transport: tr}).Get(c.URL(leader) + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			tr.CloseIdleConnections()
+			if want := map[bool]int{true: 2, false: 1}[h2]; resp.StatusCode != http.StatusOK || resp.ProtoMajor != want {
+				t.Fatalf("offering h2 %v: %s over %s, want 200 over HTTP/%d", h2, resp.Status, resp.Proto, want)
+			}
+		}
+	})
+
 	t.Run("plaintext HTTP is refused", func(t *testing.T) {
 		plain := client.New(leader.HTTP, nil)
 		defer plain.Close()

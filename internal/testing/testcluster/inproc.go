@@ -124,7 +124,7 @@ func StartNode(t testing.TB, o *Options) *Node {
 	}
 	tn := &Node{Addr: ln.Addr().String(), URL: "http://" + ln.Addr().String(), Node: n, API: svc, Dir: dir}
 	if o.TLS != nil {
-		go svc.Serve(transport.TLSListener(ln, o.TLS.ServerConfig(tls.VerifyClientCertIfGiven, nil)))
+		go svc.Serve(transport.TLSListener(ln, transport.WithHTTP2(o.TLS.ServerConfig(tls.VerifyClientCertIfGiven, nil))))
 		tn.URL = "https://" + tn.Addr
 		tn.Client = tlsClient(t, tn.Addr, o.TLS.Files().CAFile)
 	} else {
