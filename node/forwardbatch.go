@@ -23,9 +23,6 @@ import (
 const (
 	// forwardBatchMax bounds the writes of one frame (the leader refuses more).
 	forwardBatchMax = 512
-	// forwardBatchBytes bounds the entries of one frame, well under the transport's frame
-	// limit; a larger entry goes alone.
-	forwardBatchBytes = 4 << 20
 	// forwardInFlight is the number of frames a follower has out at once: a write that
 	// arrives while all are out waits for the next.
 	forwardInFlight = 2
@@ -41,7 +38,6 @@ type forwardCall func(ctx context.Context, req []byte) ([]byte, error)
 type forwardBatcher struct {
 	call              forwardCall
 	maxBatch, maxSent int
-	maxBytes          int
 
 	mu      sync.Mutex
 	queue   []*forwarded
@@ -61,8 +57,8 @@ type forwardOutcome struct {
 	err error
 }
 
-func newForwardBatcher(call forwardCall, maxBatch, maxSent, maxBytes int) *forwardBatcher {
-	return &forwardBatcher{call: call, maxBatch: max(maxBatch, 1), maxSent: max(maxSent, 1), maxBytes: maxBytes}
+func newForwardBatcher(call forwardCall, maxBatch, maxSent int) *forwardBatcher {
+	return &forwardBatcher{call: call, maxBatch: max(maxBatch, 1), maxSent: max(maxSent, 1)}
 }
 
 // Do forwards entry (with the request id of ctx) in the next frame and returns the leader's
@@ -97,7 +93,7 @@ func (b *forwardBatcher) Do(ctx context.Context, entry []byte) (*fsm.Result, err
 func (b *forwardBatcher) send() {
 	for {
 		b.mu.Lock()
-		k := b.frameLen()
+		k := min(len(b.queue), b.maxBatch)
 		if k == 0 {
 			b.senders--
 			b.mu.Unlock()
@@ -108,19 +104,6 @@ func (b *forwardBatcher) send() {
 		b.mu.Unlock()
 		b.flush(batch)
 	}
-}
-
-// frameLen is the number of queued writes the next frame takes: at most maxBatch, and no
-// more entry bytes than maxBytes unless the first write alone has more. Call with mu held.
-func (b *forwardBatcher) frameLen() int {
-	size := 0
-	for i, w := range b.queue {
-		size += len(w.entry)
-		if i == b.maxBatch || (i > 0 && size > b.maxBytes) {
-			return i
-		}
-	}
-	return len(b.queue)
 }
 
 // flush sends one frame and gives every write of it its outcome.

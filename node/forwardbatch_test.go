@@ -86,7 +86,7 @@ func (b *forwardBatcher) queued() int {
 // included, and the request ids travel with them.
 func TestForwardBatcherGivesEachWriteItsOwnAnswer(t *testing.T) {
 	l := newFakeLeader(true)
-	b := newForwardBatcher(l.call, forwardBatchMax, 1, forwardBatchBytes)
+	b := newForwardBatcher(l.call, forwardBatchMax, 1)
 	const writers = 40
 	type got struct {
 		res *fsm.Result
@@ -181,7 +181,7 @@ func TestForwardBatcherFrameFailure(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newForwardBatcher(tc.call, forwardBatchMax, 1, forwardBatchBytes)
+			b := newForwardBatcher(tc.call, forwardBatchMax, 1)
 			var wg sync.WaitGroup
 			errs := make([]error, 3)
 			for i := range errs {
@@ -213,7 +213,7 @@ func TestForwardBatcherFrameFailure(t *testing.T) {
 // unknown, and the frame still answers the others.
 func TestForwardBatcherDeadline(t *testing.T) {
 	l := newFakeLeader(true)
-	b := newForwardBatcher(l.call, forwardBatchMax, 1, forwardBatchBytes)
+	b := newForwardBatcher(l.call, forwardBatchMax, 1)
 	firstCtx, cancelFirst := context.WithCancel(ctxT(t))
 	firstErr := make(chan error, 1)
 	go func() {
@@ -273,34 +273,5 @@ func TestSplitBatchRefusesMalformedRequests(t *testing.T) {
 	w, err := splitBatch(one)
 	if err != nil || len(w) != 1 || w[0].id != "id" || string(w[0].entry) != "entry" {
 		t.Fatalf("well-formed batch: got %+v %v", w, err)
-	}
-}
-
-// TestForwardFrameLen: a frame takes at most maxBatch writes and no more entry bytes than
-// maxBytes, except a first write larger than that, which goes alone: a batch of large
-// transactions must not exceed the transport's frame limit, which would fail every write of
-// it as outcome unknown.
-func TestForwardFrameLen(t *testing.T) {
-	tests := []struct {
-		name  string
-		sizes []int
-		want  int
-	}{
-		{"empty", nil, 0},
-		{"one", []int{10}, 1},
-		{"all fit", []int{10, 10, 10}, 3},
-		{"count bound", []int{1, 1, 1, 1, 1}, 4},
-		{"byte bound", []int{40, 40, 40}, 2},
-		{"exactly the byte bound", []int{50, 50, 1}, 2},
-		{"a large first write alone", []int{500, 1}, 1},
-	}
-	for _, tc := range tests {
-		b := newForwardBatcher(nil, 4, 1, 100)
-		for _, n := range tc.sizes {
-			b.queue = append(b.queue, &forwarded{entry: make([]byte, n)})
-		}
-		if got := b.frameLen(); got != tc.want {
-			t.Errorf("%s: frame of %d writes, want %d", tc.name, got, tc.want)
-		}
 	}
 }

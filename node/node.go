@@ -98,7 +98,7 @@ func New(cfg *Config) (*Node, error) {
 	n.remoteIdx = newCoalescer(n.fetchRemoteReadIndex)
 	n.forwards = newForwardBatcher(func(ctx context.Context, req []byte) ([]byte, error) {
 		return n.callLeader(ctx, n.batchRPC, req, true)
-	}, forwardBatchMax, forwardInFlight, forwardBatchBytes)
+	}, forwardBatchMax, forwardInFlight)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
