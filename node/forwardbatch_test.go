@@ -157,9 +157,7 @@ func TestForwardBatcherFrameFailure(t *testing.T) {
 		want error
 	}{
 		{"not sent", func(context.Context, []byte) ([]byte, error) { return nil, fmt.Errorf("%w: refused", ErrNoLeader) }, ErrNoLeader},
-		{"not leader", func(context.Context, []byte) ([]byte, error) {
-			return nil, decodeErrorAnswer(errorAnswer(ErrNotLeader))
-		}, ErrNotLeader},
+		{"not leader", func(context.Context, []byte) ([]byte, error) { return nil, decodeErrorAnswer(errorAnswer(ErrNotLeader)) }, ErrNotLeader},
 		{"answer lost", func(context.Context, []byte) ([]byte, error) { return nil, fmt.Errorf("%w: reset", ErrOutcomeUnknown) }, ErrOutcomeUnknown},
 		{"too few answers", func(_ context.Context, req []byte) ([]byte, error) {
 			writes, _ := splitBatch(req)
