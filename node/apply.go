@@ -100,24 +100,19 @@ func (n *Node) applyLocal(ctx context.Context, data []byte) (*fsm.Result, error)
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
 	select {
-	case <-done:
-		return n.applyOutcome(f, proposed)
+	case err := <-done:
+		if err != nil {
+			return nil, classifyApplyError(err)
+		}
+		n.contact.note(proposed) // committed: a quorum stored it after it was proposed
+		res, ok := f.Response().(*fsm.Result)
+		if !ok {
+			return nil, fmt.Errorf("node: apply returned %T", f.Response())
+		}
+		return res, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %v", ErrOutcomeUnknown, ctx.Err())
 	}
-}
-
-// applyOutcome is what became of an entry proposed at proposed; it waits for f.
-func (n *Node) applyOutcome(f raft.ApplyFuture, proposed time.Time) (*fsm.Result, error) {
-	if err := f.Error(); err != nil {
-		return nil, classifyApplyError(err)
-	}
-	n.contact.note(proposed) // committed: a quorum stored it after it was proposed
-	res, ok := f.Response().(*fsm.Result)
-	if !ok {
-		return nil, fmt.Errorf("node: apply returned %T", f.Response())
-	}
-	return res, nil
 }
 
 func classifyApplyError(err error) error {

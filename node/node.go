@@ -34,10 +34,8 @@ type Node struct {
 	mux       *transport.Mux
 	trans     *raft.NetworkTransport
 	client    *http.Client
-	// applyRPC, tracedApplyRPC, batchRPC and readIndexRPC reach the leader's raft port.
-	applyRPC, tracedApplyRPC, batchRPC, readIndexRPC *transport.RPCClient
-	// forwards gathers forwarded writes into batches for a leader that reads them.
-	forwards *forwardBatcher
+	// applyRPC, tracedApplyRPC and readIndexRPC reach the leader's raft port.
+	applyRPC, tracedApplyRPC, readIndexRPC *transport.RPCClient
 	// serverTLS and clientTLS secure node-to-node traffic (nil without TLS).
 	serverTLS, clientTLS *tls.Config
 
@@ -89,16 +87,12 @@ func New(cfg *Config) (*Node, error) {
 		applyRPC:       transport.NewRPCClient(transport.ProtoApply, 128, cfg.Faults, clientTLS),
 		readIndexRPC:   transport.NewRPCClient(transport.ProtoReadIndex, 2, cfg.Faults, clientTLS),
 		tracedApplyRPC: transport.NewRPCClient(transport.ProtoApplyTraced, 128, cfg.Faults, clientTLS),
-		batchRPC:       transport.NewRPCClient(transport.ProtoApplyBatch, forwardInFlight, cfg.Faults, clientTLS),
 		serverTLS:      serverTLS, clientTLS: clientTLS}
 	if n.logger == nil {
 		n.logger = hclog.NewNullLogger()
 	}
 	n.verify = newCoalescer(n.verifyLeader)
 	n.remoteIdx = newCoalescer(n.fetchRemoteReadIndex)
-	n.forwards = newForwardBatcher(func(ctx context.Context, req []byte) ([]byte, error) {
-		return n.callLeader(ctx, n.batchRPC, req, true)
-	}, forwardBatchMax, forwardInFlight)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
@@ -199,7 +193,7 @@ func (n *Node) startRaft() error {
 
 func (n *Node) meta() transport.Meta {
 	m := transport.Meta{NodeID: n.cfg.NodeID, HTTPAddr: n.cfg.HTTPAddr, LogVersion: fsm.LogVersion, AppliedIndex: n.fsm.AppliedIndex(),
-		TracedApply: true, BatchApply: true}
+		TracedApply: true}
 	m.LastLogIndex, m.LastLogTerm, m.LastContactNS = n.raftProgress()
 	return m
 }
@@ -259,7 +253,6 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.applyRPC.Close()
 		n.readIndexRPC.Close()
 		n.tracedApplyRPC.Close()
-		n.batchRPC.Close()
 	})
 	return err
 }

@@ -22,7 +22,7 @@ const (
 
 func (n *Node) rpcHandlers() map[byte]transport.RPCHandler {
 	return map[byte]transport.RPCHandler{transport.ProtoApply: n.rpcApply, transport.ProtoReadIndex: n.rpcReadIndex,
-		transport.ProtoApplyTraced: n.rpcApplyTraced, transport.ProtoApplyBatch: n.rpcApplyBatch}
+		transport.ProtoApplyTraced: n.rpcApplyTraced}
 }
 
 func errorAnswer(err error) []byte {
@@ -36,43 +36,20 @@ func (n *Node) rpcApply(ctx context.Context, entry []byte) []byte {
 	if !n.IsLeader() {
 		return errorAnswer(ErrNotLeader)
 	}
-	version, err := n.checkForwarded(ctx, entry)
-	if err != nil {
-		return errorAnswer(err)
-	}
-	res, err := n.propose(ctx, entry, version)
-	if err != nil {
-		n.logger.Debug("a forwarded write failed", "error", err, requestid.LogKey, requestid.From(ctx))
-		return errorAnswer(err)
-	}
-	n.logger.Debug("applied a forwarded write", "index", res.Index, requestid.LogKey, requestid.From(ctx))
-	return resultAnswer(res)
-}
-
-// checkForwarded decodes and validates a forwarded entry and returns its log version; a
-// refusal is ErrInvalid or ErrUnsupportedVersion.
-func (n *Node) checkForwarded(ctx context.Context, entry []byte) (uint64, error) {
 	cmd, err := fsm.DecodeValid(entry)
 	if err != nil {
 		if !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrUnsupportedVersion) {
 			err = fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 		n.logger.Warn("refused a forwarded entry", "error", err, requestid.LogKey, requestid.From(ctx))
-		return 0, err
-	}
-	return fsm.Version(cmd), nil
-}
-
-// applyAnswer is the answer to a forwarded entry that was proposed: its result or its error.
-func applyAnswer(res *fsm.Result, err error) []byte {
-	if err != nil {
 		return errorAnswer(err)
 	}
-	return resultAnswer(res)
-}
-
-// resultAnswer is the OK answer carrying res (decodeResult reads it after the status byte).
-func resultAnswer(res *fsm.Result) []byte {
+	res, err := n.propose(ctx, entry, fsm.Version(cmd))
+	if err != nil {
+		n.logger.Debug("a forwarded write failed", "error", err, requestid.LogKey, requestid.From(ctx))
+		return errorAnswer(err)
+	}
+	n.logger.Debug("applied a forwarded write", "index", res.Index, requestid.LogKey, requestid.From(ctx))
 	b := binary.AppendUvarint([]byte{rpcOK}, res.Index)
 	b = append(b, boolByte(res.Changed))
 	b = binary.AppendVarint(b, int64(res.FailedOp))
@@ -144,21 +121,13 @@ func decodeErrorAnswer(resp []byte) error {
 	return fmt.Errorf("node: leader failed: %s", msg)
 }
 
-// forwardApply sends an entry to the leader: in the next batch (forwardbatch.go) when the
-// leader reads batches, else alone, with the request id of ctx when the leader reads it
-// (ProtoApplyTraced).
+// forwardApply sends an entry to the leader; with the request id of ctx when the leader
+// reads it (ProtoApplyTraced).
 func (n *Node) forwardApply(ctx context.Context, entry []byte) (*fsm.Result, error) {
-	addr, leader := n.raft.LeaderWithID()
-	if addr == "" {
-		return nil, ErrNoLeader
-	}
-	m, err := n.peerMeta(ctx, string(addr))
-	if err == nil && m.BatchApply {
-		return n.forwards.Do(ctx, entry)
-	}
 	rpc, req := n.applyRPC, entry
 	if id := requestid.From(ctx); id != "" {
-		if err == nil && m.TracedApply {
+		addr, leader := n.raft.LeaderWithID()
+		if addr != "" && n.readsTraced(ctx, string(addr)) {
 			rpc, req = n.tracedApplyRPC, append(appendString(make([]byte, 0, len(id)+len(entry)+2), id), entry...)
 		}
 		n.logger.Debug("forwarding a write to the leader", "leader", leader, requestid.LogKey, id)
@@ -172,6 +141,12 @@ func (n *Node) forwardApply(ctx context.Context, entry []byte) (*fsm.Result, err
 		return nil, fmt.Errorf("%w: bad answer from the leader: %v", ErrOutcomeUnknown, err)
 	}
 	return res, nil
+}
+
+// readsTraced reports whether the member at raftAddr says it reads ProtoApplyTraced.
+func (n *Node) readsTraced(ctx context.Context, raftAddr string) bool {
+	m, err := n.peerMeta(ctx, raftAddr)
+	return err == nil && m.TracedApply
 }
 
 func decodeResult(b []byte) (*fsm.Result, error) {

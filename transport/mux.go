@@ -45,8 +45,6 @@ type Meta struct {
 	AppliedIndex uint64 `json:"applied_index,omitempty"`
 	// TracedApply says the node answers ProtoApplyTraced (false from releases before it).
 	TracedApply bool `json:"traced_apply,omitempty"`
-	// BatchApply says the node answers ProtoApplyBatch (false from releases before it).
-	BatchApply bool `json:"batch_apply,omitempty"`
 	// LastLogIndex and LastLogTerm are the node's last raft log entry, LastContactNS the time
 	// since it last heard from a leader (0 on the leader, -1 never): the leader's autopilot
 	// judges the node's health by them (zero from releases before them: unhealthy).

@@ -26,9 +26,6 @@ const (
 	// ProtoApplyTraced is ProtoApply with the request id of the write before the entry (for
 	// the leader's log lines); only to nodes whose Meta says TracedApply.
 	ProtoApplyTraced byte = 'T'
-	// ProtoApplyBatch forwards several writes, each with its request id, in one request; only
-	// to nodes whose Meta says BatchApply.
-	ProtoApplyBatch byte = 'B'
 )
 
 // maxFrame bounds one request or answer.
