@@ -49,8 +49,8 @@ run() {
 		--token-file "$token" "$@" | grep -E '^ +all |^elapsed' >&2
 }
 
-run a "$A_EP" "$A_PIDS" load --workload bulk --count "$KEYS" --batch-size 1000 --concurrency 4
-run b "$B_EP" "$B_PIDS" load --workload bulk --count "$KEYS" --batch-size 1000 --concurrency 4
+run a "$A_EP" "$A_PIDS" load --workload bulk --count "$KEYS" --batch-size 1000 --concurrency 4 --duration 0
+run b "$B_EP" "$B_PIDS" load --workload bulk --count "$KEYS" --batch-size 1000 --concurrency 4 --duration 0
 A_LEADER=$(leader_of "$A_EP")
 log "load average (1/5/15 min) before the rounds: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$ROUNDS"); do
