@@ -101,7 +101,7 @@ costed() {
 log "loading $KEYS mappings into each (transactions of 1000, 4 in flight)"
 for target in "${TARGETS[@]}"; do
 	log "$target"
-	run_one "$target" bulk 4 load --count "$KEYS" --batch-size 1000
+	run_one "$target" bulk 4 load --count "$KEYS" --batch-size 1000 --duration 0
 done
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -73,6 +74,7 @@ type options struct {
 	eventsMaxAge                                                   time.Duration
 	watch                                                          watch.Config
 	http2MaxStreams                                                int
+	gc                                                             gcFlags
 }
 
 func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bool)) (*options, error) {
@@ -129,6 +131,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	o.backup.register(fs)
 	o.autopilot.register(fs)
 	o.keystone.register(fs)
+	o.gc.register(fs)
 	fs.BoolVar(&o.insecure, "insecure", false, "allow listening beyond loopback without TLS (logged at WARN on every start)")
 	fs.StringVar(&o.aclBootstrapFile, "acl-bootstrap-token-file", "", "file holding the secret of the first admin token: the leader bootstraps the ACL with it on first start (--dev makes one under the data directory)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding an admin token this node sends when it joins (default: the bootstrap token; with TLS its node certificate suffices)")
@@ -185,6 +188,9 @@ func (o *options) fill() error {
 	}
 	if err := o.tokenPurge.Validate(); err != nil {
 		return fmt.Errorf("--token-purge-interval/--token-purge-grace: %w", err)
+	}
+	if err := o.gc.check(); err != nil {
+		return err
 	}
 	if err := o.checkAddrs(); err != nil {
 		return err
@@ -268,6 +274,8 @@ func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, b
 		fmt.Fprintln(stderr, "cellmapd:", err)
 		return 2
 	}
+	percent, limit := o.gc.apply(gcRuntime{setPercent: debug.SetGCPercent, setLimit: debug.SetMemoryLimit}, lookup)
+	logger.Debug("garbage collector", "gc_percent", percent, "memory_limit", limit, "memory_limit_set", limit != noMemoryLimit)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	stopHUP := tlsconf.ReloadOnSIGHUP(ctx, logger, cfg.reloaders()...)
