@@ -3,6 +3,8 @@ package identity
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +27,10 @@ type Config struct {
 	// ComputePrefix and ImagePrefix are where the catalog's compute and image endpoints are
 	// mounted on the same node ("/compute", "/image").
 	ComputePrefix, ImagePrefix string
+	// ComputePort, when set, is the port of the compute API's own listener (cellmapd
+	// --compute-addr): the catalog's compute endpoint is then that port, at the host the
+	// client reached this API by, with no prefix ("http://host:8774/v2.1").
+	ComputePort string
 	// Region names the catalog's region (Keystone's default, "RegionOne").
 	Region string
 	// TokenTTL is how long an issued token is valid (Keystone's [token]/expiration: an hour).
@@ -54,6 +60,11 @@ func (c *Config) Validate() error {
 	for _, p := range []string{c.Prefix, c.ComputePrefix, c.ImagePrefix} {
 		if p == "" || p[0] != '/' || strings.HasSuffix(p, "/") {
 			return errors.New("identity: prefixes must start with / and not end with it")
+		}
+	}
+	if c.ComputePort != "" {
+		if p, err := strconv.Atoi(c.ComputePort); err != nil || p < 1 || p > 65535 {
+			return fmt.Errorf("identity: ComputePort %q is not a port", c.ComputePort)
 		}
 	}
 	switch {

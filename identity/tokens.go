@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -83,11 +85,25 @@ func (s *Service) catalog(base string) []map[string]any {
 		}
 		return map[string]any{"id": name, "type": typ, "name": name, "endpoints": eps}
 	}
+	compute := base + s.cfg.ComputePrefix + "/v2.1"
+	if s.cfg.ComputePort != "" {
+		compute = onPort(base, s.cfg.ComputePort) + "/v2.1"
+	}
 	return []map[string]any{
-		entry("compute", "nova", base+s.cfg.ComputePrefix+"/v2.1"),
+		entry("compute", "nova", compute),
 		entry("image", "glance", base+s.cfg.ImagePrefix),
 		entry("identity", "keystone", base+s.cfg.Prefix+"/v3"),
 	}
+}
+
+// onPort is base ("scheme://host[:port]") with its port replaced by port.
+func onPort(base, port string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), port)
+	return u.String()
 }
 
 // subject returns the token a validate or revoke request is about, with the token and user it

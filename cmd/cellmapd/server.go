@@ -142,6 +142,11 @@ func serve(ctx context.Context, cfg *serverConfig, stdout io.Writer) error {
 	}
 	idcfg := identity.DefaultConfig()
 	idcfg.Store, idcfg.Logger = n, cfg.logger.Named("identity")
+	// The catalog names the compute listener (checked host:port at startup); with port 0,
+	// chosen when listening, it names /compute on this port instead.
+	if _, port, err := net.SplitHostPort(cfg.opts.computeAddr); err == nil && port != "0" {
+		idcfg.ComputePort = port
+	}
 	idcfg.Revoked = func(ctx context.Context, index uint64) { acfg.Revoked(ctx, index, acfg.AuthLease) }
 	ident, err := identity.New(idcfg)
 	if err != nil {
