@@ -282,3 +282,65 @@ func TestLeaderWritesNeverResendUnknownOutcome(t *testing.T) {
 		t.Fatalf("the write the leader got: %v", err)
 	}
 }
+
+// TestLeaderWritesOverTLS: over HTTPS the client reaches the leader with its own TLS
+// configuration (the cluster CA verifies the leader's certificate for the address the header
+// names), and the follower it was given forwards none of its writes (its count of writes
+// proposed or forwarded, cellmap_apply_seconds_count, stays put). Role: a service token.
+func TestLeaderWritesOverTLS(t *testing.T) {
+	pki := testcluster.NewPKI(t)
+	cl, leader, follower, cell, token := lwSetup(t, &testcluster.ClusterOptions{PKI: pki})
+	tlsCfg := pki.ClientTLS(t, "")
+	c, err := client.NewWithConfig(&client.Config{Addr: follower.HTTP, TLS: tlsCfg, Token: token, LeaderWrites: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	lwLearn(t, c, cell, cl.URL(leader))
+	if !strings.HasPrefix(c.Leader(), "https://") {
+		t.Fatalf("leader %q: want https", c.Leader())
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	defer hc.CloseIdleConnections()
+	before := lwApplied(t, hc, cl.URL(follower))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range 10 {
+		if err := lwCreate(ctx, c, cell, i); err != nil {
+			t.Fatalf("create %d: %v", i, err)
+		}
+	}
+	if n := lwApplied(t, hc, cl.URL(follower)) - before; n != 0 {
+		t.Fatalf("the follower forwarded %v of 10 writes; want 0", n)
+	}
+}
+
+// lwApplied is a node's count of writes it proposed or forwarded (its /metrics, admin token).
+func lwApplied(t *testing.T, hc *http.Client, base string) float64 {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testkit.AdminToken)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("metrics: %d %v", resp.StatusCode, err)
+	}
+	var sum float64
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "cellmap_apply_seconds_count") {
+			var v float64
+			if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err != nil {
+				t.Fatalf("metrics line %q: %v", line, err)
+			}
+			sum += v
+		}
+	}
+	return sum
+}
