@@ -77,10 +77,16 @@ func (r *leaderRoute) forget(base string) {
 	r.failed, r.failedAt = strings.TrimPrefix(base, r.scheme+"://"), time.Now()
 }
 
-// validHostPort reports whether s is a bare host:port (no scheme, path or user info).
+// validHostPort reports whether s is a bare host:port (no scheme, path or user info) that
+// names one host: not an unspecified address (0.0.0.0, ::), which a node listening on every
+// interface would name.
 func validHostPort(s string) bool {
 	host, port, err := net.SplitHostPort(s)
-	return err == nil && host != "" && port != "" && !strings.ContainsAny(s, "/@?# ")
+	if err != nil || host == "" || port == "" || strings.ContainsAny(s, "/@?# ") {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsUnspecified()
 }
 
 // routed reports whether a request goes to the leader when the client knows it: the writes

@@ -31,7 +31,7 @@ func TestRouted(t *testing.T) {
 }
 
 // TestObserveLeader: an answer naming a leader teaches it; one without the header, or with a
-// value that is not a bare host:port, teaches nothing; a forgotten address is not taken back
+// value that is not a bare host:port of one host, teaches nothing; a forgotten address is not taken back
 // from the next answer (it could not be connected to), another one is.
 func TestObserveLeader(t *testing.T) {
 	t.Parallel()
@@ -41,6 +41,9 @@ func TestObserveLeader(t *testing.T) {
 	r.observe(hdr("evil.example/path"))
 	r.observe(hdr("user@evil.example:1"))
 	r.observe(hdr("no-port"))
+	r.observe(hdr(":8480"))
+	r.observe(hdr("0.0.0.0:8480"))
+	r.observe(hdr("[::]:8480"))
 	if got := r.current(); got != "" {
 		t.Fatalf("leader %q from answers that name none", got)
 	}

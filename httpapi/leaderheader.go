@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net"
 	"net/http"
 
 	"github.com/cellmap/cellmap/api"
@@ -18,7 +19,18 @@ func (s *Service) setLeader(w http.ResponseWriter) {
 	if !ok {
 		return
 	}
-	if addr := la.LeaderHTTPAddr(); addr != "" {
+	if addr := la.LeaderHTTPAddr(); dialable(addr) {
 		w.Header()[api.HeaderLeader] = []string{addr}
 	}
+}
+
+// dialable reports whether a node's --http-addr names a host others can dial: not "" nor a
+// listen address of every interface (":8480", "0.0.0.0:8480", "[::]:8480").
+func dialable(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsUnspecified()
 }
