@@ -35,9 +35,9 @@ type Config struct {
 	// LeaderWrites sends writes (POST, PUT, PATCH and DELETE under /v1/, but the operator's
 	// and cluster membership's) straight to the leader's API address, which every answer to an
 	// authorized request names (X-Cellmap-Leader), over the same TLS configuration and with
-	// the same token; reads stay on Addr. Until the client knows the leader, when the leader
-	// cannot be connected to (that address is then avoided for 30 s) or answers that it knows
-	// no leader, writes go to Addr, which forwards them as without the option. A write whose
+	// the same token; reads stay on Addr. Until the client knows the leader, and when the
+	// leader cannot be connected to or answers that it knows no leader (that address is then
+	// avoided for 30 s), writes go to Addr, which forwards them as without the option. A write whose
 	// outcome is unknown (the connection broke after it was sent, outcome_unknown) is never
 	// sent again. Off by default: behind a load balancer or a gateway the nodes' own addresses
 	// may be unreachable, or meant to stay behind it; turn it on when the client may reach
