@@ -6,6 +6,11 @@ const (
 	HeaderIndex = "X-Cellmap-Index"
 	// HeaderKnownLeader is "true" when the answering node knows a leader.
 	HeaderKnownLeader = "X-Cellmap-Known-Leader"
+	// HeaderLeader is the HTTP API address (host:port) of the leader as the answering node
+	// knows it, on every answer to an authenticated and authorized request while the node
+	// knows it (never on 401/403 answers nor on public endpoints). The Go client with
+	// LeaderWrites sends writes there; it is the leader_http_addr of /v1/cluster/status.
+	HeaderLeader = "X-Cellmap-Leader"
 	// HeaderLastContact is, on stale reads, the milliseconds since the answering node last
 	// heard from the leader (0 on the leader).
 	HeaderLastContact = "X-Cellmap-Last-Contact"

@@ -14,9 +14,29 @@ import (
 )
 
 // CellmapTarget drives cellmap through its Go client, one client (with its own keep-alive
-// connection pool) per endpoint; worker w uses endpoint w mod n.
+// connection pool) per endpoint; worker w uses endpoint w mod n. With RouteWritesLeader the
+// clients send writes straight to the leader (client.Config.LeaderWrites).
 type CellmapTarget struct {
 	clients []*client.Client
+}
+
+// Write routings of a CellmapTarget (cellmap-bench --route-writes).
+const (
+	// RouteWritesLeader sends every write straight to the leader's endpoint, which every
+	// answer names (client.Config.LeaderWrites); reads stay on the worker's endpoint.
+	RouteWritesLeader = "leader"
+	// RouteWritesAny sends writes to the worker's endpoint like reads: a follower forwards
+	// them to the leader over the raft port.
+	RouteWritesAny = "any"
+)
+
+// ValidRouteWrites checks a write routing.
+func ValidRouteWrites(route string) error {
+	switch route {
+	case RouteWritesLeader, RouteWritesAny:
+		return nil
+	}
+	return fmt.Errorf("write routing %q: want %s or %s", route, RouteWritesLeader, RouteWritesAny)
 }
 
 var _ Target = (*CellmapTarget)(nil)
@@ -32,8 +52,12 @@ func NewCellmapTarget(endpoints []string, token string) *CellmapTarget {
 }
 
 // NewSecureCellmapTarget returns a target over the endpoints with the TLS configuration and
-// token of sec (nil or zero: plain HTTP, as NewCellmapTarget).
-func NewSecureCellmapTarget(endpoints []string, sec *Security) (*CellmapTarget, error) {
+// token of sec (nil or zero: plain HTTP, as NewCellmapTarget) that routes writes as
+// routeWrites says (RouteWritesLeader or RouteWritesAny).
+func NewSecureCellmapTarget(endpoints []string, sec *Security, routeWrites string) (*CellmapTarget, error) {
+	if err := ValidRouteWrites(routeWrites); err != nil {
+		return nil, err
+	}
 	tlsConf, err := sec.TLS()
 	if err != nil {
 		return nil, err
@@ -44,7 +68,7 @@ func NewSecureCellmapTarget(endpoints []string, sec *Security) (*CellmapTarget, 
 	}
 	t := &CellmapTarget{}
 	for _, e := range endpoints {
-		c, err := client.NewWithConfig(&client.Config{Addr: e, TLS: tlsConf, Token: token})
+		c, err := client.NewWithConfig(&client.Config{Addr: e, TLS: tlsConf, Token: token, LeaderWrites: routeWrites == RouteWritesLeader})
 		if err != nil {
 			return nil, err
 		}

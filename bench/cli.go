@@ -17,9 +17,10 @@ type NewTargetFunc func(endpoints []string, sec *Security) (Target, error)
 
 // RunCommand is the "run" command line shared by cellmap-bench and etcd-bench: it parses the
 // flags into a Config, runs the workload against the target newTarget builds and prints the
-// result (a table, or JSON with --json; --out also saves the JSON). Exit status: 0 done, 1
-// failed or no operation succeeded, 2 bad usage.
-func RunCommand(ctx context.Context, prog string, args []string, stdout, stderr io.Writer, newTarget NewTargetFunc) int {
+// result (a table, or JSON with --json; --out also saves the JSON). targetFlags register the
+// flags of one target's own (cellmap-bench --route-writes). Exit status: 0 done, 1 failed or
+// no operation succeeded, 2 bad usage.
+func RunCommand(ctx context.Context, prog string, args []string, stdout, stderr io.Writer, newTarget NewTargetFunc, targetFlags ...func(*flag.FlagSet)) int {
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -41,6 +42,9 @@ func RunCommand(ctx context.Context, prog string, args []string, stdout, stderr 
 	fs.StringVar(&cfg.Label, "label", "", "tag of the result (e.g. round-1)")
 	var sec Security
 	sec.Flags(fs)
+	for _, f := range targetFlags {
+		f(fs)
+	}
 	name := fs.String("target-name", "", "name of the target in the result (default: cellmap or etcd), e.g. cellmap-plain")
 	pids := fs.String("server-pids", "", "comma-separated pids of local server processes whose CPU time to report")
 	asJSON := fs.Bool("json", false, "print the result as JSON")

@@ -211,7 +211,7 @@ func WaitCluster(ctx context.Context, endpoints []string, voters int, timeout ti
 
 // WaitSecureCluster is WaitCluster over TLS with the security material of sec.
 func WaitSecureCluster(ctx context.Context, endpoints []string, voters int, timeout time.Duration, sec *Security) error {
-	t, err := NewSecureCellmapTarget(endpoints, sec)
+	t, err := NewSecureCellmapTarget(endpoints, sec, RouteWritesAny)
 	if err != nil {
 		return err
 	}

@@ -71,11 +71,15 @@ type Meta struct {
 	RequestID string
 }
 
-// Client talks to one cellmap node. It is safe for concurrent use.
+// Client talks to one cellmap node (or a load balancer in front of several). With
+// Config.LeaderWrites it sends writes straight to the leader the node names. It is safe for
+// concurrent use.
 type Client struct {
 	base  string
 	http  *http.Client
 	token string
+	// route, with Config.LeaderWrites, is what the client knows of the leader (nil: off).
+	route *leaderRoute
 }
 
 // WithToken returns a client of the same node and connections that sends token.
@@ -114,21 +118,45 @@ func (c *Client) Close() { c.http.CloseIdleConnections() }
 func (c *Client) Addr() string { return c.base }
 
 // Do sends a request with an optional JSON body and decodes a JSON answer into out (when not
-// nil). It returns the answer's Meta even on API errors.
+// nil). It returns the answer's Meta even on API errors. With Config.LeaderWrites a write
+// goes to the leader when the client knows it, and to the client's own endpoint when it does
+// not, or when the leader provably did not get it (it could not be connected to, or knew no
+// leader); a write whose outcome is unknown is never sent twice.
 func (c *Client) Do(ctx context.Context, method, path string, hdr http.Header, in, out any) (Meta, error) {
-	var body io.Reader
+	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return Meta{}, err
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if c.route != nil && routed(method, path) {
+		if leader := c.route.current(); leader != "" && leader != c.base {
+			m, again, err := c.send(ctx, leader, method, path, hdr, body, in != nil, out)
+			if !again || ctx.Err() != nil {
+				return m, err
+			}
+			c.route.forget(leader)
+		}
+	}
+	m, _, err := c.send(ctx, c.base, method, path, hdr, body, in != nil, out)
+	return m, err
+}
+
+// send sends one request to the node at base. again reports whether the request provably did
+// not change anything there, so that it may be sent to another node: it never reached the
+// node (no connection), or the node answered that it knew no leader.
+func (c *Client) send(ctx context.Context, base, method, path string, hdr http.Header, body []byte, isJSON bool, out any) (m Meta, again bool, err error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
-		return Meta{}, err
+		return Meta{}, false, err
 	}
-	if in != nil {
+	if isJSON {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	c.authorize(req)
@@ -137,29 +165,45 @@ func (c *Client) Do(ctx context.Context, method, path string, hdr http.Header, i
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if method != http.MethodGet && !notSent(err) {
-			return Meta{}, fmt.Errorf("%w: %v", ErrUnknownOutcome, err)
+		if notSent(err) {
+			return Meta{}, true, err
 		}
-		return Meta{}, err
+		if method != http.MethodGet {
+			return Meta{}, false, fmt.Errorf("%w: %v", ErrUnknownOutcome, err)
+		}
+		return Meta{}, false, err
 	}
 	defer resp.Body.Close()
-	m := metaOf(resp)
+	if c.route != nil {
+		c.route.observe(resp.Header)
+	}
+	m = metaOf(resp)
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		if method != http.MethodGet {
-			return m, fmt.Errorf("%w: %v", ErrUnknownOutcome, err)
+			return m, false, fmt.Errorf("%w: %v", ErrUnknownOutcome, err)
 		}
-		return m, err
+		return m, false, err
 	}
 	if resp.StatusCode >= 300 {
-		return m, decodeError(resp.StatusCode, data)
+		err := decodeError(resp.StatusCode, data)
+		return m, definitelyNotDone(err), err
 	}
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
-			return m, fmt.Errorf("cellmap: bad answer to %s %s: %w", method, path, err)
+			return m, false, fmt.Errorf("cellmap: bad answer to %s %s: %w", method, path, err)
 		}
 	}
-	return m, nil
+	return m, false, nil
+}
+
+// Leader is the base URL of the leader's API as the client last learnt it ("" when unknown,
+// or without Config.LeaderWrites).
+func (c *Client) Leader() string {
+	if c.route == nil {
+		return ""
+	}
+	return c.route.current()
 }
 
 func metaOf(resp *http.Response) Meta {

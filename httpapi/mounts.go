@@ -59,6 +59,7 @@ func (s *Service) guardWith(perm acl.Perm, h http.HandlerFunc, refuse func(http.
 		}
 		switch {
 		case err == nil:
+			s.setLeader(w)
 			h(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 		case refuse == nil:
 			s.authFailed(w, err)

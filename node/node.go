@@ -49,6 +49,8 @@ type Node struct {
 	metaMu      sync.Mutex
 	metaCache   map[string]transport.Meta // raft address → meta
 	logVersions map[string]uint64         // raft address → newest log version it reads
+	// learningLeader is set while LeaderHTTPAddr asks the leader for its HTTP address.
+	learningLeader atomic.Bool
 
 	leaders leaderWatch
 	// autopilot is the autopilot RunAutopilot runs (nil when it does not).

@@ -10,7 +10,10 @@
 # both); cellmapd may be a wrapper script that execs the real one (e.g. with GOGC set), so its
 # pid stays the server's. LEADER_ONLY=1 adds a third target, cluster A driven through its
 # leader's endpoint only (cellmap-bench otherwise spreads its clients over all nodes). At the
-# end it prints every node's peak RSS. Knobs: WORKLOAD, CLIENTS, KEYS, ROUNDS, DURATION, OUT.
+# end it prints every node's peak RSS. ARGS_A and ARGS_B are more cellmap-bench flags of each
+# side's rounds, e.g. the client's write routing on one build:
+#   BIN_A=bin BIN_B=bin ARGS_B="--route-writes any" scripts/bench-ab.sh
+# Knobs: WORKLOAD, CLIENTS, KEYS, ROUNDS, DURATION, OUT, ARGS_A, ARGS_B.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/bench-lib.sh
@@ -54,8 +57,10 @@ run b "$B_EP" "$B_PIDS" load --workload bulk --count "$KEYS" --batch-size 1000 -
 A_LEADER=$(leader_of "$A_EP")
 log "load average (1/5/15 min) before the rounds: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$ROUNDS"); do
-	run a "$A_EP" "$A_PIDS" "r$r" --duration "$DURATION" --warmup 1s
-	run b "$B_EP" "$B_PIDS" "r$r" --duration "$DURATION" --warmup 1s
+	# shellcheck disable=SC2086 # ARGS_A and ARGS_B are lists of flags
+	run a "$A_EP" "$A_PIDS" "r$r" --duration "$DURATION" --warmup 1s ${ARGS_A:-}
+	# shellcheck disable=SC2086
+	run b "$B_EP" "$B_PIDS" "r$r" --duration "$DURATION" --warmup 1s ${ARGS_B:-}
 	[[ "${LEADER_ONLY:-0}" != 1 ]] || run a-leader "$A_LEADER" "$A_PIDS" "r$r" --duration "$DURATION" --warmup 1s
 done
 log "load average (1/5/15 min) after the rounds: $(cut -d' ' -f1-3 /proc/loadavg)"

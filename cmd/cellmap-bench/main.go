@@ -2,6 +2,7 @@
 //
 //	cellmap-bench --endpoints 127.0.0.1:8480,127.0.0.1:8490 --workload lookup --concurrency 64 --duration 10s --preload
 //	cellmap-bench --workload bulk --count 1000000 --batch-size 1000 --concurrency 4
+//	cellmap-bench --workload create --route-writes any   # writes through every endpoint, forwarded by followers
 //	cellmap-bench compare RESULT_DIR...            # ratio table cellmap/etcd (medians of rounds)
 //	cellmap-bench scale --cellmapd bin/cellmapd    # 1,000,000 mappings in a local 3-node cluster
 //	cellmap-bench wait --endpoints A,B,C --voters 3
@@ -50,8 +51,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return bench.FleetCommand(ctx, prog, args[1:], os.Stdin, stdout, stderr)
 		}
 	}
+	routeWrites := bench.RouteWritesLeader
 	return bench.RunCommand(ctx, prog, args, stdout, stderr, func(endpoints []string, sec *bench.Security) (bench.Target, error) {
-		return bench.NewSecureCellmapTarget(endpoints, sec)
+		return bench.NewSecureCellmapTarget(endpoints, sec, routeWrites)
+	}, func(fs *flag.FlagSet) {
+		fs.Func("route-writes", "where writes go: leader (straight to the leader's endpoint, which every answer names; the default) or any (the worker's endpoint, which forwards them to the leader)", func(v string) error {
+			if err := bench.ValidRouteWrites(v); err != nil {
+				return err
+			}
+			routeWrites = v
+			return nil
+		})
 	})
 }
 

@@ -25,6 +25,7 @@ func TestUsageErrors(t *testing.T) {
 		{"compare"},
 		{"wait", "--endpoints", "192.168.0.1:1"},
 		{"--server-pids", "x"},
+		{"--route-writes", "follower"},
 	}
 	for _, args := range cases {
 		var out, errb bytes.Buffer
