@@ -1,0 +1,267 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cellmap/cellmap/acl"
+	"github.com/cellmap/cellmap/api"
+	"github.com/cellmap/cellmap/fsm"
+	"github.com/cellmap/cellmap/internal/testing/testcluster"
+	"github.com/cellmap/cellmap/internal/testing/testkit"
+	"github.com/cellmap/cellmap/node"
+	"github.com/cellmap/cellmap/watch"
+)
+
+func openWatchMany(t *testing.T, addr, body, token string) (*watcher, *http.Response) {
+	t.Helper()
+	return openWatchRequest(t, http.DefaultClient, "POST", "http://"+addr+"/v1/watch", body, token)
+}
+
+// expectMany reads the stream until every watch has had its wanted lines, and checks that
+// each watch's lines are exactly those, in revision order; then that nothing more comes for
+// any watch before a progress line at the last revision. Progress lines carry no watch id.
+func (w *watcher) expectMany(want map[string][]evWant) map[string][]api.WatchEvent {
+	w.t.Helper()
+	got := map[string][]api.WatchEvent{}
+	left := 0
+	for _, ws := range want {
+		left += len(ws)
+	}
+	var last uint64
+	deadline := time.After(20 * time.Second)
+	for left > 0 {
+		var ev api.WatchEvent
+		select {
+		case e, ok := <-w.lines:
+			if !ok {
+				w.t.Fatalf("stream ended; got %v", got)
+			}
+			ev = e
+		case <-deadline:
+			w.t.Fatalf("not every line before the deadline: got %v, want %v", got, want)
+		}
+		if ev.Type == api.WatchTypeProgress {
+			if ev.WatchID != "" {
+				w.t.Fatalf("progress line with a watch id: %+v", ev)
+			}
+			continue
+		}
+		ws, seen := want[ev.WatchID], got[ev.WatchID]
+		if len(seen) >= len(ws) {
+			w.t.Fatalf("watch %q: unexpected line %+v after %d wanted ones", ev.WatchID, ev, len(ws))
+		}
+		if x := ws[len(seen)]; ev.Type != api.WatchTypeEvent || ev.Kind != x.kind || ev.Op != x.op || ev.Key != x.key {
+			w.t.Fatalf("watch %q line %d: got %+v, want %+v", ev.WatchID, len(seen), ev, x)
+		}
+		if n := len(seen); n > 0 && (ev.Revision < seen[n-1].Revision || ev.Revision == seen[n-1].Revision && ev.Sub <= seen[n-1].Sub) {
+			w.t.Fatalf("watch %q out of order: %d.%d after %d.%d", ev.WatchID, ev.Revision, ev.Sub, seen[n-1].Revision, seen[n-1].Sub)
+		}
+		got[ev.WatchID] = append(seen, ev)
+		last = max(last, ev.Revision)
+		left--
+	}
+	w.progressAt(last) // fails on any further event
+	return got
+}
+
+// TestWatchMany: one POST /v1/watch stream serves four watches, each with its own since and
+// filters; every watch gets exactly its events of a scripted sequence (history, then live),
+// once each and in order, each line naming its watch; the stream counts four watchers while
+// open and none once the client leaves. Role: reader may watch this way; no token is 401.
+func TestWatchMany(t *testing.T) {
+	n := testcluster.StartNode(t, nil)
+	reader := tokensByRole(t, n)[acl.RoleReader]
+	if _, resp := openWatchMany(t, n.Addr, `{"watches":[{"id":"a"}]}`, ""); resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("no token: got %v, want 401", resp)
+	}
+	call(t, n.Addr, "POST", "/v1/cells", cellBody(cellA, "a", "rabbit://u:secret@a/", "mysql://u:secret@a"))
+	put1 := call(t, n.Addr, "PUT", "/v1/instance-mappings/"+inst1, `{"cell_uuid":"`+cellA+`","project_id":"p1"}`)
+	txn := `{"ops":[{"op":"put","table":"instance_mapping","key":"` + inst2 + `","instance_mapping":{"instance_uuid":"` + inst2 + `","cell_uuid":"` + cellA + `","project_id":"p2"}},` +
+		`{"op":"put","table":"host_mapping","key":"h1","host_mapping":{"host":"h1","cell_uuid":"` + cellA + `"}}]}`
+	if a := call(t, n.Addr, "POST", "/v1/txn", txn); a.status != 200 {
+		t.Fatalf("txn: %d %s", a.status, a.raw)
+	}
+	body := fmt.Sprintf(`{"progress_interval":"50ms","watches":[
+		{"id":"all","since":0},
+		{"id":"p2","since":0,"project_id":"p2"},
+		{"id":"hosts","kinds":["host_mappings"]},
+		{"id":"later.1","since":%d,"kinds":["instance_mappings"]}]}`, indexOf(t, put1))
+	w, resp := openWatchMany(t, n.Addr, body, reader)
+	if w == nil {
+		t.Fatalf("POST /v1/watch: %v", resp)
+	}
+	got := w.expectMany(map[string][]evWant{
+		"all":     {{"cells", "put", cellA}, {"instance_mappings", "put", inst1}, {"instance_mappings", "put", inst2}, {"host_mappings", "put", "h1"}},
+		"p2":      {{"instance_mappings", "put", inst2}},
+		"later.1": {{"instance_mappings", "put", inst2}},
+	})
+	if strings.Contains(string(got["all"][0].Record), "secret") {
+		t.Fatalf("a reader sees cell secrets: %s", got["all"][0].Record)
+	}
+	if st := n.API.WatchStats(); st.Watchers != 4 {
+		t.Fatalf("watchers %d, want 4 (one per watch)", st.Watchers)
+	}
+	call(t, n.Addr, "PUT", "/v1/instance-mappings/"+inst3, `{"cell_uuid":"`+cellA+`","project_id":"p2"}`)
+	call(t, n.Addr, "PUT", "/v1/hosts/h2", `{"cell_uuid":"`+cellA+`"}`)
+	call(t, n.Addr, "DELETE", "/v1/instance-mappings/"+inst1, "")
+	w.expectMany(map[string][]evWant{
+		"all":     {{"instance_mappings", "put", inst3}, {"host_mappings", "put", "h2"}, {"instance_mappings", "delete", inst1}},
+		"p2":      {{"instance_mappings", "put", inst3}},
+		"hosts":   {{"host_mappings", "put", "h2"}},
+		"later.1": {{"instance_mappings", "put", inst3}, {"instance_mappings", "delete", inst1}},
+	})
+	w.cancel()
+	testkit.WaitFor(t, "the stream's watches to be released", 10*time.Second, func() bool { return n.API.WatchStats().Watchers == 0 })
+}
+
+// TestWatchManyRefusals: a bad request answers 400 (403 for another project with a scoped
+// token, 503 busy when its watches do not fit under the cap) and holds no watcher. Role:
+// reader (scoped or not).
+func TestWatchManyRefusals(t *testing.T) {
+	n := limitedNode(t, watch.Config{Ring: 64, MaxWatchers: 3, Buffer: 8})
+	scoped, err := n.Client.CreateToken(t.Context(), api.TokenCreate{Description: "p1 reader", Role: "reader", ProjectID: "p1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	many := func(k int) string {
+		ws := make([]string, k)
+		for i := range ws {
+			ws[i] = fmt.Sprintf(`{"id":"w%d"}`, i)
+		}
+		return `{"watches":[` + strings.Join(ws, ",") + `]}`
+	}
+	for _, tc := range []struct {
+		name, body, token string
+		status            int
+	}{
+		{"no watches", `{"watches":[]}`, testkit.AdminToken, 400},
+		{"too many", many(api.MaxWatchesPerRequest + 1), testkit.AdminToken, 400},
+		{"over the cap", many(4), testkit.AdminToken, 503},
+		{"no id", `{"watches":[{"kinds":["cells"]}]}`, testkit.AdminToken, 400},
+		{"id twice", `{"watches":[{"id":"a"},{"id":"a"}]}`, testkit.AdminToken, 400},
+		{"id with a quote", `{"watches":[{"id":"a\"b"}]}`, testkit.AdminToken, 400},
+		{"long id", `{"watches":[{"id":"` + strings.Repeat("x", api.MaxWatchIDLen+1) + `"}]}`, testkit.AdminToken, 400},
+		{"unknown kind", `{"watches":[{"id":"a","kinds":["servers"]}]}`, testkit.AdminToken, 400},
+		{"since not a number", `{"watches":[{"id":"a","since":"x"}]}`, testkit.AdminToken, 400},
+		{"bad cell", `{"watches":[{"id":"a","cell_uuid":"nope"}]}`, testkit.AdminToken, 400},
+		{"unknown field", `{"watches":[{"id":"a"}],"revision":3}`, testkit.AdminToken, 400},
+		{"bad consistency", `{"watches":[{"id":"a"}],"consistency":"eventual"}`, testkit.AdminToken, 400},
+		{"bad progress", `{"watches":[{"id":"a"}],"progress_interval":"1ns"}`, testkit.AdminToken, 400},
+		{"not JSON", `watches`, testkit.AdminToken, 400},
+		{"other project", `{"watches":[{"id":"a"},{"id":"b","project_id":"p2"}]}`, scoped.Secret, 403},
+	} {
+		_, resp := openWatchMany(t, n.Addr, tc.body, tc.token)
+		if resp == nil || resp.StatusCode != tc.status {
+			t.Errorf("%s: got %v, want %d", tc.name, resp, tc.status)
+			continue
+		}
+		var e api.Error
+		err := json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if err != nil || e.Detail.Code == "" || e.Detail.Message == "" {
+			t.Errorf("%s: error body %+v (%v), want a code and a message", tc.name, e, err)
+		}
+	}
+	if st := n.API.WatchStats(); st.Watchers != 0 {
+		t.Fatalf("refused requests hold %d watchers", st.Watchers)
+	}
+	// Three watches fit the cap of three.
+	if w, resp := openWatchMany(t, n.Addr, many(3), testkit.AdminToken); w == nil {
+		t.Fatalf("three watches under a cap of three: %v", resp)
+	}
+}
+
+// TestWatchManyCompactedWatchEndsAlone: a watch whose since is compacted ends with its own
+// compacted line (its id, the oldest since served) while the other watch of the stream goes
+// on with history and live changes. Role: reader.
+func TestWatchManyCompactedWatchEndsAlone(t *testing.T) {
+	n := testcluster.StartNode(t, &testcluster.Options{NodeConfig: func(c *node.Config) {
+		c.EventRetention = fsm.Retention{MaxEvents: 2, MaxAge: time.Hour}
+	}})
+	reader := tokensByRole(t, n)[acl.RoleReader]
+	call(t, n.Addr, "POST", "/v1/cells", cellBody(cellA, "a", "rabbit://a/", "mysql://a"))
+	var put2 uint64
+	for _, u := range []string{inst1, inst2, inst3} {
+		a := call(t, n.Addr, "PUT", "/v1/instance-mappings/"+u, `{"cell_uuid":"`+cellA+`","project_id":"p1"}`)
+		if u == inst2 {
+			put2 = indexOf(t, a)
+		}
+	}
+	body := fmt.Sprintf(`{"watches":[{"id":"old","since":0},{"id":"new","since":%d}],"progress_interval":"50ms"}`, put2-1)
+	w, resp := openWatchMany(t, n.Addr, body, reader)
+	if w == nil {
+		t.Fatalf("POST /v1/watch: %v", resp)
+	}
+	var ended bool
+	var events []api.WatchEvent
+	deadline := time.After(20 * time.Second)
+	for !ended || len(events) < 2 {
+		select {
+		case ev, ok := <-w.lines:
+			if !ok {
+				t.Fatal("stream ended")
+			}
+			switch {
+			case ev.Type == api.WatchTypeError:
+				if ev.WatchID != "old" || ev.Code != api.CodeCompacted || ev.Compacted == 0 || ended {
+					t.Fatalf("error line %+v, want one compacted line for watch old", ev)
+				}
+				ended = true
+			case ev.Type == api.WatchTypeEvent:
+				if ev.WatchID != "new" {
+					t.Fatalf("event for %q after its since was compacted: %+v", ev.WatchID, ev)
+				}
+				events = append(events, ev)
+			}
+		case <-deadline:
+			t.Fatalf("ended %v, events %v before the deadline", ended, events)
+		}
+	}
+	if events[0].Key != inst2 || events[1].Key != inst3 {
+		t.Fatalf("watch new got %v, want %s then %s", events, inst2, inst3)
+	}
+	call(t, n.Addr, "DELETE", "/v1/instance-mappings/"+inst1, "")
+	if ev := w.next(); ev.WatchID != "new" || ev.Op != "delete" || ev.Key != inst1 {
+		t.Fatalf("live event %+v, want watch new's delete of %s", ev, inst1)
+	}
+}
+
+// TestWatchManySlowConsumerCut: a stream of two watches whose client stops reading while more
+// than the buffer of matching events arrive is cut: each watch gets its own slow_consumer
+// line, and the writes all completed meanwhile. Role: reader.
+func TestWatchManySlowConsumerCut(t *testing.T) {
+	n := limitedNode(t, watch.Config{Ring: 64, MaxWatchers: 10, Buffer: 2})
+	reader := tokensByRole(t, n)[acl.RoleReader]
+	call(t, n.Addr, "POST", "/v1/cells", cellBody(cellA, "a", "rabbit://a/", "mysql://a"))
+	w, done := startStuckRequest(t, n, "POST", "", `{"watches":[{"id":"x","kinds":["instance_mappings"]},{"id":"y","kinds":["instance_mappings"],"project_id":"p1"}]}`, reader)
+	testkit.WaitFor(t, "the watches to follow the hub", 10*time.Second, func() bool { return n.API.WatchStats().Watchers == 2 })
+	putMappings(t, n, 0, 1)
+	<-w.entered // the stream is stuck writing the first change
+	putMappings(t, n, 1, 8)
+	close(w.release)
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the cut stream did not end")
+	}
+	cut := map[string]bool{}
+	for _, ev := range w.lines(t) {
+		if ev.Type == api.WatchTypeError {
+			if ev.Code != api.CodeSlowConsumer || cut[ev.WatchID] {
+				t.Fatalf("error line %+v", ev)
+			}
+			cut[ev.WatchID] = true
+		}
+	}
+	if !cut["x"] || !cut["y"] {
+		t.Fatalf("slow_consumer lines for %v, want x and y", cut)
+	}
+	if st := n.API.WatchStats(); st.Watchers != 0 || st.SlowConsumers == 0 {
+		t.Fatalf("stats %+v, want no watchers and a slow consumer counted", st)
+	}
+}
