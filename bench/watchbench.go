@@ -46,6 +46,9 @@ type WatchBenchConfig struct {
 	// connection each, more share HTTP/2 connections (etcd's fleets put
 	// etcd.WatchersPerConn watches on one gRPC connection).
 	WatchesPerConn int
+	// WatchesPerRequest is how many of cellmap's watches one POST /v1/watch stream carries
+	// (an HTTP/1.1 connection each); more than 1 excludes WatchesPerConn.
+	WatchesPerRequest int
 }
 
 // WatchBenchReport is the benchmark's result.
@@ -147,18 +150,19 @@ type cellmapWatch struct {
 	probeCell  string
 	fleetQuery string
 	perConn    int
+	perReq     int
 }
 
 // CellmapWatchSystem starts one cellmapd (bin) whose streams watch query (kinds=cells: the
 // probes rename a cell, the creates are instance mappings the streams filter out), perConn
-// streams on one connection (HTTP/2 when more than one).
-func CellmapWatchSystem(bin, query string, perConn int) StartSystem {
+// streams on one connection (HTTP/2 when more than one) or perReq watches on one POST stream.
+func CellmapWatchSystem(bin, query string, perConn, perReq int) StartSystem {
 	return func(ctx context.Context, dir string, watchers int) (WatchSystem, error) {
 		lc, err := newLocalCluster(bin, dir, "lan", 1)
 		if err != nil {
 			return nil, err
 		}
-		sys := &cellmapWatch{lc: lc, fleetQuery: query, perConn: perConn}
+		sys := &cellmapWatch{lc: lc, fleetQuery: query, perConn: perConn, perReq: perReq}
 		if sys.pprofAddr, err = freeAddr(); err != nil {
 			return nil, err
 		}
@@ -196,7 +200,7 @@ func (c *cellmapWatch) Probe(ctx context.Context, name string) error {
 
 func (c *cellmapWatch) FleetArgs(n int) []string {
 	return []string{"watch-fleet", "--addr", c.lc.nodes[0].http, "--token-file", c.lc.tokenFile, "--query", c.fleetQuery, "--watchers", fmt.Sprint(n),
-		"--watches-per-conn", fmt.Sprint(c.perConn)}
+		"--watches-per-conn", fmt.Sprint(c.perConn), "--watches-per-request", fmt.Sprint(c.perReq)}
 }
 
 func (c *cellmapWatch) Memory(ctx context.Context) (rss, live int64) {
@@ -355,9 +359,9 @@ func stopFleets(fs []*fleetProc) {
 }
 
 // fanOut writes Rate creates per second and a probe every ProbeEvery for Duration.
-func fanOut(ctx context.Context, cfg *WatchBenchConfig, sys WatchSystem, rep *WatchBenchReport) error {
+func fanOut(parent context.Context, cfg *WatchBenchConfig, sys WatchSystem, rep *WatchBenchReport) error {
 	t := sys.Target()
-	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	ctx, cancel := context.WithTimeout(parent, cfg.Duration)
 	defer cancel()
 	tokens := make(chan struct{}, cfg.Rate)
 	var sent, failed atomic.Int64
@@ -408,10 +412,10 @@ loop:
 		return fmt.Errorf("probe write: %w", probeErr)
 	}
 	// The last probes get a bounded window to arrive everywhere; later ones count as lost
-	// (ProbesDelivered below ProbesSent × Connected).
+	// (ProbesDelivered below ProbesSent × Connected). ctx has ended by now: wait on parent.
 	select {
 	case <-time.After(2 * time.Second):
-	case <-ctx.Done():
+	case <-parent.Done():
 	}
 	return nil
 }
