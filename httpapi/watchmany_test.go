@@ -3,7 +3,10 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -263,5 +266,129 @@ func TestWatchManySlowConsumerCut(t *testing.T) {
 	}
 	if st := n.API.WatchStats(); st.Watchers != 0 || st.SlowConsumers == 0 {
 		t.Fatalf("stats %+v, want no watchers and a slow consumer counted", st)
+	}
+}
+
+// watchSpec is a random watch of TestWatchManyMatchesSeparateStreams, as a GET query and as a
+// POST watch.
+type watchSpec struct {
+	query string
+	spec  map[string]any
+}
+
+func randomWatchSpec(rng *rand.Rand, id string, since uint64) watchSpec {
+	kinds := []string{"cells", "host_mappings", "instance_mappings"}
+	rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	kinds = kinds[:1+rng.IntN(len(kinds))]
+	v := url.Values{"since": {fmt.Sprint(since)}, "kinds": {strings.Join(kinds, ",")}}
+	spec := map[string]any{"id": id, "since": since, "kinds": kinds}
+	switch rng.IntN(3) {
+	case 0:
+		p := fmt.Sprintf("p%d", rng.IntN(3))
+		v.Set("project_id", p)
+		spec["project_id"] = p
+	case 1:
+		c := []string{cellA, cellB}[rng.IntN(2)]
+		v.Set("cell_uuid", c)
+		spec["cell_uuid"] = c
+	}
+	return watchSpec{query: v.Encode(), spec: spec}
+}
+
+// scriptedWrites makes count random writes: mappings put in a project and cell (new ones,
+// moves, project-less), deletes, host mappings, cell renames. It returns the last index.
+func scriptedWrites(t *testing.T, addr string, rng *rand.Rand, count int) uint64 {
+	t.Helper()
+	var last uint64
+	for i := range count {
+		var a answer
+		uuid := fmt.Sprintf("cccccccc-0000-0000-0000-%012d", rng.IntN(12))
+		cell := []string{cellA, cellB}[rng.IntN(2)]
+		switch rng.IntN(5) {
+		case 0, 1:
+			a = call(t, addr, "PUT", "/v1/instance-mappings/"+uuid, fmt.Sprintf(`{"cell_uuid":%q,"project_id":"p%d"}`, cell, rng.IntN(3)))
+		case 2:
+			if a = call(t, addr, "DELETE", "/v1/instance-mappings/"+uuid, ""); a.status == 404 {
+				continue
+			}
+		case 3:
+			a = call(t, addr, "PUT", fmt.Sprintf("/v1/hosts/h%d", rng.IntN(4)), fmt.Sprintf(`{"cell_uuid":%q}`, cell))
+		default:
+			a = call(t, addr, "PATCH", "/v1/cells/"+cell, fmt.Sprintf(`{"name":"n%d"}`, i))
+		}
+		if a.status >= 300 {
+			t.Fatalf("write %d: %d %s", i, a.status, a.raw)
+		}
+		last = indexOf(t, a)
+	}
+	return last
+}
+
+// linesUntil reads a stream's lines up to a progress line at rev or later, by watch id.
+func (w *watcher) linesUntil(rev uint64) map[string][]string {
+	w.t.Helper()
+	out := map[string][]string{}
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case ev, ok := <-w.lines:
+			if !ok {
+				w.t.Fatal("stream ended")
+			}
+			if ev.Type == api.WatchTypeProgress {
+				if ev.Revision >= rev {
+					return out
+				}
+				continue
+			}
+			id := ev.WatchID
+			ev.WatchID = ""
+			b, _ := json.Marshal(&ev)
+			out[id] = append(out[id], string(b))
+		case <-deadline:
+			w.t.Fatalf("no progress at %d before the deadline", rev)
+		}
+	}
+}
+
+// TestWatchManyMatchesSeparateStreams: the watches of one POST stream, with random kinds,
+// project or cell filters and since, get exactly the lines that a GET stream each with the
+// same parameters gets (history, then live), over random scripted writes. Role: reader.
+func TestWatchManyMatchesSeparateStreams(t *testing.T) {
+	n := testcluster.StartNode(t, nil)
+	reader := tokensByRole(t, n)[acl.RoleReader]
+	call(t, n.Addr, "POST", "/v1/cells", cellBody(cellA, "a", "rabbit://a/", "mysql://a"))
+	call(t, n.Addr, "POST", "/v1/cells", cellBody(cellB, "b", "rabbit://b/", "mysql://b"))
+	rng := rand.New(rand.NewPCG(7, uint64(time.Now().UnixNano())))
+	mid := scriptedWrites(t, n.Addr, rng, 40)
+	const watches = 12
+	var specs []map[string]any
+	gets := make([]*watcher, watches)
+	for i := range watches {
+		ws := randomWatchSpec(rng, fmt.Sprint("w", i), uint64(rng.IntN(int(mid))))
+		specs = append(specs, ws.spec)
+		w, resp := openWatch(t, n.Addr, ws.query+"&progress_interval=20ms", reader)
+		if w == nil {
+			t.Fatalf("GET %s: %v", ws.query, resp)
+		}
+		gets[i] = w
+	}
+	body, _ := json.Marshal(map[string]any{"watches": specs, "progress_interval": "20ms"})
+	many, resp := openWatchMany(t, n.Addr, string(body), reader)
+	if many == nil {
+		t.Fatalf("POST: %v", resp)
+	}
+	last := scriptedWrites(t, n.Addr, rng, 40)
+	got := many.linesUntil(last)
+	for i, w := range gets {
+		want := w.linesUntil(last)[""]
+		id := fmt.Sprint("w", i)
+		if !slices.Equal(got[id], want) {
+			t.Fatalf("watch %s (%v): the POST stream sent\n%s\nthe GET stream\n%s", id, specs[i], strings.Join(got[id], "\n"), strings.Join(want, "\n"))
+		}
+		delete(got, id)
+	}
+	if len(got) != 0 {
+		t.Fatalf("lines for unknown watches: %v", got)
 	}
 }
