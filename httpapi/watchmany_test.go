@@ -392,3 +392,35 @@ func TestWatchManyMatchesSeparateStreams(t *testing.T) {
 		t.Fatalf("lines for unknown watches: %v", got)
 	}
 }
+
+// TestWatchManyOverHTTP2: two POST streams of two watches each share one h2c connection;
+// each watch gets its own events, and cancelling one stream releases both its watches while
+// the other stream goes on. Role: reader; no token is 401 on the same connection.
+func TestWatchManyOverHTTP2(t *testing.T) {
+	n := testcluster.StartNode(t, nil)
+	reader := tokensByRole(t, n)[acl.RoleReader]
+	hc, url := h2cClient(t, 0), "http://"+n.Addr+"/v1/watch"
+	call(t, n.Addr, "POST", "/v1/cells", cellBody(cellA, "a", "rabbit://a/", "mysql://a"))
+	body := `{"progress_interval":"50ms","watches":[{"id":"p1","kinds":["instance_mappings"],"project_id":"p1"},{"id":"hosts","kinds":["host_mappings"]}]}`
+	if _, resp := openWatchRequest(t, hc, "POST", url, body, ""); resp == nil || resp.StatusCode != http.StatusUnauthorized || resp.ProtoMajor != 2 {
+		t.Fatalf("no token over h2c: got %v, want 401 over HTTP/2", resp)
+	}
+	a, _ := openWatchRequest(t, hc, "POST", url, body, reader)
+	b, _ := openWatchRequest(t, hc, "POST", url, `{"progress_interval":"50ms","watches":[{"id":"p2","kinds":["instance_mappings"],"project_id":"p2"},{"id":"all"}]}`, reader)
+	for _, w := range []*watcher{a, b} {
+		if w == nil || w.resp.ProtoMajor != 2 || w.local != a.local {
+			t.Fatalf("stream %+v: want HTTP/2 on the connection of the first", w)
+		}
+	}
+	testkit.WaitFor(t, "four watches to follow the hub", 10*time.Second, func() bool { return n.API.WatchStats().Watchers == 4 })
+	putMapping(t, n.Addr, inst1, "p1")
+	putMapping(t, n.Addr, inst2, "p2")
+	call(t, n.Addr, "PUT", "/v1/hosts/h1", `{"cell_uuid":"`+cellA+`"}`)
+	a.expectMany(map[string][]evWant{"p1": {{"instance_mappings", "put", inst1}}, "hosts": {{"host_mappings", "put", "h1"}}})
+	b.expectMany(map[string][]evWant{"p2": {{"instance_mappings", "put", inst2}},
+		"all": {{"instance_mappings", "put", inst1}, {"instance_mappings", "put", inst2}, {"host_mappings", "put", "h1"}}})
+	a.cancel()
+	testkit.WaitFor(t, "the cancelled stream's two watches to be released", 10*time.Second, func() bool { return n.API.WatchStats().Watchers == 2 })
+	putMapping(t, n.Addr, inst3, "p2")
+	b.expectMany(map[string][]evWant{"p2": {{"instance_mappings", "put", inst3}}, "all": {{"instance_mappings", "put", inst3}}})
+}
