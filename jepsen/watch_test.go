@@ -50,6 +50,7 @@ func TestHarnessWatchPassesNormalBuild(t *testing.T) {
 	for _, c := range caches {
 		if strings.HasPrefix(c.Cache, "mux/") {
 			mux++
+			t.Logf("%s: %d changes, %d streams after the first", c.Cache, c.Events, c.Reconnects)
 		}
 	}
 	if len(caches) != 5 || mux != 2 || events < 300 || res.Report.Stats.Faults < 2 {

@@ -43,6 +43,9 @@ type muxObserver struct {
 	watches map[string]*muxWatch
 	ids     []string
 	streams int
+	// first is where the stream starts: the leader's node when known, so that the
+	// leader-targeted faults cut it.
+	first int
 }
 
 // startMux starts the mux observer at the node's applied index (no write of the episode's
@@ -66,8 +69,20 @@ func (w *Watch) startMux(ctx, runCtx context.Context, env *Env) (*muxObserver, e
 		m.watches[id], m.ids = mw, append(m.ids, id)
 		env.Rec.Record(history.Event{Kind: history.KindObserve, Episode: env.Episode, Workload: "watch", Node: mw.name, F: FSynced, Rev: start})
 	}
+	m.first = m.leaderPlace(ctx)
 	w.done.Go(func() { m.run(runCtx) })
 	return m, nil
+}
+
+// leaderPlace is the leader's place in env.Nodes (0 when not known).
+func (m *muxObserver) leaderPlace(ctx context.Context) int {
+	sctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
+	defer cancel()
+	st, err := m.env.Client(m.env.Nodes[0]).ClusterStatus(sctx)
+	if err != nil {
+		return 0
+	}
+	return max(slices.Index(m.env.Nodes, st.LeaderID), 0)
 }
 
 // index is a linearizable read's index of the project's mappings on node.
@@ -86,7 +101,7 @@ func (m *muxObserver) run(ctx context.Context) {
 		if m.open() == 0 {
 			return
 		}
-		node := m.env.Nodes[i%len(m.env.Nodes)]
+		node := m.env.Nodes[(m.first+i)%len(m.env.Nodes)]
 		if m.stream(ctx, node) {
 			backoff = 50 * time.Millisecond
 		} else {
