@@ -220,6 +220,13 @@ func (c *reader) NextProbe() (int64, error) {
 
 // openCellmapStream sends the watch request on a raw connection.
 func openCellmapStream(ctx context.Context, addr, token, query string) (FleetStream, error) {
+	req := fmt.Sprintf("GET /v1/watch?%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", query, addr, token)
+	return dialStream(ctx, addr, req, 4096)
+}
+
+// dialStream sends a watch request (head and body, as written) on a new connection to addr
+// and returns the stream once a 200 answer has come, read through a buffer of bufSize.
+func dialStream(ctx context.Context, addr, req string, bufSize int) (*cellmapStream, error) {
 	var d net.Dialer
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -228,7 +235,6 @@ func openCellmapStream(ctx context.Context, addr, token, query string) (FleetStr
 		return nil, err
 	}
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	req := fmt.Sprintf("GET /v1/watch?%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", query, addr, token)
 	if _, err := io.WriteString(conn, req); err != nil {
 		conn.Close()
 		return nil, err
@@ -243,5 +249,5 @@ func openCellmapStream(ctx context.Context, addr, token, query string) (FleetStr
 		return nil, fmt.Errorf("watch: %s", resp.Status)
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return &cellmapStream{conn: conn, reader: reader{br: bufio.NewReaderSize(resp.Body, 4096)}}, nil
+	return &cellmapStream{conn: conn, reader: reader{br: bufio.NewReaderSize(resp.Body, bufSize)}}, nil
 }

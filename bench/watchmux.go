@@ -1,17 +1,12 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/cellmap/cellmap/api"
 )
@@ -56,30 +51,12 @@ func (m *muxOpener) open(ctx context.Context) (FleetStream, error) {
 		req.Watches[i].ID = fmt.Sprint(i)
 	}
 	body, _ := json.Marshal(&req)
-	var d net.Dialer
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	conn, err := d.DialContext(cctx, "tcp", m.addr)
-	if err != nil {
-		return nil, err
-	}
-	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
 	head := fmt.Sprintf("POST /v1/watch HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", m.addr, m.token, len(body))
-	if _, err := io.WriteString(conn, head+string(body)); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 4096), nil)
+	st, err := dialStream(ctx, m.addr, head+string(body), 64<<10)
 	if err != nil {
-		conn.Close()
 		return nil, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		conn.Close()
-		return nil, fmt.Errorf("watch: %s", resp.Status)
-	}
-	_ = conn.SetDeadline(time.Time{})
-	return &muxStream{cellmapStream: cellmapStream{conn: conn, reader: reader{br: bufio.NewReaderSize(resp.Body, 64<<10)}}, watches: k}, nil
+	return &muxStream{cellmapStream: *st, watches: k}, nil
 }
 
 // muxStream is one POST stream: its probe lines are deliveries to its watches.
