@@ -80,18 +80,20 @@ bench-etcd:
 bench-compare: bench-tools bench-etcd
 	BIN=$(CURDIR)/$(BIN) scripts/bench-compare.sh
 
-## bench-watch: change stream fan-out on one node, cellmap then etcd (issue 12): WATCHERS streams
-## held by WATCH_PROCS processes, cellmap's WATCHES_PER_CONN to one HTTP/2 connection (1: one
-## HTTP/1.1 connection each; etcd's 100 to one gRPC connection); memory per stream, creates/s with
-## and without them, and the latency of a probe write to every stream under WATCH_RATE
-## background creates/s (~3 min each)
+## bench-watch: change stream fan-out on one node, cellmap then etcd (issue 12): WATCHERS watches
+## held by WATCH_PROCS processes, cellmap's WATCHES_PER_REQUEST to one POST /v1/watch stream
+## (1: a GET stream each, WATCHES_PER_CONN of them to one HTTP/2 connection, 1 an HTTP/1.1
+## connection each; etcd's 100 to one gRPC connection); memory per watch, creates/s with and
+## without them, and the latency of a probe write to every watch under WATCH_RATE background
+## creates/s (~3 min each)
 WATCHERS ?= 10000
 WATCH_PROCS ?= 4
 WATCH_RATE ?= 1000
 WATCH_DURATION ?= 20s
-WATCHES_PER_CONN ?= 100
+WATCHES_PER_REQUEST ?= 100
+WATCHES_PER_CONN ?= 1
 bench-watch: bench-tools bench-etcd
-	$(BIN)/cellmap-bench watch --server $(BIN)/cellmapd --watchers $(WATCHERS) --procs $(WATCH_PROCS) --rate $(WATCH_RATE) --duration $(WATCH_DURATION) --watches-per-conn $(WATCHES_PER_CONN)
+	$(BIN)/cellmap-bench watch --server $(BIN)/cellmapd --watchers $(WATCHERS) --procs $(WATCH_PROCS) --rate $(WATCH_RATE) --duration $(WATCH_DURATION) --watches-per-request $(WATCHES_PER_REQUEST) --watches-per-conn $(WATCHES_PER_CONN)
 	$(BIN)/etcd-bench watch --server $(BIN)/etcd --watchers $(WATCHERS) --procs $(WATCH_PROCS) --rate $(WATCH_RATE) --duration $(WATCH_DURATION)
 
 ## bench-scale: 1,000,000 mappings in a 3-node cluster: load time, sizes, RSS, restart, snapshots

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/cellmap/cellmap/api"
 )
 
 // WatchBenchCommand runs the watch benchmark from command-line arguments and prints its table
@@ -27,9 +29,15 @@ func WatchBenchCommand(ctx context.Context, prog string, args []string, stdout, 
 	fs.DurationVar(&cfg.ProbeEvery, "probe-every", time.Second, "one probe write (reaching every stream) this often")
 	fs.DurationVar(&cfg.ThroughputFor, "throughput-for", 10*time.Second, "each create-throughput run")
 	fs.StringVar(&cfg.Query, "query", "kinds=cells", "the streams' watch query")
+	fs.IntVar(&cfg.Preload, "preload", 200000, "mappings bulk-written before the first throughput run (0: none), so the runs' own creates grow the store little")
 	fs.IntVar(&cfg.WatchesPerConn, "watches-per-conn", 1, "cellmap streams sharing one connection: 1 is an HTTP/1.1 connection each, more share HTTP/2 (h2c) connections (etcd-bench puts 100 watches on one gRPC connection whatever this says)")
+	fs.IntVar(&cfg.WatchesPerRequest, "watches-per-request", 1, "cellmap watches on one POST /v1/watch stream (an HTTP/1.1 connection each); more than 1 needs --watches-per-conn 1")
 	asJSON := fs.Bool("json", false, "print the report as JSON too")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if cfg.Preload < 0 || cfg.Preload > MaxKeys {
+		fmt.Fprintf(stderr, "%s watch: --preload must be from 0 to %d\n", prog, MaxKeys)
 		return 2
 	}
 	if cfg.Watchers < 1 || cfg.Procs < 1 || cfg.Rate < 1 || cfg.Concurrency < 1 || cfg.Duration <= 0 || cfg.Duration > MaxDuration {
@@ -38,6 +46,10 @@ func WatchBenchCommand(ctx context.Context, prog string, args []string, stdout, 
 	}
 	if cfg.WatchesPerConn < 1 || cfg.WatchesPerConn > 1000 {
 		fmt.Fprintf(stderr, "%s watch: --watches-per-conn must be from 1 to 1000 (cellmapd's --http2-max-streams)\n", prog)
+		return 2
+	}
+	if cfg.WatchesPerRequest < 1 || cfg.WatchesPerRequest > api.MaxWatchesPerRequest || (cfg.WatchesPerRequest > 1 && cfg.WatchesPerConn > 1) {
+		fmt.Fprintf(stderr, "%s watch: --watches-per-request must be from 1 to %d, and 1 with --watches-per-conn\n", prog, api.MaxWatchesPerRequest)
 		return 2
 	}
 	self, err := os.Executable()
@@ -53,7 +65,7 @@ func WatchBenchCommand(ctx context.Context, prog string, args []string, stdout, 
 		}
 		defer os.RemoveAll(cfg.Dir)
 	}
-	start := CellmapWatchSystem(cfg.Cellmapd, cfg.Query, cfg.WatchesPerConn)
+	start := CellmapWatchSystem(cfg.Cellmapd, cfg.Query, cfg.WatchesPerConn, cfg.WatchesPerRequest)
 	if system != nil {
 		start = system(cfg.Cellmapd, cfg.Query)
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/cellmap/cellmap/api"
 )
 
 // A watch fleet is one process of the watch benchmark's load generator (watchbench.go): it
@@ -64,6 +66,7 @@ func FleetCommand(ctx context.Context, prog string, args []string, stdin io.Read
 	query := fs.String("query", "kinds=cells", "the watch query")
 	n := fs.Int("watchers", 1000, "streams to hold")
 	perConn := fs.Int("watches-per-conn", 1, "streams on one connection: 1 is one HTTP/1.1 connection each, more share HTTP/2 connections (h2c)")
+	perReq := fs.Int("watches-per-request", 1, "watches on one POST /v1/watch stream (an HTTP/1.1 connection each); more than 1 excludes --watches-per-conn")
 	limit := fs.Duration("max", 5*time.Minute, "end after this even if stdin stays open")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -81,7 +84,19 @@ func FleetCommand(ctx context.Context, prog string, args []string, stdin io.Read
 		fmt.Fprintf(stderr, "%s: --watches-per-conn must be from 1 to 1000 (cellmapd's --http2-max-streams)\n", prog)
 		return 2
 	}
+	if *perReq < 1 || *perReq > api.MaxWatchesPerRequest || (*perReq > 1 && *perConn > 1) {
+		fmt.Fprintf(stderr, "%s: --watches-per-request must be from 1 to %d, and 1 with --watches-per-conn\n", prog, api.MaxWatchesPerRequest)
+		return 2
+	}
 	open := func(ctx context.Context) (FleetStream, error) { return openCellmapStream(ctx, *addr, token, *query) }
+	if *perReq > 1 {
+		mux, streams, err := newMuxOpener(*addr, token, *query, *n, *perReq)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+			return 2
+		}
+		return ServeFleet(ctx, streams, *limit, stdin, stdout, mux.open)
+	}
 	if *perConn > 1 {
 		pool := newH2Pool(*addr, token, *query, *perConn)
 		defer pool.close()
@@ -91,8 +106,8 @@ func FleetCommand(ctx context.Context, prog string, args []string, stdin io.Read
 }
 
 // ServeFleet opens n streams (32 at a time), prints {"ready":N,"failed":M} once they are
-// open, holds them until stdin closes (the driver ends the fleet) or limit passes, then
-// prints a FleetReport.
+// open (counting the watches of a stream that says how many it holds), holds them until stdin
+// closes (the driver ends the fleet) or limit passes, then prints a FleetReport.
 func ServeFleet(ctx context.Context, n int, limit time.Duration, stdin io.Reader, stdout io.Writer, open func(context.Context) (FleetStream, error)) int {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -136,7 +151,11 @@ func (f *fleet) hold(ctx context.Context, sem chan struct{}, ready chan<- struct
 		ready <- struct{}{}
 		return
 	}
-	f.connected.Add(1)
+	k := int64(1)
+	if m, ok := st.(interface{ Watches() int }); ok {
+		k = int64(m.Watches())
+	}
+	f.connected.Add(k)
 	ready <- struct{}{}
 	stop := context.AfterFunc(ctx, st.Close)
 	defer stop()
@@ -201,6 +220,13 @@ func (c *reader) NextProbe() (int64, error) {
 
 // openCellmapStream sends the watch request on a raw connection.
 func openCellmapStream(ctx context.Context, addr, token, query string) (FleetStream, error) {
+	req := fmt.Sprintf("GET /v1/watch?%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", query, addr, token)
+	return dialStream(ctx, addr, req, 4096)
+}
+
+// dialStream sends a watch request (head and body, as written) on a new connection to addr
+// and returns the stream once a 200 answer has come, read through a buffer of bufSize.
+func dialStream(ctx context.Context, addr, req string, bufSize int) (*cellmapStream, error) {
 	var d net.Dialer
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -209,7 +235,6 @@ func openCellmapStream(ctx context.Context, addr, token, query string) (FleetStr
 		return nil, err
 	}
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	req := fmt.Sprintf("GET /v1/watch?%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", query, addr, token)
 	if _, err := io.WriteString(conn, req); err != nil {
 		conn.Close()
 		return nil, err
@@ -224,5 +249,5 @@ func openCellmapStream(ctx context.Context, addr, token, query string) (FleetStr
 		return nil, fmt.Errorf("watch: %s", resp.Status)
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return &cellmapStream{conn: conn, reader: reader{br: bufio.NewReaderSize(resp.Body, 4096)}}, nil
+	return &cellmapStream{conn: conn, reader: reader{br: bufio.NewReaderSize(resp.Body, bufSize)}}, nil
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -96,6 +97,31 @@ func (c *Client) Watch(ctx context.Context, q WatchQuery, opened func(Meta), fn 
 	if err != nil {
 		return err
 	}
+	return c.stream(ctx, req, opened, fn, true)
+}
+
+// WatchMany opens one stream of many watches (POST /v1/watch): each watch of in has its own
+// filters and since, and its lines carry its id in WatchID; progress lines (no WatchID)
+// speak for every watch. fn gets every line in order, error lines too: an error line ends
+// its watch only (a since no longer served answers one at once, code compacted; a stream
+// that cannot keep up ends every watch with slow_consumer). It returns as Watch does, with
+// ErrStreamEnded once the node has ended every watch.
+func (c *Client) WatchMany(ctx context.Context, in api.WatchRequest, opened func(Meta), fn func(*api.WatchEvent) error) error {
+	b, err := json.Marshal(&in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/watch", bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return c.stream(ctx, req, opened, fn, false)
+}
+
+// stream sends a watch request and reads its stream; errorsEnd makes an error line end it
+// (*StreamError) rather than go to fn.
+func (c *Client) stream(ctx context.Context, req *http.Request, opened func(Meta), fn func(*api.WatchEvent) error, errorsEnd bool) error {
 	c.authorize(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -118,11 +144,11 @@ func (c *Client) Watch(ctx context.Context, q WatchQuery, opened func(Meta), fn 
 	if opened != nil {
 		opened(m)
 	}
-	return readStream(ctx, resp.Body, fn)
+	return readStream(ctx, resp.Body, fn, errorsEnd)
 }
 
-// readStream decodes the lines of a change stream.
-func readStream(ctx context.Context, body io.Reader, fn func(*api.WatchEvent) error) error {
+// readStream decodes the lines of a change stream; errorsEnd: an error line ends it.
+func readStream(ctx context.Context, body io.Reader, fn func(*api.WatchEvent) error, errorsEnd bool) error {
 	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
@@ -130,7 +156,7 @@ func readStream(ctx context.Context, body io.Reader, fn func(*api.WatchEvent) er
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			return fmt.Errorf("cellmap: bad change stream line %.200q: %w", sc.Text(), err)
 		}
-		if ev.Type == api.WatchTypeError {
+		if errorsEnd && ev.Type == api.WatchTypeError {
 			return &StreamError{Event: ev}
 		}
 		if err := fn(&ev); err != nil {

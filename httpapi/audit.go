@@ -63,6 +63,7 @@ func (s *Service) audited(route string, h http.Handler) http.Handler {
 // audit writes the audit line of a request that is a write or was refused.
 func (s *Service) audit(r *http.Request, route, rid string, status int, sub *subject) {
 	write := r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodDelete
+	write = write && route != watchPath // POST /v1/watch reads: its body is a query
 	if !write && status != http.StatusUnauthorized && status != http.StatusForbidden {
 		return
 	}

@@ -60,6 +60,7 @@ func (s *Service) routes() *mux.Router {
 	s.imageRoutes(r)
 
 	s.handle(r, http.MethodGet, watchPath, read, s.watch)
+	s.handle(r, http.MethodPost, watchPath, read, s.watchMany)
 
 	s.handle(r, http.MethodGet, v1+"/cluster/status", read, s.clusterStatus)
 	s.handle(r, http.MethodPost, v1+"/cluster/join", admin, s.clusterJoin)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,111 +27,141 @@ import (
 // with the leader's commit index. Secrets of cells are masked below operator, and a
 // project-scoped token sees only its project's instance mappings.
 //
+// POST /v1/watch (watchmany.go) serves many watches on one stream, each with its own filters
+// and since, their lines carrying the watch's id: one goroutine and one write per wake for
+// all of them, where a stream each costs one of each per watch.
+//
 // Live changes come from the node's fan-out hub (package watch, watchstream.go): a watcher
 // reads the state file only while it catches up from an older revision. The node serves at
-// most --watch-max-watchers streams (one more is refused with 503 busy and Retry-After), and
-// a watcher more than --watch-buffer matching events behind is cut with a final
-// slow_consumer error line.
+// most --watch-max-watchers watches (a stream beyond that is refused with 503 busy and
+// Retry-After), and a stream more than --watch-buffer matching events behind is cut with a
+// final slow_consumer error line (one per watch).
 const (
 	watchPath               = "/v1/watch"
 	defaultProgressInterval = 10 * time.Second
-	// watchBatch bounds the events sent from one read transaction (whole revisions).
+	// watchBatch bounds the lines sent from one read transaction (whole revisions).
 	watchBatch = 1000
 )
 
-// watchQuery is a parsed watch request.
-type watchQuery struct {
-	kinds        map[string]bool
-	since        uint64
-	sinceGiven   bool
-	project      string
-	cell         string
+// watchRequest is a parsed watch request: its watches and what they share.
+type watchRequest struct {
+	watches      []*watchOne
 	linearizable bool
 	progress     time.Duration
+	// many is a POST stream: a since the node no longer serves ends that watch alone.
+	many bool
 }
 
-func parseWatch(r *http.Request) (*watchQuery, error) {
+// watchOne is one watch of a stream: its filters and where it starts.
+type watchOne struct {
+	// id names the watch on a POST stream; prefix opens each of its lines ({"watch_id":...,).
+	id     string
+	prefix []byte
+	kinds  map[string]bool
+	// since: the watch sends changes after it; sinceGiven false starts at the applied index.
+	since      uint64
+	sinceGiven bool
+	project    string
+	cell       string
+	// done: the watch has had its final error line.
+	done bool
+}
+
+func parseWatch(r *http.Request) (*watchRequest, error) {
 	v := r.URL.Query()
-	wq := &watchQuery{kinds: map[string]bool{}, progress: defaultProgressInterval, project: v.Get("project_id")}
-	if err := parseWatchKinds(v, wq); err != nil {
-		return nil, err
+	var kinds []string
+	if ks := v.Get("kinds"); ks != "" {
+		kinds = strings.Split(ks, ",")
 	}
+	wo := &watchOne{}
 	if s := v.Get("since"); s != "" {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
 			return nil, invalidf("since must be a non-negative integer (a revision)")
 		}
-		wq.since, wq.sinceGiven = n, true
+		wo.since, wo.sinceGiven = n, true
 	}
-	if err := validate.Name("project_id", wq.project, false); err != nil {
+	if err := wo.filters(r, kinds, v.Get("project_id"), v.Get("cell_uuid")); err != nil {
 		return nil, err
 	}
-	if c := v.Get("cell_uuid"); c != "" {
-		var err error
-		if wq.cell, err = validate.UUID("cell_uuid", c); err != nil {
-			return nil, err
-		}
-	}
-	switch v.Get("consistency") {
-	case "", api.Stale:
-	case api.Linearizable:
-		wq.linearizable = true
-	default:
-		return nil, invalidf("consistency must be %q or %q", api.Linearizable, api.Stale)
-	}
-	if p := v.Get("progress_interval"); p != "" {
-		d, err := time.ParseDuration(p)
-		if err != nil || d < 10*time.Millisecond || d > 10*time.Minute {
-			return nil, invalidf("progress_interval must be a duration from 10ms to 10m")
-		}
-		wq.progress = d
-	}
-	if p := scopedProject(r); p != "" {
-		if wq.project != "" && wq.project != p {
-			return nil, fmt.Errorf("%w: this token sees only project %s", errForbiddenScope, p)
-		}
-		wq.project = p
-	}
-	return wq, nil
+	wr := &watchRequest{watches: []*watchOne{wo}}
+	return wr, wr.options(v.Get("consistency"), v.Get("progress_interval"))
 }
 
-var errForbiddenScope = errors.New("forbidden")
-
-func parseWatchKinds(v url.Values, wq *watchQuery) error {
-	all := fsm.EventKinds()
-	ks := v.Get("kinds")
-	if ks == "" {
-		ks = strings.Join(all, ",")
+// options parses what the watches of a request share.
+func (wr *watchRequest) options(consistency, progress string) error {
+	switch consistency {
+	case "", api.Stale:
+	case api.Linearizable:
+		wr.linearizable = true
+	default:
+		return invalidf("consistency must be %q or %q", api.Linearizable, api.Stale)
 	}
-	for _, k := range strings.Split(ks, ",") {
-		if !slices.Contains(all, k) {
-			return invalidf("unknown kind %q in kinds (known: %s)", k, strings.Join(all, ", "))
+	wr.progress = defaultProgressInterval
+	if progress != "" {
+		d, err := time.ParseDuration(progress)
+		if err != nil || d < 10*time.Millisecond || d > 10*time.Minute {
+			return invalidf("progress_interval must be a duration from 10ms to 10m")
 		}
-		wq.kinds[k] = true
+		wr.progress = d
 	}
 	return nil
 }
 
+// filters parses a watch's filters; a project-scoped token's project is always one.
+func (wo *watchOne) filters(r *http.Request, kinds []string, project, cell string) error {
+	all := fsm.EventKinds()
+	if len(kinds) == 0 {
+		kinds = all
+	}
+	wo.kinds = make(map[string]bool, len(kinds))
+	for _, k := range kinds {
+		if !slices.Contains(all, k) {
+			return invalidf("unknown kind %q in kinds (known: %s)", k, strings.Join(all, ", "))
+		}
+		wo.kinds[k] = true
+	}
+	if err := validate.Name("project_id", project, false); err != nil {
+		return err
+	}
+	wo.project = project
+	if cell != "" {
+		var err error
+		if wo.cell, err = validate.UUID("cell_uuid", cell); err != nil {
+			return err
+		}
+	}
+	if p := scopedProject(r); p != "" {
+		if wo.project != "" && wo.project != p {
+			return fmt.Errorf("%w: this token sees only project %s", errForbiddenScope, p)
+		}
+		wo.project = p
+	}
+	return nil
+}
+
+var errForbiddenScope = errors.New("forbidden")
+
 // matches applies the filters. A project filter (or a scoped token) passes instance mappings
 // of the project only; a cell filter passes the cell itself and the mappings in it.
-func (wq *watchQuery) matches(ev *fsm.Event) bool {
-	if !wq.kinds[ev.Kind] {
+func (wo *watchOne) matches(ev *fsm.Event) bool {
+	if !wo.kinds[ev.Kind] {
 		return false
 	}
-	if wq.project != "" {
+	if wo.project != "" {
 		m, ok := ev.Record.(*fsm.InstanceMapping)
-		if !ok || m.ProjectID != wq.project {
+		if !ok || m.ProjectID != wo.project {
 			return false
 		}
 	}
-	if wq.cell != "" {
+	if wo.cell != "" {
 		switch rec := ev.Record.(type) {
 		case *fsm.InstanceMapping:
-			return rec.CellUUID == wq.cell
+			return rec.CellUUID == wo.cell
 		case *fsm.HostMapping:
-			return rec.CellUUID == wq.cell
+			return rec.CellUUID == wo.cell
 		case *fsm.Cell:
-			return rec.UUID == wq.cell
+			return rec.UUID == wo.cell
 		default:
 			return false
 		}
@@ -140,8 +169,19 @@ func (wq *watchQuery) matches(ev *fsm.Event) bool {
 	return true
 }
 
+// wants reports whether the watch sends ev: it is open, ev is after its since and passes its
+// filters.
+func (wo *watchOne) wants(ev *fsm.Event) bool {
+	return !wo.done && ev.Revision > wo.since && wo.matches(ev)
+}
+
 func (s *Service) watch(w http.ResponseWriter, r *http.Request) {
-	wq, err := parseWatch(r)
+	wr, err := parseWatch(r)
+	s.serveWatch(w, r, wr, err)
+}
+
+// serveWatch answers a parsed watch request (or its parse error) with its stream.
+func (s *Service) serveWatch(w http.ResponseWriter, r *http.Request, wr *watchRequest, err error) {
 	if errors.Is(err, errForbiddenScope) {
 		s.fail(w, http.StatusForbidden, api.CodeForbidden, err.Error())
 		return
@@ -151,47 +191,60 @@ func (s *Service) watch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hub := s.watchHub()
-	if err := hub.Acquire(); err != nil {
+	n := len(wr.watches)
+	if err := hub.AcquireN(n); err != nil {
 		w.Header().Set("Retry-After", "1")
-		s.fail(w, http.StatusServiceUnavailable, api.CodeBusy, fmt.Sprintf("this node serves %d change streams already (--watch-max-watchers); try another node or later", hub.Config().MaxWatchers))
+		s.fail(w, http.StatusServiceUnavailable, api.CodeBusy, fmt.Sprintf("this node cannot serve %d more watches (--watch-max-watchers %d); try another node or later", n, hub.Config().MaxWatchers))
 		return
 	}
 	handedOff := false
 	defer func() {
 		if !handedOff {
-			hub.Release()
+			hub.ReleaseN(n)
 		}
 	}()
-	if wq.linearizable {
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
-		_, err := s.node.Read(ctx, node.Linearizable{}, func(*fsm.Reader) error { return nil })
-		cancel()
-		if err != nil {
-			s.failErr(w, err)
-			return
-		}
-	}
-	var compacted, applied uint64
-	if _, err := s.node.Read(r.Context(), node.Stale{}, func(rd *fsm.Reader) error {
-		compacted, applied = rd.Compacted(), rd.AppliedIndex()
-		return nil
-	}); err != nil {
-		s.failErr(w, err)
-		return
-	}
-	if !wq.sinceGiven {
-		wq.since = applied
-	}
-	if wq.since < compacted {
-		w.Header().Set(api.HeaderCompacted, strconv.FormatUint(compacted, 10))
-		s.fail(w, http.StatusGone, api.CodeCompacted, fmt.Sprintf("revision %d is compacted: this node serves since=%d or later; list again and watch from the list's index", wq.since, compacted))
+	applied, ok := s.watchStart(w, r, wr)
+	if !ok {
 		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/x-ndjson")
 	h.Set(api.HeaderIndex, strconv.FormatUint(applied, 10))
 	w.WriteHeader(http.StatusOK)
-	handedOff = s.streamWatch(w, r, wq)
+	handedOff = s.streamWatch(w, r, wr)
+}
+
+// watchStart catches up with the leader when asked, starts the watches without a since at the
+// applied index and answers a GET's since the node no longer serves with 410 compacted.
+func (s *Service) watchStart(w http.ResponseWriter, r *http.Request, wr *watchRequest) (applied uint64, ok bool) {
+	if wr.linearizable {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		_, err := s.node.Read(ctx, node.Linearizable{}, func(*fsm.Reader) error { return nil })
+		cancel()
+		if err != nil {
+			s.failErr(w, err)
+			return 0, false
+		}
+	}
+	var compacted uint64
+	if _, err := s.node.Read(r.Context(), node.Stale{}, func(rd *fsm.Reader) error {
+		compacted, applied = rd.Compacted(), rd.AppliedIndex()
+		return nil
+	}); err != nil {
+		s.failErr(w, err)
+		return 0, false
+	}
+	for _, wo := range wr.watches {
+		if !wo.sinceGiven {
+			wo.since = applied
+		}
+	}
+	if since := wr.watches[0].since; !wr.many && since < compacted {
+		w.Header().Set(api.HeaderCompacted, strconv.FormatUint(compacted, 10))
+		s.fail(w, http.StatusGone, api.CodeCompacted, fmt.Sprintf("revision %d is compacted: this node serves since=%d or later; list again and watch from the list's index", since, compacted))
+		return 0, false
+	}
+	return applied, true
 }
 
 // watchEvent renders an event; cells are masked as the cells endpoints mask them (ident

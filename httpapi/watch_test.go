@@ -36,10 +36,17 @@ func openWatch(t *testing.T, addr, query, token string) (*watcher, *http.Respons
 // openWatchVia opens a stream with hc on the node at base (scheme://host:port).
 func openWatchVia(t *testing.T, hc *http.Client, base, query, token string) (*watcher, *http.Response) {
 	t.Helper()
+	return openWatchRequest(t, hc, "GET", base+"/v1/watch?"+query, "", token)
+}
+
+// openWatchRequest sends a watch request (GET, or POST with body) and reads its stream; a
+// refusal returns the answer only.
+func openWatchRequest(t *testing.T, hc *http.Client, method, url, body, token string) (*watcher, *http.Response) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var local string
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) { local = ci.Conn.LocalAddr().String() }})
-	req, err := http.NewRequestWithContext(ctx, "GET", base+"/v1/watch?"+query, nil)
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

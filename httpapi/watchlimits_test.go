@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,9 +73,16 @@ func (w *stuckWriter) lines(t *testing.T) []api.WatchEvent {
 // background; done closes when the handler returns.
 func startStuckWatcher(t *testing.T, n *testcluster.Node, query, token string) (w *stuckWriter, done chan struct{}) {
 	t.Helper()
+	return startStuckRequest(t, n, "GET", query, "", token)
+}
+
+// startStuckRequest serves a watch request (GET with query, POST with body) to a client that
+// stops reading, in the background; done closes when the handler returns.
+func startStuckRequest(t *testing.T, n *testcluster.Node, method, query, body, token string) (w *stuckWriter, done chan struct{}) {
+	t.Helper()
 	w, done = newStuckWriter(), make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
-	req := httptest.NewRequestWithContext(ctx, "GET", "/v1/watch?"+query, nil)
+	req := httptest.NewRequestWithContext(ctx, method, "/v1/watch?"+query, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	go func() {
 		defer close(done)

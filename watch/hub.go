@@ -92,8 +92,9 @@ type counters struct{ refused, slow, resets atomic.Uint64 }
 
 // Stats are the hub's counters.
 type Stats struct {
-	// Watchers is the number of streams served now; Refused counts streams refused by the
-	// cap, SlowConsumers those cut, Resets the restores that sent watchers back to the file.
+	// Watchers is the number of watches served now (a stream of many counts each); Refused
+	// counts streams refused by the cap, SlowConsumers those cut, Resets the restores that
+	// sent watchers back to the file.
 	Watchers      int64
 	Refused       uint64
 	SlowConsumers uint64
@@ -191,9 +192,13 @@ func (h *Hub) Reset(applied uint64) {
 
 // Acquire counts a new watcher, or refuses it with ErrTooManyWatchers at the cap. Every
 // successful Acquire is followed by one Release.
-func (h *Hub) Acquire() error {
-	if h.watchers.Add(1) > int64(h.cfg.MaxWatchers) {
-		h.watchers.Add(-1)
+func (h *Hub) Acquire() error { return h.AcquireN(1) }
+
+// AcquireN counts n new watchers (the watches of one stream) or, when they do not all fit
+// under the cap, none (ErrTooManyWatchers). A success is followed by ReleaseN(n).
+func (h *Hub) AcquireN(n int) error {
+	if h.watchers.Add(int64(n)) > int64(h.cfg.MaxWatchers) {
+		h.watchers.Add(-int64(n))
 		h.stats.refused.Add(1)
 		return ErrTooManyWatchers
 	}
@@ -201,7 +206,10 @@ func (h *Hub) Acquire() error {
 }
 
 // Release ends a watcher counted by Acquire.
-func (h *Hub) Release() { h.watchers.Add(-1) }
+func (h *Hub) Release() { h.ReleaseN(1) }
+
+// ReleaseN ends n watchers counted by AcquireN.
+func (h *Hub) ReleaseN(n int) { h.watchers.Add(-int64(n)) }
 
 // Stats returns the hub's counters.
 func (h *Hub) Stats() Stats {

@@ -38,17 +38,20 @@ type WatchConfig struct {
 	MaxStaleness, ProgressInterval, ProbeInterval time.Duration
 	// FinalAttempts bounds the retries of the final write and listing.
 	FinalAttempts int
+	// MuxWatches is the number of watches of the episode's mux observer (watchmux.go): one
+	// POST /v1/watch stream, each watch checked as a cache is; 0 runs none.
+	MuxWatches int
 }
 
 // DefaultWatchConfig returns the CI settings.
 func DefaultWatchConfig() WatchConfig {
 	return WatchConfig{Caches: 3, Writers: 2, Timeout: 1500 * time.Millisecond, MaxStaleness: 3 * time.Second,
-		ProgressInterval: 200 * time.Millisecond, ProbeInterval: 300 * time.Millisecond, FinalAttempts: 30}
+		ProgressInterval: 200 * time.Millisecond, ProbeInterval: 300 * time.Millisecond, FinalAttempts: 30, MuxWatches: 2}
 }
 
 // Validate checks the configuration.
 func (c WatchConfig) Validate() error {
-	if c.Caches < 1 || c.Writers < 1 || c.Timeout <= 0 || c.FinalAttempts < 1 || c.ProbeInterval >= c.MaxStaleness ||
+	if c.Caches < 1 || c.Writers < 1 || c.MuxWatches < 0 || c.MuxWatches > 26 || c.Timeout <= 0 || c.FinalAttempts < 1 || c.ProbeInterval >= c.MaxStaleness ||
 		c.ProgressInterval >= c.MaxStaleness || c.ProgressInterval < 10*time.Millisecond {
 		return errors.New("workload: bad watch config")
 	}
@@ -61,12 +64,15 @@ func (c WatchConfig) Validate() error {
 // through the faults. Every change a cache fires is recorded (KindObserve); after the heal a
 // final write and a final linearizable listing are made, and each cache's final state is
 // recorded once it has reached the listing's index. The checker (package check, "watch")
-// compares each cache's changes with the acknowledged writes.
+// compares each cache's changes with the acknowledged writes. Beside the caches, a mux
+// observer (watchmux.go) follows the project with MuxWatches watches on one POST /v1/watch
+// stream, each checked as a cache is.
 type Watch struct {
 	cfg WatchConfig
 
 	mu     sync.Mutex
 	caches []*watchCache
+	mux    *muxObserver
 	stop   context.CancelFunc
 	done   sync.WaitGroup
 }
@@ -109,7 +115,7 @@ func (w *Watch) Run(ctx context.Context, env *Env) error {
 func (w *Watch) startCaches(ctx context.Context, env *Env) error {
 	cctx, cancel := context.WithCancel(env.OpCtx)
 	w.mu.Lock()
-	w.caches, w.stop = nil, cancel
+	w.caches, w.mux, w.stop = nil, nil, cancel
 	w.mu.Unlock()
 	project := WatchProject(env.Episode)
 	for i := 0; i < w.cfg.Caches; i++ {
@@ -154,6 +160,15 @@ func (w *Watch) startCaches(ctx context.Context, env *Env) error {
 		}
 		env.Rec.Record(history.Event{Kind: history.KindObserve, Episode: env.Episode, Workload: "watch", Node: wc.name, F: FSynced,
 			Rev: wc.cache.Revision()})
+	}
+	if w.cfg.MuxWatches > 0 {
+		m, err := w.startMux(ctx, cctx, env)
+		if err != nil {
+			return err
+		}
+		w.mu.Lock()
+		w.mux = m
+		w.mu.Unlock()
 	}
 	return nil
 }
@@ -247,10 +262,13 @@ func (w *Watch) Final(ctx context.Context, env *Env) error {
 		return err
 	}
 	w.mu.Lock()
-	caches := append([]*watchCache(nil), w.caches...)
+	caches, mux := append([]*watchCache(nil), w.caches...), w.mux
 	w.mu.Unlock()
 	for _, wc := range caches {
 		w.recordFinal(ctx, env, wc, index)
+	}
+	if mux != nil {
+		mux.recordFinal(ctx, index)
 	}
 	return nil
 }
