@@ -65,11 +65,14 @@ type WatchBenchReport struct {
 	// CreatesIdle is the mean of the runs before the streams opened and after they closed.
 	CreatesBefore, CreatesAfter float64
 	CreatesIdle, CreatesWatched float64
-	WritesSent                  int64
-	WriteRate                   float64
-	ProbesSent, ProbesDelivered int64
-	FanOut                      Latency
-	LoadAvg                     string
+	// CPU* are the server's CPU time per create (µs) in the same runs (0 when unknown): a
+	// figure the machine's other work moves less than the creates per second.
+	CPUBefore, CPUWatched, CPUAfter float64
+	WritesSent                      int64
+	WriteRate                       float64
+	ProbesSent, ProbesDelivered     int64
+	FanOut                          Latency
+	LoadAvg                         string
 }
 
 // WatchSystem is a store under the watch benchmark: cellmap (CellmapWatchSystem) or etcd
@@ -107,7 +110,11 @@ func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, start StartSystem
 		}
 		say("preloaded %d mappings", cfg.Preload)
 	}
-	if rep.CreatesBefore, err = createThroughput(ctx, cfg, t); err != nil {
+	pid := 0
+	if p, ok := sys.(interface{ ServerPID() int }); ok {
+		pid = p.ServerPID()
+	}
+	if rep.CreatesBefore, rep.CPUBefore, err = createThroughput(ctx, cfg, t, pid); err != nil {
 		return nil, err
 	}
 	say("creates/s without streams: %.0f", rep.CreatesBefore)
@@ -122,7 +129,7 @@ func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, start StartSystem
 	}
 	say("%d of %d streams open", rep.Connected, cfg.Watchers)
 	rep.RSSWatched, rep.LiveWatched = sys.Memory(ctx)
-	if rep.CreatesWatched, err = createThroughput(ctx, cfg, t); err != nil {
+	if rep.CreatesWatched, rep.CPUWatched, err = createThroughput(ctx, cfg, t, pid); err != nil {
 		return nil, err
 	}
 	say("creates/s with %d streams: %.0f", rep.Connected, rep.CreatesWatched)
@@ -141,7 +148,7 @@ func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, start StartSystem
 		}
 	}
 	rep.FanOut = hist.Summary()
-	if rep.CreatesAfter, err = createThroughput(ctx, cfg, t); err != nil {
+	if rep.CreatesAfter, rep.CPUAfter, err = createThroughput(ctx, cfg, t, pid); err != nil {
 		return nil, err
 	}
 	rep.CreatesIdle = (rep.CreatesBefore + rep.CreatesAfter) / 2
@@ -201,6 +208,9 @@ func (c *cellmapWatch) setup(ctx context.Context) error {
 }
 
 func (c *cellmapWatch) Target() Target { return c.t }
+
+// ServerPID is the node's process, whose CPU time per create the benchmark reports.
+func (c *cellmapWatch) ServerPID() int { return c.lc.nodes[0].p.Pid() }
 func (c *cellmapWatch) Stop()          { c.lc.stopAll() }
 
 func (c *cellmapWatch) Probe(ctx context.Context, name string) error {
@@ -245,6 +255,7 @@ func createProbeCell(ctx context.Context, c *client.Client) (string, error) {
 func preloadStore(ctx context.Context, n int, t Target) error {
 	c := DefaultConfig()
 	c.Workload, c.Concurrency, c.Duration, c.Count, c.Keys, c.Warmup = WorkloadBulk, 4, 0, int64(n), n, 0
+	c.BatchSize = 100 // etcd refuses transactions of more than 128 operations by default
 	res, err := Run(ctx, c, t)
 	if err != nil {
 		return fmt.Errorf("preload: %w", err)
@@ -255,18 +266,22 @@ func preloadStore(ctx context.Context, n int, t Target) error {
 	return nil
 }
 
-// createThroughput runs closed-loop creates for ThroughputFor and returns creates per second.
-func createThroughput(ctx context.Context, cfg *WatchBenchConfig, t Target) (float64, error) {
+// createThroughput runs closed-loop creates for ThroughputFor and returns creates per second
+// and the CPU time per create (µs) of the server process pid (0: not measured).
+func createThroughput(ctx context.Context, cfg *WatchBenchConfig, t Target, pid int) (float64, float64, error) {
 	c := DefaultConfig()
 	c.Workload, c.Concurrency, c.Duration, c.Count, c.Warmup = WorkloadCreate, cfg.Concurrency, cfg.ThroughputFor, 0, time.Second
+	if pid > 0 {
+		c.ServerPIDs = []int{pid}
+	}
 	res, err := Run(ctx, c, t)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if n := res.ErrorCount(); n > 0 {
-		return 0, fmt.Errorf("creates failed: %d (%v)", n, res.ErrorSamples)
+		return 0, 0, fmt.Errorf("creates failed: %d (%v)", n, res.ErrorSamples)
 	}
-	return res.OpsPerSec, nil
+	return res.OpsPerSec, res.ServerCPUPerOpUs, nil
 }
 
 // settle gives the streams' setup garbage a moment to become garbage before a measurement.

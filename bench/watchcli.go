@@ -97,6 +97,9 @@ func (r *WatchBenchReport) WriteTable(w io.Writer) {
 		ratio = 100 * r.CreatesWatched / r.CreatesIdle
 	}
 	fmt.Fprintf(w, "creates/s no streams / streams  %.0f (before %.0f, after %.0f) / %.0f (%.0f %%)\n", r.CreatesIdle, r.CreatesBefore, r.CreatesAfter, r.CreatesWatched, ratio)
+	if r.CPUBefore > 0 {
+		fmt.Fprintf(w, "node CPU µs per create          before %.0f / with streams %.0f / after %.0f (%.2f× the mean without)\n", r.CPUBefore, r.CPUWatched, r.CPUAfter, 2*r.CPUWatched/(r.CPUBefore+r.CPUAfter))
+	}
 	fmt.Fprintf(w, "background writes               %d (%.0f/s)\n", r.WritesSent, r.WriteRate)
 	fmt.Fprintf(w, "probes sent / deliveries        %d / %d of %d\n", r.ProbesSent, r.ProbesDelivered, r.ProbesSent*r.Connected)
 	fmt.Fprintf(w, "fan-out latency ms p50/p99/max  %s / %s / %s\n", ms(r.FanOut.P50), ms(r.FanOut.P99), ms(r.FanOut.Max))
