@@ -71,8 +71,12 @@ type WatchBenchReport struct {
 	WritesSent                      int64
 	WriteRate                       float64
 	ProbesSent, ProbesDelivered     int64
-	FanOut                          Latency
-	LoadAvg                         string
+	// FanOut runs from sending a probe's write to its arrival at a watch; FanOutAfterAck from
+	// the write's acknowledgement (the fan-out proper); ProbeWrite is the probes' write latency.
+	FanOut, FanOutAfterAck, ProbeWrite Latency
+	// acks are the probes' write latencies by send time (unix ns).
+	acks    map[int64]time.Duration
+	LoadAvg string
 }
 
 // WatchSystem is a store under the watch benchmark: cellmap (CellmapWatchSystem) or etcd
@@ -136,7 +140,7 @@ func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, start StartSystem
 	if err := fanOut(ctx, cfg, sys, rep); err != nil {
 		return nil, err
 	}
-	hist := NewHistogram()
+	hist, after := NewHistogram(), NewHistogram()
 	for _, f := range fleets {
 		fr, err := f.finish()
 		if err != nil {
@@ -146,8 +150,9 @@ func RunWatchBench(ctx context.Context, cfg *WatchBenchConfig, start StartSystem
 		if fr.Latency != nil {
 			hist.h.Merge(hdrhistogram.Import(fr.Latency))
 		}
+		afterAck(after, fr.ByProbe, rep.acks)
 	}
-	rep.FanOut = hist.Summary()
+	rep.FanOut, rep.FanOutAfterAck = hist.Summary(), after.Summary()
 	if rep.CreatesAfter, rep.CPUAfter, err = createThroughput(ctx, cfg, t, pid); err != nil {
 		return nil, err
 	}
@@ -424,6 +429,9 @@ func fanOut(parent context.Context, cfg *WatchBenchConfig, sys WatchSystem, rep 
 	go pace(ctx, cfg.Rate, tokens)
 	probe := time.NewTicker(cfg.ProbeEvery)
 	defer probe.Stop()
+	rep.acks = map[int64]time.Duration{}
+	writes := NewHistogram()
+	defer func() { rep.ProbeWrite = writes.Summary() }()
 	var probeErr error
 loop:
 	for {
@@ -431,10 +439,16 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-probe.C:
-			name := fmt.Sprintf("%s%d", ProbePrefix, time.Now().UnixNano())
+			sentAt := time.Now()
+			name := fmt.Sprintf("%s%d", ProbePrefix, sentAt.UnixNano())
 			pctx, pcancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err := sys.Probe(pctx, name)
 			pcancel()
+			if err == nil {
+				ack := time.Since(sentAt)
+				rep.acks[sentAt.UnixNano()] = ack
+				writes.Record(ack)
+			}
 			if err != nil {
 				probeErr = err
 				break loop

@@ -103,5 +103,7 @@ func (r *WatchBenchReport) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "background writes               %d (%.0f/s)\n", r.WritesSent, r.WriteRate)
 	fmt.Fprintf(w, "probes sent / deliveries        %d / %d of %d\n", r.ProbesSent, r.ProbesDelivered, r.ProbesSent*r.Connected)
 	fmt.Fprintf(w, "fan-out latency ms p50/p99/max  %s / %s / %s\n", ms(r.FanOut.P50), ms(r.FanOut.P99), ms(r.FanOut.Max))
+	fmt.Fprintf(w, "  the probe's write (to its ack) %s / %s / %s\n", ms(r.ProbeWrite.P50), ms(r.ProbeWrite.P99), ms(r.ProbeWrite.Max))
+	fmt.Fprintf(w, "  from the write's ack           %s / %s / %s\n", ms(r.FanOutAfterAck.P50), ms(r.FanOutAfterAck.P99), ms(r.FanOutAfterAck.Max))
 	fmt.Fprintf(w, "load average                    %s\n", r.LoadAvg)
 }

@@ -37,8 +37,10 @@ type FleetReport struct {
 	Connected int64 `json:"connected"`
 	Failed    int64 `json:"failed"`
 	Probes    int64 `json:"probes"`
-	// Latency is the histogram of probe latencies (µs), for the driver to merge.
-	Latency *hdrhistogram.Snapshot `json:"latency"`
+	// Latency is the histogram of probe latencies (µs), for the driver to merge; ByProbe the
+	// same per probe, keyed by its send time (watchack.go).
+	Latency *hdrhistogram.Snapshot            `json:"latency"`
+	ByProbe map[string]*hdrhistogram.Snapshot `json:"by_probe,omitempty"`
 }
 
 // FleetStream is one open change stream of a fleet.
@@ -55,6 +57,7 @@ type fleet struct {
 	probes            atomic.Int64
 	mu                sync.Mutex
 	hist              *Histogram
+	byProbe           probeHists
 }
 
 // FleetCommand runs a fleet of cellmap change streams (see ServeFleet).
@@ -134,7 +137,8 @@ func ServeFleet(ctx context.Context, n int, limit time.Duration, stdin io.Reader
 	wg.Wait()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rep := FleetReport{Connected: f.connected.Load(), Failed: f.failed.Load(), Probes: f.probes.Load(), Latency: f.hist.h.Export()}
+	rep := FleetReport{Connected: f.connected.Load(), Failed: f.failed.Load(), Probes: f.probes.Load(), Latency: f.hist.h.Export(),
+		ByProbe: f.byProbe.export()}
 	if err := json.NewEncoder(stdout).Encode(&rep); err != nil {
 		return 1
 	}
@@ -170,6 +174,7 @@ func (f *fleet) hold(ctx context.Context, sem chan struct{}, ready chan<- struct
 		f.mu.Lock()
 		f.hist.Record(lat)
 		f.mu.Unlock()
+		f.byProbe.record(sent, lat)
 	}
 }
 
