@@ -89,7 +89,7 @@ bench-compare: bench-tools bench-etcd
 WATCHERS ?= 10000
 WATCH_PROCS ?= 4
 WATCH_RATE ?= 1000
-WATCH_DURATION ?= 20s
+WATCH_DURATION ?= 60s
 WATCHES_PER_REQUEST ?= 100
 WATCHES_PER_CONN ?= 1
 bench-watch: bench-tools bench-etcd

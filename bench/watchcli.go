@@ -27,7 +27,7 @@ func WatchBenchCommand(ctx context.Context, prog string, args []string, stdout, 
 	fs.IntVar(&cfg.Concurrency, "concurrency", 16, "writers (background creates and the throughput runs)")
 	fs.DurationVar(&cfg.Duration, "duration", 20*time.Second, "fan-out run length")
 	fs.DurationVar(&cfg.ProbeEvery, "probe-every", time.Second, "one probe write (reaching every stream) this often")
-	fs.DurationVar(&cfg.ThroughputFor, "throughput-for", 10*time.Second, "each create-throughput run")
+	fs.DurationVar(&cfg.ThroughputFor, "throughput-for", time.Minute, "each create-throughput run (at least two of the node's 30 s snapshot checks, so that a run with a snapshot of the store and one without are not compared)")
 	fs.StringVar(&cfg.Query, "query", "kinds=cells", "the streams' watch query")
 	fs.IntVar(&cfg.Preload, "preload", 200000, "mappings bulk-written before the first throughput run (0: none), so the runs' own creates grow the store little")
 	fs.IntVar(&cfg.WatchesPerConn, "watches-per-conn", 1, "cellmap streams sharing one connection: 1 is an HTTP/1.1 connection each, more share HTTP/2 (h2c) connections (etcd-bench puts 100 watches on one gRPC connection whatever this says)")
