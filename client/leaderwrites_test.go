@@ -302,7 +302,7 @@ func TestLeaderWritesOverTLS(t *testing.T) {
 	}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
 	defer hc.CloseIdleConnections()
-	before := lwApplied(t, hc, cl.URL(follower))
+	before := testkit.MetricSum(t, hc, cl.URL(follower), "cellmap_apply_seconds_count")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := range 10 {
@@ -310,37 +310,7 @@ func TestLeaderWritesOverTLS(t *testing.T) {
 			t.Fatalf("create %d: %v", i, err)
 		}
 	}
-	if n := lwApplied(t, hc, cl.URL(follower)) - before; n != 0 {
+	if n := testkit.MetricSum(t, hc, cl.URL(follower), "cellmap_apply_seconds_count") - before; n != 0 {
 		t.Fatalf("the follower forwarded %v of 10 writes; want 0", n)
 	}
-}
-
-// lwApplied is a node's count of writes it proposed or forwarded (its /metrics, admin token).
-func lwApplied(t *testing.T, hc *http.Client, base string) float64 {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+testkit.AdminToken)
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("metrics: %d %v", resp.StatusCode, err)
-	}
-	var sum float64
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "cellmap_apply_seconds_count") {
-			var v float64
-			if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err != nil {
-				t.Fatalf("metrics line %q: %v", line, err)
-			}
-			sum += v
-		}
-	}
-	return sum
 }
