@@ -125,7 +125,9 @@ func (d *autopilotDelegate) FetchServerStats(ctx context.Context, servers map[ra
 	for id, srv := range servers {
 		if string(id) == d.n.cfg.NodeID {
 			idx, term, contact := d.n.raftProgress()
+			mu.Lock() // the goroutines of the servers before this one may be writing out
 			out[id] = &autopilot.ServerStats{LastIndex: idx, LastTerm: term, LastContact: time.Duration(contact)}
+			mu.Unlock()
 			continue
 		}
 		wg.Add(1)
