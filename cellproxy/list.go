@@ -218,7 +218,9 @@ func (p *Proxy) gather(ctx context.Context, cells []*fsm.Cell, spec sortSpec, pr
 			continue
 		}
 		if !p.registry.Up(c.UUID) {
+			mu.Lock() // the goroutines of the cells before it may be appending
 			down = append(down, c.UUID)
+			mu.Unlock()
 			continue
 		}
 		wg.Add(1)
