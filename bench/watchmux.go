@@ -21,12 +21,14 @@ type muxOpener struct {
 	addr, token string
 	spec        api.WatchSpec
 	perReq      int
-	mu          sync.Mutex
-	left        int
+	// progress is the streams' progress_interval ("": the node's default).
+	progress string
+	mu       sync.Mutex
+	left     int
 }
 
-// newMuxOpener returns the opener of n watches with the filters of query (GET /v1/watch's
-// parameters) and the number of streams to open.
+// newMuxOpener returns the opener of n watches with the filters and progress interval of
+// query (GET /v1/watch's parameters) and the number of streams to open.
 func newMuxOpener(addr, token, query string, n, perReq int) (*muxOpener, int, error) {
 	v, err := url.ParseQuery(query)
 	if err != nil {
@@ -36,7 +38,8 @@ func newMuxOpener(addr, token, query string, n, perReq int) (*muxOpener, int, er
 	if k := v.Get("kinds"); k != "" {
 		spec.Kinds = strings.Split(k, ",")
 	}
-	return &muxOpener{addr: addr, token: token, spec: spec, perReq: perReq, left: n}, (n + perReq - 1) / perReq, nil
+	m := &muxOpener{addr: addr, token: token, spec: spec, perReq: perReq, left: n, progress: v.Get("progress_interval")}
+	return m, (n + perReq - 1) / perReq, nil
 }
 
 // open sends one POST stream with the next group of watches.
@@ -45,7 +48,7 @@ func (m *muxOpener) open(ctx context.Context) (FleetStream, error) {
 	k := min(m.perReq, m.left)
 	m.left -= k
 	m.mu.Unlock()
-	req := api.WatchRequest{Watches: make([]api.WatchSpec, k)}
+	req := api.WatchRequest{Watches: make([]api.WatchSpec, k), ProgressInterval: m.progress}
 	for i := range req.Watches {
 		req.Watches[i] = m.spec
 		req.Watches[i].ID = fmt.Sprint(i)

@@ -22,7 +22,8 @@ func TestMuxStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux, streams, err := newMuxOpener(n.Addr, testkit.AdminToken, "kinds=cells", 7, 3)
+	// The node notices a client that left at the stream's next progress line: every 100 ms.
+	mux, streams, err := newMuxOpener(n.Addr, testkit.AdminToken, "kinds=cells&progress_interval=100ms", 7, 3)
 	if err != nil || streams != 3 {
 		t.Fatalf("opener: %d streams, %v; want 3", streams, err)
 	}
