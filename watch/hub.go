@@ -190,10 +190,6 @@ func (h *Hub) Reset(applied uint64) {
 	}
 }
 
-// Acquire counts a new watcher, or refuses it with ErrTooManyWatchers at the cap. Every
-// successful Acquire is followed by one Release.
-func (h *Hub) Acquire() error { return h.AcquireN(1) }
-
 // AcquireN counts n new watchers (the watches of one stream) or, when they do not all fit
 // under the cap, none (ErrTooManyWatchers). A success is followed by ReleaseN(n).
 func (h *Hub) AcquireN(n int) error {
@@ -204,9 +200,6 @@ func (h *Hub) AcquireN(n int) error {
 	}
 	return nil
 }
-
-// Release ends a watcher counted by Acquire.
-func (h *Hub) Release() { h.ReleaseN(1) }
 
 // ReleaseN ends n watchers counted by AcquireN.
 func (h *Hub) ReleaseN(n int) { h.watchers.Add(-int64(n)) }

@@ -165,15 +165,15 @@ func TestWake(t *testing.T) {
 func TestCap(t *testing.T) {
 	h := newHub(t, Config{Ring: 8, MaxWatchers: 2, Buffer: 8})
 	for range 2 {
-		if err := h.Acquire(); err != nil {
+		if err := h.AcquireN(1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := h.Acquire(); !errors.Is(err, ErrTooManyWatchers) {
+	if err := h.AcquireN(1); !errors.Is(err, ErrTooManyWatchers) {
 		t.Fatalf("third watcher: got %v, want refused", err)
 	}
-	h.Release()
-	if err := h.Acquire(); err != nil {
+	h.ReleaseN(1)
+	if err := h.AcquireN(1); err != nil {
 		t.Fatalf("after a release: %v", err)
 	}
 	if s := h.Stats(); s.Watchers != 2 || s.Refused != 1 {
