@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cellmap/cellmap/api"
 	"github.com/cellmap/cellmap/client"
+	"github.com/cellmap/cellmap/internal/poll"
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
@@ -86,12 +88,20 @@ func TestAutopilot(t *testing.T) {
 	testkit.WaitFor(t, "the leader declines to remove "+victim.ID, 60*time.Second, func() bool {
 		return logged(leader, "will not remove server node as it would leave less voters than the minimum number allowed", victim.ID)
 	})
-	h, err := fr.AutopilotHealth(ctx(t, 5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := autopilotServer(h, victim.ID); v == nil || v.NodeStatus != "failed" || v.Healthy || v.FailedSince == nil || h.Healthy {
-		t.Fatalf("the killed voter in the autopilot state: %+v (healthy %v)", v, h.Healthy)
+	// The reconcile loop that logged reads gossip afresh; the state the endpoint answers
+	// from is refreshed on its own interval, so it shows the failure up to that much later.
+	var last string
+	if err := poll.Until(context.Background(), 10*time.Second, func(context.Context) bool {
+		h, err := fr.AutopilotHealth(ctx(t, 5*time.Second))
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		v := autopilotServer(h, victim.ID)
+		last = fmt.Sprintf("%+v (healthy %v)", v, h.Healthy)
+		return v != nil && v.NodeStatus == "failed" && !v.Healthy && v.FailedSince != nil && !h.Healthy
+	}); err != nil {
+		t.Fatalf("the killed voter in the autopilot state: %s", last)
 	}
 	if s := suffrageOf(t, lc, victim.ID); s != "Voter" {
 		t.Fatalf("%s is %q, want still a voter (minimum quorum 3)", victim.ID, s)
@@ -119,7 +129,7 @@ func TestAutopilot(t *testing.T) {
 	}
 	testkit.WaitFor(t, "n4 promoted", 60*time.Second, func() bool { return suffrageOf(t, lc, n4.ID) == "Voter" })
 	promoted := time.Now()
-	h, err = lc.AutopilotHealth(ctx(t, 5*time.Second))
+	h, err := lc.AutopilotHealth(ctx(t, 5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
