@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/bench"
+	"github.com/cellmap/cellmap/bench/floor"
 )
 
 const prog = "cellmap-bench"
@@ -54,9 +55,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "%s raft-floor: %v\n", prog, err)
 				return 1
 			}
-			return bench.FloorCommand(ctx, prog, self, args[1:], stdout, stderr)
+			return floor.Command(ctx, prog, self, args[1:], stdout, stderr)
 		case "raft-floor-node":
-			return bench.FloorNodeCommand(ctx, prog, args[1:], stdout, stderr)
+			return floor.NodeCommand(ctx, prog, args[1:], stdout, stderr)
 		case "watch-fleet":
 			return bench.FleetCommand(ctx, prog, args[1:], os.Stdin, stdout, stderr)
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cellmap/cellmap/bench"
+	"github.com/cellmap/cellmap/bench/floor"
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
@@ -97,11 +98,11 @@ func TestRaftFloor(t *testing.T) {
 	if code := run(t.Context(), args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	var res bench.FloorResult
+	var res floor.Result
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("--json output: %v\n%s", err, out.String())
 	}
-	if res.Nodes != 3 || res.FSM != bench.FloorFSMBbolt || res.Ops == 0 || res.Errors != 0 || res.Leader == "" ||
+	if res.Nodes != 3 || res.FSM != floor.FSMBbolt || res.Ops == 0 || res.Errors != 0 || res.Leader == "" ||
 		res.Latency.P50 == 0 || res.CPUPerOpUS <= 0 {
 		t.Fatalf("result %+v", res)
 	}

@@ -1,4 +1,4 @@
-package bench
+package floor
 
 import (
 	"encoding/binary"
@@ -15,12 +15,12 @@ import (
 
 // The raft floor's state machines: the least a replicated create can cost above the raft log.
 const (
-	// FloorFSMNoop applies nothing (it counts); its snapshot is the count.
-	FloorFSMNoop = "noop"
-	// FloorFSMBbolt puts each entry's key and value into one bbolt bucket, one transaction per
+	// FSMNoop applies nothing (it counts); its snapshot is the count.
+	FSMNoop = "noop"
+	// FSMBbolt puts each entry's key and value into one bbolt bucket, one transaction per
 	// raft batch committed without fsync, as cellmap's state file is (fsm.ApplyBatch); its
 	// snapshot is a copy of the file, as cellmap's is.
-	FloorFSMBbolt = "bbolt"
+	FSMBbolt = "bbolt"
 )
 
 var floorBucket = []byte("kv")
@@ -43,7 +43,7 @@ func (f *noopFSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	var b [8]byte
 	if _, err := io.ReadFull(rc, b[:]); err != nil {
-		return fmt.Errorf("bench: floor restore: %w", err)
+		return fmt.Errorf("floor: restore: %w", err)
 	}
 	f.applied = binary.BigEndian.Uint64(b[:])
 	return nil
@@ -77,11 +77,11 @@ func openBboltFSM(dir string) (*bboltFSM, error) {
 func (f *bboltFSM) open() error {
 	db, err := bolt.Open(f.path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoSync: true, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
-		return fmt.Errorf("bench: floor state: %w", err)
+		return fmt.Errorf("floor: state: %w", err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists(floorBucket); return err }); err != nil {
 		db.Close()
-		return fmt.Errorf("bench: floor state: %w", err)
+		return fmt.Errorf("floor: state: %w", err)
 	}
 	f.db = db
 	return nil

@@ -1,4 +1,4 @@
-package bench
+package floor
 
 import (
 	"bufio"
@@ -8,72 +8,67 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/cellmap/cellmap/bench"
 	iproc "github.com/cellmap/cellmap/internal/proc"
 )
 
-// The raft floor (cellmap-bench raft-floor): three processes that are nothing but the
-// required libraries — hashicorp/raft on raft-boltdb with cellmap's production settings, the
-// library's TCP transport and a minimal state machine — with the load applied inside the
-// leader, so no HTTP, no client, no forwarding. What it sustains is more than any service
-// built on those libraries can on the same machine, so it bounds what cellmap's write path
-// can reach against etcd.
-
-// FloorConfig configures a floor run.
-type FloorConfig struct {
+// Config configures a floor run.
+type Config struct {
 	// Nodes is the cluster size (3).
 	Nodes int
 	// Dir holds the nodes' data (a temporary directory when empty; removed after the run).
 	Dir string
 	// Node is the load every node gets (its leader runs it).
-	Node FloorNodeConfig
+	Node NodeConfig
 }
 
-// DefaultFloorConfig is three nodes, 64 appliers, 200-byte commands, the bbolt state machine,
+// DefaultConfig is three nodes, 64 appliers, 200-byte commands, the bbolt state machine,
 // 2 s warm-up, 10 s measured.
-func DefaultFloorConfig() FloorConfig {
-	return FloorConfig{Nodes: 3, Node: FloorNodeConfig{FSM: FloorFSMBbolt, Concurrency: 64, Size: 200, Warmup: 2 * time.Second, Duration: 10 * time.Second}}
+func DefaultConfig() Config {
+	return Config{Nodes: 3, Node: NodeConfig{FSM: FSMBbolt, Concurrency: 64, Size: 200, Warmup: 2 * time.Second, Duration: 10 * time.Second}}
 }
 
 // Validate checks the run's settings (the nodes' own are checked as they start).
-func (c *FloorConfig) Validate() error {
+func (c *Config) Validate() error {
 	if c.Nodes < 1 || c.Nodes > 7 {
-		return fmt.Errorf("bench: floor of %d nodes (want 1 to 7)", c.Nodes)
+		return fmt.Errorf("floor: a cluster of %d nodes (want 1 to 7)", c.Nodes)
 	}
 	n := c.Node
 	n.ID, n.Dir, n.Addr, n.Peers = "n", "d", "127.0.0.1:1", []string{"n=127.0.0.1:1"}
 	return n.Validate()
 }
 
-// FloorResult is a floor run's outcome.
-type FloorResult struct {
-	Nodes       int     `json:"nodes"`
-	FSM         string  `json:"fsm"`
-	Concurrency int     `json:"concurrency"`
-	Size        int     `json:"size"`
-	Leader      string  `json:"leader"`
-	Ops         int64   `json:"ops"`
-	Errors      int64   `json:"errors"`
-	Seconds     float64 `json:"seconds"`
-	OpsPerSec   float64 `json:"ops_per_sec"`
-	Latency     Latency `json:"latency"`
+// Result is a floor run's outcome.
+type Result struct {
+	Nodes       int           `json:"nodes"`
+	FSM         string        `json:"fsm"`
+	Concurrency int           `json:"concurrency"`
+	Size        int           `json:"size"`
+	Leader      string        `json:"leader"`
+	Ops         int64         `json:"ops"`
+	Errors      int64         `json:"errors"`
+	Seconds     float64       `json:"seconds"`
+	OpsPerSec   float64       `json:"ops_per_sec"`
+	Latency     bench.Latency `json:"latency"`
 	// CPUSeconds is the CPU time of every node process in the measured window; CPUPerOpUS
 	// that per applied command.
 	CPUSeconds float64 `json:"cpu_seconds"`
 	CPUPerOpUS float64 `json:"cpu_per_op_us"`
 }
 
-// FloorLauncher starts one floor node with args (FloorNodeFlags) writing its lines to out; it
+// Launcher starts one floor node with args (NodeFlags) writing its lines to out; it
 // returns the process id whose CPU time counts and how to stop the node.
-type FloorLauncher func(args []string, out io.Writer) (pid int, stop func(), err error)
+type Launcher func(args []string, out io.Writer) (pid int, stop func(), err error)
 
-// ProcessFloorLauncher runs each node as bin with "raft-floor-node" and args, in a process
+// ProcessLauncher runs each node as bin with "raft-floor-node" and args, in a process
 // group of its own (killed with its parent).
-func ProcessFloorLauncher(bin string) FloorLauncher {
+func ProcessLauncher(bin string) Launcher {
 	return func(args []string, out io.Writer) (int, func(), error) {
 		p, err := iproc.Start(iproc.Spec{Argv: append([]string{bin, "raft-floor-node"}, args...), Out: out})
 		if err != nil {
@@ -83,12 +78,12 @@ func ProcessFloorLauncher(bin string) FloorLauncher {
 	}
 }
 
-// RunFloor starts cfg.Nodes floor nodes, waits for the leader's result and stops them all.
-func RunFloor(ctx context.Context, cfg FloorConfig, launch FloorLauncher) (*FloorResult, error) {
+// Run starts cfg.Nodes floor nodes, waits for the leader's result and stops them all.
+func Run(ctx context.Context, cfg Config, launch Launcher) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, MaxDuration)
+	ctx, cancel := context.WithTimeout(ctx, bench.MaxDuration)
 	defer cancel()
 	dir := cfg.Dir
 	if dir == "" {
@@ -120,7 +115,7 @@ func RunFloor(ctx context.Context, cfg FloorConfig, launch FloorLauncher) (*Floo
 }
 
 // floorArgs returns each node's arguments: its own id, directory and address, the shared load.
-func floorArgs(cfg FloorConfig, dir string) ([][]string, error) {
+func floorArgs(cfg Config, dir string) ([][]string, error) {
 	var peers []string
 	for i := range cfg.Nodes {
 		addr, err := freeAddr()
@@ -165,7 +160,7 @@ func scanFloorLines(r io.Reader, lines chan<- floorLine) {
 const floorSlack = 30 * time.Second
 
 // collectFloor samples the nodes' CPU at the leader's "start" line and at its result.
-func collectFloor(ctx context.Context, cfg FloorConfig, pids []int, lines <-chan floorLine) (*FloorResult, error) {
+func collectFloor(ctx context.Context, cfg Config, pids []int, lines <-chan floorLine) (*Result, error) {
 	var cpu0 float64
 	started := false
 	deadline := time.NewTimer(cfg.Node.Warmup + floorSlack)
@@ -173,14 +168,14 @@ func collectFloor(ctx context.Context, cfg FloorConfig, pids []int, lines <-chan
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("bench: floor: no result: %w", ctx.Err())
+			return nil, fmt.Errorf("floor: no result: %w", ctx.Err())
 		case <-deadline.C:
 			if !started {
-				return nil, fmt.Errorf("bench: floor: no leader opened its window within %v", cfg.Node.Warmup+floorSlack)
+				return nil, fmt.Errorf("floor: no leader opened its window within %v", cfg.Node.Warmup+floorSlack)
 			}
-			return nil, fmt.Errorf("bench: floor: no result within %v of the window", cfg.Node.Duration+floorSlack)
+			return nil, fmt.Errorf("floor: no result within %v of the window", cfg.Node.Duration+floorSlack)
 		case l := <-lines:
-			cpu, err := ProcessCPU(pids)
+			cpu, err := bench.ProcessCPU(pids)
 			if err != nil {
 				return nil, err
 			}
@@ -189,9 +184,9 @@ func collectFloor(ctx context.Context, cfg FloorConfig, pids []int, lines <-chan
 				cpu0, started = cpu, true
 				deadline.Reset(cfg.Node.Duration + floorSlack)
 			case l.Event == "result" && l.Error != "":
-				return nil, fmt.Errorf("bench: floor: leader %s: %s", l.Node, l.Error)
+				return nil, fmt.Errorf("floor: leader %s: %s", l.Node, l.Error)
 			case l.Event == "result" && !started:
-				return nil, errors.New("bench: floor: a result without a start")
+				return nil, errors.New("floor: a result without a start")
 			case l.Event == "result":
 				return floorResult(cfg, l, cpu-cpu0), nil
 			}
@@ -199,8 +194,8 @@ func collectFloor(ctx context.Context, cfg FloorConfig, pids []int, lines <-chan
 	}
 }
 
-func floorResult(cfg FloorConfig, l floorLine, cpu float64) *FloorResult {
-	r := &FloorResult{Nodes: cfg.Nodes, FSM: cfg.Node.FSM, Concurrency: cfg.Node.Concurrency, Size: cfg.Node.Size,
+func floorResult(cfg Config, l floorLine, cpu float64) *Result {
+	r := &Result{Nodes: cfg.Nodes, FSM: cfg.Node.FSM, Concurrency: cfg.Node.Concurrency, Size: cfg.Node.Size,
 		Leader: l.Node, Ops: l.Ops, Errors: l.Errors, Seconds: l.Seconds, Latency: l.Latency, CPUSeconds: cpu}
 	if l.Seconds > 0 {
 		r.OpsPerSec = float64(l.Ops) / l.Seconds
@@ -212,19 +207,19 @@ func floorResult(cfg FloorConfig, l floorLine, cpu float64) *FloorResult {
 }
 
 // WriteTable writes the result as one table row with its header.
-func (r *FloorResult) WriteTable(w io.Writer) error {
+func (r *Result) WriteTable(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "%-6s %-5s %11s %8s %10s %10s %10s %10s %12s\n%-6s %-5d %11d %8d %10.0f %10s %10s %10s %12.0f\n",
 		"fsm", "conc", "ops", "errors", "ops/s", "p50 ms", "p99 ms", "max ms", "cpu µs/op",
-		r.FSM, r.Concurrency, r.Ops, r.Errors, r.OpsPerSec, ms(r.Latency.P50), ms(r.Latency.P99), ms(r.Latency.Max), r.CPUPerOpUS)
+		r.FSM, r.Concurrency, r.Ops, r.Errors, r.OpsPerSec, msOf(r.Latency.P50), msOf(r.Latency.P99), msOf(r.Latency.Max), r.CPUPerOpUS)
 	return err
 }
 
-// FloorCommand is "cellmap-bench raft-floor": a floor run with the nodes as child processes
+// Command is "cellmap-bench raft-floor": a floor run with the nodes as child processes
 // of bin (this program).
-func FloorCommand(ctx context.Context, prog, bin string, args []string, stdout, stderr io.Writer) int {
+func Command(ctx context.Context, prog, bin string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(prog+" raft-floor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := DefaultFloorConfig()
+	cfg := DefaultConfig()
 	fs.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, "cluster size")
 	fs.StringVar(&cfg.Dir, "dir", "", "data directory (default: a temporary one, removed after)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -236,13 +231,15 @@ func FloorCommand(ctx context.Context, prog, bin string, args []string, stdout, 
 		fmt.Fprintf(stderr, "%s raft-floor: %v\n", prog, err)
 		return 2
 	}
-	res, err := RunFloor(ctx, cfg, ProcessFloorLauncher(bin))
+	res, err := Run(ctx, cfg, ProcessLauncher(bin))
 	if err != nil {
 		fmt.Fprintf(stderr, "%s raft-floor: %v\n", prog, err)
 		return 1
 	}
 	if *asJSON {
-		err = writeJSON(stdout, res)
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(res)
 	} else {
 		err = res.WriteTable(stdout)
 	}
@@ -252,12 +249,12 @@ func FloorCommand(ctx context.Context, prog, bin string, args []string, stdout, 
 	return 0
 }
 
-// FloorNodeCommand is "cellmap-bench raft-floor-node" (started by raft-floor).
-func FloorNodeCommand(ctx context.Context, prog string, args []string, stdout, stderr io.Writer) int {
+// NodeCommand is "cellmap-bench raft-floor-node" (started by raft-floor).
+func NodeCommand(ctx context.Context, prog string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(prog+" raft-floor-node", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfg FloorNodeConfig
-	FloorNodeFlags(fs, &cfg)
+	var cfg NodeConfig
+	NodeFlags(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -265,9 +262,22 @@ func FloorNodeCommand(ctx context.Context, prog string, args []string, stdout, s
 		fmt.Fprintf(stderr, "%s raft-floor-node: %v\n", prog, err)
 		return 2
 	}
-	if err := RunFloorNode(ctx, cfg, stdout); err != nil {
+	if err := RunNode(ctx, cfg, stdout); err != nil {
 		fmt.Fprintf(stderr, "%s raft-floor-node: %v\n", prog, err)
 		return 1
 	}
 	return 0
+}
+
+// msOf formats microseconds as milliseconds.
+func msOf(us int64) string { return fmt.Sprintf("%.3f", float64(us)/1000) }
+
+// freeAddr is a loopback TCP address free at the time of the call.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }

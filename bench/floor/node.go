@@ -1,4 +1,4 @@
-package bench
+package floor
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/cellmap/cellmap/bench"
 	"io"
 	"path/filepath"
 	"sort"
@@ -22,11 +23,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// FloorNodeConfig is one node of the raft floor benchmark (RunFloorNode): a hashicorp/raft
+// NodeConfig is one node of the raft floor benchmark (RunNode): a hashicorp/raft
 // server on raft-boltdb with cellmap's production raft settings, a TCP transport and a
 // minimal state machine. The node that leads runs the load: Concurrency goroutines each
 // applying commands of Size bytes back to back, Warmup unmeasured and then Duration measured.
-type FloorNodeConfig struct {
+type NodeConfig struct {
 	ID, Dir, Addr string
 	// Peers lists every voter as id=address, this node included.
 	Peers       []string
@@ -41,43 +42,43 @@ type FloorNodeConfig struct {
 // floorLine is what a floor node writes to its output, one JSON object a line: "start" when
 // the measured window opens, then "result" once.
 type floorLine struct {
-	Event   string  `json:"event"`
-	Node    string  `json:"node"`
-	Ops     int64   `json:"ops,omitempty"`
-	Errors  int64   `json:"errors,omitempty"`
-	Seconds float64 `json:"seconds,omitempty"`
-	Latency Latency `json:"latency"`
-	Error   string  `json:"error,omitempty"`
+	Event   string        `json:"event"`
+	Node    string        `json:"node"`
+	Ops     int64         `json:"ops,omitempty"`
+	Errors  int64         `json:"errors,omitempty"`
+	Seconds float64       `json:"seconds,omitempty"`
+	Latency bench.Latency `json:"latency"`
+	Error   string        `json:"error,omitempty"`
 }
 
 // Validate checks a node's configuration.
-func (c *FloorNodeConfig) Validate() error {
+func (c *NodeConfig) Validate() error {
 	switch {
 	case c.ID == "" || c.Dir == "" || c.Addr == "":
-		return errors.New("bench: floor node needs --id, --dir and --raft")
+		return errors.New("floor: node needs --id, --dir and --raft")
 	case len(c.Peers) == 0:
-		return errors.New("bench: floor node needs --peers")
-	case c.FSM != FloorFSMNoop && c.FSM != FloorFSMBbolt:
-		return fmt.Errorf("bench: floor state machine %q (want %s or %s)", c.FSM, FloorFSMNoop, FloorFSMBbolt)
+		return errors.New("floor: node needs --peers")
+	case c.FSM != FSMNoop && c.FSM != FSMBbolt:
+		return fmt.Errorf("floor: state machine %q (want %s or %s)", c.FSM, FSMNoop, FSMBbolt)
 	case c.Concurrency < 1 || c.Size < 16:
-		return errors.New("bench: floor needs a concurrency of at least 1 and commands of at least 16 bytes")
-	case c.Duration <= 0 || c.Warmup < 0 || c.Warmup+c.Duration > MaxDuration:
-		return fmt.Errorf("bench: floor duration must be positive and with the warm-up at most %v", MaxDuration)
+		return errors.New("floor: needs a concurrency of at least 1 and commands of at least 16 bytes")
+	case c.Duration <= 0 || c.Warmup < 0 || c.Warmup+c.Duration > bench.MaxDuration:
+		return fmt.Errorf("floor: duration must be positive and with the warm-up at most %v", bench.MaxDuration)
 	}
 	for _, p := range c.Peers {
 		id, addr, ok := strings.Cut(p, "=")
 		if !ok || id == "" || addr == "" {
-			return fmt.Errorf("bench: floor peer %q: want id=address", p)
+			return fmt.Errorf("floor: peer %q: want id=address", p)
 		}
-		if err := CheckLoopback(addr); err != nil {
+		if err := bench.CheckLoopback(addr); err != nil {
 			return err
 		}
 	}
-	return CheckLoopback(c.Addr)
+	return bench.CheckLoopback(c.Addr)
 }
 
-// FloorNodeFlags binds a node's flags to c.
-func FloorNodeFlags(fs *flag.FlagSet, c *FloorNodeConfig) {
+// NodeFlags binds a node's flags to c.
+func NodeFlags(fs *flag.FlagSet, c *NodeConfig) {
 	fs.StringVar(&c.ID, "id", "", "raft server id")
 	fs.StringVar(&c.Dir, "dir", "", "data directory")
 	fs.StringVar(&c.Addr, "raft", "", "raft listen address (loopback)")
@@ -89,17 +90,17 @@ func FloorNodeFlags(fs *flag.FlagSet, c *FloorNodeConfig) {
 	floorLoadFlags(fs, c)
 }
 
-func floorLoadFlags(fs *flag.FlagSet, c *FloorNodeConfig) {
-	fs.StringVar(&c.FSM, "fsm", FloorFSMBbolt, "state machine: bbolt (a put per entry, a commit per batch, no fsync) or noop")
+func floorLoadFlags(fs *flag.FlagSet, c *NodeConfig) {
+	fs.StringVar(&c.FSM, "fsm", FSMBbolt, "state machine: bbolt (a put per entry, a commit per batch, no fsync) or noop")
 	fs.IntVar(&c.Concurrency, "concurrency", 64, "appliers on the leader")
 	fs.IntVar(&c.Size, "size", 200, "bytes per command (a create's raft entry is about 200)")
 	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "unmeasured load before the window")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured window")
 }
 
-// RunFloorNode runs one floor node until ctx ends; if it leads, it runs the load once and
+// RunNode runs one floor node until ctx ends; if it leads, it runs the load once and
 // writes its lines to out.
-func RunFloorNode(ctx context.Context, cfg FloorNodeConfig, out io.Writer) error {
+func RunNode(ctx context.Context, cfg NodeConfig, out io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -116,7 +117,7 @@ func RunFloorNode(ctx context.Context, cfg FloorNodeConfig, out io.Writer) error
 		}
 		sort.Slice(servers, func(i, j int) bool { return servers[i].ID < servers[j].ID })
 		if err := r.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
-			return fmt.Errorf("bench: floor bootstrap: %w", err)
+			return fmt.Errorf("floor: bootstrap: %w", err)
 		}
 	}
 	for {
@@ -132,16 +133,16 @@ func RunFloorNode(ctx context.Context, cfg FloorNodeConfig, out io.Writer) error
 	}
 }
 
-func startFloorRaft(cfg FloorNodeConfig) (*raft.Raft, func(), error) {
+func startFloorRaft(cfg NodeConfig) (*raft.Raft, func(), error) {
 	logger := hclog.New(&hclog.LoggerOptions{Name: "floor." + cfg.ID, Level: hclog.Warn, Output: io.Discard})
 	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db"),
 		BoltOptions: &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType}})
 	if err != nil {
-		return nil, nil, fmt.Errorf("bench: floor log: %w", err)
+		return nil, nil, fmt.Errorf("floor: log: %w", err)
 	}
 	var fsm raft.FSM = &noopFSM{}
 	var closeFSM func() error
-	if cfg.FSM == FloorFSMBbolt {
+	if cfg.FSM == FSMBbolt {
 		b, err := openBboltFSM(cfg.Dir)
 		if err != nil {
 			store.Close()
@@ -163,7 +164,7 @@ func startFloorRaft(cfg FloorNodeConfig) (*raft.Raft, func(), error) {
 	return r, func() { _ = r.Shutdown().Error(); cleanup() }, nil
 }
 
-func newFloorRaft(cfg FloorNodeConfig, logger hclog.Logger, fsm raft.FSM, store *raftboltdb.BoltStore) (*raft.Raft, error) {
+func newFloorRaft(cfg NodeConfig, logger hclog.Logger, fsm raft.FSM, store *raftboltdb.BoltStore) (*raft.Raft, error) {
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, logger)
 	if err != nil {
 		return nil, err
@@ -194,16 +195,16 @@ func newFloorRaft(cfg FloorNodeConfig, logger hclog.Logger, fsm raft.FSM, store 
 
 // floorLoad applies commands back to back from cfg.Concurrency goroutines; it writes the
 // "start" line when the measured window opens and returns the result line.
-func floorLoad(ctx context.Context, r *raft.Raft, cfg FloorNodeConfig, out io.Writer) floorLine {
+func floorLoad(ctx context.Context, r *raft.Raft, cfg NodeConfig, out io.Writer) floorLine {
 	var measuring atomic.Bool
 	stop := make(chan struct{})
-	hists := make([]*Histogram, cfg.Concurrency)
+	hists := make([]*bench.Histogram, cfg.Concurrency)
 	var ops, errs atomic.Int64
 	var wg sync.WaitGroup
 	for i := range hists {
-		hists[i] = NewHistogram()
+		hists[i] = bench.NewHistogram()
 		wg.Add(1)
-		go func(h *Histogram) {
+		go func(h *bench.Histogram) {
 			defer wg.Done()
 			cmd := make([]byte, cfg.Size)
 			for {
@@ -242,7 +243,7 @@ func floorLoad(ctx context.Context, r *raft.Raft, cfg FloorNodeConfig, out io.Wr
 	}
 	close(stop)
 	wg.Wait()
-	all := NewHistogram()
+	all := bench.NewHistogram()
 	for _, h := range hists {
 		all.Merge(h)
 	}

@@ -1,8 +1,9 @@
-package bench
+package floor
 
 import (
 	"context"
 	"flag"
+	"github.com/cellmap/cellmap/bench"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,11 +16,11 @@ import (
 )
 
 // inProcessFloor runs floor nodes as goroutines of the test (their CPU is the test's).
-func inProcessFloor(t *testing.T) FloorLauncher {
+func inProcessFloor(t *testing.T) Launcher {
 	return func(args []string, out io.Writer) (int, func(), error) {
-		var cfg FloorNodeConfig
+		var cfg NodeConfig
 		fs := flag.NewFlagSet("node", flag.ContinueOnError)
-		FloorNodeFlags(fs, &cfg)
+		NodeFlags(fs, &cfg)
 		if err := fs.Parse(args); err != nil {
 			return 0, nil, err
 		}
@@ -28,7 +29,7 @@ func inProcessFloor(t *testing.T) FloorLauncher {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := RunFloorNode(ctx, cfg, out); err != nil {
+			if err := RunNode(ctx, cfg, out); err != nil {
 				t.Errorf("node %s: %v", cfg.ID, err)
 			}
 		}()
@@ -36,16 +37,16 @@ func inProcessFloor(t *testing.T) FloorLauncher {
 	}
 }
 
-// TestRunFloor: three in-process nodes; the leader applies for a second. With the bbolt state
+// TestRun: three in-process nodes; the leader applies for a second. With the bbolt state
 // machine the leader's state file holds at least every acknowledged command (each a fresh
 // key); with noop there is no state file.
-func TestRunFloor(t *testing.T) {
-	for _, fsm := range []string{FloorFSMBbolt, FloorFSMNoop} {
+func TestRun(t *testing.T) {
+	for _, fsm := range []string{FSMBbolt, FSMNoop} {
 		t.Run(fsm, func(t *testing.T) {
-			cfg := DefaultFloorConfig()
+			cfg := DefaultConfig()
 			cfg.Dir = t.TempDir()
 			cfg.Node.FSM, cfg.Node.Concurrency, cfg.Node.Warmup, cfg.Node.Duration = fsm, 4, 200*time.Millisecond, time.Second
-			res, err := RunFloor(t.Context(), cfg, inProcessFloor(t))
+			res, err := Run(t.Context(), cfg, inProcessFloor(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,7 +54,7 @@ func TestRunFloor(t *testing.T) {
 				t.Fatalf("result %+v", res)
 			}
 			path := filepath.Join(cfg.Dir, res.Leader, "state.db")
-			if fsm == FloorFSMNoop {
+			if fsm == FSMNoop {
 				if _, err := os.Stat(path); !os.IsNotExist(err) {
 					t.Fatalf("noop state machine left %s (%v)", path, err)
 				}
@@ -81,24 +82,24 @@ func countFloorKeys(t *testing.T, path string) int64 {
 	return n
 }
 
-func TestFloorConfigValidate(t *testing.T) {
+func TestConfigValidate(t *testing.T) {
 	cases := []struct {
 		name string
-		edit func(*FloorConfig)
+		edit func(*Config)
 		want string
 	}{
-		{"default", func(*FloorConfig) {}, ""},
-		{"no nodes", func(c *FloorConfig) { c.Nodes = 0 }, "floor of 0 nodes"},
-		{"too many nodes", func(c *FloorConfig) { c.Nodes = 9 }, "floor of 9 nodes"},
-		{"state machine", func(c *FloorConfig) { c.Node.FSM = "memory" }, "state machine"},
-		{"concurrency", func(c *FloorConfig) { c.Node.Concurrency = 0 }, "concurrency"},
-		{"command size", func(c *FloorConfig) { c.Node.Size = 15 }, "at least 16 bytes"},
-		{"duration", func(c *FloorConfig) { c.Node.Duration = 0 }, "duration"},
-		{"too long", func(c *FloorConfig) { c.Node.Duration = MaxDuration }, "duration"},
+		{"default", func(*Config) {}, ""},
+		{"no nodes", func(c *Config) { c.Nodes = 0 }, "a cluster of 0 nodes"},
+		{"too many nodes", func(c *Config) { c.Nodes = 9 }, "a cluster of 9 nodes"},
+		{"state machine", func(c *Config) { c.Node.FSM = "memory" }, "state machine"},
+		{"concurrency", func(c *Config) { c.Node.Concurrency = 0 }, "concurrency"},
+		{"command size", func(c *Config) { c.Node.Size = 15 }, "at least 16 bytes"},
+		{"duration", func(c *Config) { c.Node.Duration = 0 }, "duration"},
+		{"too long", func(c *Config) { c.Node.Duration = bench.MaxDuration }, "duration"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := DefaultFloorConfig()
+			c := DefaultConfig()
 			tc.edit(&c)
 			err := c.Validate()
 			if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
