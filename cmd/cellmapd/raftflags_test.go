@@ -26,7 +26,9 @@ func TestRaftFlags(t *testing.T) {
 		{"test profile", []string{"--raft-profile", "test"}, nil, test, ""},
 		{"given wins over the profile", []string{"--raft-profile", "test", "--raft-snapshot-threshold", "65536",
 			"--raft-snapshot-interval", "2m", "--raft-trailing-logs", "0"}, nil,
-			with(test, func(c *node.RaftConfig) { c.SnapshotThreshold, c.SnapshotInterval, c.TrailingLogs = 65536, 2*time.Minute, 0 }), ""},
+			with(test, func(c *node.RaftConfig) {
+				c.SnapshotThreshold, c.SnapshotInterval, c.TrailingLogs = 65536, 2*time.Minute, 0
+			}), ""},
 		{"environment", nil, map[string]string{"CELLMAP_RAFT_SNAPSHOT_THRESHOLD": "100000"},
 			with(lan, func(c *node.RaftConfig) { c.SnapshotThreshold = 100000 }), ""},
 		{"zero threshold", []string{"--raft-snapshot-threshold", "0"}, nil, node.RaftConfig{}, "--raft-snapshot-threshold must be positive"},
