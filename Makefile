@@ -11,7 +11,7 @@ JEPSEN  := jepsen
 # staticcheck, pinned; `go run` fetches it through the module proxy on a clean machine.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test lint fuzz bench clean jepsen jepsen-tool bench-tools bench-compare bench-scale bench-list bench-profile bench-write-profile bench-etcd bench-etcd-test bench-watch
+.PHONY: all build run test lint fuzz bench clean jepsen jepsen-tool bench-tools bench-compare bench-scale bench-list bench-profile bench-write-profile bench-etcd bench-etcd-test bench-watch bench-floor
 
 all: build
 
@@ -112,6 +112,15 @@ bench-profile: bench-tools
 ## bench-write-profile: the leader's CPU profile under create at 64 clients, top 15 (flat, then cum)
 bench-write-profile: bench-tools
 	BIN=$(CURDIR)/$(BIN) WORKLOADS=create CLIENTS=64 ROLES=leader KINDS=cpu NODECOUNT=15 scripts/bench-profile.sh
+
+## bench-floor: the raft floor (issue 13): hashicorp/raft on raft-boltdb alone, 3 processes, the
+## load applied inside the leader (no HTTP, no client), FLOOR_FSM state machines at FLOOR_CONC
+## appliers; compare with MATRIX="create:1 create:16 create:64" make bench-compare
+FLOOR_FSM ?= noop bbolt
+FLOOR_CONC ?= 1 16 64
+bench-floor: bench-tools
+	@for f in $(FLOOR_FSM); do for c in $(FLOOR_CONC); do \
+		$(BIN)/cellmap-bench raft-floor --fsm $$f --concurrency $$c || exit 1; done; done
 
 ## bench-etcd-test: vet the etcd modules and test the driver against ./bin/etcd (the newest etcd)
 bench-etcd-test: bench-etcd

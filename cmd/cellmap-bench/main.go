@@ -7,6 +7,7 @@
 //	cellmap-bench scale --cellmapd bin/cellmapd    # 1,000,000 mappings in a local 3-node cluster
 //	cellmap-bench wait --endpoints A,B,C --voters 3
 //	cellmap-bench watch --server bin/cellmapd --watchers 10000   # change stream fan-out (make bench-watch)
+//	cellmap-bench raft-floor --concurrency 64  # the required raft libraries alone: the write path's ceiling
 //
 // Workloads: lookup, lookup-stale, create, cas, mixed, bulk, list. Endpoints must be loopback
 // addresses; every run is bounded by its count or duration and by 10 minutes.
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/cellmap/cellmap/bench"
+	"github.com/cellmap/cellmap/bench/floor"
 )
 
 const prog = "cellmap-bench"
@@ -47,6 +49,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return wait(ctx, args[1:], stderr)
 		case "watch":
 			return bench.WatchBenchCommand(ctx, prog, args[1:], stdout, stderr, nil)
+		case "raft-floor":
+			self, err := os.Executable()
+			if err != nil {
+				fmt.Fprintf(stderr, "%s raft-floor: %v\n", prog, err)
+				return 1
+			}
+			return floor.Command(ctx, prog, self, args[1:], stdout, stderr)
+		case "raft-floor-node":
+			return floor.NodeCommand(ctx, prog, args[1:], stdout, stderr)
 		case "watch-fleet":
 			return bench.FleetCommand(ctx, prog, args[1:], os.Stdin, stdout, stderr)
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cellmap/cellmap/bench"
+	"github.com/cellmap/cellmap/bench/floor"
 	"github.com/cellmap/cellmap/internal/testing/testcluster"
 	"github.com/cellmap/cellmap/internal/testing/testkit"
 )
@@ -26,6 +27,12 @@ func TestUsageErrors(t *testing.T) {
 		{"wait", "--endpoints", "192.168.0.1:1"},
 		{"--server-pids", "x"},
 		{"--route-writes", "follower"},
+		{"raft-floor", "--fsm", "memory"},
+		{"raft-floor", "--concurrency", "0"},
+		{"raft-floor", "--duration", "11m"},
+		{"raft-floor", "--size", "8"},
+		{"raft-floor-node", "--id", "n1"},
+		{"raft-floor-node", "--id", "n1", "--dir", "d", "--raft", "10.0.0.1:1", "--peers", "n1=10.0.0.1:1"},
 	}
 	for _, args := range cases {
 		var out, errb bytes.Buffer
@@ -72,5 +79,31 @@ func TestRunAndCompare(t *testing.T) {
 	args = []string{"run", "--endpoints", n.Addr, "--workload", "create", "--count", "50", "--duration", "0", "--concurrency", "2", "--token-file", tokenFile}
 	if code := run(t.Context(), args, &out, &errb); code != 0 || !strings.Contains(out.String(), "cellmap create, 2 clients") {
 		t.Fatalf("table run exit %d:\n%s%s", code, out.String(), errb.String())
+	}
+}
+
+// TestMain lets this test binary be a raft floor node, as cellmap-bench is for raft-floor.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "raft-floor-node" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestRaftFloor runs the raft floor with three real node processes (this binary): the leader
+// applies for a second and the run reports its applies, their latency and the nodes' CPU.
+func TestRaftFloor(t *testing.T) {
+	var out, errb bytes.Buffer
+	args := []string{"raft-floor", "--concurrency", "4", "--warmup", "200ms", "--duration", "1s", "--json"}
+	if code := run(t.Context(), args, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var res floor.Result
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, out.String())
+	}
+	if res.Nodes != 3 || res.FSM != floor.FSMBbolt || res.Ops == 0 || res.Errors != 0 || res.Leader == "" ||
+		res.Latency.P50 == 0 || res.CPUPerOpUS <= 0 {
+		t.Fatalf("result %+v", res)
 	}
 }

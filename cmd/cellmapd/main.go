@@ -69,6 +69,7 @@ type options struct {
 	auditKeep                                                      int
 	backup                                                         backupFlags
 	autopilot                                                      autopilotFlags
+	raft                                                           raftFlags
 	keystone                                                       keystoneFlags
 	eventsMax                                                      int
 	eventsMaxAge                                                   time.Duration
@@ -130,6 +131,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	o.tls.Register(fs)
 	o.backup.register(fs)
 	o.autopilot.register(fs)
+	o.raft.register(fs)
 	o.keystone.register(fs)
 	o.gc.register(fs)
 	fs.BoolVar(&o.insecure, "insecure", false, "allow listening beyond loopback without TLS (logged at WARN on every start)")
@@ -150,6 +152,7 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 		return nil, err
 	}
 	o.autopilot.noteGiven(fs)
+	o.raft.noteGiven(fs)
 	return o, o.fill()
 }
 
@@ -296,6 +299,9 @@ func (o *options) serverConfig(logger hclog.Logger) (*serverConfig, error) {
 	ncfg := node.DefaultConfig()
 	raftCfg, err := node.RaftProfile(o.raftProfile)
 	if err != nil {
+		return nil, err
+	}
+	if err := o.raft.apply(&raftCfg); err != nil {
 		return nil, err
 	}
 	if err := tlsconf.Check(o.listeners(), o.insecure, logger); err != nil {

@@ -1,0 +1,110 @@
+package floor
+
+import (
+	"context"
+	"flag"
+	"github.com/cellmap/cellmap/bench"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// inProcessFloor runs floor nodes as goroutines of the test (their CPU is the test's).
+func inProcessFloor(t *testing.T) Launcher {
+	return func(args []string, out io.Writer) (int, func(), error) {
+		var cfg NodeConfig
+		fs := flag.NewFlagSet("node", flag.ContinueOnError)
+		NodeFlags(fs, &cfg)
+		if err := fs.Parse(args); err != nil {
+			return 0, nil, err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := RunNode(ctx, cfg, out); err != nil {
+				t.Errorf("node %s: %v", cfg.ID, err)
+			}
+		}()
+		return os.Getpid(), func() { cancel(); wg.Wait() }, nil
+	}
+}
+
+// TestRun: three in-process nodes; the leader applies for a second. With the bbolt state
+// machine the leader's state file holds at least every acknowledged command (each a fresh
+// key); with noop there is no state file.
+func TestRun(t *testing.T) {
+	for _, fsm := range []string{FSMBbolt, FSMNoop} {
+		t.Run(fsm, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Dir = t.TempDir()
+			cfg.Node.FSM, cfg.Node.Concurrency, cfg.Node.Warmup, cfg.Node.Duration = fsm, 4, 200*time.Millisecond, time.Second
+			res, err := Run(t.Context(), cfg, inProcessFloor(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Ops == 0 || res.Errors != 0 || res.OpsPerSec <= 0 || res.Latency.P99 == 0 || res.CPUPerOpUS <= 0 {
+				t.Fatalf("result %+v", res)
+			}
+			path := filepath.Join(cfg.Dir, res.Leader, "state.db")
+			if fsm == FSMNoop {
+				if _, err := os.Stat(path); !os.IsNotExist(err) {
+					t.Fatalf("noop state machine left %s (%v)", path, err)
+				}
+				return
+			}
+			if n := countFloorKeys(t, path); n < res.Ops {
+				t.Fatalf("the leader's state holds %d keys, want at least the %d acknowledged", n, res.Ops)
+			}
+		})
+	}
+}
+
+func countFloorKeys(t *testing.T, path string) int64 {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int64
+	_ = db.View(func(tx *bolt.Tx) error {
+		n = int64(tx.Bucket(floorBucket).Stats().KeyN)
+		return nil
+	})
+	return n
+}
+
+func TestConfigValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"default", func(*Config) {}, ""},
+		{"no nodes", func(c *Config) { c.Nodes = 0 }, "a cluster of 0 nodes"},
+		{"too many nodes", func(c *Config) { c.Nodes = 9 }, "a cluster of 9 nodes"},
+		{"state machine", func(c *Config) { c.Node.FSM = "memory" }, "state machine"},
+		{"concurrency", func(c *Config) { c.Node.Concurrency = 0 }, "concurrency"},
+		{"command size", func(c *Config) { c.Node.Size = 15 }, "at least 16 bytes"},
+		{"duration", func(c *Config) { c.Node.Duration = 0 }, "duration"},
+		{"too long", func(c *Config) { c.Node.Duration = bench.MaxDuration }, "duration"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tc.edit(&c)
+			err := c.Validate()
+			if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate() = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
