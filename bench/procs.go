@@ -83,8 +83,8 @@ func readMemory(pid int) (memory, error) {
 	return m, sc.Err()
 }
 
-// freeAddr returns a free 127.0.0.1 TCP address.
-func freeAddr() (string, error) {
+// FreeAddr returns a free 127.0.0.1 TCP address.
+func FreeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -125,7 +125,7 @@ func newLocalCluster(bin, dir, profile string, n int) (*localCluster, error) {
 	for i := 0; i < n; i++ {
 		nd := &localNode{id: fmt.Sprintf("n%d", i+1), dir: filepath.Join(dir, fmt.Sprintf("n%d", i+1))}
 		for _, a := range []*string{&nd.http, &nd.raft, &nd.gossip} {
-			addr, err := freeAddr()
+			addr, err := FreeAddr()
 			if err != nil {
 				return nil, err
 			}

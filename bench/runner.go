@@ -129,11 +129,12 @@ func measure(ctx context.Context, cfg *Config, t Target, revs *revisions) (*meas
 	if d == 0 || d > MaxDuration {
 		d = MaxDuration
 	}
+	// The clock starts before the timer is armed, so a run never reports less than its duration.
+	start := time.Now()
 	timer := time.AfterFunc(d, func() { rs.stop.Store(true) })
 	defer timer.Stop()
 	ws := make([]*workerStats, cfg.Concurrency)
 	var wg sync.WaitGroup
-	start := time.Now()
 	for w := range ws {
 		ws[w] = newWorkerStats()
 		wg.Add(1)

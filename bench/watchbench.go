@@ -185,7 +185,7 @@ func CellmapWatchSystem(bin, query string, perConn, perReq int) StartSystem {
 			return nil, err
 		}
 		sys := &cellmapWatch{lc: lc, fleetQuery: query, perConn: perConn, perReq: perReq}
-		if sys.pprofAddr, err = freeAddr(); err != nil {
+		if sys.pprofAddr, err = FreeAddr(); err != nil {
 			return nil, err
 		}
 		if err := lc.start(lc.nodes[0], "--bootstrap", "--watch-max-watchers", fmt.Sprint(watchers+1000), "--pprof-addr", sys.pprofAddr); err != nil {

