@@ -93,7 +93,7 @@ func NodeFlags(fs *flag.FlagSet, c *NodeConfig) {
 func floorLoadFlags(fs *flag.FlagSet, c *NodeConfig) {
 	fs.StringVar(&c.FSM, "fsm", FSMBbolt, "state machine: bbolt (a put per entry, a commit per batch, no fsync) or noop")
 	fs.IntVar(&c.Concurrency, "concurrency", 64, "appliers on the leader")
-	fs.IntVar(&c.Size, "size", 200, "bytes per command (a create's raft entry is about 200)")
+	fs.IntVar(&c.Size, "size", 200, "bytes per command (a create's raft entry is about 110)")
 	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "unmeasured load before the window")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured window")
 }
