@@ -2,6 +2,7 @@ package floor
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"github.com/cellmap/cellmap/bench"
 	"io"
@@ -107,5 +108,42 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRunStopsChattyNodes: a node that goes on writing lines after the result (as a second
+// leader would after a leadership change) must not keep the run from stopping it.
+func TestRunStopsChattyNodes(t *testing.T) {
+	chatty := func(args []string, out io.Writer) (int, func(), error) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			enc := json.NewEncoder(out)
+			_ = enc.Encode(floorLine{Event: "start", Node: "n1"})
+			for range 50 {
+				if enc.Encode(floorLine{Event: "result", Node: "n1", Ops: 1, Seconds: 1}) != nil {
+					return
+				}
+			}
+			<-ctx.Done()
+		}()
+		return os.Getpid(), func() { cancel(); wg.Wait() }, nil
+	}
+	cfg := DefaultConfig()
+	cfg.Dir, cfg.Node.Warmup, cfg.Node.Duration = t.TempDir(), 0, time.Second
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(t.Context(), cfg, chatty)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return: a node blocked on its output could not be stopped")
 	}
 }
