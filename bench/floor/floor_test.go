@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"github.com/cellmap/cellmap/bench"
 	"io"
 	"os"
@@ -62,26 +63,39 @@ func TestRun(t *testing.T) {
 				}
 				return
 			}
-			if n := countFloorKeys(t, path); n < res.Ops {
+			leader := floorKeys(t, path)
+			if n := int64(len(leader)); n < res.Ops {
 				t.Fatalf("the leader's state holds %d keys, want at least the %d acknowledged", n, res.Ops)
+			}
+			// A follower may lag the leader, never hold what it does not.
+			for i := 1; i <= cfg.Nodes; i++ {
+				id := fmt.Sprintf("n%d", i)
+				if id == res.Leader {
+					continue
+				}
+				for k := range floorKeys(t, filepath.Join(cfg.Dir, id, "state.db")) {
+					if !leader[k] {
+						t.Fatalf("follower %s holds key %x, which the leader does not", id, k)
+					}
+				}
 			}
 		})
 	}
 }
 
-func countFloorKeys(t *testing.T, path string) int64 {
+// floorKeys returns the keys of a floor node's state file.
+func floorKeys(t *testing.T, path string) map[string]bool {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var n int64
+	keys := map[string]bool{}
 	_ = db.View(func(tx *bolt.Tx) error {
-		n = int64(tx.Bucket(floorBucket).Stats().KeyN)
-		return nil
+		return tx.Bucket(floorBucket).ForEach(func(k, _ []byte) error { keys[string(k)] = true; return nil })
 	})
-	return n
+	return keys
 }
 
 func TestConfigValidate(t *testing.T) {
