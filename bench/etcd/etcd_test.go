@@ -14,7 +14,7 @@ import (
 	"github.com/cellmap/cellmap/transport"
 )
 
-func FreeAddr(t *testing.T) string {
+func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -39,7 +39,7 @@ func startEtcdWith(t *testing.T, tls *transport.TLSFiles) string {
 			t.Skip("no etcd: set ETCD_BIN (make bench-etcd-test builds one) or install etcd-server")
 		}
 	}
-	client, peer := FreeAddr(t), FreeAddr(t)
+	client, peer := freeAddr(t), freeAddr(t)
 	scheme := "http://"
 	var extra []string
 	if tls != nil {

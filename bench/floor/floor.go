@@ -97,17 +97,24 @@ func Run(ctx context.Context, cfg Config, launch Launcher) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	lines := make(chan floorLine, 2*cfg.Nodes)
+	lines, done := make(chan floorLine, 2*cfg.Nodes), make(chan struct{})
 	var pids []int
+	var stops []func()
+	defer func() {
+		close(done) // the scanners drop what the nodes still say, so no node blocks on its output
+		for _, stop := range stops {
+			stop()
+		}
+	}()
 	for _, a := range args {
 		pr, pw := io.Pipe()
-		go scanFloorLines(pr, lines)
+		go scanFloorLines(pr, lines, done)
 		pid, stop, err := launch(a, pw)
 		if err != nil {
 			pw.Close()
 			return nil, err
 		}
-		defer func() { stop(); pw.Close() }()
+		stops = append(stops, func() { stop(); pw.Close() })
 		pids = append(pids, pid)
 	}
 	return collectFloor(ctx, cfg, pids, lines)
@@ -142,13 +149,17 @@ func floorArgs(cfg Config, dir string) ([][]string, error) {
 	return out, nil
 }
 
-// scanFloorLines forwards the JSON lines of a node's output; other lines are the node's logs.
-func scanFloorLines(r io.Reader, lines chan<- floorLine) {
+// scanFloorLines forwards the JSON lines of a node's output until done; other lines are the
+// node's logs. It reads to the end, so the node's writes never block.
+func scanFloorLines(r io.Reader, lines chan<- floorLine, done <-chan struct{}) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		var l floorLine
 		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Event != "" {
-			lines <- l
+			select {
+			case lines <- l:
+			case <-done:
+			}
 		}
 	}
 	_, _ = io.Copy(io.Discard, r) // a line over the scanner's limit: keep the writer unblocked

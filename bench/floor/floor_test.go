@@ -2,7 +2,9 @@ package floor
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"github.com/cellmap/cellmap/bench"
 	"io"
 	"os"
@@ -61,26 +63,39 @@ func TestRun(t *testing.T) {
 				}
 				return
 			}
-			if n := countFloorKeys(t, path); n < res.Ops {
+			leader := floorKeys(t, path)
+			if n := int64(len(leader)); n < res.Ops {
 				t.Fatalf("the leader's state holds %d keys, want at least the %d acknowledged", n, res.Ops)
+			}
+			// A follower may lag the leader, never hold what it does not.
+			for i := 1; i <= cfg.Nodes; i++ {
+				id := fmt.Sprintf("n%d", i)
+				if id == res.Leader {
+					continue
+				}
+				for k := range floorKeys(t, filepath.Join(cfg.Dir, id, "state.db")) {
+					if !leader[k] {
+						t.Fatalf("follower %s holds key %x, which the leader does not", id, k)
+					}
+				}
 			}
 		})
 	}
 }
 
-func countFloorKeys(t *testing.T, path string) int64 {
+// floorKeys returns the keys of a floor node's state file.
+func floorKeys(t *testing.T, path string) map[string]bool {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var n int64
+	keys := map[string]bool{}
 	_ = db.View(func(tx *bolt.Tx) error {
-		n = int64(tx.Bucket(floorBucket).Stats().KeyN)
-		return nil
+		return tx.Bucket(floorBucket).ForEach(func(k, _ []byte) error { keys[string(k)] = true; return nil })
 	})
-	return n
+	return keys
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -107,5 +122,42 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRunStopsChattyNodes: a node that goes on writing lines after the result (as a second
+// leader would after a leadership change) must not keep the run from stopping it.
+func TestRunStopsChattyNodes(t *testing.T) {
+	chatty := func(args []string, out io.Writer) (int, func(), error) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			enc := json.NewEncoder(out)
+			_ = enc.Encode(floorLine{Event: "start", Node: "n1"})
+			for range 50 {
+				if enc.Encode(floorLine{Event: "result", Node: "n1", Ops: 1, Seconds: 1}) != nil {
+					return
+				}
+			}
+			<-ctx.Done()
+		}()
+		return os.Getpid(), func() { cancel(); wg.Wait() }, nil
+	}
+	cfg := DefaultConfig()
+	cfg.Dir, cfg.Node.Warmup, cfg.Node.Duration = t.TempDir(), 0, time.Second
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(t.Context(), cfg, chatty)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return: a node blocked on its output could not be stopped")
 	}
 }

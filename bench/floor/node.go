@@ -206,13 +206,14 @@ func floorLoad(ctx context.Context, r *raft.Raft, cfg NodeConfig, out io.Writer)
 		wg.Add(1)
 		go func(h *bench.Histogram) {
 			defer wg.Done()
-			cmd := make([]byte, cfg.Size)
 			for {
 				select {
 				case <-stop:
 					return
 				default:
 				}
+				// A buffer per entry: raft keeps it (the log cache, replication) after Apply.
+				cmd := make([]byte, cfg.Size)
 				_, _ = rand.Read(cmd[:16]) // a fresh random key, as a create's uuid
 				t := time.Now()
 				err := r.Apply(cmd, 5*time.Second).Error()

@@ -17,8 +17,7 @@ type autopilotFlags struct {
 	deadThreshold, lastContact, stabilization time.Duration
 	maxTrailing                               uint64
 	minQuorum                                 uint
-	// given names the flags set on the command line or in the environment.
-	given map[string]bool
+	given                                     givenFlags
 }
 
 func (a *autopilotFlags) register(fs *flag.FlagSet) {
@@ -34,12 +33,6 @@ func (a *autopilotFlags) register(fs *flag.FlagSet) {
 		fmt.Sprintf("how long a new server must stay healthy before it becomes a voter (%s with --raft-profile test)", test.ServerStabilizationTime))
 	fs.Uint64Var(&a.maxTrailing, "autopilot-max-trailing-logs", lan.MaxTrailingLogs, "a server whose log is more entries behind the leader's is unhealthy")
 	fs.UintVar(&a.minQuorum, "autopilot-min-quorum", lan.MinQuorum, "dead-server cleanup never leaves fewer voters than this (0: it only never removes a majority)")
-}
-
-// noteGiven records which flags were given (after the environment was applied).
-func (a *autopilotFlags) noteGiven(fs *flag.FlagSet) {
-	a.given = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { a.given[f.Name] = true })
 }
 
 // config is the node's autopilot configuration for a raft profile (nil with --autopilot=false).

@@ -43,6 +43,16 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, flagenv.LookupEnv))
 }
 
+// givenFlags names the flags set on the command line or in the environment.
+type givenFlags map[string]bool
+
+// flagsGiven returns the flags of fs that were set (after the environment was applied).
+func flagsGiven(fs *flag.FlagSet) givenFlags {
+	g := givenFlags{}
+	fs.Visit(func(f *flag.Flag) { g[f.Name] = true })
+	return g
+}
+
 // options are cellmapd's command line.
 type options struct {
 	nodeID, dataDir, httpAddr, raftAddr, raftAdvertise, gossipAddr string
@@ -151,8 +161,8 @@ func parseFlags(args []string, stderr io.Writer, lookup func(string) (string, bo
 	if err := flagenv.Apply(fs, "CELLMAP_", lookup); err != nil {
 		return nil, err
 	}
-	o.autopilot.noteGiven(fs)
-	o.raft.noteGiven(fs)
+	o.autopilot.given = flagsGiven(fs)
+	o.raft.given = o.autopilot.given
 	return o, o.fill()
 }
 

@@ -14,7 +14,7 @@ import (
 type raftFlags struct {
 	snapshotThreshold, trailingLogs uint64
 	snapshotInterval                time.Duration
-	given                           map[string]bool
+	given                           givenFlags
 }
 
 func (r *raftFlags) register(fs *flag.FlagSet) {
@@ -25,12 +25,6 @@ func (r *raftFlags) register(fs *flag.FlagSet) {
 		fmt.Sprintf("how often raft checks the threshold, randomised up to 2× (%s with --raft-profile test)", test.SnapshotInterval))
 	fs.Uint64Var(&r.trailingLogs, "raft-trailing-logs", lan.TrailingLogs,
 		fmt.Sprintf("log entries kept after a snapshot, so a follower that far behind catches up from the log (%d with --raft-profile test)", test.TrailingLogs))
-}
-
-// noteGiven records which flags were given (after the environment was applied).
-func (r *raftFlags) noteGiven(fs *flag.FlagSet) {
-	r.given = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { r.given[f.Name] = true })
 }
 
 // apply sets the given flags on c, the profile's settings.
