@@ -119,6 +119,20 @@ func lwCreate(ctx context.Context, c *client.Client, cell string, i int) error {
 	return err
 }
 
+// lwViaFollower returns a LeaderWrites client given the follower's endpoint through a counting
+// proxy, once it has learnt the leader; it is closed when the test ends.
+func lwViaFollower(t *testing.T, cl *testcluster.Cluster, leader, follower *testcluster.ProcNode, cell, token string) (*client.Client, *lwProxy) {
+	t.Helper()
+	p := newLWProxy(t, cl.URL(follower))
+	c, err := client.NewWithConfig(&client.Config{Addr: p.srv.URL, Token: token, LeaderWrites: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	lwLearn(t, c, cell, cl.URL(leader))
+	return c, p
+}
+
 // lwLearn reads through c until it names the leader want (base URL).
 func lwLearn(t *testing.T, c *client.Client, cell, want string) {
 	t.Helper()
@@ -138,13 +152,7 @@ func lwLearn(t *testing.T, c *client.Client, cell, want string) {
 // the role (403) does not carry it.
 func TestLeaderWritesSkipTheFollower(t *testing.T) {
 	cl, leader, follower, cell, token := lwSetup(t, nil)
-	p := newLWProxy(t, cl.URL(follower))
-	c, err := client.NewWithConfig(&client.Config{Addr: p.srv.URL, Token: token, LeaderWrites: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	lwLearn(t, c, cell, cl.URL(leader))
+	c, p := lwViaFollower(t, cl, leader, follower, cell, token)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := range 20 {
@@ -205,13 +213,7 @@ func TestLeaderWritesSkipTheFollower(t *testing.T) {
 // and writes there directly again. Role: a service token.
 func TestLeaderWritesFollowANewLeader(t *testing.T) {
 	cl, leader, follower, cell, token := lwSetup(t, nil)
-	p := newLWProxy(t, cl.URL(follower))
-	c, err := client.NewWithConfig(&client.Config{Addr: p.srv.URL, Token: token, LeaderWrites: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	lwLearn(t, c, cell, cl.URL(leader))
+	c, p := lwViaFollower(t, cl, leader, follower, cell, token)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := lwCreate(ctx, c, cell, 0); err != nil {
