@@ -213,10 +213,10 @@ func (c *cellmapWatch) setup(ctx context.Context) error {
 }
 
 func (c *cellmapWatch) Target() Target { return c.t }
+func (c *cellmapWatch) Stop()          { c.lc.stopAll() }
 
 // ServerPID is the node's process, whose CPU time per create the benchmark reports.
 func (c *cellmapWatch) ServerPID() int { return c.lc.nodes[0].p.Pid() }
-func (c *cellmapWatch) Stop()          { c.lc.stopAll() }
 
 func (c *cellmapWatch) Probe(ctx context.Context, name string) error {
 	_, err := c.lc.nodes[0].c.UpdateCell(ctx, c.probeCell, api.CellUpdate{Name: &name})

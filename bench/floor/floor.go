@@ -38,9 +38,7 @@ func (c *Config) Validate() error {
 	if c.Nodes < 1 || c.Nodes > 7 {
 		return fmt.Errorf("floor: a cluster of %d nodes (want 1 to 7)", c.Nodes)
 	}
-	n := c.Node
-	n.ID, n.Dir, n.Addr, n.Peers = "n", "d", "127.0.0.1:1", []string{"n=127.0.0.1:1"}
-	return n.Validate()
+	return c.Node.validateLoad()
 }
 
 // Result is a floor run's outcome.

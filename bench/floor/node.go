@@ -58,12 +58,6 @@ func (c *NodeConfig) Validate() error {
 		return errors.New("floor: node needs --id, --dir and --raft")
 	case len(c.Peers) == 0:
 		return errors.New("floor: node needs --peers")
-	case c.FSM != FSMNoop && c.FSM != FSMBbolt:
-		return fmt.Errorf("floor: state machine %q (want %s or %s)", c.FSM, FSMNoop, FSMBbolt)
-	case c.Concurrency < 1 || c.Size < 16:
-		return errors.New("floor: needs a concurrency of at least 1 and commands of at least 16 bytes")
-	case c.Duration <= 0 || c.Warmup < 0 || c.Warmup+c.Duration > bench.MaxDuration:
-		return fmt.Errorf("floor: duration must be positive and with the warm-up at most %v", bench.MaxDuration)
 	}
 	for _, p := range c.Peers {
 		id, addr, ok := strings.Cut(p, "=")
@@ -74,7 +68,23 @@ func (c *NodeConfig) Validate() error {
 			return err
 		}
 	}
-	return bench.CheckLoopback(c.Addr)
+	if err := bench.CheckLoopback(c.Addr); err != nil {
+		return err
+	}
+	return c.validateLoad()
+}
+
+// validateLoad checks the load settings every node of a run shares.
+func (c *NodeConfig) validateLoad() error {
+	switch {
+	case c.FSM != FSMNoop && c.FSM != FSMBbolt:
+		return fmt.Errorf("floor: state machine %q (want %s or %s)", c.FSM, FSMNoop, FSMBbolt)
+	case c.Concurrency < 1 || c.Size < 16:
+		return errors.New("floor: needs a concurrency of at least 1 and commands of at least 16 bytes")
+	case c.Duration <= 0 || c.Warmup < 0 || c.Warmup+c.Duration > bench.MaxDuration:
+		return fmt.Errorf("floor: duration must be positive and with the warm-up at most %v", bench.MaxDuration)
+	}
+	return nil
 }
 
 // NodeFlags binds a node's flags to c.
